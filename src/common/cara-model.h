@@ -1,0 +1,269 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+/* The resource model: Node and Project with every field of SPEC §2, plain C structs owned by
+ * their parent.  JSON encoding/decoding lives in cara-json.h, validation in cara-validate.h. */
+
+#include <glib.h>
+
+#define CARA_API_VERSION_STRING "caravanserai/v1"
+
+/* ---- enums; every enum has to_string/from_string.  *_NONE is the empty string on the wire. ---- */
+
+typedef enum {
+  CARA_PROJECT_PHASE_NONE,
+  CARA_PROJECT_PHASE_PENDING,
+  CARA_PROJECT_PHASE_SCHEDULED,
+  CARA_PROJECT_PHASE_RUNNING,
+  CARA_PROJECT_PHASE_FAILED,
+  CARA_PROJECT_PHASE_TERMINATING,
+  CARA_PROJECT_PHASE_TERMINATED,
+} CaraProjectPhase;
+
+typedef enum {
+  CARA_NODE_STATE_NONE,
+  CARA_NODE_STATE_READY,
+  CARA_NODE_STATE_NOT_READY,
+  CARA_NODE_STATE_DRAINING,
+} CaraNodeState;
+
+typedef enum {
+  CARA_RESTART_POLICY_NONE, /* not given: behaves as Always */
+  CARA_RESTART_POLICY_ALWAYS,
+  CARA_RESTART_POLICY_ON_FAILURE,
+  CARA_RESTART_POLICY_NEVER,
+} CaraRestartPolicy;
+
+typedef enum {
+  CARA_VOLUME_TYPE_NONE,
+  CARA_VOLUME_TYPE_EPHEMERAL,
+  CARA_VOLUME_TYPE_PERSISTENT,
+} CaraVolumeType;
+
+typedef enum {
+  CARA_PROTOCOL_NONE, /* not given: tcp */
+  CARA_PROTOCOL_TCP,
+  CARA_PROTOCOL_UDP,
+} CaraProtocol;
+
+typedef enum {
+  CARA_INGRESS_SCOPE_NONE,
+  CARA_INGRESS_SCOPE_INTERNAL,
+} CaraIngressScope;
+
+/* Each returns NULL for an out-of-range value; NONE maps to "". */
+const char *cara_project_phase_to_string (CaraProjectPhase v);
+const char *cara_node_state_to_string (CaraNodeState v);
+const char *cara_restart_policy_to_string (CaraRestartPolicy v);
+const char *cara_volume_type_to_string (CaraVolumeType v);
+const char *cara_protocol_to_string (CaraProtocol v);
+const char *cara_ingress_scope_to_string (CaraIngressScope v);
+/* Each returns FALSE for an unknown string; "" gives NONE. */
+gboolean cara_project_phase_from_string (const char *s, CaraProjectPhase *ret);
+gboolean cara_node_state_from_string (const char *s, CaraNodeState *ret);
+gboolean cara_restart_policy_from_string (const char *s, CaraRestartPolicy *ret);
+gboolean cara_volume_type_from_string (const char *s, CaraVolumeType *ret);
+gboolean cara_protocol_from_string (const char *s, CaraProtocol *ret);
+gboolean cara_ingress_scope_from_string (const char *s, CaraIngressScope *ret);
+
+/* ---- common ---- */
+
+/* Times are GDateTime (UTC); NULL is Go's zero time, emitted as "0001-01-01T00:00:00Z". */
+typedef struct {
+  char *name;
+  GHashTable *labels;      /* char* -> char*, never NULL */
+  GHashTable *annotations; /* char* -> char*, never NULL */
+  GDateTime *created_at;
+  GDateTime *updated_at;
+  char *resource_version;  /* NULL when absent */
+} CaraObjectMeta;
+
+typedef struct {
+  char *type;
+  char *status; /* True | False | Unknown */
+  GDateTime *last_heartbeat_time;
+  GDateTime *last_transition_time;
+  char *reason;
+  char *message;
+} CaraCondition;
+
+CaraCondition *cara_condition_new (const char *type, const char *status, const char *reason,
+                                   const char *message);
+CaraCondition *cara_condition_copy (const CaraCondition *c);
+void cara_condition_free (CaraCondition *c);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (CaraCondition, cara_condition_free)
+
+/* Replace the first condition of the same type (lastTransitionTime = now), else append.
+ * Takes ownership of @c. */
+void cara_conditions_upsert (GPtrArray *conditions, CaraCondition *c);
+CaraCondition *cara_conditions_find (GPtrArray *conditions, const char *type);
+gboolean cara_conditions_remove (GPtrArray *conditions, const char *type);
+
+/* ---- Node ---- */
+
+typedef struct {
+  char *download;
+  char *upload;
+  GDateTime *last_test_time;
+} CaraThroughput;
+
+typedef struct {
+  char *ip;
+  char *dns_name;
+  char *mode; /* Direct | DERP */
+  gint64 agent_port;
+  CaraThroughput throughput;
+} CaraNodeNetwork;
+
+typedef struct {
+  char *kernel_version;
+  char *os_image;
+  char *agent_version;
+} CaraNodeInfo;
+
+typedef struct {
+  CaraObjectMeta metadata;
+  struct {
+    char *hostname;
+    gboolean unschedulable;
+  } spec;
+  struct {
+    CaraNodeState state;
+    CaraNodeNetwork network;
+    GHashTable *capacity;    /* resource name -> quantity string; never NULL */
+    GHashTable *allocatable; /* never NULL */
+    CaraNodeInfo info;
+    GDateTime *last_heartbeat;
+    GPtrArray *conditions;   /* CaraCondition*, never NULL */
+  } status;
+} CaraNode;
+
+CaraNode *cara_node_new (const char *name);
+CaraNode *cara_node_copy (const CaraNode *n);
+void cara_node_free (CaraNode *n);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (CaraNode, cara_node_free)
+
+/* Body of POST /api/v1/nodes/{name}/heartbeat (all optional). */
+typedef struct {
+  CaraNodeState state;          /* NONE when absent */
+  gboolean has_network;
+  CaraNodeNetwork network;
+  GHashTable *capacity;         /* NULL when absent */
+  GHashTable *allocatable;      /* NULL when absent */
+  gboolean has_info;
+  CaraNodeInfo info;
+} CaraHeartbeat;
+
+CaraHeartbeat *cara_heartbeat_new (void);
+void cara_heartbeat_free (CaraHeartbeat *h);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (CaraHeartbeat, cara_heartbeat_free)
+
+/* ---- Project ---- */
+
+typedef struct {
+  char *name;
+  char *value; /* NULL when absent */
+} CaraEnvVar;
+
+typedef struct {
+  char *name;
+  char *mount_path;
+  gboolean read_only;
+} CaraVolumeMount;
+
+typedef struct {
+  gint64 container_port;
+  gint64 host_port; /* 0 when absent */
+  CaraProtocol protocol;
+} CaraPort;
+
+typedef struct {
+  char *cpu;    /* quantity string as given, e.g. "500m"; NULL when absent */
+  char *memory; /* e.g. "256Mi"; NULL when absent */
+} CaraResources;
+
+typedef struct {
+  char **command; /* NULL-terminated; NULL when absent */
+  gint64 interval_seconds;
+  gint64 timeout_seconds;
+  gint64 retries;
+} CaraHealthcheck;
+
+typedef struct {
+  char *name;
+  char *image;
+  GPtrArray *env;           /* CaraEnvVar*, never NULL */
+  GPtrArray *volume_mounts; /* CaraVolumeMount*, never NULL */
+  char **command;           /* NULL when absent */
+  GPtrArray *ports;         /* CaraPort*, never NULL */
+  CaraResources resources;
+  CaraRestartPolicy restart_policy;
+  CaraHealthcheck *healthcheck; /* NULL when absent */
+  char **depends_on;        /* NULL when absent */
+} CaraService;
+
+typedef struct {
+  char *name;
+  CaraVolumeType type;
+} CaraVolume;
+
+typedef struct {
+  char *name;
+  char *host;
+  struct {
+    char *service;
+    gint64 port;
+  } target;
+  struct {
+    CaraIngressScope scope;
+  } access;
+} CaraIngress;
+
+typedef struct {
+  char *name;
+  char *container_id;
+  char *state;   /* Docker state: created, running, exited, ... */
+  gint64 restart_count;
+  char *health;  /* healthy | unhealthy | starting | NULL */
+} CaraServiceStatus;
+
+typedef struct {
+  CaraObjectMeta metadata;
+  struct {
+    GPtrArray *services;      /* CaraService*, never NULL */
+    GPtrArray *volumes;       /* CaraVolume*, never NULL */
+    GPtrArray *ingress;       /* CaraIngress*, never NULL */
+    GHashTable *node_selector; /* never NULL */
+    GDateTime *expire_at;     /* NULL when absent */
+  } spec;
+  struct {
+    CaraProjectPhase phase;
+    char *node_ref;
+    GPtrArray *conditions;    /* CaraCondition*, never NULL */
+    GPtrArray *services;      /* CaraServiceStatus*, never NULL */
+  } status;
+} CaraProject;
+
+CaraProject *cara_project_new (const char *name);
+CaraProject *cara_project_copy (const CaraProject *p);
+void cara_project_free (CaraProject *p);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (CaraProject, cara_project_free)
+
+CaraService *cara_service_new (const char *name, const char *image);
+void cara_service_free (CaraService *s);
+CaraServiceStatus *cara_service_status_new (const char *name);
+void cara_service_status_free (CaraServiceStatus *s);
+CaraService *cara_project_find_service (const CaraProject *p, const char *name);
+
+/* Body of PATCH /api/v1/projects/{name}/status. */
+typedef struct {
+  CaraProjectPhase phase;
+  char *reason;
+  char *message;
+  gboolean has_services;
+  GPtrArray *services; /* CaraServiceStatus*, never NULL */
+} CaraStatusReport;
+
+CaraStatusReport *cara_status_report_new (void);
+void cara_status_report_free (CaraStatusReport *r);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (CaraStatusReport, cara_status_report_free)

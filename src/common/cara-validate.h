@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+/* Validation of resources (reference §3 plus SPEC §2).  Errors are CARA_ERROR_INVALID and the
+ * message starts with the field path ("spec.services[1].image: image is required"). */
+
+#include "cara-model.h"
+
+/* Node names: DNS-style, ^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$ */
+gboolean cara_validate_node_name (const char *name, GError **error);
+/* Project and service names: [a-z0-9-], start/end alnum, at most 63 (DNS label, Docker name part). */
+gboolean cara_validate_project_name (const char *name, GError **error);
+gboolean cara_validate_service_name (const char *name, const char *path, GError **error);
+gboolean cara_validate_label_map (GHashTable *labels, const char *path, GError **error);
+
+gboolean cara_validate_node (const CaraNode *n, GError **error);
+/* Whole project: name, spec, and the status a client may submit. */
+gboolean cara_validate_project (const CaraProject *p, GError **error);
+gboolean cara_validate_project_spec (const CaraProject *p, GError **error);
