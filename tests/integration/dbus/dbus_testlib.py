@@ -206,6 +206,8 @@ class Harness:
         self.write(projects)
         argv = [harness_bin(), "--projects", self.file, "--node", node, "--server-url", server_url,
                 *extra]
+        # e.g. CARA_HARNESS_WRAPPER="valgrind --error-exitcode=99 --leak-check=full"
+        argv = os.environ.get("CARA_HARNESS_WRAPPER", "").split() + argv
         if user == "nobody":
             argv = NOBODY + argv
         self.proc = subprocess.Popen(argv, env=bus.env, stdout=subprocess.PIPE,

@@ -61,6 +61,14 @@ def test_root_may_reconcile_and_restart():
     assert harness.wait_line("RESTART") == "RESTART web-app app"
 
 
+def test_clean_shutdown():
+    global harness
+    h, harness = harness, None
+    rc = h.stop()
+    assert rc == 0, (rc, h.stderr)  # also catches sanitizer reports at exit
+    assert NAME not in bus.busctl("list", "--acquired").stdout
+
+
 bus = t.PrivateBus(system_style=True, include=[t.policy_file()])
 harness = None
 try:
@@ -70,6 +78,7 @@ try:
         test_nobody_reads,
         test_nobody_refused_reconcile_and_restart,
         test_root_may_reconcile_and_restart,
+        test_clean_shutdown,
     ])
 except BaseException:
     if harness is not None:
