@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "config.h"
+
+#define G_LOG_DOMAIN "cara-agent"
+
+#include "cara-log.h"
+#include "docker.h"
+#include "events.h"
+
+struct _Events {
+  const AgentConfig *cfg;
+  AgentWorker *worker;
+  GThread *thread;
+  GCancellable *cancel;
+};
+
+static void
+on_event (JsonObject *event, gpointer user_data)
+{
+  Events *ev = user_data;
+  const char *action = json_object_get_string_member_with_default (event, "Action", "");
+  /* Healthchecks run as execs: their exec_* events say nothing about the container. */
+  if (!(g_str_equal (action, "die") || g_str_equal (action, "start") || g_str_equal (action, "oom")
+        || g_str_equal (action, "destroy") || g_str_equal (action, "stop") || g_str_has_prefix (action, "health_status")))
+    return;
+  JsonNode *actor = json_object_get_member (event, "Actor");
+  if (actor == NULL || !JSON_NODE_HOLDS_OBJECT (actor))
+    return;
+  JsonNode *attrs = json_object_get_member (json_node_get_object (actor), "Attributes");
+  if (attrs == NULL || !JSON_NODE_HOLDS_OBJECT (attrs))
+    return;
+  const char *project = json_object_get_string_member_with_default (json_node_get_object (attrs), AGENT_LABEL_PROJECT, NULL);
+  if (project == NULL)
+    return;
+  g_debug ("docker event %s for project %s", action, project);
+  agent_worker_recheck (ev->worker, project);
+}
+
+static gpointer
+run (gpointer data)
+{
+  Events *ev = data;
+  g_autofree char *filters = g_strdup_printf ("{\"type\":[\"container\"],\"label\":[\"" AGENT_LABEL_NODE "=%s\"]}",
+                                              ev->cfg->node_name);
+  gboolean was_ok = TRUE;
+  while (!g_cancellable_is_cancelled (ev->cancel))
+    {
+      g_autoptr (GError) error = NULL;
+      g_autoptr (DockerClient) dc = docker_client_new (ev->cfg->docker_host, &error);
+      if (dc)
+        {
+          /* Anything missed while we were not listening. */
+          agent_worker_recheck_all (ev->worker);
+          if (!was_ok)
+            cara_log_node (G_LOG_LEVEL_INFO, ev->cfg->node_name, "Docker event stream reconnected");
+          was_ok = TRUE;
+          docker_events (dc, filters, on_event, ev, ev->cancel, &error);
+        }
+      if (g_cancellable_is_cancelled (ev->cancel))
+        break;
+      if (was_ok)
+        cara_log_node (G_LOG_LEVEL_WARNING, ev->cfg->node_name, "Docker event stream ended: %s; reconnecting",
+                       error ? error->message : "end of stream");
+      was_ok = FALSE;
+      /* An interruptible one-second pause. */
+      g_autoptr (GMainContext) ctx = g_main_context_new ();
+      g_autoptr (GSource) t = g_timeout_source_new_seconds (1);
+      g_source_set_dummy_callback (t);
+      g_source_attach (t, ctx);
+      g_autoptr (GSource) c = g_cancellable_source_new (ev->cancel);
+      g_source_set_dummy_callback (c);
+      g_source_attach (c, ctx);
+      g_main_context_iteration (ctx, TRUE);
+    }
+  return NULL;
+}
+
+Events *
+events_start (const AgentConfig *cfg, AgentWorker *worker)
+{
+  Events *ev = g_new0 (Events, 1);
+  ev->cfg = cfg;
+  ev->worker = worker;
+  ev->cancel = g_cancellable_new ();
+  ev->thread = g_thread_new ("docker-events", run, ev);
+  return ev;
+}
+
+void
+events_stop (Events *ev)
+{
+  if (ev == NULL)
+    return;
+  g_cancellable_cancel (ev->cancel);
+  g_thread_join (ev->thread);
+  g_object_unref (ev->cancel);
+  g_free (ev);
+}

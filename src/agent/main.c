@@ -1,0 +1,153 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* cara-agent: registers this node, heartbeats, and reconciles the projects placed here with the
+ * Docker daemon (SPEC §5).  The main thread runs the GMainLoop (signals, sd_notify, watchdog,
+ * D-Bus); heartbeats, the watch, Docker events and reconciles each run on threads of their own. */
+#include "config.h"
+
+#define G_LOG_DOMAIN "cara-agent"
+
+#include <glib-unix.h>
+#include <locale.h>
+#include <stdio.h>
+
+#include "agent-bus.h"
+#include "agent-config.h"
+#include "agent-http.h"
+#include "cara-daemon.h"
+#include "cara-error.h"
+#include "cara-log.h"
+#include "docker.h"
+#include "events.h"
+#include "heartbeat.h"
+#include "watch.h"
+#include "worker.h"
+
+typedef struct {
+  AgentConfig *cfg;
+  GMainLoop *loop;
+  AgentWorker *worker;
+  Watch *watch;
+  AgentBus *bus;
+  gboolean ready_sent;
+  gboolean server_ok;
+} Agent;
+
+static gboolean
+on_signal (gpointer user_data)
+{
+  Agent *a = user_data;
+  cara_log_node (G_LOG_LEVEL_INFO, a->cfg->node_name, "Stopping");
+  cara_daemon_notify_stopping ();
+  g_main_loop_quit (a->loop);
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+on_heartbeat (gboolean registered, gboolean ok, gint64 usec, gpointer user_data)
+{
+  Agent *a = user_data;
+  if (ok)
+    {
+      agent_bus_set_last_heartbeat (a->bus, (guint64) usec);
+      agent_bus_set_state (a->bus, "ready");
+      if (!a->server_ok)
+        {
+          cara_daemon_notify_status ("Connected to %s as node %s", a->cfg->server_url, a->cfg->node_name);
+          /* Back after an outage: look at the work again rather than wait for the re-list. */
+          if (a->watch)
+            watch_resync (a->watch);
+        }
+    }
+  else
+    {
+      agent_bus_set_state (a->bus, registered ? "disconnected" : "registering");
+      if (a->server_ok)
+        cara_daemon_notify_status ("Cannot reach %s; retrying", a->cfg->server_url);
+    }
+  a->server_ok = ok;
+}
+
+static void
+on_project (const char *project, const char *phase, GPtrArray *services, gpointer user_data)
+{
+  Agent *a = user_data;
+  if (phase == NULL || *phase == '\0')
+    agent_bus_project_removed (a->bus, project);
+  else
+    agent_bus_project_changed (a->bus, project, phase, services);
+}
+
+static gboolean
+bus_reconcile (gpointer user_data, GError **error)
+{
+  Agent *a = user_data;
+  watch_resync (a->watch);
+  agent_worker_recheck_all (a->worker);
+  return TRUE;
+}
+
+int
+main (int argc, char **argv)
+{
+  setlocale (LC_ALL, "");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (AgentConfig) cfg = agent_config_load (&argc, &argv, &error);
+  if (cfg == NULL)
+    {
+      fprintf (stderr, "cara-agent: %s\n", error->message);
+      return g_error_matches (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE) || g_str_has_prefix (error->message, "bad usage")
+                 ? 2
+                 : 1;
+    }
+  cara_log_init ("cara-agent", cfg->debug);
+
+  Agent a = { .cfg = cfg, .server_ok = FALSE };
+  a.loop = g_main_loop_new (NULL, FALSE);
+
+  /* Docker must answer before we claim any work. */
+  g_autoptr (DockerClient) dc = docker_client_new (cfg->docker_host, &error);
+  if (dc == NULL)
+    {
+      cara_log_node (G_LOG_LEVEL_CRITICAL, cfg->node_name, "Cannot use Docker: %s", error->message);
+      return 1;
+    }
+  cara_log_node (G_LOG_LEVEL_INFO, cfg->node_name, "Using Docker at %s (API %s), server %s", cfg->docker_host,
+                 docker_client_get_api_version (dc), cfg->server_url);
+
+  AgentHttp *http = agent_http_start (cfg, &error);
+  if (http == NULL)
+    {
+      cara_log_node (G_LOG_LEVEL_CRITICAL, cfg->node_name, "Cannot serve the agent API: %s", error->message);
+      return 1;
+    }
+
+  a.worker = agent_worker_new (cfg, g_main_context_default (), on_project, &a);
+  Events *events = events_start (cfg, a.worker);
+  a.watch = watch_start (cfg, a.worker);
+  Heartbeat *hb = heartbeat_start (cfg, g_main_context_default (), on_heartbeat, &a);
+
+  g_unix_signal_add (SIGTERM, on_signal, &a);
+  g_unix_signal_add (SIGINT, on_signal, &a);
+  guint watchdog = cara_daemon_watchdog_start (NULL);
+
+  AgentBusCallbacks cb = { .reconcile = bus_reconcile };
+  g_autoptr (GError) bus_error = NULL;
+  a.bus = agent_bus_start (NULL, cfg->node_name, cfg->server_url, PACKAGE_VERSION, &cb, &a, &bus_error);
+  if (a.bus == NULL)
+    cara_log_node (G_LOG_LEVEL_INFO, cfg->node_name, "Not on D-Bus: %s", bus_error->message);
+
+  cara_daemon_notify_ready ("Running");
+  g_main_loop_run (a.loop);
+
+  cara_daemon_notify_stopping ();
+  if (watchdog)
+    g_source_remove (watchdog);
+  heartbeat_stop (hb);
+  watch_stop (a.watch);
+  events_stop (events);
+  agent_http_stop (http);
+  agent_worker_free (a.worker);
+  g_clear_pointer (&a.bus, agent_bus_free);
+  g_main_loop_unref (a.loop);
+  return 0;
+}

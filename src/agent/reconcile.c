@@ -1,0 +1,565 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "config.h"
+
+#define G_LOG_DOMAIN "cara-reconcile"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "cara-error.h"
+#include "cara-log.h"
+#include "reconcile-spec.h"
+#include "reconcile.h"
+
+/* Picking a subnet and creating the network must not interleave between our own workers. */
+static GMutex network_lock;
+
+static GHashTable *
+labels_new (const AgentConfig *cfg, const char *project)
+{
+  GHashTable *l = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
+  g_hash_table_insert (l, AGENT_LABEL_PROJECT, g_strdup (project));
+  g_hash_table_insert (l, AGENT_LABEL_NODE, g_strdup (cfg->node_name));
+  return l;
+}
+
+static GStrv
+filters_for (const AgentConfig *cfg, const char *project, const char *extra)
+{
+  g_autoptr (GStrvBuilder) b = g_strv_builder_new ();
+  g_autofree char *node = g_strdup_printf (AGENT_LABEL_NODE "=%s", cfg->node_name);
+  g_autofree char *proj = project ? g_strdup_printf (AGENT_LABEL_PROJECT "=%s", project) : NULL;
+  g_strv_builder_add (b, node);
+  if (proj)
+    g_strv_builder_add (b, proj);
+  if (extra)
+    g_strv_builder_add (b, extra);
+  return g_strv_builder_end (b);
+}
+
+static const char *
+obj_string (JsonObject *o, const char *member)
+{
+  JsonNode *n = o ? json_object_get_member (o, member) : NULL;
+  if (n == NULL || !JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_STRING)
+    return NULL;
+  return json_node_get_string (n);
+}
+
+static JsonObject *
+obj_object (JsonObject *o, const char *member)
+{
+  JsonNode *n = o ? json_object_get_member (o, member) : NULL;
+  return (n && JSON_NODE_HOLDS_OBJECT (n)) ? json_node_get_object (n) : NULL;
+}
+
+/* ---------------------------------------------------------------- network */
+
+static void
+add_used (GArray *used, const char *subnet)
+{
+  NetpoolCidr c;
+  if (subnet && netpool_parse (subnet, &c, NULL))
+    g_array_append_val (used, c);
+}
+
+/* Host routes count as used too: a project subnet must not shadow a LAN. */
+static void
+add_host_routes (GArray *used)
+{
+  g_autofree char *text = NULL;
+  if (!g_file_get_contents ("/proc/net/route", &text, NULL, NULL))
+    return;
+  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+  for (guint i = 1; lines[i]; i++)
+    {
+      char iface[64];
+      unsigned int dest, gw, flags, refcnt, use, metric, mask;
+      if (sscanf (lines[i], "%63s %x %x %x %u %u %u %x", iface, &dest, &gw, &flags, &refcnt, &use, &metric, &mask) != 8)
+        continue;
+      if (mask == 0)
+        continue; /* default route */
+      NetpoolCidr c = { .addr = GUINT32_FROM_BE (GUINT32_TO_LE (dest)), .prefix = 0 };
+      guint32 m = GUINT32_FROM_BE (GUINT32_TO_LE (mask));
+      while (c.prefix < 32 && (m & (0x80000000u >> c.prefix)))
+        c.prefix++;
+      g_array_append_val (used, c);
+    }
+}
+
+static GArray *
+used_subnets (DockerClient *dc, GError **error)
+{
+  g_autoptr (JsonArray) nets = docker_network_list (dc, NULL, error);
+  if (nets == NULL)
+    return NULL;
+  GArray *used = g_array_new (FALSE, FALSE, sizeof (NetpoolCidr));
+  for (guint i = 0; i < json_array_get_length (nets); i++)
+    {
+      JsonObject *ipam = obj_object (json_array_get_object_element (nets, i), "IPAM");
+      JsonNode *cfgs = ipam ? json_object_get_member (ipam, "Config") : NULL;
+      if (cfgs == NULL || !JSON_NODE_HOLDS_ARRAY (cfgs))
+        continue;
+      JsonArray *a = json_node_get_array (cfgs);
+      for (guint j = 0; j < json_array_get_length (a); j++)
+        add_used (used, obj_string (json_array_get_object_element (a, j), "Subnet"));
+    }
+  add_host_routes (used);
+  return used;
+}
+
+/* Our network for @project: found by labels, else created as cara-{project} (or
+ * cara-{project}-{node} when another node's object holds that name). */
+static char *
+ensure_network (DockerClient *dc, const AgentConfig *cfg, const char *project, GError **error)
+{
+  g_auto (GStrv) filters = filters_for (cfg, project, NULL);
+  g_autoptr (JsonArray) mine = docker_network_list (dc, (const char *const *) filters, error);
+  if (mine == NULL)
+    return NULL;
+  if (json_array_get_length (mine) > 0)
+    return g_strdup (obj_string (json_array_get_object_element (mine, 0), "Name"));
+
+  g_mutex_lock (&network_lock);
+  g_autofree char *name = g_strdup_printf ("cara-%s", project);
+  g_autoptr (GError) local = NULL;
+  g_autoptr (JsonObject) other = docker_network_inspect (dc, name, &local);
+  if (other)
+    {
+      g_free (name);
+      name = g_strdup_printf ("cara-%s-%s", project, cfg->node_name);
+    }
+  g_autoptr (GArray) used = used_subnets (dc, error);
+  if (used == NULL)
+    {
+      g_mutex_unlock (&network_lock);
+      return NULL;
+    }
+  g_autoptr (GHashTable) labels = labels_new (cfg, project);
+  /* Another agent on the same daemon may take a subnet between our list and our create: retry. */
+  for (int attempt = 0; attempt < 16; attempt++)
+    {
+      NetpoolCidr pick;
+      if (!netpool_pick (&cfg->pool, cfg->pool_block, used, &pick, error))
+        {
+          g_mutex_unlock (&network_lock);
+          return NULL;
+        }
+      g_autofree char *subnet = netpool_format (&pick);
+      g_clear_error (&local);
+      if (docker_network_create (dc, name, subnet, labels, NULL, &local))
+        {
+          cara_log_project (G_LOG_LEVEL_INFO, project, "Created network %s with subnet %s", name, subnet);
+          g_mutex_unlock (&network_lock);
+          return g_steal_pointer (&name);
+        }
+      if (strstr (local->message, "overlap") == NULL)
+        break;
+      g_array_append_val (used, pick);
+    }
+  g_mutex_unlock (&network_lock);
+  g_propagate_prefixed_error (error, g_steal_pointer (&local), "create network %s: ", name);
+  return NULL;
+}
+
+/* ---------------------------------------------------------------- volumes */
+
+static char *
+ensure_volume (DockerClient *dc, const AgentConfig *cfg, const char *project, const CaraVolume *v, GError **error)
+{
+  const char *type = v->type == CARA_VOLUME_TYPE_PERSISTENT ? "Persistent" : "Ephemeral";
+  g_autofree char *name = g_strdup_printf ("cara-%s-%s", project, v->name);
+  for (int attempt = 0; attempt < 2; attempt++)
+    {
+      g_autoptr (GError) local = NULL;
+      g_autoptr (JsonObject) info = docker_volume_inspect (dc, name, &local);
+      if (info)
+        {
+          if (g_strcmp0 (docker_labels_get (info, AGENT_LABEL_NODE), cfg->node_name) == 0)
+            return g_steal_pointer (&name);
+          /* Someone else's: use our own suffixed name. */
+          g_free (name);
+          name = g_strdup_printf ("cara-%s-%s-%s", project, v->name, cfg->node_name);
+          continue;
+        }
+      if (!g_error_matches (local, CARA_ERROR, CARA_ERROR_NOT_FOUND))
+        {
+          g_propagate_prefixed_error (error, g_steal_pointer (&local), "inspect volume %s: ", name);
+          return NULL;
+        }
+      g_autoptr (GHashTable) labels = labels_new (cfg, project);
+      g_hash_table_insert (labels, AGENT_LABEL_VOLUME_TYPE, g_strdup (type));
+      if (!docker_volume_create (dc, name, labels, error))
+        {
+          g_prefix_error (error, "create volume %s: ", name);
+          return NULL;
+        }
+      cara_log_project (G_LOG_LEVEL_INFO, project, "Created %s volume %s", type, name);
+      return g_steal_pointer (&name);
+    }
+  g_set_error (error, CARA_ERROR, CARA_ERROR_CONFLICT, "volume name %s is taken", name);
+  return NULL;
+}
+
+/* ---------------------------------------------------------------- containers */
+
+static void
+remove_container (DockerClient *dc, const AgentConfig *cfg, const char *project, const char *service, const char *id)
+{
+  g_autoptr (GError) local = NULL;
+  if (!docker_container_stop (dc, id, (int) cfg->stop_timeout_s, &local)
+      && !g_error_matches (local, CARA_ERROR, CARA_ERROR_NOT_FOUND))
+    cara_log_full (G_LOG_DOMAIN, G_LOG_LEVEL_DEBUG, project, NULL, service, "Stop container %.12s: %s, ignoring", id,
+                   local->message);
+  g_clear_error (&local);
+  if (!docker_container_remove (dc, id, &local) && !g_error_matches (local, CARA_ERROR, CARA_ERROR_NOT_FOUND))
+    cara_log_full (G_LOG_DOMAIN, G_LOG_LEVEL_WARNING, project, NULL, service, "Failed to remove container %.12s: %s",
+                   id, local->message);
+}
+
+/* Creates the container, under {project}-{service} or, if another node's container holds that name,
+ * {project}-{service}-{node}. */
+static gboolean
+create_container (DockerClient *dc, const AgentConfig *cfg, const char *project, const CaraService *svc, JsonNode *body,
+                  char **ret_id, GError **error)
+{
+  g_autofree char *name = g_strdup_printf ("%s-%s", project, svc->name);
+  for (int attempt = 0; attempt < 3; attempt++)
+    {
+      g_autoptr (GError) local = NULL;
+      if (docker_container_create (dc, name, body, ret_id, &local))
+        return TRUE;
+      if (!g_error_matches (local, CARA_ERROR, CARA_ERROR_CONFLICT))
+        {
+          g_propagate_prefixed_error (error, g_steal_pointer (&local), "create container %s: ", name);
+          return FALSE;
+        }
+      g_autoptr (JsonObject) holder = docker_container_inspect (dc, name, NULL);
+      JsonObject *hcfg = obj_object (holder, "Config");
+      if (hcfg && g_strcmp0 (docker_labels_get (hcfg, AGENT_LABEL_NODE), cfg->node_name) == 0
+          && g_strcmp0 (docker_labels_get (hcfg, AGENT_LABEL_PROJECT), project) == 0)
+        {
+          /* A leftover of ours (e.g. a roll interrupted between remove and create). */
+          remove_container (dc, cfg, project, svc->name, obj_string (holder, "Id"));
+          continue;
+        }
+      g_free (name);
+      name = g_strdup_printf ("%s-%s-%s", project, svc->name, cfg->node_name);
+    }
+  g_set_error (error, CARA_ERROR, CARA_ERROR_CONFLICT, "container name %s-%s is taken", project, svc->name);
+  return FALSE;
+}
+
+/* Whether an existing, unchanged container should be (re)started by us.  Docker's restart policy
+ * handles crashes; we only start what it will not: never-started containers and ones stopped by
+ * hand, unless the policy says a finished container stays finished. */
+static gboolean
+wants_start (JsonObject *summary, CaraRestartPolicy policy, DockerClient *dc)
+{
+  const char *state = obj_string (summary, "State");
+  if (g_strcmp0 (state, "created") == 0)
+    return TRUE;
+  if (g_strcmp0 (state, "exited") != 0)
+    return FALSE;
+  if (policy == CARA_RESTART_POLICY_NEVER)
+    return FALSE;
+  if (policy == CARA_RESTART_POLICY_ON_FAILURE)
+    {
+      g_autoptr (JsonObject) info = docker_container_inspect (dc, obj_string (summary, "Id"), NULL);
+      JsonObject *st = obj_object (info, "State");
+      return st && json_object_get_int_member_with_default (st, "ExitCode", 0) != 0;
+    }
+  return TRUE;
+}
+
+typedef struct {
+  const char *reason;
+  char *message;
+} Failure;
+
+static gboolean
+ensure_services (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p, Failure *fail)
+{
+  const char *project = p->metadata.name;
+  g_autoptr (GError) error = NULL;
+
+  g_autofree char *network = ensure_network (dc, cfg, project, &error);
+  if (network == NULL)
+    {
+      fail->reason = "NetworkError";
+      fail->message = g_strdup (error->message);
+      return FALSE;
+    }
+
+  g_autoptr (GHashTable) volumes = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
+  for (guint i = 0; i < p->spec.volumes->len; i++)
+    {
+      const CaraVolume *v = g_ptr_array_index (p->spec.volumes, i);
+      char *name = ensure_volume (dc, cfg, project, v, &error);
+      if (name == NULL)
+        {
+          fail->reason = "VolumeError";
+          fail->message = g_strdup (error->message);
+          return FALSE;
+        }
+      g_hash_table_insert (volumes, v->name, name);
+    }
+
+  g_auto (GStrv) filters = filters_for (cfg, project, NULL);
+  g_autoptr (JsonArray) existing = docker_container_list (dc, (const char *const *) filters, &error);
+  if (existing == NULL)
+    {
+      fail->reason = "DockerError";
+      fail->message = g_strdup (error->message);
+      return FALSE;
+    }
+
+  g_autoptr (GPtrArray) order = reconcile_service_order (p);
+  for (guint i = 0; i < order->len; i++)
+    {
+      const CaraService *svc = g_ptr_array_index (order, i);
+      g_autofree char *hash = NULL;
+      g_autoptr (JsonNode) body = reconcile_container_body (p, svc, cfg->node_name, network, volumes, &hash, &error);
+      if (body == NULL)
+        {
+          fail->reason = "InvalidSpec";
+          fail->message = g_strdup (error->message);
+          return FALSE;
+        }
+
+      JsonObject *current = NULL;
+      for (guint j = 0; j < json_array_get_length (existing); j++)
+        {
+          JsonObject *c = json_array_get_object_element (existing, j);
+          if (g_strcmp0 (docker_labels_get (c, AGENT_LABEL_SERVICE), svc->name) == 0)
+            {
+              if (current == NULL && g_strcmp0 (docker_labels_get (c, AGENT_LABEL_HASH), hash) == 0)
+                current = c;
+            }
+        }
+      /* Every other container of this service is out of date. */
+      for (guint j = 0; j < json_array_get_length (existing); j++)
+        {
+          JsonObject *c = json_array_get_object_element (existing, j);
+          if (c != current && g_strcmp0 (docker_labels_get (c, AGENT_LABEL_SERVICE), svc->name) == 0)
+            {
+              cara_log_service (G_LOG_LEVEL_INFO, project, svc->name, "Replacing container %.12s (spec changed)",
+                                obj_string (c, "Id"));
+              remove_container (dc, cfg, project, svc->name, obj_string (c, "Id"));
+            }
+        }
+
+      if (current)
+        {
+          if (wants_start (current, svc->restart_policy, dc))
+            {
+              cara_log_service (G_LOG_LEVEL_INFO, project, svc->name, "Starting container %.12s",
+                                obj_string (current, "Id"));
+              g_clear_error (&error);
+              if (!docker_container_start (dc, obj_string (current, "Id"), &error))
+                cara_log_service (G_LOG_LEVEL_WARNING, project, svc->name, "Failed to start container: %s",
+                                  error->message);
+            }
+          continue;
+        }
+
+      if (!docker_image_ensure (dc, svc->image, cfg->pull_timeout_s, &error))
+        {
+          fail->reason = "ImagePullFailed";
+          fail->message = g_strdup_printf ("service %s: image %s: %s", svc->name, svc->image, error->message);
+          return FALSE;
+        }
+      g_autofree char *id = NULL;
+      if (!create_container (dc, cfg, project, svc, body, &id, &error))
+        {
+          fail->reason = "ContainerCreateFailed";
+          fail->message = g_strdup_printf ("service %s: %s", svc->name, error->message);
+          return FALSE;
+        }
+      if (!docker_container_start (dc, id, &error))
+        {
+          fail->reason = "ContainerStartFailed";
+          fail->message = g_strdup_printf ("service %s: start: %s", svc->name, error->message);
+          return FALSE;
+        }
+      cara_log_service (G_LOG_LEVEL_INFO, project, svc->name, "Started container %.12s (%s)", id, svc->image);
+    }
+
+  /* Services removed from the spec. */
+  for (guint j = 0; j < json_array_get_length (existing); j++)
+    {
+      JsonObject *c = json_array_get_object_element (existing, j);
+      const char *service = docker_labels_get (c, AGENT_LABEL_SERVICE);
+      if (service == NULL || cara_project_find_service (p, service) == NULL)
+        {
+          cara_log_service (G_LOG_LEVEL_INFO, project, service, "Removing container %.12s (service gone)",
+                            obj_string (c, "Id"));
+          remove_container (dc, cfg, project, service, obj_string (c, "Id"));
+        }
+    }
+  return TRUE;
+}
+
+/* ---------------------------------------------------------------- observe */
+
+static CaraStatusReport *
+observe (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p)
+{
+  g_autoptr (CaraStatusReport) r = cara_status_report_new ();
+  r->has_services = TRUE;
+  g_autoptr (GError) error = NULL;
+  g_auto (GStrv) filters = filters_for (cfg, p->metadata.name, NULL);
+  g_autoptr (JsonArray) list = docker_container_list (dc, (const char *const *) filters, &error);
+  if (list == NULL)
+    {
+      r->phase = CARA_PROJECT_PHASE_FAILED;
+      r->reason = g_strdup ("InspectError");
+      r->message = g_strdup (error->message);
+      return g_steal_pointer (&r);
+    }
+
+  g_autoptr (GString) crashed = g_string_new (NULL);
+  g_autoptr (GString) missing = g_string_new (NULL);
+  for (guint i = 0; i < p->spec.services->len; i++)
+    {
+      const CaraService *svc = g_ptr_array_index (p->spec.services, i);
+      CaraServiceStatus *ss = cara_service_status_new (svc->name);
+      g_ptr_array_add (r->services, ss);
+      const char *id = NULL;
+      for (guint j = 0; j < json_array_get_length (list) && id == NULL; j++)
+        {
+          JsonObject *c = json_array_get_object_element (list, j);
+          if (g_strcmp0 (docker_labels_get (c, AGENT_LABEL_SERVICE), svc->name) == 0)
+            id = obj_string (c, "Id");
+        }
+      g_autoptr (JsonObject) info = id ? docker_container_inspect (dc, id, NULL) : NULL;
+      if (info == NULL)
+        {
+          ss->state = g_strdup ("missing");
+          g_string_append_printf (missing, "%s%s", missing->len ? ", " : "", svc->name);
+          continue;
+        }
+      JsonObject *st = obj_object (info, "State");
+      ss->container_id = g_strdup (id);
+      ss->state = g_strdup (obj_string (st, "Status"));
+      ss->restart_count = json_object_get_int_member_with_default (info, "RestartCount", 0);
+      ss->health = g_strdup (obj_string (obj_object (st, "Health"), "Status"));
+      gint64 code = st ? json_object_get_int_member_with_default (st, "ExitCode", 0) : 0;
+      gboolean stopped = g_strcmp0 (ss->state, "exited") == 0 || g_strcmp0 (ss->state, "dead") == 0;
+      /* Always/OnFailure: Docker brings it back (and so do we, for a stopped one).  Never: it is over. */
+      if (stopped && (svc->restart_policy == CARA_RESTART_POLICY_NEVER))
+        g_string_append_printf (crashed, "%s%s(exit=%" G_GINT64_FORMAT ")", crashed->len ? ", " : "", svc->name,
+                                code);
+    }
+
+  if (crashed->len)
+    {
+      r->phase = CARA_PROJECT_PHASE_FAILED;
+      r->reason = g_strdup ("ContainerExited");
+      r->message = g_strdup_printf ("Containers exited: %s", crashed->str);
+    }
+  else if (missing->len)
+    {
+      r->phase = CARA_PROJECT_PHASE_FAILED;
+      r->reason = g_strdup ("ContainerMissing");
+      r->message = g_strdup_printf ("Missing containers for services: %s", missing->str);
+    }
+  else
+    {
+      r->phase = CARA_PROJECT_PHASE_RUNNING;
+      r->reason = g_strdup ("ContainersRunning");
+      r->message = g_strdup ("All containers running");
+    }
+  return g_steal_pointer (&r);
+}
+
+CaraStatusReport *
+reconcile_ensure (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p, gboolean apply)
+{
+  Failure fail = { 0 };
+  if (apply && !ensure_services (dc, cfg, p, &fail))
+    {
+      cara_log_project (G_LOG_LEVEL_WARNING, p->metadata.name, "Reconcile failed: %s", fail.message);
+      g_autoptr (CaraStatusReport) r = observe (dc, cfg, p);
+      r->phase = CARA_PROJECT_PHASE_FAILED;
+      g_free (r->reason);
+      g_free (r->message);
+      r->reason = g_strdup (fail.reason);
+      r->message = fail.message;
+      return g_steal_pointer (&r);
+    }
+  return observe (dc, cfg, p);
+}
+
+/* ---------------------------------------------------------------- teardown */
+
+gboolean
+reconcile_teardown (DockerClient *dc, const AgentConfig *cfg, const char *project, GError **error)
+{
+  g_auto (GStrv) filters = filters_for (cfg, project, NULL);
+  g_autoptr (JsonArray) containers = docker_container_list (dc, (const char *const *) filters, error);
+  if (containers == NULL)
+    return FALSE;
+  for (guint i = 0; i < json_array_get_length (containers); i++)
+    {
+      JsonObject *c = json_array_get_object_element (containers, i);
+      remove_container (dc, cfg, project, docker_labels_get (c, AGENT_LABEL_SERVICE), obj_string (c, "Id"));
+    }
+
+  g_autoptr (JsonArray) nets = docker_network_list (dc, (const char *const *) filters, error);
+  if (nets == NULL)
+    return FALSE;
+  for (guint i = 0; i < json_array_get_length (nets); i++)
+    {
+      const char *id = obj_string (json_array_get_object_element (nets, i), "Id");
+      g_autoptr (GError) local = NULL;
+      if (!docker_network_remove (dc, id, &local) && !g_error_matches (local, CARA_ERROR, CARA_ERROR_NOT_FOUND))
+        {
+          g_propagate_prefixed_error (error, g_steal_pointer (&local), "remove network: ");
+          return FALSE;
+        }
+    }
+
+  g_auto (GStrv) vfilters = filters_for (cfg, project, AGENT_LABEL_VOLUME_TYPE "=Ephemeral");
+  g_autoptr (JsonArray) vols = docker_volume_list (dc, (const char *const *) vfilters, error);
+  if (vols == NULL)
+    return FALSE;
+  for (guint i = 0; i < json_array_get_length (vols); i++)
+    {
+      const char *name = obj_string (json_array_get_object_element (vols, i), "Name");
+      g_autoptr (GError) local = NULL;
+      if (!docker_volume_remove (dc, name, &local) && !g_error_matches (local, CARA_ERROR, CARA_ERROR_NOT_FOUND))
+        {
+          g_propagate_prefixed_error (error, g_steal_pointer (&local), "remove volume %s: ", name);
+          return FALSE;
+        }
+    }
+  cara_log_project (G_LOG_LEVEL_INFO, project, "Removed containers, network and ephemeral volumes");
+  return TRUE;
+}
+
+GHashTable *
+reconcile_local_projects (DockerClient *dc, const AgentConfig *cfg, GError **error)
+{
+  g_auto (GStrv) filters = filters_for (cfg, NULL, NULL);
+  g_autoptr (GHashTable) names = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr (JsonArray) containers = docker_container_list (dc, (const char *const *) filters, error);
+  if (containers == NULL)
+    return NULL;
+  g_autoptr (JsonArray) nets = docker_network_list (dc, (const char *const *) filters, error);
+  if (nets == NULL)
+    return NULL;
+  g_auto (GStrv) vfilters = filters_for (cfg, NULL, AGENT_LABEL_VOLUME_TYPE "=Ephemeral");
+  g_autoptr (JsonArray) vols = docker_volume_list (dc, (const char *const *) vfilters, error);
+  if (vols == NULL)
+    return NULL;
+  JsonArray *all[] = { containers, nets, vols };
+  for (guint k = 0; k < G_N_ELEMENTS (all); k++)
+    for (guint i = 0; i < json_array_get_length (all[k]); i++)
+      {
+        const char *project = docker_labels_get (json_array_get_object_element (all[k], i), AGENT_LABEL_PROJECT);
+        if (project)
+          g_hash_table_add (names, g_strdup (project));
+      }
+  return g_steal_pointer (&names);
+}

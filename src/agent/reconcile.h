@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+/* The Docker side of one project (reference §5.4, SPEC §2/§5).  Stateless: everything is read back
+ * from Docker's labels (cara.project, cara.service, cara.node, cara.spec-hash), and only objects
+ * labelled with our own node are ever touched. */
+
+#include "agent.h"
+#include "cara-model.h"
+#include "docker.h"
+
+/* Makes Docker match @p (network, volumes, containers in dependsOn order; changed services
+ * replaced, unchanged ones left alone) when @apply, then observes.  Returns the status to report:
+ * phase Running or Failed with reason/message and per-service status. */
+CaraStatusReport *reconcile_ensure (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p,
+                                    gboolean apply);
+
+/* Removes our containers and network of @project and its Ephemeral volumes (Persistent volumes
+ * stay).  Works from labels alone, so it also finishes an interrupted teardown. */
+gboolean reconcile_teardown (DockerClient *dc, const AgentConfig *cfg, const char *project, GError **error);
+
+/* Names of the projects that have any container, network or Ephemeral volume of ours. */
+GHashTable *reconcile_local_projects (DockerClient *dc, const AgentConfig *cfg, GError **error);

@@ -1,0 +1,400 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "config.h"
+
+#define G_LOG_DOMAIN "cara-agent"
+
+#include "cara-error.h"
+#include "cara-json.h"
+#include "cara-log.h"
+#include "docker.h"
+#include "reconcile.h"
+#include "server-api.h"
+#include "worker.h"
+
+typedef struct {
+  CaraProject *desired;  /* NULL: not placed here any more, tear down */
+  gboolean queued;       /* pushed to the pool, not yet started */
+  gboolean running;
+  gboolean dirty;        /* changed while running */
+  char *last_report;     /* JSON of the last status PATCHed */
+  char *failed_digest;   /* spec digest last applied while Failed */
+} Entry;
+
+struct _AgentWorker {
+  const AgentConfig *cfg;
+  GMainContext *main_ctx;
+  AgentProjectNotify notify;
+  gpointer user_data;
+  GMutex lock;
+  GHashTable *entries; /* name -> Entry */
+  GThreadPool *pool;
+};
+
+static void
+entry_free (Entry *e)
+{
+  if (e == NULL)
+    return;
+  cara_project_free (e->desired);
+  g_free (e->last_report);
+  g_free (e->failed_digest);
+  g_free (e);
+}
+
+/* Called with the lock held. */
+static void
+schedule_locked (AgentWorker *w, const char *name, Entry *e)
+{
+  if (e->running)
+    {
+      e->dirty = TRUE;
+      return;
+    }
+  if (e->queued)
+    return;
+  e->queued = TRUE;
+  g_thread_pool_push (w->pool, g_strdup (name), NULL);
+}
+
+static Entry *
+entry_get_locked (AgentWorker *w, const char *name)
+{
+  Entry *e = g_hash_table_lookup (w->entries, name);
+  if (e == NULL)
+    {
+      e = g_new0 (Entry, 1);
+      g_hash_table_insert (w->entries, g_strdup (name), e);
+    }
+  return e;
+}
+
+typedef struct {
+  AgentWorker *w;
+  char *project;
+  char *phase;
+  GPtrArray *services;
+} Notice;
+
+static gboolean
+deliver_notice (gpointer data)
+{
+  Notice *n = data;
+  n->w->notify (n->project, n->phase, n->services, n->w->user_data);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+notice_free (gpointer data)
+{
+  Notice *n = data;
+  g_free (n->project);
+  g_free (n->phase);
+  if (n->services)
+    g_ptr_array_unref (n->services);
+  g_free (n);
+}
+
+static void
+notify (AgentWorker *w, const char *project, CaraProjectPhase phase, GPtrArray *services)
+{
+  if (w->notify == NULL)
+    return;
+  Notice *n = g_new0 (Notice, 1);
+  n->w = w;
+  n->project = g_strdup (project);
+  n->phase = g_strdup (cara_project_phase_to_string (phase));
+  if (services)
+    {
+      n->services = g_ptr_array_new_with_free_func ((GDestroyNotify) cara_service_status_free);
+      for (guint i = 0; i < services->len; i++)
+        {
+          const CaraServiceStatus *s = g_ptr_array_index (services, i);
+          CaraServiceStatus *c = cara_service_status_new (s->name);
+          c->container_id = g_strdup (s->container_id);
+          c->state = g_strdup (s->state);
+          c->restart_count = s->restart_count;
+          c->health = g_strdup (s->health);
+          g_ptr_array_add (n->services, c);
+        }
+    }
+  g_main_context_invoke_full (w->main_ctx, G_PRIORITY_DEFAULT, deliver_notice, n, notice_free);
+}
+
+static char *
+spec_digest (const CaraProject *p)
+{
+  g_autoptr (JsonNode) spec = cara_project_spec_to_json (p);
+  g_autofree char *s = cara_json_to_string (spec, FALSE);
+  return g_compute_checksum_for_string (G_CHECKSUM_SHA256, s, -1);
+}
+
+static void
+report (AgentWorker *w, const char *name, Entry *snapshot_last, const CaraProject *p, const CaraStatusReport *r,
+        char **ret_new_last)
+{
+  g_autoptr (JsonNode) json = cara_status_report_to_json (r);
+  g_autofree char *text = cara_json_to_string (json, FALSE);
+  /* Say it again when the server still shows another phase (e.g. after an agent restart). */
+  if (g_strcmp0 (text, snapshot_last->last_report) == 0 && p->status.phase == r->phase)
+    return;
+  g_autoptr (CaraHttpClient) http = server_client_new (w->cfg);
+  g_autoptr (GError) error = NULL;
+  if (!server_report_status (http, name, r, &error))
+    {
+      cara_log_project (G_LOG_LEVEL_WARNING, name, "Failed to report status %s: %s",
+                        cara_project_phase_to_string (r->phase), error->message);
+      return;
+    }
+  if (p->status.phase != r->phase)
+    cara_log_project (G_LOG_LEVEL_INFO, name, "Project is %s%s%s", cara_project_phase_to_string (r->phase),
+                      r->phase == CARA_PROJECT_PHASE_FAILED ? ": " : "",
+                      r->phase == CARA_PROJECT_PHASE_FAILED ? r->message : "");
+  *ret_new_last = g_steal_pointer (&text);
+}
+
+static void
+teardown (AgentWorker *w, DockerClient *dc, const char *name, gboolean report_terminated)
+{
+  g_autoptr (GError) error = NULL;
+  if (!reconcile_teardown (dc, w->cfg, name, &error))
+    {
+      cara_log_project (G_LOG_LEVEL_WARNING, name, "Teardown failed (will retry): %s", error->message);
+      return;
+    }
+  notify (w, name, CARA_PROJECT_PHASE_NONE, NULL);
+  if (!report_terminated)
+    return;
+  g_autoptr (CaraStatusReport) r = cara_status_report_new ();
+  r->phase = CARA_PROJECT_PHASE_TERMINATED;
+  r->reason = g_strdup ("ResourcesRemoved");
+  r->message = g_strdup ("All Docker resources have been removed");
+  g_autoptr (CaraHttpClient) http = server_client_new (w->cfg);
+  if (!server_report_status (http, name, r, &error) && !g_error_matches (error, CARA_ERROR, CARA_ERROR_NOT_FOUND))
+    cara_log_project (G_LOG_LEVEL_WARNING, name, "Failed to report Terminated: %s", error->message);
+  else
+    cara_log_project (G_LOG_LEVEL_INFO, name, "Project is Terminated");
+}
+
+static void
+process (gpointer data, gpointer user_data)
+{
+  g_autofree char *name = data;
+  AgentWorker *w = user_data;
+
+  g_mutex_lock (&w->lock);
+  Entry *e = g_hash_table_lookup (w->entries, name);
+  if (e == NULL)
+    {
+      g_mutex_unlock (&w->lock);
+      return;
+    }
+  e->queued = FALSE;
+  e->running = TRUE;
+  e->dirty = FALSE;
+  g_autoptr (CaraProject) p = e->desired ? cara_project_copy (e->desired) : NULL;
+  Entry snap = { .last_report = g_strdup (e->last_report), .failed_digest = g_strdup (e->failed_digest) };
+  g_mutex_unlock (&w->lock);
+
+  g_autofree char *new_last = NULL;
+  g_autofree char *new_failed_digest = NULL;
+  gboolean gone = FALSE;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DockerClient) dc = docker_client_new (w->cfg->docker_host, &error);
+  if (dc == NULL)
+    cara_log_project (G_LOG_LEVEL_WARNING, name, "Cannot reach Docker: %s", error->message);
+  else if (p == NULL)
+    {
+      teardown (w, dc, name, FALSE);
+      gone = TRUE;
+    }
+  else
+    switch (p->status.phase)
+      {
+      case CARA_PROJECT_PHASE_TERMINATING:
+        teardown (w, dc, name, TRUE);
+        break;
+      case CARA_PROJECT_PHASE_TERMINATED:
+        teardown (w, dc, name, FALSE);
+        break;
+      case CARA_PROJECT_PHASE_SCHEDULED:
+      case CARA_PROJECT_PHASE_RUNNING:
+      case CARA_PROJECT_PHASE_FAILED:
+        {
+          /* A Failed project is left as it is until its spec changes (e.g. a fixed image). */
+          gboolean apply = TRUE;
+          if (p->status.phase == CARA_PROJECT_PHASE_FAILED)
+            {
+              new_failed_digest = spec_digest (p);
+              apply = g_strcmp0 (new_failed_digest, snap.failed_digest) != 0;
+            }
+          g_autoptr (CaraStatusReport) r = reconcile_ensure (dc, w->cfg, p, apply);
+          report (w, name, &snap, p, r, &new_last);
+          notify (w, name, r->phase, r->services);
+          break;
+        }
+      default:
+        break;
+      }
+  g_free (snap.last_report);
+  g_free (snap.failed_digest);
+
+  g_mutex_lock (&w->lock);
+  e = g_hash_table_lookup (w->entries, name);
+  e->running = FALSE;
+  if (new_last)
+    {
+      g_free (e->last_report);
+      e->last_report = g_steal_pointer (&new_last);
+    }
+  if (new_failed_digest)
+    {
+      g_free (e->failed_digest);
+      e->failed_digest = g_steal_pointer (&new_failed_digest);
+    }
+  if (e->dirty)
+    schedule_locked (w, name, e);
+  else if (gone && e->desired == NULL)
+    g_hash_table_remove (w->entries, name);
+  g_mutex_unlock (&w->lock);
+}
+
+AgentWorker *
+agent_worker_new (const AgentConfig *cfg, GMainContext *main_ctx, AgentProjectNotify notify_cb, gpointer user_data)
+{
+  AgentWorker *w = g_new0 (AgentWorker, 1);
+  w->cfg = cfg;
+  w->main_ctx = g_main_context_ref (main_ctx);
+  w->notify = notify_cb;
+  w->user_data = user_data;
+  g_mutex_init (&w->lock);
+  w->entries = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) entry_free);
+  w->pool = g_thread_pool_new (process, w, 4, FALSE, NULL);
+  return w;
+}
+
+void
+agent_worker_free (AgentWorker *w)
+{
+  if (w == NULL)
+    return;
+  g_thread_pool_free (w->pool, TRUE, TRUE);
+  g_hash_table_unref (w->entries);
+  g_mutex_clear (&w->lock);
+  g_main_context_unref (w->main_ctx);
+  g_free (w);
+}
+
+void
+agent_worker_update (AgentWorker *w, CaraProject *p)
+{
+  g_mutex_lock (&w->lock);
+  Entry *e = entry_get_locked (w, p->metadata.name);
+  cara_project_free (e->desired);
+  e->desired = p;
+  schedule_locked (w, p->metadata.name, e);
+  g_mutex_unlock (&w->lock);
+}
+
+void
+agent_worker_remove (AgentWorker *w, const char *name)
+{
+  g_mutex_lock (&w->lock);
+  Entry *e = entry_get_locked (w, name);
+  g_clear_pointer (&e->desired, cara_project_free);
+  schedule_locked (w, name, e);
+  g_mutex_unlock (&w->lock);
+}
+
+void
+agent_worker_recheck (AgentWorker *w, const char *name)
+{
+  g_mutex_lock (&w->lock);
+  Entry *e = g_hash_table_lookup (w->entries, name);
+  if (e)
+    schedule_locked (w, name, e);
+  g_mutex_unlock (&w->lock);
+}
+
+void
+agent_worker_recheck_all (AgentWorker *w)
+{
+  g_mutex_lock (&w->lock);
+  GHashTableIter it;
+  gpointer k, v;
+  g_hash_table_iter_init (&it, w->entries);
+  while (g_hash_table_iter_next (&it, &k, &v))
+    schedule_locked (w, k, v);
+  g_mutex_unlock (&w->lock);
+}
+
+void
+agent_worker_sync (AgentWorker *w, GPtrArray *projects)
+{
+  g_autoptr (GHashTable) listed = g_hash_table_new (g_str_hash, g_str_equal);
+  for (guint i = 0; i < projects->len; i++)
+    {
+      CaraProject *p = g_ptr_array_index (projects, i);
+      g_hash_table_add (listed, p->metadata.name);
+    }
+
+  /* What Docker holds for us but the server no longer places here. */
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GHashTable) local = NULL;
+  g_autoptr (DockerClient) dc = docker_client_new (w->cfg->docker_host, &error);
+  if (dc)
+    local = reconcile_local_projects (dc, w->cfg, &error);
+  if (local == NULL)
+    cara_log_full (G_LOG_DOMAIN, G_LOG_LEVEL_WARNING, NULL, w->cfg->node_name, NULL,
+                   "Cannot list local Docker objects: %s", error->message);
+
+  g_mutex_lock (&w->lock);
+  for (guint i = 0; i < projects->len; i++)
+    {
+      CaraProject *p = g_ptr_array_index (projects, i);
+      Entry *e = entry_get_locked (w, p->metadata.name);
+      cara_project_free (e->desired);
+      e->desired = cara_project_copy (p);
+      schedule_locked (w, p->metadata.name, e);
+    }
+  GHashTableIter it;
+  gpointer k, v;
+  g_hash_table_iter_init (&it, w->entries);
+  while (g_hash_table_iter_next (&it, &k, &v))
+    if (!g_hash_table_contains (listed, k))
+      {
+        Entry *e = v;
+        g_clear_pointer (&e->desired, cara_project_free);
+        schedule_locked (w, k, e);
+      }
+  if (local)
+    {
+      g_hash_table_iter_init (&it, local);
+      while (g_hash_table_iter_next (&it, &k, NULL))
+        if (!g_hash_table_contains (listed, k))
+          {
+            cara_log_project (G_LOG_LEVEL_INFO, k, "Project is no longer placed on this node; removing it");
+            Entry *e = entry_get_locked (w, k);
+            g_clear_pointer (&e->desired, cara_project_free);
+            schedule_locked (w, k, e);
+          }
+    }
+  g_mutex_unlock (&w->lock);
+}
+
+GPtrArray *
+agent_worker_list (AgentWorker *w)
+{
+  GPtrArray *out = g_ptr_array_new_with_free_func ((GDestroyNotify) cara_project_free);
+  g_mutex_lock (&w->lock);
+  GHashTableIter it;
+  gpointer v;
+  g_hash_table_iter_init (&it, w->entries);
+  while (g_hash_table_iter_next (&it, NULL, &v))
+    {
+      Entry *e = v;
+      if (e->desired)
+        g_ptr_array_add (out, cara_project_copy (e->desired));
+    }
+  g_mutex_unlock (&w->lock);
+  return out;
+}
