@@ -1,0 +1,477 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* caractrl: the command line client of cara-server.  One verb table drives dispatch, help and
+ * the shell completions (through the hidden `__complete` verb). */
+#include "config.h"
+
+#include <locale.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cara-error.h"
+#include "ctl.h"
+
+G_DEFINE_QUARK (ctl-usage-error-quark, ctl_usage_error)
+
+static const char *const output_choices[] = { "table", "wide", "json", "yaml", "name", NULL };
+static const char *const phase_choices[] = { "Pending", "Scheduled", "Running", "Failed", "Terminating",
+                                             "Terminated", NULL };
+static const char *const kinds_all[] = { "nodes", "projects", NULL };
+static const char *const kinds_node[] = { "node", NULL };
+static const char *const kinds_status[] = { "project", "node", NULL };
+
+const CtlOption ctl_global_options[] = {
+  { "server", 's', CTL_OPT_STRING, "URL", N_("Server URL (default $CARA_SERVER or http://localhost:8080)") },
+  { "token", 0, CTL_OPT_STRING, "TOKEN", N_("Bearer token (default $CARA_TOKEN)") },
+  { "output", 'o', CTL_OPT_STRING, "FORMAT", N_("Output format: table, wide, json, yaml or name"), output_choices },
+  { "no-legend", 0, CTL_OPT_BOOL, NULL, N_("Do not print column headers") },
+  { "no-pager", 0, CTL_OPT_BOOL, NULL, N_("Do not pipe output into a pager") },
+  { "quiet", 'q', CTL_OPT_BOOL, NULL, N_("Print only errors") },
+  { "no-color", 0, CTL_OPT_BOOL, NULL, N_("Do not colour the output") },
+  { "help", 'h', CTL_OPT_BOOL, NULL, N_("Show this help") },
+  { "version", 0, CTL_OPT_BOOL, NULL, N_("Show the client version") },
+  { NULL }
+};
+
+static const CtlOption apply_options[] = {
+  { "filename", 'f', CTL_OPT_STRINGS, "FILE", N_("Manifest file, directory or - for stdin (repeatable)"), NULL, TRUE },
+  { "wait", 0, CTL_OPT_BOOL, NULL, N_("Wait until every project is Running") },
+  { "timeout", 0, CTL_OPT_STRING, "DURATION", N_("How long --wait waits (default 5m)") },
+  { NULL }
+};
+
+static const CtlOption get_options[] = {
+  { "phase", 0, CTL_OPT_STRINGS, "PHASE", N_("Only projects in this phase (repeatable)"), phase_choices },
+  { "node", 0, CTL_OPT_STRING, "NODE", N_("Only projects placed on this node") },
+  { "watch", 'w', CTL_OPT_BOOL, NULL, N_("After listing, watch for changes") },
+  { NULL }
+};
+
+static const CtlOption status_options[] = {
+  { "lines", 'n', CTL_OPT_STRING, "N", N_("Number of log lines to show (default 10)") },
+  { NULL }
+};
+
+static const CtlOption delete_options[] = {
+  { "filename", 'f', CTL_OPT_STRINGS, "FILE", N_("Delete the resources named in these manifests"), NULL, TRUE },
+  { "force", 0, CTL_OPT_BOOL, NULL, N_("Remove at once, without waiting for the agent to tear down") },
+  { "wait", 0, CTL_OPT_BOOL, NULL, N_("Wait until the resources are gone") },
+  { "timeout", 0, CTL_OPT_STRING, "DURATION", N_("How long --wait waits (default 5m)") },
+  { NULL }
+};
+
+static const CtlOption drain_options[] = {
+  { "evict", 0, CTL_OPT_BOOL, NULL, N_("Also move the node's projects to other nodes") },
+  { NULL }
+};
+
+static const CtlOption no_options[] = { { NULL } };
+
+static int verb_help (Ctl *ctl, CtlArgs *args, GError **error);
+
+const CtlVerb ctl_verbs[] = {
+  { "apply", NULL, 0, 0, ctl_verb_apply, apply_options, "-f FILE|DIR|-",
+    N_("Create or update resources from manifests"),
+    N_("Reads every document of every file (YAML or JSON, separated by ---), checks them all, then creates "
+       "each resource or updates it if it exists. Prints one line per object: created, configured or unchanged."),
+    CTL_ARGS_NONE },
+  { "get", NULL, 1, G_MAXUINT, ctl_verb_get, get_options, "nodes|projects [NAME...]",
+    N_("List nodes or projects"),
+    N_("Resource types: nodes (node, no) and projects (project, proj); names may also be given as project/NAME."),
+    CTL_ARGS_KIND_NAMES, kinds_all },
+  { "describe", NULL, 1, G_MAXUINT, ctl_verb_describe, no_options, "node|project NAME...",
+    N_("Show every detail of a node or project"), NULL, CTL_ARGS_KIND_NAMES, kinds_all },
+  { "status", NULL, 0, G_MAXUINT, ctl_verb_status, status_options, "[project|node NAME...]",
+    N_("Show the state of a project, a node or the cluster"),
+    N_("Without arguments, summarises the cluster: nodes by state and projects by phase."),
+    CTL_ARGS_KIND_NAMES, kinds_status },
+  { "delete", NULL, 0, G_MAXUINT, ctl_verb_delete, delete_options, "project|node NAME...|-f FILE",
+    N_("Delete projects or nodes"), NULL, CTL_ARGS_KIND_NAMES, kinds_all },
+  { "drain", NULL, 1, 2, ctl_verb_drain, drain_options, "node NAME",
+    N_("Stop placing projects on a node"), N_("With --evict, its projects are moved to other nodes."),
+    CTL_ARGS_KIND_NAMES, kinds_node },
+  { "uncordon", NULL, 1, 2, ctl_verb_uncordon, no_options, "node NAME",
+    N_("Allow projects on a drained node again"), NULL, CTL_ARGS_KIND_NAMES, kinds_node },
+  { "version", NULL, 0, 0, ctl_verb_version, no_options, "",
+    N_("Show the client and server versions"), NULL, CTL_ARGS_NONE },
+  { "help", NULL, 0, 1, verb_help, no_options, "[COMMAND]", N_("Show help for a command"), NULL, CTL_ARGS_NONE },
+  { "__complete", NULL, 0, G_MAXUINT, ctl_verb_complete, no_options, "WORDS...",
+    "Print completions (used by the shell scripts)", NULL, CTL_ARGS_NONE, NULL, TRUE },
+  { NULL }
+};
+
+const CtlVerb *
+ctl_find_verb (const char *name)
+{
+  for (const CtlVerb *v = ctl_verbs; v->name; v++)
+    {
+      if (g_str_equal (v->name, name))
+        return v;
+      for (guint i = 0; v->aliases && v->aliases[i]; i++)
+        if (g_str_equal (v->aliases[i], name))
+          return v;
+    }
+  return NULL;
+}
+
+void
+ctl_args_free (CtlArgs *a)
+{
+  if (a == NULL)
+    return;
+  g_ptr_array_unref (a->positional);
+  g_hash_table_unref (a->values);
+  g_free (a);
+}
+
+/* STRINGS values are kept as a NUL-separated, double-NUL-terminated list in a GString so that
+ * the hash table has one value type. */
+static void
+append_value (GHashTable *values, const CtlOption *o, const char *value)
+{
+  if (o->type != CTL_OPT_STRINGS)
+    {
+      g_hash_table_replace (values, g_strdup (o->long_name), g_strdup (value));
+      return;
+    }
+  const char *old = g_hash_table_lookup (values, o->long_name);
+  gsize oldlen = 0;
+  if (old)
+    while (old[oldlen] != '\0' || old[oldlen + 1] != '\0')
+      oldlen++;
+  gsize vlen = strlen (value);
+  /* old..oldlen covers up to (not incl.) the final double NUL; keep one NUL separator. */
+  char *n = g_malloc0 ((old ? oldlen + 1 : 0) + vlen + 2);
+  if (old)
+    memcpy (n, old, oldlen + 1);
+  memcpy (n + (old ? oldlen + 1 : 0), value, vlen);
+  g_hash_table_replace (values, g_strdup (o->long_name), n);
+}
+
+gboolean
+ctl_opt_bool (CtlArgs *a, const char *name)
+{
+  return a != NULL && g_hash_table_contains (a->values, name);
+}
+
+const char *
+ctl_opt_string (CtlArgs *a, const char *name)
+{
+  return a ? g_hash_table_lookup (a->values, name) : NULL;
+}
+
+GPtrArray *
+ctl_opt_strings (CtlArgs *a, const char *name)
+{
+  const char *v = a ? g_hash_table_lookup (a->values, name) : NULL;
+  if (v == NULL)
+    return NULL;
+  GPtrArray *r = g_ptr_array_new ();
+  for (const char *p = v;; p += strlen (p) + 1)
+    {
+      g_ptr_array_add (r, (gpointer) p);
+      if (p[strlen (p) + 1] == '\0')
+        break;
+    }
+  return r;
+}
+
+static const CtlOption *
+find_option (const CtlOption *opts, const char *long_name, char short_name)
+{
+  for (const CtlOption *o = opts; o && o->long_name; o++)
+    if ((long_name && g_str_equal (o->long_name, long_name)) || (short_name && o->short_name == short_name))
+      return o;
+  return NULL;
+}
+
+static const CtlOption *
+lookup_option (const CtlVerb *verb, const char *long_name, char short_name)
+{
+  const CtlOption *o = verb ? find_option (verb->options, long_name, short_name) : NULL;
+  return o ? o : find_option (ctl_global_options, long_name, short_name);
+}
+
+static gboolean
+check_choice (const CtlOption *o, const char *value, GError **error)
+{
+  if (o->choices == NULL || g_strv_contains ((const char *const *) o->choices, value))
+    return TRUE;
+  g_autofree char *list = g_strjoinv (", ", (char **) o->choices);
+  g_set_error (error, CTL_USAGE_ERROR, 0, _("invalid value '%s' for --%s (expected one of: %s)"), value,
+               o->long_name, list);
+  return FALSE;
+}
+
+/* The CLI grammar: options (global or the verb's) anywhere on the line, "--opt=value",
+ * "--opt value", "-o value", "-ovalue", bundled short flags ("-qw"), "--" ends options. */
+gboolean
+ctl_parse_args (int argc, char **argv, guint start, const CtlVerb **ret_verb, CtlArgs **ret_args,
+                GError **error)
+{
+  g_autoptr (CtlArgs) a = g_new0 (CtlArgs, 1);
+  a->positional = g_ptr_array_new_with_free_func (g_free);
+  a->values = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  const CtlVerb *verb = NULL;
+  gboolean only_positional = FALSE;
+
+  for (int i = (int) start; i < argc; i++)
+    {
+      const char *arg = argv[i];
+      if (only_positional || arg[0] != '-' || arg[1] == '\0')
+        {
+          if (verb == NULL)
+            {
+              verb = ctl_find_verb (arg);
+              if (verb == NULL)
+                {
+                  g_set_error (error, CTL_USAGE_ERROR, 0, _("unknown command '%s'"), arg);
+                  return FALSE;
+                }
+              a->verb = verb;
+            }
+          else
+            g_ptr_array_add (a->positional, g_strdup (arg));
+          continue;
+        }
+      if (g_str_equal (arg, "--"))
+        {
+          only_positional = TRUE;
+          continue;
+        }
+      if (arg[1] == '-')
+        {
+          g_autofree char *name = g_strdup (arg + 2);
+          char *eq = strchr (name, '=');
+          const char *value = NULL;
+          if (eq)
+            {
+              *eq = '\0';
+              value = eq + 1;
+            }
+          const CtlOption *o = lookup_option (verb, name, 0);
+          if (o == NULL)
+            {
+              g_set_error (error, CTL_USAGE_ERROR, 0, _("unrecognized option '--%s'"), name);
+              return FALSE;
+            }
+          if (o->type == CTL_OPT_BOOL)
+            {
+              if (value)
+                {
+                  g_set_error (error, CTL_USAGE_ERROR, 0, _("option '--%s' doesn't allow an argument"), name);
+                  return FALSE;
+                }
+              append_value (a->values, o, "true");
+              continue;
+            }
+          if (value == NULL)
+            {
+              if (i + 1 >= argc)
+                {
+                  g_set_error (error, CTL_USAGE_ERROR, 0, _("option '--%s' requires an argument"), name);
+                  return FALSE;
+                }
+              value = argv[++i];
+            }
+          if (!check_choice (o, value, error))
+            return FALSE;
+          append_value (a->values, o, value);
+          continue;
+        }
+      /* short options, possibly bundled */
+      for (const char *p = arg + 1; *p; p++)
+        {
+          const CtlOption *o = lookup_option (verb, NULL, *p);
+          if (o == NULL)
+            {
+              g_set_error (error, CTL_USAGE_ERROR, 0, _("invalid option -- '%c'"), *p);
+              return FALSE;
+            }
+          if (o->type == CTL_OPT_BOOL)
+            {
+              append_value (a->values, o, "true");
+              continue;
+            }
+          const char *value = p[1] ? p + 1 : NULL;
+          if (value == NULL)
+            {
+              if (i + 1 >= argc)
+                {
+                  g_set_error (error, CTL_USAGE_ERROR, 0, _("option requires an argument -- '%c'"), *p);
+                  return FALSE;
+                }
+              value = argv[++i];
+            }
+          if (!check_choice (o, value, error))
+            return FALSE;
+          append_value (a->values, o, value);
+          break;
+        }
+    }
+
+  if (verb && !ctl_opt_bool (a, "help"))
+    {
+      guint n = a->positional->len;
+      if (n < verb->min_args || n > verb->max_args)
+        {
+          if (verb->max_args == 0)
+            g_set_error (error, CTL_USAGE_ERROR, 0, _("'%s' takes no arguments"), verb->name);
+          else
+            g_set_error (error, CTL_USAGE_ERROR, 0, _("wrong number of arguments for '%s' (usage: caractrl %s %s)"),
+                         verb->name, verb->name, verb->usage);
+          return FALSE;
+        }
+    }
+  *ret_verb = verb;
+  *ret_args = g_steal_pointer (&a);
+  return TRUE;
+}
+
+static void
+print_options (const CtlOption *opts)
+{
+  guint width = 0;
+  g_autoptr (GPtrArray) lefts = g_ptr_array_new_with_free_func (g_free);
+  for (const CtlOption *o = opts; o->long_name; o++)
+    {
+      char *left;
+      if (o->type == CTL_OPT_BOOL)
+        left = o->short_name ? g_strdup_printf ("-%c --%s", o->short_name, o->long_name)
+                             : g_strdup_printf ("   --%s", o->long_name);
+      else
+        left = o->short_name ? g_strdup_printf ("-%c --%s=%s", o->short_name, o->long_name, o->arg_name)
+                             : g_strdup_printf ("   --%s=%s", o->long_name, o->arg_name);
+      width = MAX (width, strlen (left));
+      g_ptr_array_add (lefts, left);
+    }
+  for (guint i = 0; i < lefts->len; i++)
+    printf ("  %-*s  %s\n", (int) width, (char *) lefts->pdata[i], _(opts[i].help));
+}
+
+static void
+print_main_help (void)
+{
+  printf (_("Usage: caractrl [OPTIONS...] COMMAND ...\n\n"));
+  printf (_("Manage a Caravanserai cluster: its nodes and the projects running on them.\n"));
+  printf ("\n%s\n", _("Commands:"));
+  guint width = 0;
+  for (const CtlVerb *v = ctl_verbs; v->name; v++)
+    if (!v->hidden)
+      width = MAX (width, strlen (v->name) + 1 + strlen (v->usage));
+  for (const CtlVerb *v = ctl_verbs; v->name; v++)
+    {
+      if (v->hidden)
+        continue;
+      g_autofree char *left = g_strdup_printf ("%s %s", v->name, v->usage);
+      printf ("  %-*s  %s\n", (int) width, left, _(v->summary));
+    }
+  printf ("\n%s\n", _("Options:"));
+  print_options (ctl_global_options);
+  printf ("\n%s\n", _("Exit status: 0 success, 1 failure (including not found), 2 bad usage or invalid manifest,\n"
+                      "4 not authorized, 7 server unreachable."));
+  printf (_("See 'caractrl COMMAND --help' and caractrl(1) for more.\n"));
+}
+
+void
+ctl_print_verb_help (const CtlVerb *v)
+{
+  printf (_("Usage: caractrl %s %s [OPTIONS...]\n\n"), v->name, v->usage);
+  printf ("%s.\n", _(v->summary));
+  if (v->description)
+    printf ("%s\n", _(v->description));
+  if (v->options && v->options->long_name)
+    {
+      printf ("\n%s\n", _("Options:"));
+      print_options (v->options);
+    }
+  printf ("\n%s\n", _("Global options:"));
+  print_options (ctl_global_options);
+}
+
+static int
+verb_help (Ctl *ctl, CtlArgs *args, GError **error)
+{
+  if (args->positional->len == 0)
+    {
+      print_main_help ();
+      return 0;
+    }
+  const CtlVerb *v = ctl_find_verb (args->positional->pdata[0]);
+  if (v == NULL)
+    {
+      g_set_error (error, CTL_USAGE_ERROR, 0, _("unknown command '%s'"), (char *) args->positional->pdata[0]);
+      return -1;
+    }
+  ctl_print_verb_help (v);
+  return 0;
+}
+
+static int
+report_error (const GError *error)
+{
+  fprintf (stderr, "caractrl: %s\n", error->message);
+  if (error->domain == CTL_USAGE_ERROR)
+    {
+      fprintf (stderr, _("Try 'caractrl --help' for more information.\n"));
+      return 2;
+    }
+  if (error->domain == CARA_ERROR)
+    return cara_error_to_exit_code (error);
+  return 1;
+}
+
+int
+main (int argc, char **argv)
+{
+  setlocale (LC_ALL, "");
+  const char *localedir = g_getenv ("CARA_LOCALEDIR");
+  bindtextdomain (GETTEXT_PACKAGE, localedir && *localedir ? localedir : LOCALEDIR);
+  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
+  textdomain (GETTEXT_PACKAGE);
+  g_set_prgname ("caractrl");
+
+  /* Shell completion gets the raw words, including partial ones the parser would reject. */
+  if (argc >= 2 && g_str_equal (argv[1], "__complete"))
+    return ctl_complete_main (argc - 2, argv + 2);
+
+  g_autoptr (GError) error = NULL;
+  g_autoptr (CtlArgs) args = NULL;
+  const CtlVerb *verb = NULL;
+  if (!ctl_parse_args (argc, argv, 1, &verb, &args, &error))
+    return report_error (error);
+
+  if (ctl_opt_bool (args, "version") && verb == NULL)
+    {
+      printf ("caractrl %s\n", PACKAGE_VERSION);
+      return 0;
+    }
+  if (ctl_opt_bool (args, "help"))
+    {
+      if (verb && verb->handler != verb_help)
+        ctl_print_verb_help (verb);
+      else
+        print_main_help ();
+      return 0;
+    }
+  if (verb == NULL)
+    {
+      g_set_error (&error, CTL_USAGE_ERROR, 0, _("missing command"));
+      return report_error (error);
+    }
+
+  Ctl ctl = { 0 };
+  int rc;
+  if (!ctl_setup (&ctl, args, &error))
+    rc = report_error (error);
+  else
+    {
+      rc = verb->handler (&ctl, args, &error);
+      ctl_pager_close (&ctl);
+      if (rc < 0)
+        rc = report_error (error);
+    }
+  g_clear_pointer (&ctl.client, cara_http_client_free);
+  g_free (ctl.server);
+  g_free (ctl.token);
+  return rc;
+}

@@ -1,0 +1,345 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* caractrl apply -f FILE|DIR|- [--wait]: every document of every file is read and checked first
+ * (nothing is sent when one is invalid), then each is created, or updated with the stored
+ * resourceVersion so a concurrent edit gets 409 instead of being overwritten. */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "cara-error.h"
+#include "cara-json.h"
+#include "cara-manifest.h"
+#include "cara-validate.h"
+#include "ctl.h"
+
+typedef struct {
+  CaraManifestDoc *doc; /* borrowed */
+  const char *kind;     /* "nodes" | "projects" */
+  const char *name;
+  JsonNode *normal;     /* spec + labels + annotations as the codec writes them, to compare */
+} Item;
+
+static void
+item_free (Item *it)
+{
+  if (it->normal)
+    json_node_unref (it->normal);
+  g_free (it);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Item, item_free)
+
+/* {"spec":..., "labels":..., "annotations":...} of a decoded resource, in the codec's canonical
+ * form, so "unchanged" does not depend on how the manifest spelled defaults. */
+static JsonNode *
+comparable (const char *kind, JsonNode *resource, GError **error)
+{
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "spec");
+  CaraObjectMeta *meta;
+  g_autoptr (CaraProject) p = NULL;
+  g_autoptr (CaraNode) n = NULL;
+  if (g_str_equal (kind, "projects"))
+    {
+      p = cara_project_from_json (resource, error);
+      if (p == NULL)
+        return NULL;
+      json_builder_add_value (b, cara_project_spec_to_json (p));
+      meta = &p->metadata;
+    }
+  else
+    {
+      n = cara_node_from_json (resource, error);
+      if (n == NULL)
+        return NULL;
+      json_builder_add_value (b, cara_node_spec_to_json (n));
+      meta = &n->metadata;
+    }
+  json_builder_set_member_name (b, "labels");
+  json_builder_add_value (b, cara_string_map_to_json (meta->labels));
+  json_builder_set_member_name (b, "annotations");
+  json_builder_add_value (b, cara_string_map_to_json (meta->annotations));
+  json_builder_end_object (b);
+  return json_builder_get_root (b);
+}
+
+static Item *
+check_doc (CaraManifestDoc *d, GError **error)
+{
+  const char *kind = JSON_NODE_HOLDS_OBJECT (d->node) ? cara_json_get_kind (d->node) : "";
+  JsonObject *o = JSON_NODE_HOLDS_OBJECT (d->node) ? json_node_get_object (d->node) : NULL;
+  const char *api = ctl_str (o, "apiVersion");
+  g_autoptr (Item) it = g_new0 (Item, 1);
+  it->doc = d;
+  if (g_str_equal (kind, "Project"))
+    it->kind = "projects";
+  else if (g_str_equal (kind, "Node"))
+    it->kind = "nodes";
+  else
+    {
+      g_set_error (error, CARA_ERROR, CARA_ERROR_INVALID, _("%s:%u: kind: unsupported kind \"%s\" (expected Project or Node)"),
+                   d->file, d->line, kind);
+      return NULL;
+    }
+  if (*api && !g_str_equal (api, CARA_API_VERSION))
+    {
+      g_set_error (error, CARA_ERROR, CARA_ERROR_INVALID, _("%s:%u: apiVersion: unsupported apiVersion \"%s\" (expected %s)"),
+                   d->file, d->line, api, CARA_API_VERSION);
+      return NULL;
+    }
+  gboolean ok;
+  if (g_str_equal (it->kind, "projects"))
+    {
+      g_autoptr (CaraProject) p = cara_project_from_json (d->node, error);
+      ok = p != NULL && cara_validate_project (p, error);
+    }
+  else
+    {
+      g_autoptr (CaraNode) n = cara_node_from_json (d->node, error);
+      ok = n != NULL && cara_validate_node (n, error);
+    }
+  if (ok)
+    it->normal = comparable (it->kind, d->node, error);
+  if (!ok || it->normal == NULL)
+    {
+      cara_manifest_doc_locate_error (d, error);
+      return NULL;
+    }
+  it->name = ctl_meta_name (o);
+  return g_steal_pointer (&it);
+}
+
+static void
+set_resource_version (JsonNode *resource, const char *rv)
+{
+  JsonObject *o = json_node_get_object (resource);
+  JsonObject *m = ctl_obj (o, "metadata");
+  if (m && rv && *rv && !*ctl_str (m, "resourceVersion"))
+    json_object_set_string_member (m, "resourceVersion", rv);
+}
+
+/* Returns "created", "configured" or "unchanged" (untranslated keys), and the stored object. */
+static const char *
+apply_one (Ctl *ctl, Item *it, JsonNode **ret_obj, GError **error)
+{
+  g_autofree char *list_path = g_strdup_printf ("/api/v1/%s", it->kind);
+  g_autoptr (GError) local = NULL;
+  JsonNode *obj = NULL;
+  if (ctl_request (ctl, "POST", list_path, it->doc->node, NULL, &obj, &local))
+    {
+      *ret_obj = obj;
+      return "created";
+    }
+  if (!g_error_matches (local, CARA_ERROR, CARA_ERROR_CONFLICT))
+    {
+      g_propagate_error (error, g_steal_pointer (&local));
+      return NULL;
+    }
+  g_clear_error (&local);
+
+  g_autofree char *esc = cara_http_escape (it->name);
+  g_autofree char *path = g_strdup_printf ("/api/v1/%s/%s", it->kind, esc);
+  g_autoptr (JsonNode) current = ctl_get (ctl, path, error);
+  if (current == NULL)
+    return NULL;
+  g_autoptr (JsonNode) cur_normal = comparable (it->kind, current, NULL);
+  if (cur_normal && json_node_equal (cur_normal, it->normal))
+    {
+      *ret_obj = g_steal_pointer (&current);
+      return "unchanged";
+    }
+  g_autoptr (JsonNode) body = json_node_copy (it->doc->node);
+  set_resource_version (body, ctl_str (ctl_obj (json_node_get_object (current), "metadata"), "resourceVersion"));
+  if (!ctl_request (ctl, "PUT", path, body, NULL, &obj, error))
+    return NULL;
+  *ret_obj = obj;
+  return "configured";
+}
+
+static void
+print_result (Ctl *ctl, Item *it, const char *what, JsonNode *obj)
+{
+  if (ctl->quiet)
+    return;
+  const char *singular = ctl_kind_singular (it->kind);
+  if ((ctl->output == CTL_OUTPUT_JSON || ctl->output == CTL_OUTPUT_YAML) && obj)
+    {
+      ctl_print_json_or_yaml (ctl, obj, NULL);
+      return;
+    }
+  if (ctl->output == CTL_OUTPUT_NAME)
+    printf ("%s/%s\n", singular, it->name);
+  else if (g_str_equal (what, "created"))
+    printf (_("%s/%s created\n"), singular, it->name);
+  else if (g_str_equal (what, "configured"))
+    printf (_("%s/%s configured\n"), singular, it->name);
+  else
+    printf (_("%s/%s unchanged\n"), singular, it->name);
+  fflush (stdout);
+}
+
+static const char *
+failure_reason (JsonObject *status)
+{
+  JsonArray *conds = ctl_arr (status, "conditions");
+  guint n = conds ? json_array_get_length (conds) : 0;
+  JsonObject *best = NULL;
+  for (guint i = 0; i < n; i++)
+    {
+      JsonObject *c = json_node_get_object (json_array_get_element (conds, i));
+      if (best == NULL || g_str_equal (ctl_str (c, "type"), "Phase"))
+        best = c;
+    }
+  if (best == NULL)
+    return NULL;
+  return *ctl_str (best, "message") ? ctl_str (best, "message") : ctl_str (best, "reason");
+}
+
+/* Until every project is Running, or one is Failed (then say why).  One progress line, redrawn in
+ * place on a terminal, printed anew on change otherwise. */
+static int
+wait_running (Ctl *ctl, GPtrArray *projects, gint64 timeout, GError **error)
+{
+  gint64 deadline = g_get_monotonic_time () + timeout;
+  g_autofree char *last_line = NULL;
+  gboolean drew = FALSE;
+  for (;;)
+    {
+      guint running = 0;
+      g_autoptr (GString) line = g_string_new (NULL);
+      for (guint i = 0; i < projects->len; i++)
+        {
+          const char *name = projects->pdata[i];
+          g_autofree char *esc = cara_http_escape (name);
+          g_autofree char *path = g_strdup_printf ("/api/v1/projects/%s", esc);
+          g_autoptr (JsonNode) p = ctl_get (ctl, path, error);
+          if (p == NULL)
+            return -1;
+          JsonObject *status = ctl_obj (json_node_get_object (p), "status");
+          const char *phase = *ctl_str (status, "phase") ? ctl_str (status, "phase") : "Pending";
+          if (g_str_equal (phase, "Failed"))
+            {
+              if (drew && ctl->stdout_tty)
+                printf ("\n");
+              const char *why = failure_reason (status);
+              if (why)
+                g_set_error (error, CARA_ERROR, CARA_ERROR_FAILED, _("project %s failed: %s"), name, why);
+              else
+                g_set_error (error, CARA_ERROR, CARA_ERROR_FAILED, _("project %s failed"), name);
+              return -1;
+            }
+          running += g_str_equal (phase, "Running");
+          g_string_append_printf (line, "%s%s %s", i ? ", " : "", name, phase);
+        }
+      g_autofree char *progress = g_strdup_printf (_("Waiting for projects to be Running (%u/%u): %s"), running,
+                                                   projects->len, line->str);
+      if (!ctl->quiet && g_strcmp0 (progress, last_line) != 0)
+        {
+          if (ctl->stdout_tty)
+            printf ("\r\033[K%s", progress);
+          else
+            printf ("%s\n", progress);
+          fflush (stdout);
+          drew = TRUE;
+          g_free (last_line);
+          last_line = g_steal_pointer (&progress);
+        }
+      if (running == projects->len)
+        {
+          if (drew && ctl->stdout_tty)
+            printf ("\n");
+          return 0;
+        }
+      if (g_get_monotonic_time () >= deadline)
+        {
+          if (drew && ctl->stdout_tty)
+            printf ("\n");
+          g_set_error (error, CARA_ERROR, CARA_ERROR_FAILED, _("timed out waiting for projects to be Running"));
+          return -1;
+        }
+      g_usleep (250 * 1000);
+    }
+}
+
+int
+ctl_verb_apply (Ctl *ctl, CtlArgs *args, GError **error)
+{
+  g_autoptr (GPtrArray) files = ctl_opt_strings (args, "filename");
+  if (files == NULL)
+    {
+      g_set_error (error, CTL_USAGE_ERROR, 0, _("apply needs -f FILE, a directory or - for stdin"));
+      return -1;
+    }
+  gint64 timeout = 0;
+  if (!ctl_wait_timeout (args, &timeout, error))
+    return -1;
+
+  /* Read and check everything before sending anything. */
+  g_autoptr (GPtrArray) docs = g_ptr_array_new_with_free_func ((GDestroyNotify) cara_manifest_doc_free);
+  for (guint i = 0; i < files->len; i++)
+    {
+      g_autoptr (GPtrArray) d = cara_manifest_read_path (files->pdata[i], error);
+      if (d == NULL)
+        return -1;
+      for (guint k = 0; k < d->len; k++)
+        g_ptr_array_add (docs, g_steal_pointer (&d->pdata[k]));
+      g_ptr_array_set_free_func (d, NULL);
+    }
+  if (docs->len == 0)
+    {
+      g_set_error (error, CARA_ERROR, CARA_ERROR_INVALID, _("no resources found in the given manifests"));
+      return -1;
+    }
+  g_autoptr (GPtrArray) items = g_ptr_array_new_with_free_func ((GDestroyNotify) item_free);
+  GError *last = NULL;
+  guint invalid = 0;
+  for (guint i = 0; i < docs->len; i++)
+    {
+      GError *e = NULL;
+      Item *it = check_doc (docs->pdata[i], &e);
+      if (it)
+        {
+          g_ptr_array_add (items, it);
+          continue;
+        }
+      invalid++;
+      if (last)
+        {
+          g_printerr ("caractrl: %s\n", last->message);
+          g_error_free (last);
+        }
+      last = e;
+    }
+  if (last)
+    {
+      if (last->domain != CARA_ERROR)
+        last->domain = CARA_ERROR;
+      last->code = CARA_ERROR_INVALID;
+      if (invalid > 1 || docs->len > 1)
+        g_prefix_error (&last, ngettext ("%u invalid document, nothing applied: ", "%u invalid documents, nothing applied: ", invalid),
+                        invalid);
+      g_propagate_error (error, last);
+      return -1;
+    }
+
+  g_autoptr (GPtrArray) projects = g_ptr_array_new ();
+  for (guint i = 0; i < items->len; i++)
+    {
+      Item *it = items->pdata[i];
+      g_autoptr (JsonNode) obj = NULL;
+      const char *what = apply_one (ctl, it, &obj, error);
+      if (what == NULL)
+        {
+          g_prefix_error (error, "%s/%s: ", ctl_kind_singular (it->kind), it->name);
+          return -1;
+        }
+      print_result (ctl, it, what, obj);
+      if (g_str_equal (it->kind, "projects") && !g_ptr_array_find_with_equal_func (projects, it->name, g_str_equal, NULL))
+        g_ptr_array_add (projects, (gpointer) it->name);
+    }
+  if (ctl_opt_bool (args, "wait") && projects->len > 0)
+    return wait_running (ctl, projects, timeout, error);
+  return 0;
+}

@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* caractrl drain node NAME [--evict] / uncordon node NAME */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "ctl.h"
+
+/* "node NAME", "node/NAME" or just "NAME". */
+static char *
+node_name (CtlArgs *args, GError **error)
+{
+  g_autofree char *kind = NULL;
+  g_autoptr (GPtrArray) names = NULL;
+  GPtrArray *pos = args->positional;
+  if (pos->len == 1 && strchr (pos->pdata[0], '/') == NULL && ctl_kind_canonical (pos->pdata[0]) == NULL)
+    return g_strdup (pos->pdata[0]);
+  if (!ctl_resolve_kind_names (pos, NULL, &kind, &names, error))
+    return NULL;
+  if (!g_str_equal (kind, "nodes") || names->len != 1)
+    {
+      g_set_error (error, CTL_USAGE_ERROR, 0, _("expected: node NAME"));
+      return NULL;
+    }
+  return g_strdup (names->pdata[0]);
+}
+
+static char *
+node_action (Ctl *ctl, CtlArgs *args, const char *action, const char *query, GError **error)
+{
+  g_autofree char *name = node_name (args, error);
+  if (name == NULL)
+    return NULL;
+  g_autofree char *esc = cara_http_escape (name);
+  g_autofree char *path = g_strdup_printf ("/api/v1/nodes/%s/%s%s", esc, action, query);
+  if (!ctl_request (ctl, "POST", path, NULL, NULL, NULL, error))
+    return NULL;
+  return g_steal_pointer (&name);
+}
+
+int
+ctl_verb_drain (Ctl *ctl, CtlArgs *args, GError **error)
+{
+  gboolean evict = ctl_opt_bool (args, "evict");
+  g_autofree char *name = node_action (ctl, args, "drain", evict ? "?evict=true" : "", error);
+  if (name == NULL)
+    return -1;
+  if (!ctl->quiet && evict)
+    printf (_("node/%s drained; its projects are being moved to other nodes\n"), name);
+  else if (!ctl->quiet)
+    printf (_("node/%s drained\n"), name);
+  return 0;
+}
+
+int
+ctl_verb_uncordon (Ctl *ctl, CtlArgs *args, GError **error)
+{
+  g_autofree char *name = node_action (ctl, args, "uncordon", "", error);
+  if (name == NULL)
+    return -1;
+  if (!ctl->quiet)
+    printf (_("node/%s uncordoned\n"), name);
+  return 0;
+}
