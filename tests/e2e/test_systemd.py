@@ -25,6 +25,7 @@ import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import cara_fixtures  # noqa: E402  (tests/lib through PYTHONPATH)
 import systemd_image  # noqa: E402
 
 PROJECT = "web"
@@ -187,10 +188,6 @@ class E2E:
     def images(self):
         tag = systemd_image.ensure_image()
         self.image = tag
-        try:
-            import cara_fixtures
-        except ImportError:
-            raise StepFailed("tests/lib/cara_fixtures.py (ensure_busybox_image) is missing")
         cara_fixtures.ensure_busybox_image(TEST_IMAGE)
         return f"{tag}, {TEST_IMAGE}"
 
@@ -457,14 +454,7 @@ spec:
         elif self.started:
             log(f"kept container {self.container} (CARA_E2E_KEEP=1)")
         # Whatever our agent left on the host's dockerd.
-        for kind, ls in [("container", ["docker", "ps", "-aq"]), ("network", ["docker", "network", "ls", "-q"]),
-                         ("volume", ["docker", "volume", "ls", "-q"])]:
-            r = subprocess.run(ls + ["--filter", f"label=cara.node={self.node}"], capture_output=True, text=True)
-            ids = r.stdout.split()
-            if ids:
-                log(f"cleanup: removing leftover {kind}s {ids}")
-                rm = ["docker", "rm", "-f"] if kind == "container" else ["docker", kind, "rm"]
-                subprocess.run(rm + ids, capture_output=True)
+        cara_fixtures.docker_cleanup(f"cara.node={self.node}")
         if self.stage:
             shutil.rmtree(self.stage, ignore_errors=True)
 
@@ -475,12 +465,7 @@ def main():
     for tool in ["docker", "debootstrap", "meson", "ninja"]:
         if shutil.which(tool) is None:
             skip(f"{tool} is not installed")
-    if subprocess.run(["docker", "info"], capture_output=True).returncode != 0:
-        try:
-            import cara_fixtures
-            cara_fixtures.ensure_dockerd()
-        except ImportError:
-            skip("dockerd is not answering")
+    cara_fixtures.ensure_dockerd()
     if "CARA_SOURCE_DIR" not in os.environ or "CARA_BUILD_DIR" not in os.environ:
         skip("run through meson test (CARA_SOURCE_DIR/CARA_BUILD_DIR unset)")
 
