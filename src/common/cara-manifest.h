@@ -2,7 +2,7 @@
 #pragma once
 
 /* Reading manifests (libyaml): YAML or JSON, every document of a multi-document file, every
- * *.yaml/*.yml/*.json file of a directory (sorted), or "-" for stdin.  Each document becomes a
+ * .yaml, .yml and .json file of a directory (sorted), or "-" for stdin.  Each document becomes a
  * JsonNode, so the rest of the code sees one representation.  Errors carry file, line and
  * column: "web.yaml:12:5: spec.services[0].env[1].value: ...". */
 
@@ -27,6 +27,10 @@ GPtrArray *cara_manifest_read_path (const char *path, GError **error);
 
 /* Prefix @error (whose message starts with a field path) with "file:line:" of that field. */
 void cara_manifest_doc_locate_error (const CaraManifestDoc *d, GError **error);
+
+/* TRUE when a plain YAML scalar with this text reads back as a string (not null, a boolean or a
+ * number) under the YAML 1.2 core schema; the emitter quotes the others. */
+gboolean cara_yaml_plain_scalar_is_string (const char *s);
 
 /* YAML output of a JSON node (for `caractrl -o yaml`); keys in JSON order, 2-space indent. */
 char *cara_yaml_from_json (JsonNode *node, GError **error);
