@@ -141,8 +141,7 @@ matches_filters (CtlArgs *args, JsonObject *o)
 /* The items to show, sorted by name.  Missing names are reported on stderr and make the verb
  * fail after the others are shown, as kubectl does. */
 static GPtrArray *
-fetch (Ctl *ctl, CtlArgs *args, const char *kind, GPtrArray *names, char **ret_list_rv, guint *ret_missing,
-       GError **error)
+fetch (Ctl *ctl, CtlArgs *args, const char *kind, GPtrArray *names, guint *ret_missing, GError **error)
 {
   g_autoptr (GPtrArray) items = g_ptr_array_new_with_free_func ((GDestroyNotify) json_node_unref);
   *ret_missing = 0;
@@ -174,8 +173,6 @@ fetch (Ctl *ctl, CtlArgs *args, const char *kind, GPtrArray *names, char **ret_l
           if (JSON_NODE_HOLDS_OBJECT (e) && matches_filters (args, json_node_get_object (e)))
             g_ptr_array_add (items, json_node_ref (e));
         }
-      if (ret_list_rv)
-        *ret_list_rv = g_strdup (ctl_str (ctl_obj (lo, "metadata"), "resourceVersion"));
       g_ptr_array_sort (items, by_name);
       return g_steal_pointer (&items);
     }
@@ -234,21 +231,35 @@ typedef struct {
   GArray *widths;
   GString *buf;
   gboolean wide;
+  GHashTable *shown; /* name -> resourceVersion already printed by the list */
+  char *error;       /* an ERROR event ends the stream */
 } Watch;
 
-static void
+static gboolean
 watch_event (Watch *w, const char *line)
 {
   g_autoptr (JsonParser) parser = json_parser_new ();
   if (!json_parser_load_from_data (parser, line, -1, NULL) || !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
-    return;
+    return TRUE;
   JsonObject *ev = json_node_get_object (json_parser_get_root (parser));
   JsonNode *obj = json_object_get_member (ev, "object");
-  if (obj == NULL || !JSON_NODE_HOLDS_OBJECT (obj))
-    return; /* keep-alives, bookmarks */
+  const char *type = ctl_str (ev, "type");
+  if (obj == NULL || !JSON_NODE_HOLDS_OBJECT (obj) || g_str_equal (type, "BOOKMARK"))
+    return TRUE;
   JsonObject *o = json_node_get_object (obj);
+  if (g_str_equal (type, "ERROR"))
+    {
+      w->error = g_strdup (*ctl_str (o, "message") ? ctl_str (o, "message") : _("the watch ended with an error"));
+      return FALSE;
+    }
+  /* A watch without resourceVersion starts with every object as ADDED: skip what the list showed. */
+  const char *rv = ctl_str (ctl_obj (o, "metadata"), "resourceVersion");
+  const char *seen = g_hash_table_lookup (w->shown, ctl_meta_name (o));
+  if (g_str_equal (type, "ADDED") && seen && g_str_equal (seen, rv))
+    return TRUE;
+  g_hash_table_remove (w->shown, ctl_meta_name (o));
   if (!matches_filters (w->args, o))
-    return;
+    return TRUE;
   switch (w->ctl->output)
     {
     case CTL_OUTPUT_NAME:
@@ -273,6 +284,7 @@ watch_event (Watch *w, const char *line)
       }
     }
   fflush (stdout);
+  return TRUE;
 }
 
 static gboolean
@@ -285,27 +297,10 @@ watch_data (const char *data, gsize len, gpointer user_data)
     {
       g_autofree char *line = g_strndup (w->buf->str, nl - w->buf->str);
       g_string_erase (w->buf, 0, nl - w->buf->str + 1);
-      if (*g_strstrip (line))
-        watch_event (w, line);
+      if (*g_strstrip (line) && !watch_event (w, line))
+        return FALSE;
     }
   return TRUE;
-}
-
-/* Largest resourceVersion among the listed items, if they are numbers: the watch starts after
- * it so nothing already shown is repeated and nothing in between is lost. */
-static char *
-newest_rv (GPtrArray *items)
-{
-  guint64 best = 0;
-  for (guint i = 0; i < items->len; i++)
-    {
-      const char *rv = ctl_str (ctl_obj (json_node_get_object (items->pdata[i]), "metadata"), "resourceVersion");
-      guint64 v = 0;
-      if (!*rv || !g_ascii_string_to_unsigned (rv, 10, 0, G_MAXUINT64, &v, NULL))
-        return NULL;
-      best = MAX (best, v);
-    }
-  return best ? g_strdup_printf ("%" G_GUINT64_FORMAT, best) : NULL;
 }
 
 int
@@ -328,8 +323,7 @@ ctl_verb_get (Ctl *ctl, CtlArgs *args, GError **error)
     }
 
   guint missing = 0;
-  g_autofree char *list_rv = NULL;
-  g_autoptr (GPtrArray) items = fetch (ctl, args, kind, names, &list_rv, &missing, error);
+  g_autoptr (GPtrArray) items = fetch (ctl, args, kind, names, &missing, error);
   if (items == NULL)
     return -1;
 
@@ -385,7 +379,6 @@ ctl_verb_get (Ctl *ctl, CtlArgs *args, GError **error)
 
   if (watch)
     {
-      g_autofree char *rv = list_rv && *list_rv ? g_strdup (list_rv) : newest_rv (items);
       g_autoptr (GString) path = g_string_new (NULL);
       g_string_printf (path, "/api/v1/%s?watch=true", kind);
       if (ctl_opt_string (args, "node"))
@@ -393,15 +386,28 @@ ctl_verb_get (Ctl *ctl, CtlArgs *args, GError **error)
           g_autofree char *v = cara_http_escape (ctl_opt_string (args, "node"));
           g_string_append_printf (path, "&nodeRef=%s", v);
         }
-      if (rv)
-        g_string_append_printf (path, "&resourceVersion=%s", rv);
-      Watch w = { ctl, args, kind, ctl_table_widths (table), g_string_new (NULL), wide };
+      Watch w = { ctl, args, kind, ctl_table_widths (table), g_string_new (NULL), wide,
+                  g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free), NULL };
+      for (guint i = 0; i < items->len; i++)
+        {
+          JsonObject *o = json_node_get_object (items->pdata[i]);
+          g_hash_table_insert (w.shown, g_strdup (ctl_meta_name (o)),
+                               g_strdup (ctl_str (ctl_obj (o, "metadata"), "resourceVersion")));
+        }
       gboolean ok = cara_http_client_stream (ctl_client (ctl), "GET", path->str, NULL, NULL, 0, watch_data, &w,
                                              NULL, error);
       g_string_free (w.buf, TRUE);
+      g_hash_table_unref (w.shown);
       if (!ok)
         {
+          g_free (w.error);
           ctl_explain_error (ctl, error);
+          return -1;
+        }
+      if (w.error)
+        {
+          g_set_error_literal (error, CARA_ERROR, CARA_ERROR_FAILED, w.error);
+          g_free (w.error);
           return -1;
         }
     }
