@@ -6,6 +6,14 @@
 #define READY_MSG_OK "Agent is healthy and posting heartbeats"
 #define READY_MSG_TIMEOUT "Agent has not posted a heartbeat within the timeout window"
 
+gint64
+controller_time_usec (GDateTime *t)
+{
+  if (t == NULL)
+    return 0;
+  return g_date_time_to_unix (t) * G_USEC_PER_SEC + g_date_time_get_microsecond (t);
+}
+
 void
 node_health_decide (CaraNodeState state, gint64 last_heartbeat, const char *ready_status,
                     const char *ready_reason, gint64 now, gint64 heartbeat_timeout,

@@ -9,6 +9,9 @@
 
 #include "cara-model.h"
 
+/* GDateTime -> microseconds since the epoch; NULL (zero time) -> 0. */
+gint64 controller_time_usec (GDateTime *t);
+
 /* ---- node-health ---- */
 
 typedef struct {

@@ -1,0 +1,166 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#define G_LOG_DOMAIN "cara-api"
+#include "config.h"
+
+#include "api-watch.h"
+
+#include "cara-error.h"
+#include "cara-json.h"
+#include "cara-log.h"
+#include "controller-decide.h"
+#include "rescheduler.h"
+#include "store.h"
+
+/* Drain and uncordon (SPEC §3).  Draining is a node state set here and kept until uncordon
+ * (heartbeats never overwrite it, node-health never changes it); the scheduler places nothing on
+ * a Draining node.  ?evict=true also moves the node's Scheduled and Running projects: they go
+ * back to Pending and the scheduler places them elsewhere, while the node's agent tears down its
+ * copies (they are no longer placed on it).  Terminating projects stay for the agent to finish. */
+
+static const ControllerTimeouts *timeouts;
+
+static gboolean
+drain_mutate (CaraNode *n, gpointer user_data, GError **error)
+{
+  if (n->status.state == CARA_NODE_STATE_DRAINING)
+    return FALSE;
+  n->status.state = CARA_NODE_STATE_DRAINING;
+  return TRUE;
+}
+
+typedef struct {
+  const char *node;
+  gboolean moved;
+} EvictRun;
+
+static gboolean
+evict_mutate (CaraProject *p, gpointer user_data, GError **error)
+{
+  EvictRun *run = user_data;
+  g_autofree char *msg = NULL;
+
+  if (g_strcmp0 (p->status.node_ref, run->node) != 0 ||
+      (p->status.phase != CARA_PROJECT_PHASE_SCHEDULED && p->status.phase != CARA_PROJECT_PHASE_RUNNING))
+    return FALSE;
+  msg = g_strdup_printf ("Evicted from node %s, which is being drained", run->node);
+  rescheduler_reset_to_pending (p, "NodeDrained", msg);
+  run->moved = TRUE;
+  return TRUE;
+}
+
+static gboolean
+evict_projects (const char *node, guint *ret_moved, GError **error)
+{
+  static const char *const phases[] = { "Scheduled", "Running", NULL };
+  StoreProjectFilter filter = { .node_ref = node, .phases = phases };
+  g_autoptr (GPtrArray) projects = NULL;
+  guint moved = 0;
+
+  if (!store_list_projects (&filter, &projects, NULL, error))
+    return FALSE;
+  for (guint i = 0; i < projects->len; i++)
+    {
+      CaraProject *p = projects->pdata[i];
+      EvictRun run = { .node = node };
+      g_autoptr (GError) local = NULL;
+
+      if (!store_update_project (p->metadata.name, evict_mutate, &run, NULL, &local))
+        {
+          if (g_error_matches (local, CARA_ERROR, CARA_ERROR_NOT_FOUND))
+            continue;
+          g_propagate_error (error, g_steal_pointer (&local));
+          return FALSE;
+        }
+      if (run.moved)
+        {
+          moved++;
+          cara_log_project (G_LOG_LEVEL_MESSAGE, p->metadata.name, "Evicted project %s from draining node %s",
+                            p->metadata.name, node);
+        }
+    }
+  *ret_moved = moved;
+  return TRUE;
+}
+
+static gboolean
+query_true (CaraHttpRequest *req, const char *key)
+{
+  const char *v = cara_http_request_get_query (req, key);
+  return v != NULL && (g_str_equal (v, "true") || g_str_equal (v, "1"));
+}
+
+static void
+nodes_drain (CaraHttpRequest *req, gpointer user_data)
+{
+  const char *name = cara_http_request_get_param (req, "name");
+  g_autoptr (CaraNode) node = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonNode) json = NULL;
+  guint moved = 0;
+
+  if (!store_update_node (name, drain_mutate, NULL, NULL, &error))
+    {
+      cara_http_respond_error (req, error);
+      return;
+    }
+  cara_log_node (G_LOG_LEVEL_MESSAGE, name, "Node %s is Draining", name);
+  if (query_true (req, "evict") && !evict_projects (name, &moved, &error))
+    {
+      cara_http_respond_error (req, error);
+      return;
+    }
+  if (!store_get_node (name, &node, &error))
+    {
+      cara_http_respond_error (req, error);
+      return;
+    }
+  json = cara_node_to_json (node);
+  cara_http_respond_json (req, 200, json);
+}
+
+static gboolean
+uncordon_mutate (CaraNode *n, gpointer user_data, GError **error)
+{
+  NodeHealthDecision d;
+
+  if (n->status.state != CARA_NODE_STATE_DRAINING)
+    return FALSE;
+  /* Back to what the heartbeats say; NotReady here is what makes node-health look at it. */
+  node_health_decide (CARA_NODE_STATE_NONE, controller_time_usec (n->status.last_heartbeat), NULL, NULL,
+                      g_get_real_time (), timeouts->heartbeat_timeout, &d);
+  n->status.state = d.state;
+  cara_conditions_upsert (n->status.conditions,
+                          cara_condition_new ("Ready", d.cond_status, d.cond_reason, d.cond_message));
+  return TRUE;
+}
+
+static void
+nodes_uncordon (CaraHttpRequest *req, gpointer user_data)
+{
+  const char *name = cara_http_request_get_param (req, "name");
+  g_autoptr (CaraNode) node = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonNode) json = NULL;
+
+  if (!store_update_node (name, uncordon_mutate, NULL, &node, &error))
+    {
+      cara_http_respond_error (req, error);
+      return;
+    }
+  cara_log_node (G_LOG_LEVEL_MESSAGE, name, "Node %s uncordoned: %s", name,
+                 cara_node_state_to_string (node->status.state));
+  json = cara_node_to_json (node);
+  cara_http_respond_json (req, 200, json);
+}
+
+static const CaraHttpRoute drain_routes[] = {
+  { "POST", "/api/v1/nodes/{name}/drain", nodes_drain, CARA_HTTP_ROLE_ADMIN },
+  { "POST", "/api/v1/nodes/{name}/uncordon", nodes_uncordon, CARA_HTTP_ROLE_ADMIN },
+};
+
+void
+api_drain_register (CaraHttpServer *server, const ControllerTimeouts *t)
+{
+  timeouts = t;
+  cara_http_server_add_routes (server, drain_routes, G_N_ELEMENTS (drain_routes), NULL);
+}

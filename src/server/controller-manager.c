@@ -1,0 +1,426 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#define G_LOG_DOMAIN "cara-controllers"
+#include "config.h"
+
+#include <glib-unix.h>
+
+#include "controller-manager.h"
+
+#include "cara-cleanup.h"
+#include "cara-config.h"
+#include "cara-error.h"
+#include "cara-log.h"
+#include "controller-queue.h"
+#include "leader.h"
+#include "store.h"
+
+#define LEADER_RETRY_USEC (1 * G_USEC_PER_SEC)
+#define BACKOFF_BASE_USEC (50 * 1000)
+#define BACKOFF_MAX_USEC (30 * G_USEC_PER_SEC)
+/* Keys handled per main-loop iteration, so the LISTEN socket is read between batches. */
+#define BATCH 64
+/* Node changes (heartbeats mostly) are coalesced before a scheduling pass. */
+#define NODE_EVENT_SCHEDULE_DELAY_USEC (100 * 1000)
+
+enum { C_NODE_HEALTH, C_SCHEDULER, C_RESCHEDULER, C_TERMINATION, C_EXPIRY, C_N };
+
+static const ControllerDef *const controller_defs[C_N] = {
+  [C_NODE_HEALTH] = &node_health_controller,
+  [C_SCHEDULER] = &scheduler_controller,
+  [C_RESCHEDULER] = &rescheduler_controller,
+  [C_TERMINATION] = &termination_controller,
+  [C_EXPIRY] = &expiry_controller,
+};
+
+struct _ControllerManager {
+  ControllerTimeouts t;
+  GThread *thread;
+  GMainContext *context;
+  GMainLoop *loop;
+  gint is_leader; /* atomic */
+
+  /* Everything below belongs to the controller thread. */
+  PGconn *lock_conn;
+  PGconn *listen_conn;
+  GSource *listen_source;
+  GSource *process_source;  /* idle: ready keys waiting */
+  GSource *deadline_source; /* timeout: the next delayed key */
+  GSource *resync_source;
+  ControllerQueue *queues[C_N];
+  guint next_controller;    /* round robin */
+};
+
+void
+controller_timeouts_init_default (ControllerTimeouts *t)
+{
+  t->heartbeat_timeout = 90 * G_USEC_PER_SEC;
+  t->grace_period = 3 * 60 * G_USEC_PER_SEC;
+  t->terminating_timeout = 10 * 60 * G_USEC_PER_SEC;
+  t->resync_interval = 30 * G_USEC_PER_SEC;
+}
+
+gboolean
+controller_timeouts_load (GKeyFile *kf, ControllerTimeouts *t, GError **error)
+{
+  g_autoptr (GKeyFile) empty = g_key_file_new ();
+
+  if (kf == NULL)
+    kf = empty;
+  return cara_config_duration (kf, "server", "node-heartbeat-timeout", "NODE_HEARTBEAT_TIMEOUT", NULL,
+                               "90s", &t->heartbeat_timeout, error) &&
+         cara_config_duration (kf, "server", "reschedule-grace-period", "RESCHEDULE_GRACE_PERIOD", NULL,
+                               "3m", &t->grace_period, error) &&
+         cara_config_duration (kf, "server", "termination-timeout", "TERMINATION_TIMEOUT", NULL,
+                               "10m", &t->terminating_timeout, error) &&
+         cara_config_duration (kf, "server", "resync-interval", "RESYNC_INTERVAL", NULL, "30s",
+                               &t->resync_interval, error);
+}
+
+static void schedule_processing (ControllerManager *m);
+
+
+static void
+destroy_source (GSource **s)
+{
+  if (*s != NULL)
+    {
+      g_source_destroy (*s);
+      g_source_unref (*s);
+      *s = NULL;
+    }
+}
+
+static void
+enqueue (ControllerManager *m, guint c, const char *key)
+{
+  controller_queue_add (m->queues[c], key);
+  schedule_processing (m);
+}
+
+static void
+enqueue_after (ControllerManager *m, guint c, const char *key, gint64 delay)
+{
+  controller_queue_add_after (m->queues[c], key, delay, g_get_monotonic_time ());
+  schedule_processing (m);
+}
+
+/* Payload "<kind>/<name>/<rv>" as the store sends it. */
+static void
+dispatch_event (ControllerManager *m, const char *payload)
+{
+  g_auto (GStrv) parts = g_strsplit (payload, "/", 3);
+
+  if (g_strv_length (parts) < 2 || *parts[1] == '\0')
+    {
+      g_debug ("Ignoring event %s", payload);
+      return;
+    }
+  if (g_ascii_strcasecmp (parts[0], "project") == 0)
+    {
+      enqueue (m, C_SCHEDULER, SCHEDULER_KEY);
+      enqueue (m, C_TERMINATION, parts[1]);
+      enqueue (m, C_EXPIRY, parts[1]);
+    }
+  else if (g_ascii_strcasecmp (parts[0], "node") == 0)
+    {
+      enqueue (m, C_NODE_HEALTH, parts[1]);
+      enqueue (m, C_RESCHEDULER, parts[1]);
+      enqueue_after (m, C_SCHEDULER, SCHEDULER_KEY, NODE_EVENT_SCHEDULE_DELAY_USEC);
+    }
+}
+
+static void
+resync_all (ControllerManager *m)
+{
+  ControllerContext ctx = { .t = m->t, .now = g_get_real_time () };
+
+  for (guint c = 0; c < C_N; c++)
+    {
+      g_autoptr (GPtrArray) keys = g_ptr_array_new_with_free_func (g_free);
+      g_autoptr (GError) error = NULL;
+
+      if (!controller_defs[c]->resync (&ctx, keys, &error))
+        {
+          g_warning ("Resync of %s failed: %s", controller_defs[c]->name, error->message);
+          continue;
+        }
+      for (guint i = 0; i < keys->len; i++)
+        controller_queue_add (m->queues[c], keys->pdata[i]);
+    }
+  schedule_processing (m);
+}
+
+static void step_down (ControllerManager *m, const char *why);
+
+static void
+reconcile_one (ControllerManager *m, guint c, const char *key)
+{
+  ControllerContext ctx = { .t = m->t, .now = g_get_real_time () };
+  g_autoptr (GError) error = NULL;
+  gint64 requeue_after = 0;
+  gint64 t0 = g_get_monotonic_time ();
+
+  if (!controller_defs[c]->reconcile (&ctx, key, &requeue_after, &error))
+    {
+      g_warning ("%s: reconciling %s failed (retry %u): %s", controller_defs[c]->name, key,
+                 controller_queue_failures (m->queues[c], key) + 1, error->message);
+      controller_queue_add_rate_limited (m->queues[c], key, g_get_monotonic_time ());
+      return;
+    }
+  controller_queue_forget (m->queues[c], key);
+  if (requeue_after > 0)
+    controller_queue_add_after (m->queues[c], key, requeue_after, g_get_monotonic_time ());
+  g_debug ("%s: reconciled %s in %" G_GINT64_FORMAT " us", controller_defs[c]->name, key,
+           g_get_monotonic_time () - t0);
+}
+
+static gboolean
+process_cb (gpointer user_data)
+{
+  ControllerManager *m = user_data;
+  guint done = 0, idle_rounds = 0;
+
+  destroy_source (&m->process_source);
+  if (!g_atomic_int_get (&m->is_leader))
+    return G_SOURCE_REMOVE;
+
+  /* Round robin over the controllers so a flood for one does not starve the others. */
+  while (done < BATCH && idle_rounds < C_N)
+    {
+      guint c = m->next_controller;
+      g_autofree char *key = NULL;
+
+      m->next_controller = (m->next_controller + 1) % C_N;
+      key = controller_queue_pop (m->queues[c], g_get_monotonic_time ());
+      if (key == NULL)
+        {
+          idle_rounds++;
+          continue;
+        }
+      idle_rounds = 0;
+      reconcile_one (m, c, key);
+      done++;
+    }
+  schedule_processing (m);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+deadline_cb (gpointer user_data)
+{
+  ControllerManager *m = user_data;
+
+  destroy_source (&m->deadline_source);
+  schedule_processing (m);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+schedule_processing (ControllerManager *m)
+{
+  gint64 now = g_get_monotonic_time (), next = -1;
+  gboolean ready = FALSE;
+
+  if (!g_atomic_int_get (&m->is_leader))
+    return;
+  for (guint c = 0; c < C_N; c++)
+    {
+      gint64 d = controller_queue_next_deadline (m->queues[c]);
+      if (controller_queue_ready_length (m->queues[c]) > 0 || (d >= 0 && d <= now))
+        ready = TRUE;
+      else if (d >= 0 && (next < 0 || d < next))
+        next = d;
+    }
+  if (ready)
+    {
+      if (m->process_source == NULL)
+        {
+          m->process_source = g_idle_source_new ();
+          g_source_set_callback (m->process_source, process_cb, m, NULL);
+          g_source_attach (m->process_source, m->context);
+        }
+      return;
+    }
+  destroy_source (&m->deadline_source);
+  if (next >= 0)
+    {
+      /* ms granularity; round up so we never wake early and spin. */
+      guint ms = (guint) MIN ((next - now + 999) / 1000, G_MAXUINT);
+      m->deadline_source = g_timeout_source_new (ms);
+      g_source_set_callback (m->deadline_source, deadline_cb, m, NULL);
+      g_source_attach (m->deadline_source, m->context);
+    }
+}
+
+static gboolean
+listen_cb (gint fd, GIOCondition cond, gpointer user_data)
+{
+  ControllerManager *m = user_data;
+  PGnotify *n;
+
+  if (!PQconsumeInput (m->listen_conn))
+    {
+      step_down (m, "the LISTEN connection was lost");
+      return G_SOURCE_REMOVE;
+    }
+  while ((n = PQnotifies (m->listen_conn)) != NULL)
+    {
+      dispatch_event (m, n->extra);
+      PQfreemem (n);
+    }
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+resync_cb (gpointer user_data)
+{
+  ControllerManager *m = user_data;
+
+  if (g_atomic_int_get (&m->is_leader))
+    resync_all (m);
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+become_leader (ControllerManager *m, GError **error)
+{
+  g_autoptr (PGresult) r = NULL;
+
+  m->listen_conn = store_connect_new (error);
+  if (m->listen_conn == NULL)
+    return FALSE;
+  r = PQexec (m->listen_conn, "LISTEN cara_events");
+  if (PQresultStatus (r) != PGRES_COMMAND_OK)
+    {
+      g_set_error (error, CARA_ERROR, CARA_ERROR_UNAVAILABLE, "LISTEN: %s", PQerrorMessage (m->listen_conn));
+      return FALSE;
+    }
+  PQsetnonblocking (m->listen_conn, 1);
+  m->listen_source = g_unix_fd_source_new (PQsocket (m->listen_conn), G_IO_IN | G_IO_ERR | G_IO_HUP);
+  g_source_set_callback (m->listen_source, G_SOURCE_FUNC (listen_cb), m, NULL);
+  g_source_attach (m->listen_source, m->context);
+
+  m->resync_source = g_timeout_source_new ((guint) MAX (m->t.resync_interval / 1000, 10));
+  g_source_set_callback (m->resync_source, resync_cb, m, NULL);
+  g_source_attach (m->resync_source, m->context);
+
+  for (guint c = 0; c < C_N; c++)
+    m->queues[c] = controller_queue_new (BACKOFF_BASE_USEC, BACKOFF_MAX_USEC);
+  g_atomic_int_set (&m->is_leader, TRUE);
+  g_message ("Became the controller leader; running node-health, scheduler, rescheduler, "
+             "termination and expiry");
+  /* LISTEN is active before this first resync, so nothing falls between the two. */
+  resync_all (m);
+  return TRUE;
+}
+
+static void
+step_down (ControllerManager *m, const char *why)
+{
+  gboolean was = g_atomic_int_get (&m->is_leader);
+
+  g_atomic_int_set (&m->is_leader, FALSE);
+  destroy_source (&m->listen_source);
+  destroy_source (&m->process_source);
+  destroy_source (&m->deadline_source);
+  destroy_source (&m->resync_source);
+  g_clear_pointer (&m->listen_conn, PQfinish);
+  /* Closing the lock connection releases the lock for the others. */
+  g_clear_pointer (&m->lock_conn, PQfinish);
+  for (guint c = 0; c < C_N; c++)
+    g_clear_pointer (&m->queues[c], controller_queue_free);
+  if (was)
+    g_warning ("No longer the controller leader: %s", why);
+}
+
+static gboolean
+leader_tick_cb (gpointer user_data)
+{
+  ControllerManager *m = user_data;
+  g_autoptr (GError) error = NULL;
+  gboolean acquired = FALSE;
+
+  if (g_atomic_int_get (&m->is_leader))
+    {
+      if (!leader_check (m->lock_conn, &error))
+        step_down (m, error->message);
+      return G_SOURCE_CONTINUE;
+    }
+
+  if (m->lock_conn == NULL)
+    {
+      m->lock_conn = store_connect_new (&error);
+      if (m->lock_conn == NULL)
+        {
+          g_debug ("Leader election: %s", error->message);
+          return G_SOURCE_CONTINUE;
+        }
+    }
+  if (!leader_try_acquire (m->lock_conn, &acquired, &error))
+    {
+      g_debug ("Leader election: %s", error->message);
+      g_clear_pointer (&m->lock_conn, PQfinish);
+      return G_SOURCE_CONTINUE;
+    }
+  if (!acquired)
+    return G_SOURCE_CONTINUE;
+  if (!become_leader (m, &error))
+    step_down (m, error->message);
+  return G_SOURCE_CONTINUE;
+}
+
+static gpointer
+manager_thread (gpointer user_data)
+{
+  ControllerManager *m = user_data;
+  g_autoptr (GSource) tick = NULL;
+
+  g_main_context_push_thread_default (m->context);
+  tick = g_timeout_source_new ((guint) (LEADER_RETRY_USEC / 1000));
+  g_source_set_callback (tick, leader_tick_cb, m, NULL);
+  g_source_attach (tick, m->context);
+  leader_tick_cb (m); /* try at once, not a second from now */
+  g_main_loop_run (m->loop);
+  g_source_destroy (tick);
+  step_down (m, "shutting down");
+  store_thread_disconnect ();
+  g_main_context_pop_thread_default (m->context);
+  return NULL;
+}
+
+ControllerManager *
+controller_manager_start (const ControllerTimeouts *t)
+{
+  ControllerManager *m = g_new0 (ControllerManager, 1);
+
+  m->t = *t;
+  m->context = g_main_context_new ();
+  m->loop = g_main_loop_new (m->context, FALSE);
+  m->thread = g_thread_new ("controllers", manager_thread, m);
+  return m;
+}
+
+static gboolean
+quit_cb (gpointer user_data)
+{
+  g_main_loop_quit (user_data);
+  return G_SOURCE_REMOVE;
+}
+
+void
+controller_manager_stop (ControllerManager *m)
+{
+  if (m == NULL)
+    return;
+  g_main_context_invoke (m->context, quit_cb, m->loop);
+  g_thread_join (m->thread);
+  g_main_loop_unref (m->loop);
+  g_main_context_unref (m->context);
+  g_free (m);
+}
+
+gboolean
+controller_manager_is_leader (ControllerManager *m)
+{
+  return m != NULL && g_atomic_int_get (&m->is_leader);
+}

@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#define G_LOG_DOMAIN "cara-controllers"
+#include "config.h"
+
+#include <stdlib.h>
+
+#include "controller-setup.h"
+
+#include "api.h"
+#include "api-watch.h"
+#include "controller-manager.h"
+#include "watch-hub.h"
+
+static ControllerTimeouts timeouts;
+static WatchHub *hub;
+static ControllerManager *manager;
+
+gboolean
+controllers_setup (CaraHttpServer *http, GKeyFile *kf, GError **error)
+{
+  const char *max = g_getenv ("CARA_MAX_WATCHERS");
+
+  controller_timeouts_init_default (&timeouts);
+  if (!controller_timeouts_load (kf, &timeouts, error))
+    return FALSE;
+  hub = watch_hub_start (max != NULL ? (guint) strtoul (max, NULL, 10) : WATCH_DEFAULT_MAX_WATCHERS);
+  api_set_watch_handler (api_watch_handle, hub);
+  api_drain_register (http, &timeouts);
+  manager = controller_manager_start (&timeouts);
+  g_info ("Controllers: heartbeat timeout %" G_GINT64_FORMAT " ms, grace period %" G_GINT64_FORMAT
+          " ms, termination timeout %" G_GINT64_FORMAT " ms, resync %" G_GINT64_FORMAT " ms",
+          timeouts.heartbeat_timeout / 1000, timeouts.grace_period / 1000,
+          timeouts.terminating_timeout / 1000, timeouts.resync_interval / 1000);
+  return TRUE;
+}
+
+void
+controllers_shutdown (void)
+{
+  g_clear_pointer (&manager, controller_manager_stop);
+  api_set_watch_handler (NULL, NULL);
+  g_clear_pointer (&hub, watch_hub_stop);
+}
+
+gboolean
+controllers_is_leader (void)
+{
+  return controller_manager_is_leader (manager);
+}

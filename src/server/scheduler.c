@@ -1,0 +1,187 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#define G_LOG_DOMAIN "cara-scheduler"
+#include "config.h"
+
+#include "cara-error.h"
+#include "cara-log.h"
+#include "cara-quantity.h"
+#include "controller-decide.h"
+#include "controller-manager.h"
+#include "scheduler-decide.h"
+#include "store.h"
+
+/* The scheduler (SPEC §4).  One key, SCHEDULER_KEY: a pass over every Pending project, oldest
+ * first, against one view of the nodes and of what is already placed on them (updated as the
+ * pass places projects).  Any project change and (coalesced) node change queues a pass, so a new
+ * project is placed within milliseconds.  The placement itself is scheduler_decide(). */
+
+/* A pass places at most this many, then yields to the loop and comes back at once. */
+#define PASS_LIMIT 2000
+
+static const char *const pending_phases[] = { "Pending", NULL };
+/* Projects whose containers hold (or are about to hold) resources on their node. */
+static const char *const placed_phases[] = { "Scheduled", "Running", "Terminating", NULL };
+
+typedef struct {
+  const char *rv;       /* the version the decision was made on */
+  const char *node;     /* NULL: unschedulable */
+  const char *reason;
+  gboolean wrote;
+} ScheduleWrite;
+
+static gboolean
+schedule_mutate (CaraProject *p, gpointer user_data, GError **error)
+{
+  ScheduleWrite *w = user_data;
+  CaraCondition *c;
+
+  /* Changed since we looked (deleted and re-created, spec edited, placed by someone): the event
+   * of that change queues another pass. */
+  if (p->status.phase != CARA_PROJECT_PHASE_PENDING || g_strcmp0 (p->metadata.resource_version, w->rv) != 0)
+    return FALSE;
+  if (w->node != NULL)
+    {
+      g_autofree char *msg = g_strdup_printf ("Scheduled to node %s", w->node);
+      p->status.phase = CARA_PROJECT_PHASE_SCHEDULED;
+      g_free (p->status.node_ref);
+      p->status.node_ref = g_strdup (w->node);
+      cara_conditions_upsert (p->status.conditions, cara_condition_new ("Scheduled", "True", "Scheduled", msg));
+      w->wrote = TRUE;
+      return TRUE;
+    }
+  c = cara_conditions_find (p->status.conditions, "Scheduled");
+  if (c != NULL && g_strcmp0 (c->status, "False") == 0 && g_strcmp0 (c->reason, "Unschedulable") == 0 &&
+      g_strcmp0 (c->message, w->reason) == 0)
+    return FALSE; /* already says so: no write, no event, no loop */
+  cara_conditions_upsert (p->status.conditions, cara_condition_new ("Scheduled", "False", "Unschedulable", w->reason));
+  w->wrote = TRUE;
+  return TRUE;
+}
+
+static gint64
+quantity_or_unknown (GHashTable *list, const char *key, gboolean cpu)
+{
+  const char *v = list != NULL ? g_hash_table_lookup (list, key) : NULL;
+  gint64 q;
+
+  if (v == NULL)
+    return -1;
+  if (cpu ? !cara_cpu_parse (v, &q, NULL) : !cara_bytes_parse (v, &q, NULL))
+    return -1;
+  return q;
+}
+
+static gint
+created_cmp (gconstpointer a, gconstpointer b)
+{
+  const CaraProject *x = *(CaraProject *const *) a, *y = *(CaraProject *const *) b;
+  gint64 tx = controller_time_usec (x->metadata.created_at), ty = controller_time_usec (y->metadata.created_at);
+
+  if (tx != ty)
+    return tx < ty ? -1 : 1;
+  return g_strcmp0 (x->metadata.name, y->metadata.name);
+}
+
+static gboolean
+scheduler_reconcile (ControllerContext *ctx, const char *key, gint64 *ret_requeue_after, GError **error)
+{
+  StoreProjectFilter pending_filter = { .phases = pending_phases };
+  StoreProjectFilter placed_filter = { .phases = placed_phases };
+  g_autoptr (GPtrArray) pending = NULL;
+  g_autoptr (GPtrArray) nodes = NULL;
+  g_autoptr (GPtrArray) placed = NULL;
+  g_autoptr (GHashTable) index = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autofree SchedNode *sn = NULL;
+  guint n_scheduled = 0, n_unschedulable = 0;
+
+  if (!store_list_projects (&pending_filter, &pending, NULL, error))
+    return FALSE;
+  if (pending->len == 0)
+    return TRUE;
+  g_ptr_array_sort (pending, created_cmp);
+  if (!store_list_nodes (&nodes, NULL, error) || !store_list_projects (&placed_filter, &placed, NULL, error))
+    return FALSE;
+
+  sn = g_new0 (SchedNode, MAX (nodes->len, 1));
+  for (guint i = 0; i < nodes->len; i++)
+    {
+      CaraNode *n = nodes->pdata[i];
+      sn[i].name = n->metadata.name;
+      sn[i].state = n->status.state;
+      sn[i].unschedulable = n->spec.unschedulable;
+      sn[i].labels = n->metadata.labels;
+      sn[i].alloc_cpu_m = quantity_or_unknown (n->status.allocatable, "cpu", TRUE);
+      sn[i].alloc_mem = quantity_or_unknown (n->status.allocatable, "memory", FALSE);
+      g_hash_table_insert (index, n->metadata.name, GUINT_TO_POINTER (i + 1));
+    }
+  for (guint i = 0; i < placed->len; i++)
+    {
+      CaraProject *p = placed->pdata[i];
+      guint idx = p->status.node_ref ? GPOINTER_TO_UINT (g_hash_table_lookup (index, p->status.node_ref)) : 0;
+      SchedRequest req;
+
+      if (idx == 0)
+        continue;
+      sched_request_from_project (p, &req);
+      sn[idx - 1].used_cpu_m += req.cpu_m;
+      sn[idx - 1].used_mem += req.mem;
+      sn[idx - 1].n_projects++;
+    }
+
+  for (guint i = 0; i < pending->len && i < PASS_LIMIT; i++)
+    {
+      CaraProject *p = pending->pdata[i];
+      g_autofree char *reason = NULL;
+      g_autoptr (GError) local = NULL;
+      SchedRequest req;
+      ScheduleWrite w = { .rv = p->metadata.resource_version };
+      gint pick;
+
+      sched_request_from_project (p, &req);
+      pick = scheduler_decide (&req, sn, nodes->len, &reason);
+      w.node = pick >= 0 ? sn[pick].name : NULL;
+      w.reason = reason;
+      if (!store_update_project (p->metadata.name, schedule_mutate, &w, NULL, &local))
+        {
+          if (g_error_matches (local, CARA_ERROR, CARA_ERROR_NOT_FOUND))
+            continue;
+          g_propagate_error (error, g_steal_pointer (&local));
+          return FALSE;
+        }
+      if (!w.wrote)
+        continue;
+      if (pick >= 0)
+        {
+          sn[pick].used_cpu_m += req.cpu_m;
+          sn[pick].used_mem += req.mem;
+          sn[pick].n_projects++;
+          n_scheduled++;
+          cara_log_project (G_LOG_LEVEL_INFO, p->metadata.name, "Scheduled project %s to node %s",
+                            p->metadata.name, w.node);
+        }
+      else
+        {
+          n_unschedulable++;
+          cara_log_project (G_LOG_LEVEL_MESSAGE, p->metadata.name, "Project %s is unschedulable: %s",
+                            p->metadata.name, reason);
+        }
+    }
+  if (pending->len > PASS_LIMIT)
+    *ret_requeue_after = 1;
+  g_debug ("Scheduling pass: %u pending, %u scheduled, %u newly unschedulable", pending->len, n_scheduled,
+           n_unschedulable);
+  return TRUE;
+}
+
+static gboolean
+scheduler_resync (ControllerContext *ctx, GPtrArray *keys, GError **error)
+{
+  g_ptr_array_add (keys, g_strdup (SCHEDULER_KEY));
+  return TRUE;
+}
+
+const ControllerDef scheduler_controller = {
+  .name = "scheduler",
+  .reconcile = scheduler_reconcile,
+  .resync = scheduler_resync,
+};

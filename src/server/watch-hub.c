@@ -1,0 +1,635 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#define G_LOG_DOMAIN "cara-watch"
+#include "config.h"
+
+#include <glib-unix.h>
+#include <string.h>
+
+#include "watch-hub.h"
+
+#include "cara-cleanup.h"
+#include "cara-error.h"
+#include "cara-json.h"
+#include "store.h"
+
+#define RECONNECT_MS 1000
+#define EVENTS_BATCH 1000
+
+typedef struct {
+  CaraHttpStream *stream;
+  WatchKind kind;
+  char *node_ref;
+  GHashTable *matched;  /* names currently matching @node_ref (filtered watches only) */
+  gint64 last_rv;       /* newest rv this watcher has been brought up to */
+  gboolean dead;
+} Watcher;
+
+struct _WatchHub {
+  guint max;
+  gint count; /* atomic: watchers open or being added */
+  GThread *thread;
+  GMainContext *context;
+  GMainLoop *loop;
+
+  /* hub thread only */
+  PGconn *listen_conn;
+  GSource *listen_source;
+  GSource *reconnect_source;
+  GSource *heartbeat_source;
+  GPtrArray *watchers;
+  gint64 last_rv;    /* every event up to this one has been fanned out */
+  gboolean synced;   /* last_rv is valid (connected and read the newest rv) */
+};
+
+/* One event, decoded once and shared by every watcher. */
+typedef struct {
+  gint64 rv;
+  WatchKind kind;
+  const char *name;
+  const char *type;
+  JsonNode *object;
+  char *node_ref;
+  char *line[3]; /* ADDED, MODIFIED, DELETED, built on first use */
+} HubEvent;
+
+static void
+hub_event_clear (HubEvent *e)
+{
+  g_clear_pointer (&e->object, json_node_unref);
+  g_clear_pointer (&e->node_ref, g_free);
+  for (guint i = 0; i < G_N_ELEMENTS (e->line); i++)
+    g_clear_pointer (&e->line[i], g_free);
+}
+
+static gboolean
+hub_event_init (HubEvent *e, gint64 rv, const char *kind, const char *name, const char *type,
+                const char *object_json)
+{
+  g_autoptr (GError) error = NULL;
+  JsonObject *o, *status;
+
+  memset (e, 0, sizeof *e);
+  e->rv = rv;
+  e->kind = g_ascii_strcasecmp (kind, "Node") == 0 ? WATCH_KIND_NODE : WATCH_KIND_PROJECT;
+  e->name = name;
+  e->type = type;
+  e->object = cara_json_parse (object_json, -1, &error);
+  if (e->object == NULL || !JSON_NODE_HOLDS_OBJECT (e->object))
+    {
+      g_warning ("Event %" G_GINT64_FORMAT " has a bad object: %s", rv, error ? error->message : "not an object");
+      hub_event_clear (e);
+      return FALSE;
+    }
+  o = json_node_get_object (e->object);
+  status = json_object_has_member (o, "status") ? json_object_get_object_member (o, "status") : NULL;
+  if (status != NULL)
+    e->node_ref = g_strdup (json_object_get_string_member_with_default (status, "nodeRef", ""));
+  return TRUE;
+}
+
+static char *
+make_line (const char *type, JsonNode *object)
+{
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  g_autoptr (JsonNode) root = NULL;
+  g_autofree char *text = NULL;
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "type");
+  json_builder_add_string_value (b, type);
+  json_builder_set_member_name (b, "object");
+  json_builder_add_value (b, json_node_copy (object));
+  json_builder_end_object (b);
+  root = json_builder_get_root (b);
+  text = cara_json_to_string (root, FALSE);
+  return g_strconcat (text, "\n", NULL);
+}
+
+char *
+watch_error_line (guint code, const char *reason, const char *message)
+{
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  g_autoptr (JsonNode) obj = NULL;
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "kind");
+  json_builder_add_string_value (b, "Status");
+  json_builder_set_member_name (b, "apiVersion");
+  json_builder_add_string_value (b, "v1");
+  json_builder_set_member_name (b, "status");
+  json_builder_add_string_value (b, "Failure");
+  json_builder_set_member_name (b, "code");
+  json_builder_add_int_value (b, code);
+  json_builder_set_member_name (b, "reason");
+  json_builder_add_string_value (b, reason);
+  json_builder_set_member_name (b, "message");
+  json_builder_add_string_value (b, message);
+  json_builder_end_object (b);
+  obj = json_builder_get_root (b);
+  return make_line ("ERROR", obj);
+}
+
+static char *
+bookmark_line (WatchKind kind, gint64 rv)
+{
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  g_autoptr (JsonNode) obj = NULL;
+  g_autofree char *rvs = g_strdup_printf ("%" G_GINT64_FORMAT, rv);
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "apiVersion");
+  json_builder_add_string_value (b, CARA_API_VERSION_STRING);
+  json_builder_set_member_name (b, "kind");
+  json_builder_add_string_value (b, kind == WATCH_KIND_NODE ? "Node" : "Project");
+  json_builder_set_member_name (b, "metadata");
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "resourceVersion");
+  json_builder_add_string_value (b, rvs);
+  json_builder_end_object (b);
+  json_builder_end_object (b);
+  obj = json_builder_get_root (b);
+  return make_line ("BOOKMARK", obj);
+}
+
+static const char *
+event_line (HubEvent *e, const char *type)
+{
+  guint i = g_str_equal (type, "ADDED") ? 0 : g_str_equal (type, "MODIFIED") ? 1 : 2;
+
+  if (e->line[i] == NULL)
+    e->line[i] = make_line (type, e->object);
+  return e->line[i];
+}
+
+static void
+watcher_free (Watcher *w)
+{
+  if (w->stream != NULL && cara_http_stream_is_open (w->stream))
+    cara_http_stream_close (w->stream);
+  g_clear_pointer (&w->stream, cara_http_stream_unref);
+  g_free (w->node_ref);
+  g_clear_pointer (&w->matched, g_hash_table_unref);
+  g_free (w);
+}
+
+static void
+watcher_end (Watcher *w, guint code, const char *reason, const char *message)
+{
+  g_autofree char *line = watch_error_line (code, reason, message);
+
+  if (w->dead)
+    return;
+  cara_http_stream_write (w->stream, line, strlen (line));
+  cara_http_stream_close (w->stream);
+  w->dead = TRUE;
+}
+
+static void
+watcher_write (Watcher *w, const char *line)
+{
+  if (w->dead)
+    return;
+  if (!cara_http_stream_write (w->stream, line, strlen (line)))
+    {
+      w->dead = TRUE;
+      return;
+    }
+  if (cara_http_stream_get_queued (w->stream) > WATCH_MAX_QUEUED)
+    {
+      g_message ("Ending a watch stream that fell too far behind");
+      watcher_end (w, 410, "Expired", "the watcher fell too far behind; list and watch again");
+    }
+}
+
+static void
+deliver (Watcher *w, HubEvent *e)
+{
+  const char *type = e->type;
+
+  if (w->dead || w->kind != e->kind || e->rv <= w->last_rv)
+    return;
+  w->last_rv = e->rv;
+  if (w->node_ref != NULL)
+    {
+      gboolean match = g_strcmp0 (e->node_ref, w->node_ref) == 0;
+      gboolean was = g_hash_table_contains (w->matched, e->name);
+
+      /* As a field-selector watch: objects entering the filter are ADDED, leaving it DELETED. */
+      if (g_str_equal (e->type, "DELETED"))
+        {
+          if (!match && !was)
+            return;
+          g_hash_table_remove (w->matched, e->name);
+        }
+      else if (match)
+        {
+          type = was ? "MODIFIED" : "ADDED";
+          g_hash_table_add (w->matched, g_strdup (e->name));
+        }
+      else
+        {
+          if (!was)
+            return;
+          type = "DELETED";
+          g_hash_table_remove (w->matched, e->name);
+        }
+    }
+  watcher_write (w, event_line (e, type));
+}
+
+static void
+drop_dead (WatchHub *h)
+{
+  for (guint i = h->watchers->len; i > 0; i--)
+    {
+      Watcher *w = h->watchers->pdata[i - 1];
+
+      if (w->dead || !cara_http_stream_is_open (w->stream))
+        {
+          g_ptr_array_remove_index_fast (h->watchers, i - 1);
+          g_atomic_int_add (&h->count, -1);
+        }
+    }
+}
+
+/* Delivers the events in (@after, @upto] (upto < 0: no bound) to @only, or to every watcher when
+ * @only is NULL.  Returns the newest rv read. */
+static gboolean
+pump_events (WatchHub *h, Watcher *only, gint64 after, gint64 upto, gint64 *ret_last, GError **error)
+{
+  gint64 last = after;
+
+  for (;;)
+    {
+      g_autoptr (GPtrArray) events = NULL;
+      gboolean done = FALSE;
+
+      if (!store_events_since (last, NULL, EVENTS_BATCH, &events, error))
+        return FALSE;
+      for (guint i = 0; i < events->len; i++)
+        {
+          StoreEvent *se = events->pdata[i];
+          HubEvent e;
+
+          if (upto >= 0 && se->rv > upto)
+            {
+              done = TRUE;
+              break;
+            }
+          last = se->rv;
+          if (!hub_event_init (&e, se->rv, se->kind, se->name, se->type, se->object))
+            continue;
+          if (only != NULL)
+            deliver (only, &e);
+          else
+            for (guint j = 0; j < h->watchers->len; j++)
+              deliver (h->watchers->pdata[j], &e);
+          hub_event_clear (&e);
+        }
+      if (done || events->len < EVENTS_BATCH)
+        break;
+    }
+  *ret_last = last;
+  return TRUE;
+}
+
+static void hub_disconnect (WatchHub *h, const char *why);
+
+static gboolean
+listen_cb (gint fd, GIOCondition cond, gpointer user_data)
+{
+  WatchHub *h = user_data;
+  g_autoptr (GError) error = NULL;
+  gboolean any = FALSE;
+  PGnotify *n;
+
+  if (!PQconsumeInput (h->listen_conn))
+    {
+      hub_disconnect (h, PQerrorMessage (h->listen_conn));
+      return G_SOURCE_REMOVE;
+    }
+  while ((n = PQnotifies (h->listen_conn)) != NULL)
+    {
+      any = TRUE;
+      PQfreemem (n);
+    }
+  if (!any)
+    return G_SOURCE_CONTINUE;
+  /* The payload names one event; reading everything after the last one we sent is the same set
+   * in rv order, and covers notifications coalesced by PostgreSQL. */
+  if (!pump_events (h, NULL, h->last_rv, -1, &h->last_rv, &error))
+    {
+      hub_disconnect (h, error->message);
+      return G_SOURCE_REMOVE;
+    }
+  drop_dead (h);
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+destroy_source (GSource **s)
+{
+  if (*s != NULL)
+    {
+      g_source_destroy (*s);
+      g_source_unref (*s);
+      *s = NULL;
+    }
+}
+
+static gboolean
+hub_connect (WatchHub *h, GError **error)
+{
+  g_autoptr (PGresult) r = NULL;
+  g_autoptr (PGconn) conn = store_connect_new (error);
+  gint64 oldest = 0, newest = 0;
+
+  if (conn == NULL)
+    return FALSE;
+  r = PQexec (conn, "LISTEN cara_events");
+  if (PQresultStatus (r) != PGRES_COMMAND_OK)
+    {
+      g_set_error (error, CARA_ERROR, CARA_ERROR_UNAVAILABLE, "LISTEN: %s", PQerrorMessage (conn));
+      return FALSE;
+    }
+  /* LISTEN is active before we read the newest rv, so nothing falls in between. */
+  if (!store_events_range (&oldest, &newest, error))
+    return FALSE;
+  PQsetnonblocking (conn, 1);
+  h->last_rv = newest;
+  h->synced = TRUE;
+  h->listen_conn = g_steal_pointer (&conn);
+  h->listen_source = g_unix_fd_source_new (PQsocket (h->listen_conn), G_IO_IN | G_IO_ERR | G_IO_HUP);
+  g_source_set_callback (h->listen_source, G_SOURCE_FUNC (listen_cb), h, NULL);
+  g_source_attach (h->listen_source, h->context);
+  return TRUE;
+}
+
+static gboolean
+reconnect_cb (gpointer user_data)
+{
+  WatchHub *h = user_data;
+  g_autoptr (GError) error = NULL;
+
+  if (!hub_connect (h, &error))
+    {
+      g_debug ("Watch hub: %s", error->message);
+      return G_SOURCE_CONTINUE;
+    }
+  g_message ("Watch hub connected to PostgreSQL");
+  g_clear_pointer (&h->reconnect_source, g_source_unref);
+  return G_SOURCE_REMOVE;
+}
+
+/* Lost the event feed: every stream ends with an error event; clients resume from their last
+ * resourceVersion (the events table has what they missed) or list again. */
+static void
+hub_disconnect (WatchHub *h, const char *why)
+{
+  g_warning ("Watch hub lost PostgreSQL: %s", why);
+  destroy_source (&h->listen_source);
+  g_clear_pointer (&h->listen_conn, PQfinish);
+  h->synced = FALSE;
+  for (guint i = 0; i < h->watchers->len; i++)
+    watcher_end (h->watchers->pdata[i], 410, "Expired", "the server lost its event feed; watch again");
+  drop_dead (h);
+  if (h->reconnect_source == NULL)
+    {
+      h->reconnect_source = g_timeout_source_new (RECONNECT_MS);
+      g_source_set_callback (h->reconnect_source, reconnect_cb, h, NULL);
+      g_source_attach (h->reconnect_source, h->context);
+    }
+}
+
+static gboolean
+heartbeat_cb (gpointer user_data)
+{
+  WatchHub *h = user_data;
+
+  for (guint i = 0; i < h->watchers->len; i++)
+    {
+      Watcher *w = h->watchers->pdata[i];
+      g_autofree char *line = bookmark_line (w->kind, MAX (w->last_rv, h->last_rv));
+      watcher_write (w, line);
+    }
+  drop_dead (h);
+  return G_SOURCE_CONTINUE;
+}
+
+typedef struct {
+  WatchHub *hub;
+  Watcher *w;
+  gboolean has_rv;
+  gint64 rv;
+} AddJob;
+
+static gboolean
+start_listed (WatchHub *h, Watcher *w, GError **error)
+{
+  g_autoptr (GPtrArray) items = NULL;
+  gint64 snap_rv = 0, last = 0;
+
+  if (w->kind == WATCH_KIND_NODE)
+    {
+      if (!store_list_nodes (&items, &snap_rv, error))
+        return FALSE;
+    }
+  else
+    {
+      StoreProjectFilter f = { .node_ref = w->node_ref };
+      if (!store_list_projects (&f, &items, &snap_rv, error))
+        return FALSE;
+    }
+  for (guint i = 0; i < items->len; i++)
+    {
+      g_autoptr (JsonNode) obj = NULL;
+      g_autofree char *line = NULL;
+      const char *name;
+
+      if (w->kind == WATCH_KIND_NODE)
+        {
+          obj = cara_node_to_json (items->pdata[i]);
+          name = ((CaraNode *) items->pdata[i])->metadata.name;
+        }
+      else
+        {
+          obj = cara_project_to_json (items->pdata[i]);
+          name = ((CaraProject *) items->pdata[i])->metadata.name;
+        }
+      if (w->node_ref != NULL)
+        g_hash_table_add (w->matched, g_strdup (name));
+      line = make_line ("ADDED", obj);
+      watcher_write (w, line);
+    }
+  /* Bring it from the snapshot up to where the fan-out is. */
+  w->last_rv = snap_rv;
+  return pump_events (h, w, snap_rv, h->last_rv, &last, error);
+}
+
+static gboolean
+start_resumed (WatchHub *h, Watcher *w, gint64 rv, GError **error)
+{
+  gint64 oldest = 0, newest = 0, last = 0;
+
+  if (!store_events_range (&oldest, &newest, error))
+    return FALSE;
+  /* Events are trimmed oldest first: if the one right after @rv may be gone, the client must list
+   * again. */
+  if (oldest > 0 && rv < oldest - 1)
+    {
+      g_autofree char *msg = g_strdup_printf ("too old resource version: %" G_GINT64_FORMAT
+                                              " (oldest kept: %" G_GINT64_FORMAT ")", rv, oldest);
+      watcher_end (w, 410, "Expired", msg);
+      return TRUE;
+    }
+  if (w->node_ref != NULL)
+    {
+      /* What was on the node at @rv is approximated by what is there now (plus what the replay
+       * adds): an object that left the node in between is reported when it next changes. */
+      StoreProjectFilter f = { .node_ref = w->node_ref };
+      g_autoptr (GPtrArray) items = NULL;
+      if (!store_list_projects (&f, &items, NULL, error))
+        return FALSE;
+      for (guint i = 0; i < items->len; i++)
+        g_hash_table_add (w->matched, g_strdup (((CaraProject *) items->pdata[i])->metadata.name));
+    }
+  w->last_rv = rv;
+  return pump_events (h, w, rv, h->last_rv, &last, error);
+}
+
+static gboolean
+add_job_cb (gpointer user_data)
+{
+  AddJob *job = user_data;
+  WatchHub *h = job->hub;
+  Watcher *w = job->w;
+  g_autoptr (GError) error = NULL;
+  gboolean ok;
+
+  if (!h->synced)
+    {
+      watcher_end (w, 503, "ServiceUnavailable", "the server's event feed is not connected; retry");
+      ok = TRUE;
+    }
+  else if (job->has_rv)
+    ok = start_resumed (h, w, job->rv, &error);
+  else
+    ok = start_listed (h, w, &error);
+  g_free (job);
+  if (!ok)
+    {
+      g_warning ("Starting a watch failed: %s", error->message);
+      watcher_end (w, 500, "InternalError", "Internal server error");
+    }
+  if (w->dead)
+    {
+      watcher_free (w);
+      g_atomic_int_add (&h->count, -1);
+      return G_SOURCE_REMOVE;
+    }
+  w->last_rv = MAX (w->last_rv, h->last_rv);
+  g_ptr_array_add (h->watchers, w);
+  return G_SOURCE_REMOVE;
+}
+
+gboolean
+watch_hub_add (WatchHub *h, CaraHttpStream *stream, const WatchRequest *wr, GError **error)
+{
+  Watcher *w;
+  AddJob *job;
+
+  if ((guint) g_atomic_int_add (&h->count, 1) >= h->max)
+    {
+      g_atomic_int_add (&h->count, -1);
+      g_set_error (error, CARA_ERROR, CARA_ERROR_UNAVAILABLE, "too many watchers (limit %u)", h->max);
+      return FALSE;
+    }
+  w = g_new0 (Watcher, 1);
+  w->stream = cara_http_stream_ref (stream);
+  w->kind = wr->kind;
+  w->node_ref = g_strdup (wr->node_ref);
+  w->matched = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  job = g_new0 (AddJob, 1);
+  job->hub = h;
+  job->w = w;
+  job->has_rv = wr->has_rv;
+  job->rv = wr->rv;
+  g_main_context_invoke (h->context, add_job_cb, job);
+  return TRUE;
+}
+
+gboolean
+watch_hub_is_full (WatchHub *h)
+{
+  return (guint) g_atomic_int_get (&h->count) >= h->max;
+}
+
+guint
+watch_hub_count (WatchHub *h)
+{
+  return (guint) g_atomic_int_get (&h->count);
+}
+
+static gpointer
+hub_thread (gpointer user_data)
+{
+  WatchHub *h = user_data;
+  g_autoptr (GError) error = NULL;
+
+  g_main_context_push_thread_default (h->context);
+  if (!hub_connect (h, &error))
+    {
+      g_warning ("Watch hub cannot connect yet: %s", error->message);
+      h->reconnect_source = g_timeout_source_new (RECONNECT_MS);
+      g_source_set_callback (h->reconnect_source, reconnect_cb, h, NULL);
+      g_source_attach (h->reconnect_source, h->context);
+    }
+  h->heartbeat_source = g_timeout_source_new ((guint) (WATCH_HEARTBEAT_USEC / 1000));
+  g_source_set_callback (h->heartbeat_source, heartbeat_cb, h, NULL);
+  g_source_attach (h->heartbeat_source, h->context);
+  g_main_loop_run (h->loop);
+  /* Run jobs queued before the quit so their watchers are freed. */
+  while (g_main_context_iteration (h->context, FALSE))
+    ;
+  destroy_source (&h->heartbeat_source);
+  destroy_source (&h->reconnect_source);
+  destroy_source (&h->listen_source);
+  g_ptr_array_set_size (h->watchers, 0);
+  g_clear_pointer (&h->listen_conn, PQfinish);
+  store_thread_disconnect ();
+  g_main_context_pop_thread_default (h->context);
+  return NULL;
+}
+
+WatchHub *
+watch_hub_start (guint max_watchers)
+{
+  WatchHub *h = g_new0 (WatchHub, 1);
+
+  h->max = max_watchers > 0 ? max_watchers : WATCH_DEFAULT_MAX_WATCHERS;
+  h->context = g_main_context_new ();
+  h->loop = g_main_loop_new (h->context, FALSE);
+  h->watchers = g_ptr_array_new_with_free_func ((GDestroyNotify) watcher_free);
+  h->thread = g_thread_new ("watch-hub", hub_thread, h);
+  return h;
+}
+
+static gboolean
+quit_cb (gpointer user_data)
+{
+  g_main_loop_quit (user_data);
+  return G_SOURCE_REMOVE;
+}
+
+void
+watch_hub_stop (WatchHub *h)
+{
+  if (h == NULL)
+    return;
+  g_main_context_invoke (h->context, quit_cb, h->loop);
+  g_thread_join (h->thread);
+  g_ptr_array_unref (h->watchers);
+  g_main_loop_unref (h->loop);
+  g_main_context_unref (h->context);
+  g_free (h);
+}
