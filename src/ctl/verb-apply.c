@@ -314,13 +314,21 @@ ctl_verb_apply (Ctl *ctl, CtlArgs *args, GError **error)
     }
   if (last)
     {
-      if (last->domain != CARA_ERROR)
-        last->domain = CARA_ERROR;
-      last->code = CARA_ERROR_INVALID;
-      if (invalid > 1 || docs->len > 1)
-        g_prefix_error (&last, ngettext ("%u invalid document, nothing applied: ", "%u invalid documents, nothing applied: ", invalid),
-                        invalid);
-      g_propagate_error (error, last);
+      /* Every problem is reported; the exit code says "invalid manifest" (2). */
+      if (invalid > 1)
+        {
+          g_printerr ("caractrl: %s\n", last->message);
+          g_error_free (last);
+          g_set_error (error, CARA_ERROR, CARA_ERROR_INVALID,
+                       ngettext ("%u invalid document; nothing was applied", "%u invalid documents; nothing was applied",
+                                 invalid), invalid);
+          return -1;
+        }
+      if (docs->len > 1)
+        g_set_error (error, CARA_ERROR, CARA_ERROR_INVALID, _("%s (nothing was applied)"), last->message);
+      else
+        g_set_error_literal (error, CARA_ERROR, CARA_ERROR_INVALID, last->message);
+      g_error_free (last);
       return -1;
     }
 
@@ -332,7 +340,8 @@ ctl_verb_apply (Ctl *ctl, CtlArgs *args, GError **error)
       const char *what = apply_one (ctl, it, &obj, error);
       if (what == NULL)
         {
-          g_prefix_error (error, "%s/%s: ", ctl_kind_singular (it->kind), it->name);
+          if (!g_error_matches (*error, CARA_ERROR, CARA_ERROR_UNREACHABLE))
+            g_prefix_error (error, "%s/%s: ", ctl_kind_singular (it->kind), it->name);
           return -1;
         }
       print_result (ctl, it, what, obj);
