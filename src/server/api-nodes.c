@@ -1,0 +1,267 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#define G_LOG_DOMAIN "cara-api"
+#include "config.h"
+
+#include "api.h"
+#include "cara-error.h"
+#include "cara-log.h"
+#include "cara-validate.h"
+#include "store.h"
+
+static void
+respond_node (CaraHttpRequest *req, guint status, const CaraNode *n)
+{
+  g_autoptr (JsonNode) json = cara_node_to_json (n);
+  cara_http_respond_json (req, status, json);
+}
+
+/* Decodes a Node body; responds 400 and returns NULL on failure. */
+static CaraNode *
+decode_node (CaraHttpRequest *req)
+{
+  g_autoptr (JsonNode) json = api_parse_body (req);
+  if (json == NULL)
+    return NULL;
+  g_autoptr (GError) error = NULL;
+  CaraNode *n = cara_node_from_json (json, &error);
+  if (n == NULL)
+    api_respond_invalid_body (req, error);
+  return n;
+}
+
+static void
+nodes_create (CaraHttpRequest *req, gpointer user_data)
+{
+  g_autoptr (CaraNode) n = decode_node (req);
+  g_autoptr (GError) error = NULL;
+  if (n == NULL)
+    return;
+  if (n->metadata.name == NULL || *n->metadata.name == '\0')
+    {
+      cara_http_respond_problem (req, 400, "metadata.name is required");
+      return;
+    }
+  if (!cara_validate_node_name (n->metadata.name, &error) || !cara_validate_node (n, &error))
+    {
+      cara_http_respond_error (req, error);
+      return;
+    }
+  if (n->status.state == CARA_NODE_STATE_NONE)
+    n->status.state = CARA_NODE_STATE_NOT_READY;
+  if (!store_create_node (n, &error))
+    {
+      cara_http_respond_error (req, error);
+      return;
+    }
+  cara_log_node (G_LOG_LEVEL_INFO, n->metadata.name, "Created node %s", n->metadata.name);
+  respond_node (req, 201, n);
+}
+
+static void
+nodes_list (CaraHttpRequest *req, gpointer user_data)
+{
+  if (api_dispatch_watch (req, "Node"))
+    return;
+  g_autoptr (GPtrArray) nodes = NULL;
+  g_autoptr (GError) error = NULL;
+  if (!store_list_nodes (&nodes, NULL, &error))
+    {
+      cara_http_respond_error (req, error);
+      return;
+    }
+  g_autoptr (JsonNode) json = cara_node_list_to_json (nodes);
+  cara_http_respond_json (req, 200, json);
+}
+
+static void
+nodes_get (CaraHttpRequest *req, gpointer user_data)
+{
+  g_autoptr (CaraNode) n = NULL;
+  g_autoptr (GError) error = NULL;
+  if (!store_get_node (cara_http_request_get_param (req, "name"), &n, &error))
+    {
+      cara_http_respond_error (req, error);
+      return;
+    }
+  respond_node (req, 200, n);
+}
+
+static gboolean
+mutate_spec (CaraNode *cur, gpointer user_data, GError **error)
+{
+  CaraNode *body = user_data;
+  if (!api_check_resource_version ("node", cur->metadata.name, body->metadata.resource_version,
+                                   cur->metadata.resource_version, error))
+    return FALSE;
+  g_free (cur->spec.hostname);
+  cur->spec.hostname = g_strdup (body->spec.hostname);
+  cur->spec.unschedulable = body->spec.unschedulable;
+  g_hash_table_unref (cur->metadata.labels);
+  cur->metadata.labels = g_hash_table_ref (body->metadata.labels);
+  g_hash_table_unref (cur->metadata.annotations);
+  cur->metadata.annotations = g_hash_table_ref (body->metadata.annotations);
+  return TRUE;
+}
+
+static void
+nodes_update (CaraHttpRequest *req, gpointer user_data)
+{
+  const char *name = cara_http_request_get_param (req, "name");
+  g_autoptr (CaraNode) body = decode_node (req);
+  g_autoptr (CaraNode) n = NULL;
+  g_autoptr (GError) error = NULL;
+  if (body == NULL)
+    return;
+  if (body->metadata.name != NULL && *body->metadata.name != '\0' && g_strcmp0 (body->metadata.name, name) != 0)
+    {
+      g_autofree char *detail = g_strdup_printf ("metadata.name \"%s\" does not match URL path \"%s\"",
+                                                 body->metadata.name, name);
+      cara_http_respond_problem (req, 400, detail);
+      return;
+    }
+  if (!cara_validate_label_map (body->metadata.labels, "metadata.labels", &error))
+    {
+      cara_http_respond_error (req, error);
+      return;
+    }
+  if (!store_update_node (name, mutate_spec, body, &n, &error))
+    {
+      cara_http_respond_error (req, error);
+      return;
+    }
+  cara_log_node (G_LOG_LEVEL_INFO, name, "Updated node %s", name);
+  respond_node (req, 200, n);
+}
+
+static void
+nodes_delete (CaraHttpRequest *req, gpointer user_data)
+{
+  const char *name = cara_http_request_get_param (req, "name");
+  g_autoptr (GError) error = NULL;
+  if (!store_delete_node (name, &error))
+    {
+      cara_http_respond_error (req, error);
+      return;
+    }
+  cara_log_node (G_LOG_LEVEL_INFO, name, "Deleted node %s", name);
+  cara_http_respond_empty (req, 204);
+}
+
+typedef struct {
+  CaraHeartbeat *hb;      /* NULL: timestamp-only */
+  GError *decode_error;   /* reported after the existence check, as the reference does */
+  CaraNodeState old_state;
+} HeartbeatCtx;
+
+static void
+set_str (char **dst, const char *src)
+{
+  if (src != NULL && *src != '\0')
+    {
+      g_free (*dst);
+      *dst = g_strdup (src);
+    }
+}
+
+static gboolean
+mutate_heartbeat (CaraNode *n, gpointer user_data, GError **error)
+{
+  HeartbeatCtx *ctx = user_data;
+  if (ctx->decode_error != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&ctx->decode_error));
+      return FALSE;
+    }
+  ctx->old_state = n->status.state;
+  g_clear_pointer (&n->status.last_heartbeat, g_date_time_unref);
+  n->status.last_heartbeat = g_date_time_new_now_utc ();
+  CaraHeartbeat *hb = ctx->hb;
+  if (hb == NULL)
+    return TRUE;
+  /* Draining is an administrator's decision: heartbeats never overwrite it (SPEC §2). */
+  if (hb->state != CARA_NODE_STATE_NONE && n->status.state != CARA_NODE_STATE_DRAINING)
+    n->status.state = hb->state;
+  if (hb->has_network)
+    {
+      CaraNodeNetwork *dst = &n->status.network, *src = &hb->network;
+      set_str (&dst->ip, src->ip);
+      set_str (&dst->dns_name, src->dns_name);
+      set_str (&dst->mode, src->mode);
+      if (src->agent_port != 0)
+        dst->agent_port = src->agent_port;
+      if (src->throughput.download || src->throughput.upload || src->throughput.last_test_time)
+        {
+          g_free (dst->throughput.download);
+          g_free (dst->throughput.upload);
+          g_clear_pointer (&dst->throughput.last_test_time, g_date_time_unref);
+          dst->throughput.download = g_strdup (src->throughput.download);
+          dst->throughput.upload = g_strdup (src->throughput.upload);
+          dst->throughput.last_test_time = src->throughput.last_test_time
+                                           ? g_date_time_ref (src->throughput.last_test_time) : NULL;
+        }
+    }
+  if (hb->capacity != NULL && g_hash_table_size (hb->capacity) > 0)
+    {
+      g_hash_table_unref (n->status.capacity);
+      n->status.capacity = g_hash_table_ref (hb->capacity);
+    }
+  if (hb->allocatable != NULL && g_hash_table_size (hb->allocatable) > 0)
+    {
+      g_hash_table_unref (n->status.allocatable);
+      n->status.allocatable = g_hash_table_ref (hb->allocatable);
+    }
+  if (hb->has_info)
+    {
+      set_str (&n->status.info.kernel_version, hb->info.kernel_version);
+      set_str (&n->status.info.os_image, hb->info.os_image);
+      set_str (&n->status.info.agent_version, hb->info.agent_version);
+    }
+  return TRUE;
+}
+
+static void
+nodes_heartbeat (CaraHttpRequest *req, gpointer user_data)
+{
+  const char *name = cara_http_request_get_param (req, "name");
+  HeartbeatCtx ctx = { 0 };
+  g_autoptr (CaraHeartbeat) hb = NULL;
+  g_autoptr (CaraNode) n = NULL;
+  g_autoptr (GError) error = NULL;
+  gsize len = 0;
+  const char *body = cara_http_request_get_body (req, &len);
+  if (len > 0)
+    {
+      g_autoptr (JsonNode) json = cara_json_parse (body, len, &ctx.decode_error);
+      if (json != NULL)
+        hb = cara_heartbeat_from_json (json, &ctx.decode_error);
+      if (ctx.decode_error != NULL)
+        g_prefix_error (&ctx.decode_error, "invalid request body: ");
+    }
+  ctx.hb = hb;
+  if (!store_update_node (name, mutate_heartbeat, &ctx, &n, &error))
+    {
+      g_clear_error (&ctx.decode_error);
+      cara_http_respond_error (req, error);
+      return;
+    }
+  if (n->status.state != ctx.old_state)
+    cara_log_node (G_LOG_LEVEL_INFO, name, "Node %s is now %s", name, cara_node_state_to_string (n->status.state));
+  cara_http_respond_empty (req, 204);
+}
+
+static const CaraHttpRoute node_routes[] = {
+  { "POST", "/api/v1/nodes", nodes_create, CARA_HTTP_ROLE_AGENT },
+  { "GET", "/api/v1/nodes", nodes_list, CARA_HTTP_ROLE_READ },
+  { "GET", "/api/v1/nodes/{name}", nodes_get, CARA_HTTP_ROLE_READ },
+  { "PUT", "/api/v1/nodes/{name}", nodes_update, CARA_HTTP_ROLE_ADMIN },
+  { "DELETE", "/api/v1/nodes/{name}", nodes_delete, CARA_HTTP_ROLE_ADMIN },
+  { "POST", "/api/v1/nodes/{name}/heartbeat", nodes_heartbeat, CARA_HTTP_ROLE_AGENT },
+};
+
+void api_nodes_register (CaraHttpServer *server);
+
+void
+api_nodes_register (CaraHttpServer *server)
+{
+  cara_http_server_add_routes (server, node_routes, G_N_ELEMENTS (node_routes), NULL);
+}

@@ -1,0 +1,270 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#define G_LOG_DOMAIN "cara-api"
+#include "config.h"
+
+#include "api.h"
+#include "cara-error.h"
+#include "cara-log.h"
+#include "cara-validate.h"
+#include "store.h"
+
+static void
+respond_project (CaraHttpRequest *req, guint status, const CaraProject *p)
+{
+  g_autoptr (JsonNode) json = cara_project_to_json (p);
+  cara_http_respond_json (req, status, json);
+}
+
+static CaraProject *
+decode_project (CaraHttpRequest *req)
+{
+  g_autoptr (JsonNode) json = api_parse_body (req);
+  if (json == NULL)
+    return NULL;
+  g_autoptr (GError) error = NULL;
+  CaraProject *p = cara_project_from_json (json, &error);
+  if (p == NULL)
+    api_respond_invalid_body (req, error);
+  return p;
+}
+
+static void
+projects_create (CaraHttpRequest *req, gpointer user_data)
+{
+  g_autoptr (CaraProject) p = decode_project (req);
+  g_autoptr (GError) error = NULL;
+  if (p == NULL)
+    return;
+  if (p->metadata.name == NULL || *p->metadata.name == '\0')
+    {
+      cara_http_respond_problem (req, 400, "metadata.name is required");
+      return;
+    }
+  if (!cara_validate_project_name (p->metadata.name, &error) || !cara_validate_project (p, &error))
+    {
+      cara_http_respond_error (req, error);
+      return;
+    }
+  if (p->status.phase == CARA_PROJECT_PHASE_NONE)
+    p->status.phase = CARA_PROJECT_PHASE_PENDING;
+  if (!store_create_project (p, &error))
+    {
+      cara_http_respond_error (req, error);
+      return;
+    }
+  cara_log_project (G_LOG_LEVEL_INFO, p->metadata.name, "Created project %s", p->metadata.name);
+  respond_project (req, 201, p);
+}
+
+static void
+projects_list (CaraHttpRequest *req, gpointer user_data)
+{
+  if (api_dispatch_watch (req, "Project"))
+    return;
+  const char * const *phases = cara_http_request_get_query_all (req, "phase");
+  const char *node_ref = cara_http_request_get_query (req, "nodeRef");
+  StoreProjectFilter filter = {
+    .node_ref = node_ref != NULL && *node_ref != '\0' ? node_ref : NULL,
+    .phases = phases[0] != NULL ? phases : NULL,
+  };
+  g_autoptr (GPtrArray) projects = NULL;
+  g_autoptr (GError) error = NULL;
+  if (!store_list_projects (&filter, &projects, NULL, &error))
+    {
+      cara_http_respond_error (req, error);
+      return;
+    }
+  g_autoptr (JsonNode) json = cara_project_list_to_json (projects);
+  cara_http_respond_json (req, 200, json);
+}
+
+static void
+projects_get (CaraHttpRequest *req, gpointer user_data)
+{
+  g_autoptr (CaraProject) p = NULL;
+  g_autoptr (GError) error = NULL;
+  if (!store_get_project (cara_http_request_get_param (req, "name"), &p, &error))
+    {
+      cara_http_respond_error (req, error);
+      return;
+    }
+  respond_project (req, 200, p);
+}
+
+static char *
+spec_text (const CaraProject *p)
+{
+  g_autoptr (JsonNode) spec = cara_project_spec_to_json (p);
+  g_autoptr (JsonNode) labels = cara_string_map_to_json (p->metadata.labels);
+  g_autoptr (JsonNode) annotations = cara_string_map_to_json (p->metadata.annotations);
+  g_autofree char *a = cara_json_to_string (spec, FALSE);
+  g_autofree char *b = cara_json_to_string (labels, FALSE);
+  g_autofree char *c = cara_json_to_string (annotations, FALSE);
+  return g_strconcat (a, "\n", b, "\n", c, NULL);
+}
+
+static gboolean
+mutate_spec (CaraProject *cur, gpointer user_data, GError **error)
+{
+  CaraProject *body = user_data;
+  const char *name = cur->metadata.name;
+  if (!api_check_resource_version ("project", name, body->metadata.resource_version,
+                                   cur->metadata.resource_version, error))
+    return FALSE;
+  if (cur->status.phase == CARA_PROJECT_PHASE_TERMINATING || cur->status.phase == CARA_PROJECT_PHASE_TERMINATED)
+    {
+      g_set_error (error, CARA_ERROR, CARA_ERROR_CONFLICT,
+                   "operation conflicts with current resource state: project \"%s\" is being deleted (phase %s)",
+                   name, cara_project_phase_to_string (cur->status.phase));
+      return FALSE;
+    }
+  g_autofree char *before = spec_text (cur);
+  /* Swap the new spec in: the body's object then owns (and frees) the old one. */
+  __typeof__ (cur->spec) tmp = cur->spec;
+  cur->spec = body->spec;
+  body->spec = tmp;
+  GHashTable *t = cur->metadata.labels;
+  cur->metadata.labels = body->metadata.labels;
+  body->metadata.labels = t;
+  t = cur->metadata.annotations;
+  cur->metadata.annotations = body->metadata.annotations;
+  body->metadata.annotations = t;
+
+  if (cur->status.phase == CARA_PROJECT_PHASE_FAILED)
+    {
+      /* A corrected spec gets a new chance: back to Pending, to be scheduled again (SPEC §3). */
+      cur->status.phase = CARA_PROJECT_PHASE_PENDING;
+      g_clear_pointer (&cur->status.node_ref, g_free);
+      cara_conditions_upsert (cur->status.conditions,
+                              cara_condition_new ("Phase", "True", "SpecUpdated",
+                                                  "Spec updated after failure; project reset to Pending for scheduling"));
+      return TRUE;
+    }
+  g_autofree char *after = spec_text (cur);
+  return g_strcmp0 (before, after) != 0; /* unchanged: nothing written, no event */
+}
+
+static void
+projects_update (CaraHttpRequest *req, gpointer user_data)
+{
+  const char *name = cara_http_request_get_param (req, "name");
+  g_autoptr (CaraProject) body = decode_project (req);
+  g_autoptr (CaraProject) p = NULL;
+  g_autoptr (GError) error = NULL;
+  if (body == NULL)
+    return;
+  if (body->metadata.name != NULL && *body->metadata.name != '\0' && g_strcmp0 (body->metadata.name, name) != 0)
+    {
+      g_autofree char *detail = g_strdup_printf ("metadata.name \"%s\" does not match URL path \"%s\"",
+                                                 body->metadata.name, name);
+      cara_http_respond_problem (req, 400, detail);
+      return;
+    }
+  if (!cara_validate_project_spec (body, &error)
+      || !cara_validate_label_map (body->metadata.labels, "metadata.labels", &error))
+    {
+      cara_http_respond_error (req, error);
+      return;
+    }
+  if (!store_update_project (name, mutate_spec, body, &p, &error))
+    {
+      cara_http_respond_error (req, error);
+      return;
+    }
+  cara_log_project (G_LOG_LEVEL_INFO, name, "Updated project %s", name);
+  respond_project (req, 200, p);
+}
+
+static void
+projects_delete (CaraHttpRequest *req, gpointer user_data)
+{
+  const char *name = cara_http_request_get_param (req, "name");
+  gboolean force = g_strcmp0 (cara_http_request_get_query (req, "force"), "true") == 0;
+  StoreDeleteOutcome outcome;
+  g_autoptr (GError) error = NULL;
+  if (!store_request_project_deletion (name, force, &outcome, &error))
+    {
+      cara_http_respond_error (req, error);
+      return;
+    }
+  switch (outcome)
+    {
+    case STORE_DELETE_REMOVED:
+      cara_log_project (G_LOG_LEVEL_INFO, name, "Deleted project %s%s", name, force ? " (forced)" : "");
+      cara_http_respond_empty (req, 204);
+      break;
+    case STORE_DELETE_TERMINATING:
+      cara_log_project (G_LOG_LEVEL_INFO, name, "Project %s is terminating", name);
+      cara_http_respond_empty (req, 202);
+      break;
+    case STORE_DELETE_ALREADY_TERMINATING:
+    default:
+      cara_http_respond_empty (req, 202);
+      break;
+    }
+}
+
+typedef struct {
+  CaraStatusReport *report;
+  CaraProjectPhase old_phase;
+} StatusCtx;
+
+static gboolean
+mutate_status (CaraProject *p, gpointer user_data, GError **error)
+{
+  StatusCtx *ctx = user_data;
+  CaraStatusReport *r = ctx->report;
+  ctx->old_phase = p->status.phase;
+  p->status.phase = r->phase;
+  if ((r->reason && *r->reason) || (r->message && *r->message))
+    cara_conditions_upsert (p->status.conditions, cara_condition_new ("Phase", "True", r->reason, r->message));
+  if (r->has_services)
+    {
+      GPtrArray *t = p->status.services;
+      p->status.services = r->services;
+      r->services = t;
+    }
+  return TRUE;
+}
+
+static void
+projects_patch_status (CaraHttpRequest *req, gpointer user_data)
+{
+  const char *name = cara_http_request_get_param (req, "name");
+  g_autoptr (JsonNode) json = api_parse_body (req);
+  g_autoptr (GError) error = NULL;
+  if (json == NULL)
+    return;
+  g_autoptr (CaraStatusReport) report = cara_status_report_from_json (json, &error);
+  if (report == NULL)
+    {
+      api_respond_invalid_body (req, error);
+      return;
+    }
+  StatusCtx ctx = { report, CARA_PROJECT_PHASE_NONE };
+  if (!store_update_project (name, mutate_status, &ctx, NULL, &error))
+    {
+      cara_http_respond_error (req, error);
+      return;
+    }
+  if (ctx.old_phase != report->phase)
+    cara_log_project (G_LOG_LEVEL_INFO, name, "Project %s is now %s", name, cara_project_phase_to_string (report->phase));
+  cara_http_respond_empty (req, 204);
+}
+
+static const CaraHttpRoute project_routes[] = {
+  { "POST", "/api/v1/projects", projects_create, CARA_HTTP_ROLE_ADMIN },
+  { "GET", "/api/v1/projects", projects_list, CARA_HTTP_ROLE_READ },
+  { "GET", "/api/v1/projects/{name}", projects_get, CARA_HTTP_ROLE_READ },
+  { "PUT", "/api/v1/projects/{name}", projects_update, CARA_HTTP_ROLE_ADMIN },
+  { "DELETE", "/api/v1/projects/{name}", projects_delete, CARA_HTTP_ROLE_ADMIN },
+  { "PATCH", "/api/v1/projects/{name}/status", projects_patch_status, CARA_HTTP_ROLE_AGENT },
+};
+
+void api_projects_register (CaraHttpServer *server);
+
+void
+api_projects_register (CaraHttpServer *server)
+{
+  cara_http_server_add_routes (server, project_routes, G_N_ELEMENTS (project_routes), NULL);
+}

@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#define G_LOG_DOMAIN "cara-api"
+#include "config.h"
+
+#include "api.h"
+#include "cara-error.h"
+
+static ApiWatchHandler watch_handler;
+static gpointer watch_data;
+
+void
+api_set_watch_handler (ApiWatchHandler handler, gpointer user_data)
+{
+  watch_handler = handler;
+  watch_data = user_data;
+}
+
+gboolean
+api_dispatch_watch (CaraHttpRequest *req, const char *kind)
+{
+  const char *w = cara_http_request_get_query (req, "watch");
+  if (w == NULL || !(g_str_equal (w, "true") || g_str_equal (w, "1")))
+    return FALSE;
+  if (watch_handler == NULL)
+    {
+      cara_http_respond_problem (req, 400, "watch is not supported by this server");
+      return TRUE;
+    }
+  watch_handler (req, kind, watch_data);
+  return TRUE;
+}
+
+void
+api_respond_invalid_body (CaraHttpRequest *req, const GError *error)
+{
+  g_autofree char *detail = g_strdup_printf ("invalid request body: %s", error->message);
+  cara_http_respond_problem (req, 400, detail);
+}
+
+JsonNode *
+api_parse_body (CaraHttpRequest *req)
+{
+  gsize len = 0;
+  const char *body = cara_http_request_get_body (req, &len);
+  if (len == 0)
+    {
+      cara_http_respond_problem (req, 400, "invalid request body: EOF");
+      return NULL;
+    }
+  g_autoptr (GError) error = NULL;
+  JsonNode *node = cara_json_parse (body, len, &error);
+  if (node == NULL)
+    api_respond_invalid_body (req, error);
+  return node;
+}
+
+gboolean
+api_check_resource_version (const char *kind, const char *name, const char *body_rv, const char *current_rv,
+                            GError **error)
+{
+  if (body_rv == NULL || *body_rv == '\0' || g_strcmp0 (body_rv, current_rv) == 0)
+    return TRUE;
+  g_set_error (error, CARA_ERROR, CARA_ERROR_CONFLICT,
+               "operation conflicts with current resource state: %s \"%s\" has resourceVersion %s, "
+               "the request was based on %s", kind, name, current_rv, body_rv);
+  return FALSE;
+}
+
+static void
+healthz (CaraHttpRequest *req, gpointer user_data)
+{
+  cara_http_respond_text (req, 200, "text/plain; charset=utf-8", "OK");
+}
+
+static void
+version (CaraHttpRequest *req, gpointer user_data)
+{
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "version");
+  json_builder_add_string_value (b, PACKAGE_VERSION);
+  json_builder_set_member_name (b, "apiVersion");
+  json_builder_add_string_value (b, CARA_API_VERSION);
+  json_builder_end_object (b);
+  g_autoptr (JsonNode) root = json_builder_get_root (b);
+  cara_http_respond_json (req, 200, root);
+}
+
+static const CaraHttpRoute misc_routes[] = {
+  { "GET", "/api/healthz", healthz, CARA_HTTP_ROLE_PUBLIC },
+  { "GET", "/api/v1/version", version, CARA_HTTP_ROLE_PUBLIC },
+};
+
+void api_nodes_register (CaraHttpServer *server);
+void api_projects_register (CaraHttpServer *server);
+
+void
+api_register (CaraHttpServer *server)
+{
+  cara_http_server_add_routes (server, misc_routes, G_N_ELEMENTS (misc_routes), NULL);
+  api_nodes_register (server);
+  api_projects_register (server);
+}

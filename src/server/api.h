@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+/* The REST API's route tables (reference §2 + SPEC §3) and small helpers shared by api-*.c. */
+
+#include "cara-http-server.h"
+#include "cara-json.h"
+
+/* Adds the node, project, health and version routes. */
+void api_register (CaraHttpServer *server);
+
+/* Hook for the watch API (issue 5): when set, GET /api/v1/nodes and /api/v1/projects with
+ * ?watch=true (or 1) are handed to @handler with @kind "Node" or "Project" instead of listing. */
+typedef void (*ApiWatchHandler) (CaraHttpRequest *req, const char *kind, gpointer user_data);
+void api_set_watch_handler (ApiWatchHandler handler, gpointer user_data);
+gboolean api_dispatch_watch (CaraHttpRequest *req, const char *kind);
+
+/* Parses the request body as JSON; on failure responds 400 "invalid request body: ..." and
+ * returns NULL. */
+JsonNode *api_parse_body (CaraHttpRequest *req);
+/* Responds 400 "invalid request body: <error>". */
+void api_respond_invalid_body (CaraHttpRequest *req, const GError *error);
+/* 409 when @body_rv is given and differs from @current_rv (SPEC §3 optimistic concurrency). */
+gboolean api_check_resource_version (const char *kind, const char *name, const char *body_rv,
+                                     const char *current_rv, GError **error);

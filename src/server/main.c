@@ -1,0 +1,197 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#define G_LOG_DOMAIN "cara-server"
+#include "config.h"
+
+#include <locale.h>
+#include <stdio.h>
+
+#include <glib-unix.h>
+
+#include "api.h"
+#include "cara-daemon.h"
+#include "cara-error.h"
+#include "cara-http-server.h"
+#include "cara-log.h"
+#include "controller-setup.h"
+#include "pg-private.h"
+#include "server-config.h"
+#include "store.h"
+
+#define EVENTS_KEEP 10000
+#define EVENTS_MAX_AGE_USEC ((gint64) G_USEC_PER_SEC * 3600)
+
+typedef struct {
+  GMainLoop *loop;
+  ServerConfig *cfg;
+  CaraHttpServer *http;
+  char *listen_desc;
+} Server;
+
+static gboolean
+on_quit (gpointer user_data)
+{
+  Server *s = user_data;
+  g_message ("Stopping");
+  cara_daemon_notify_stopping ();
+  g_main_loop_quit (s->loop);
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+on_reload (gpointer user_data)
+{
+  Server *s = user_data;
+  g_autoptr (GError) error = NULL;
+  cara_daemon_notify_reloading ();
+  /* Listening address and database stay as they are; log level and timeouts follow the file. */
+  if (!server_config_load (s->cfg, &error))
+    g_warning ("Reloading the configuration failed, keeping the old one: %s", error->message);
+  else
+    {
+      cara_log_init ("cara-server", s->cfg->debug);
+      g_message ("Configuration reloaded from %s", s->cfg->config_path);
+    }
+  g_autofree char *status = g_strdup_printf ("Serving the API on %s", s->listen_desc);
+  cara_daemon_notify_ready (status);
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+trim_events (gpointer user_data)
+{
+  g_autoptr (GError) error = NULL;
+  if (!store_trim_events (EVENTS_KEEP, EVENTS_MAX_AGE_USEC, &error))
+    g_debug ("Trimming old events failed, will retry: %s", error->message);
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+log_request (const char *method, const char *path, guint status, double ms, gpointer user_data)
+{
+  g_debug ("%s %s %u %.1fms", method, path, status, ms);
+}
+
+/* Connects and migrates, retrying for a while: the database may start at the same time. */
+static gboolean
+setup_store (const char *url, GError **error)
+{
+  gint64 deadline = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
+  for (;;)
+    {
+      g_autoptr (GError) local = NULL;
+      if (store_setup (url, &local))
+        return TRUE;
+      if (!g_error_matches (local, CARA_ERROR, CARA_ERROR_UNAVAILABLE) || g_get_monotonic_time () > deadline)
+        {
+          g_propagate_error (error, g_steal_pointer (&local));
+          return FALSE;
+        }
+      cara_daemon_notify_status ("Waiting for the database: %s", local->message);
+      g_usleep (G_USEC_PER_SEC / 2);
+    }
+}
+
+int
+main (int argc, char **argv)
+{
+  g_autoptr (ServerConfig) cfg = server_config_new ();
+  g_autoptr (GError) error = NULL;
+
+  setlocale (LC_ALL, "");
+  g_set_prgname ("cara-server");
+  if (!server_config_parse_args (cfg, &argc, &argv, &error))
+    {
+      fprintf (stderr, "cara-server: %s\n", error->message);
+      return 2;
+    }
+  if (cfg->cli.version)
+    {
+      printf ("cara-server %s\n", PACKAGE_VERSION);
+      return 0;
+    }
+  if (!server_config_load (cfg, &error))
+    {
+      fprintf (stderr, "cara-server: %s\n", error->message);
+      return 2;
+    }
+  cara_log_init ("cara-server", cfg->debug);
+
+  /* The database: the configured one, or our own private PostgreSQL. */
+  g_autoptr (PgPrivate) pg = NULL;
+  const char *url = cfg->database_url;
+  if (url == NULL)
+    {
+      cara_daemon_notify_status ("Starting the private PostgreSQL in %s", cfg->state_dir);
+      pg = pg_private_start (cfg->state_dir, &error);
+      if (pg == NULL)
+        {
+          g_critical ("Cannot start the private PostgreSQL: %s", error->message);
+          return 1;
+        }
+      url = pg_private_get_url (pg);
+    }
+  cara_daemon_notify_status ("Migrating the database");
+  if (!setup_store (url, &error))
+    {
+      g_critical ("Database: %s", error->message);
+      return 1;
+    }
+
+  /* The API: on the socket systemd passed, else on HOST:PORT. */
+  int fd = -1;
+  if (!cara_daemon_listen_fd ("api", &fd, &error))
+    {
+      g_critical ("%s", error->message);
+      return 1;
+    }
+  g_autoptr (CaraHttpServer) http = cara_http_server_new ();
+  cara_http_server_set_threads (http, cfg->threads);
+  cara_http_server_set_log_func (http, log_request, NULL);
+  api_register (http);
+
+  /* ---- controllers and watch (issue 5): register extra routes / the watch handler here ---- */
+  ControllerTimeouts ctrl_timeouts = {
+    .heartbeat_timeout = cfg->node_heartbeat_timeout_usec,
+    .grace_period = cfg->reschedule_grace_period_usec,
+    .terminating_timeout = cfg->termination_timeout_usec,
+    .resync_interval = cfg->resync_interval_usec,
+  };
+  controllers_register (http, &ctrl_timeouts);
+
+  if (!cara_http_server_start (http, fd, cfg->host, cfg->port, &error))
+    {
+      g_critical ("%s", error->message);
+      return 1;
+    }
+
+  Server s = { 0 };
+  s.cfg = cfg;
+  s.http = http;
+  s.loop = g_main_loop_new (NULL, FALSE);
+  s.listen_desc = fd >= 0 ? g_strdup_printf ("the socket from systemd (port %u)", cara_http_server_get_port (http))
+                          : g_strdup_printf ("%s:%u", cfg->host, cara_http_server_get_port (http));
+  g_unix_signal_add (SIGTERM, on_quit, &s);
+  g_unix_signal_add (SIGINT, on_quit, &s);
+  g_unix_signal_add (SIGHUP, on_reload, &s);
+  g_timeout_add_seconds (60, trim_events, NULL);
+  cara_daemon_watchdog_start (NULL);
+
+  /* ---- controllers and watch (issue 5): start the controller manager here ---- */
+  controllers_start ();
+
+  g_message ("Serving the API on %s (database %s)", s.listen_desc, pg ? "private" : "from DATABASE_URL");
+  g_autofree char *status = g_strdup_printf ("Serving the API on %s", s.listen_desc);
+  cara_daemon_notify_ready (status);
+
+  g_main_loop_run (s.loop);
+
+  /* ---- controllers and watch (issue 5): stop the controller manager here ---- */
+  controllers_shutdown ();
+
+  cara_http_server_stop (http);
+  store_thread_disconnect ();
+  g_main_loop_unref (s.loop);
+  g_free (s.listen_desc);
+  g_message ("Stopped");
+  return 0;
+}

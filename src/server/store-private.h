@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+/* Helpers shared by the store's files (not for other modules). */
+
+#include <json-glib/json-glib.h>
+
+#include "cara-cleanup.h"
+#include "store.h"
+
+/* Runs a parameterised statement on @c (text parameters, NULL = SQL NULL, text results).
+ * Failures become GErrors: connection trouble -> UNAVAILABLE (and the thread's connection is
+ * dropped), unique violation -> CONFLICT, else FAILED.  Returns NULL on error. */
+PGresult *store_exec (PGconn *c, const char *sql, int n_params, const char * const *params, GError **error);
+
+/* As store_exec on the thread's connection, retried once on a fresh connection when the
+ * existing one turned out to be broken (e.g. PostgreSQL restarted since it was last used).
+ * Only for single statements outside a transaction. */
+PGresult *store_exec_once (const char *sql, int n_params, const char * const *params, GError **error);
+
+/* BEGIN on the thread's connection (with the same one retry); returns the connection. */
+PGconn *store_begin (const char *begin_sql, GError **error);
+gboolean store_commit (PGconn *c, GError **error);
+void store_rollback (PGconn *c);
+
+/* Next resourceVersion (under the rv advisory lock) and the transaction's now(), in µs. */
+gboolean store_next_rv (PGconn *c, gint64 *ret_rv, gint64 *ret_now_usec, GError **error);
+/* Appends the event and NOTIFYs cara_events, in @c's transaction. */
+gboolean store_append_event (PGconn *c, gint64 rv, const char *kind, const char *name, const char *type,
+                             const char *object_json, GError **error);
+/* Newest event rv visible to the current transaction. */
+gboolean store_snapshot_rv (PGconn *c, gint64 *ret_rv, GError **error);
+
+GDateTime *store_usec_to_datetime (gint64 usec);
+char *store_datetime_to_usec (GDateTime *t); /* NULL for NULL */
+char *store_map_to_text (GHashTable *map);
+gboolean store_map_from_text (const char *text, const char *path, GHashTable **ret, GError **error);
+char *store_json_text (JsonNode *node); /* takes ownership of @node */
+/* '{"a","b"}' for a NULL-terminated array */
+char *store_text_array (const char * const *values);
+
+gboolean store_migrate (PGconn *c, GError **error);

@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+/* The store: nodes and projects in PostgreSQL (libpq).
+ *
+ * Connections: every thread that calls a store function uses its own PGconn, created lazily on
+ * first use and re-created after the connection broke (no connection is shared between threads).
+ * When PostgreSQL cannot be reached the functions fail with CARA_ERROR_UNAVAILABLE (-> 503).
+ *
+ * Every write runs in one transaction that also appends a row to `events` (rv = the object's new
+ * resourceVersion, type ADDED|MODIFIED|DELETED, the object as JSON) and sends
+ * NOTIFY cara_events '<Kind>/<name>/<rv>'.  resourceVersions come from one global sequence and
+ * are taken under a transaction-level advisory lock held to commit, so events become visible in rv
+ * order: a watcher that has seen rv R and reads `events WHERE rv > R` never misses one.
+ *
+ * Advisory lock keys used here (two-int form, first key 0x63617261 "cara"): (…, 1) migrations,
+ * (…, 2) resourceVersion order.  Use another second key for anything else (e.g. leader election).
+ *
+ * Errors: CARA_ERROR_NOT_FOUND "project not found: web: resource not found",
+ * CARA_ERROR_CONFLICT ("...: resource already exists" / "operation conflicts with current resource
+ * state: ..."), CARA_ERROR_UNAVAILABLE (database unreachable), CARA_ERROR_FAILED (other). */
+
+#include <glib.h>
+#include <libpq-fe.h>
+
+#include "cara-model.h"
+
+#define STORE_LOCK_KEY1 0x63617261
+#define STORE_LOCK_MIGRATE 1
+#define STORE_LOCK_RV 2
+
+/* Remembers the libpq connection string (a URL or "host=... dbname=..."), connects and applies
+ * the migrations (safe when several servers start at once). */
+gboolean store_setup (const char *database_url, GError **error);
+const char *store_get_database_url (void);
+/* A new connection of your own (e.g. for LISTEN); the caller owns it. */
+PGconn *store_connect_new (GError **error);
+/* The calling thread's connection, (re)connecting when needed. */
+PGconn *store_thread_conn (GError **error);
+/* Drop the calling thread's connection (e.g. before the thread exits). */
+void store_thread_disconnect (void);
+
+/* ---- nodes ---- */
+/* Sets created/updated/resourceVersion on @node; already exists -> CONFLICT. */
+gboolean store_create_node (CaraNode *node, GError **error);
+gboolean store_get_node (const char *name, CaraNode **ret, GError **error);
+/* Sorted by name.  @ret_rv (may be NULL): the newest event rv of the same snapshot, to start a
+ * watch from. */
+gboolean store_list_nodes (GPtrArray **ret_nodes, gint64 *ret_rv, GError **error);
+
+/* Read-modify-write under SELECT ... FOR UPDATE in one transaction.  @mutate changes @node in
+ * place and returns TRUE to write it, FALSE with no error to leave it unchanged (nothing written,
+ * no event), FALSE with an error to abort (the error is returned).  *@ret (may be NULL) gets the
+ * object as stored afterwards. */
+typedef gboolean (*StoreNodeMutateFunc) (CaraNode *node, gpointer user_data, GError **error);
+gboolean store_update_node (const char *name, StoreNodeMutateFunc mutate, gpointer user_data, CaraNode **ret,
+                            GError **error);
+/* Refuses (CONFLICT) while projects in Scheduled/Running/Terminating still reference the node. */
+gboolean store_delete_node (const char *name, GError **error);
+
+/* ---- projects ---- */
+typedef struct {
+  const char *node_ref;       /* NULL: any */
+  const char * const *phases; /* NULL-terminated; NULL: any phase; empty: matches nothing */
+} StoreProjectFilter;
+
+gboolean store_create_project (CaraProject *project, GError **error);
+gboolean store_get_project (const char *name, CaraProject **ret, GError **error);
+/* Sorted by name; @filter may be NULL; @ret_rv as for store_list_nodes. */
+gboolean store_list_projects (const StoreProjectFilter *filter, GPtrArray **ret_projects, gint64 *ret_rv,
+                              GError **error);
+
+typedef gboolean (*StoreProjectMutateFunc) (CaraProject *project, gpointer user_data, GError **error);
+/* As store_update_node.  Status updates (controllers, agents) go through here too. */
+gboolean store_update_project (const char *name, StoreProjectMutateFunc mutate, gpointer user_data,
+                               CaraProject **ret, GError **error);
+#define store_update_project_status store_update_project
+
+typedef enum {
+  STORE_DELETE_REMOVED,           /* row deleted (204) */
+  STORE_DELETE_TERMINATING,       /* phase set to Terminating (202) */
+  STORE_DELETE_ALREADY_TERMINATING, /* nothing to do (202) */
+} StoreDeleteOutcome;
+/* DELETE /api/v1/projects/{name}: @force or Pending, or Failed without a node -> row removed;
+ * Terminating -> nothing; else (incl. Failed on a node, whose containers must be torn down) ->
+ * Terminating. */
+gboolean store_request_project_deletion (const char *name, gboolean force, StoreDeleteOutcome *ret,
+                                         GError **error);
+/* Removes the row if its phase is @only_in_phase (NONE: any phase); another phase -> CONFLICT. */
+gboolean store_delete_project (const char *name, CaraProjectPhase only_in_phase, GError **error);
+
+/* ---- events ---- */
+typedef struct {
+  gint64 rv;
+  char *kind;   /* "Node" | "Project" */
+  char *name;
+  char *type;   /* ADDED | MODIFIED | DELETED */
+  char *object; /* the object as compact JSON text */
+  gint64 at_usec;
+} StoreEvent;
+
+void store_event_free (StoreEvent *e);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (StoreEvent, store_event_free)
+
+/* Events with rv > @after_rv, oldest first, at most @limit; @kind NULL for all kinds. */
+gboolean store_events_since (gint64 after_rv, const char *kind, guint limit, GPtrArray **ret_events,
+                             GError **error);
+/* Oldest and newest kept event rv (0 when there are none). */
+gboolean store_events_range (gint64 *ret_oldest, gint64 *ret_newest, GError **error);
+/* Keeps at most @keep events and none older than @max_age_usec. */
+gboolean store_trim_events (guint keep, gint64 max_age_usec, GError **error);
