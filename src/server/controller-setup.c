@@ -15,23 +15,25 @@ static ControllerTimeouts timeouts;
 static WatchHub *hub;
 static ControllerManager *manager;
 
-gboolean
-controllers_setup (CaraHttpServer *http, GKeyFile *kf, GError **error)
+void
+controllers_register (CaraHttpServer *http, const ControllerTimeouts *t)
 {
   const char *max = g_getenv ("CARA_MAX_WATCHERS");
 
-  controller_timeouts_init_default (&timeouts);
-  if (!controller_timeouts_load (kf, &timeouts, error))
-    return FALSE;
+  timeouts = *t;
   hub = watch_hub_start (max != NULL ? (guint) strtoul (max, NULL, 10) : WATCH_DEFAULT_MAX_WATCHERS);
   api_set_watch_handler (api_watch_handle, hub);
   api_drain_register (http, &timeouts);
-  manager = controller_manager_start (&timeouts);
+}
+
+void
+controllers_start (void)
+{
   g_info ("Controllers: heartbeat timeout %" G_GINT64_FORMAT " ms, grace period %" G_GINT64_FORMAT
           " ms, termination timeout %" G_GINT64_FORMAT " ms, resync %" G_GINT64_FORMAT " ms",
           timeouts.heartbeat_timeout / 1000, timeouts.grace_period / 1000,
           timeouts.terminating_timeout / 1000, timeouts.resync_interval / 1000);
-  return TRUE;
+  manager = controller_manager_start (&timeouts);
 }
 
 void

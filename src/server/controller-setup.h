@@ -1,18 +1,18 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 
-/* The one entry point main.c calls for issue 5: after store_setup() and api_register(), before
- * the HTTP server starts.  Starts the watch hub (every replica), registers the watch handler and
- * the drain/uncordon routes, and starts the controller manager (which runs the controllers only
- * while this replica is the leader).  Timeouts come from @kf's [server] group (may be NULL),
- * overridden by NODE_HEARTBEAT_TIMEOUT, RESCHEDULE_GRACE_PERIOD, TERMINATION_TIMEOUT and
- * RESYNC_INTERVAL in the environment. */
+/* The entry points main.c calls for issue 5.  controllers_register(): after store_setup() and
+ * api_register(), before the HTTP server starts: starts the watch hub (every replica), registers
+ * the watch handler and the drain/uncordon routes.  controllers_start(): starts the controller
+ * manager, which runs the controllers only while this replica is the leader. */
 
 #include <glib.h>
 
 #include "cara-http-server.h"
+#include "controller-manager.h"
 
-gboolean controllers_setup (CaraHttpServer *http, GKeyFile *kf, GError **error);
-/* Stops the manager and the hub (call after the HTTP server stopped). */
+void controllers_register (CaraHttpServer *http, const ControllerTimeouts *t);
+void controllers_start (void);
+/* Stops the manager and ends the watch streams (before the HTTP server stops). */
 void controllers_shutdown (void);
 gboolean controllers_is_leader (void);
