@@ -459,32 +459,25 @@ docker_image_inspect (DockerClient *dc, const char *image, GError **error)
   return object_call (dc, path, error);
 }
 
-typedef struct {
-  GString *pending;
-  char *error;
-} PullState;
-
 /* The pull answers 200 and then reports failures inside its NDJSON progress stream. */
-static gboolean
-pull_data (const char *data, gsize len, gpointer user_data)
+static char *
+pull_stream_error (const char *data, gsize len)
 {
-  PullState *st = user_data;
-  g_string_append_len (st->pending, data, (gssize) len);
-  char *nl;
-  while ((nl = memchr (st->pending->str, '\n', st->pending->len)) != NULL)
+  g_autofree char *text = g_strndup (data, len);
+  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+  for (char **l = lines; *l; l++)
     {
-      gsize line_len = (gsize) (nl - st->pending->str);
-      g_autoptr (JsonNode) n = parse_json (st->pending->str, (gssize) line_len, NULL);
-      g_string_erase (st->pending, 0, (gssize) line_len + 1);
-      if (n && JSON_NODE_HOLDS_OBJECT (n) && st->error == NULL)
+      if (**l == '\0')
+        continue;
+      g_autoptr (JsonNode) n = parse_json (*l, -1, NULL);
+      if (n && JSON_NODE_HOLDS_OBJECT (n))
         {
-          JsonObject *o = json_node_get_object (n);
-          const char *e = json_object_get_string_member_with_default (o, "error", NULL);
+          const char *e = json_object_get_string_member_with_default (json_node_get_object (n), "error", NULL);
           if (e)
-            st->error = g_strdup (e);
+            return g_strdup (e);
         }
     }
-  return TRUE;
+  return NULL;
 }
 
 gboolean
@@ -517,21 +510,26 @@ docker_image_ensure (DockerClient *dc, const char *image, guint timeout_s, GErro
   g_autofree char *esc_tag = tag ? cara_http_escape (tag) : NULL;
   g_autofree char *path = tag ? g_strdup_printf ("%s/images/create?fromImage=%s&tag=%s", dc->prefix, esc_repo, esc_tag)
                               : g_strdup_printf ("%s/images/create?fromImage=%s", dc->prefix, esc_repo);
-  PullState st = { .pending = g_string_new (NULL) };
+  /* The progress stream is small; read it whole, bounded by the pull timeout. */
   cara_http_client_set_timeout (dc->http, timeout_s * 1000);
-  gboolean ok = cara_http_client_stream (dc->http, "POST", path, NULL, NULL, 0, pull_data, &st, NULL, error);
+  g_autoptr (CaraHttpResponse) r = cara_http_client_request (dc->http, "POST", path, NULL, NULL, 0, error);
   cara_http_client_set_timeout (dc->http, 60000);
-  g_string_free (st.pending, TRUE);
-  if (!ok)
+  if (r == NULL)
     {
       g_prefix_error (error, "pull image %s: ", image);
-      g_free (st.error);
       return FALSE;
     }
-  if (st.error)
+  if (r->status < 200 || r->status >= 300)
     {
-      g_set_error (error, CARA_ERROR, CARA_ERROR_FAILED, "pull image %s: %s", image, st.error);
-      g_free (st.error);
+      g_propagate_prefixed_error (error, docker_error (r, "POST", "/images/create"), "pull image %s: ", image);
+      return FALSE;
+    }
+  gsize len = 0;
+  const char *data = g_bytes_get_data (r->body, &len);
+  g_autofree char *stream_error = pull_stream_error (data, len);
+  if (stream_error)
+    {
+      g_set_error (error, CARA_ERROR, CARA_ERROR_FAILED, "pull image %s: %s", image, stream_error);
       return FALSE;
     }
   return TRUE;

@@ -366,7 +366,7 @@ ensure_services (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p,
       if (!docker_image_ensure (dc, svc->image, cfg->pull_timeout_s, &error))
         {
           fail->reason = "ImagePullFailed";
-          fail->message = g_strdup_printf ("service %s: image %s: %s", svc->name, svc->image, error->message);
+          fail->message = g_strdup_printf ("service %s: %s", svc->name, error->message);
           return FALSE;
         }
       g_autofree char *id = NULL;
@@ -448,15 +448,15 @@ observe (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p)
       gboolean stopped = g_strcmp0 (ss->state, "exited") == 0 || g_strcmp0 (ss->state, "dead") == 0;
       /* Always/OnFailure: Docker brings it back (and so do we, for a stopped one).  Never: it is over. */
       if (stopped && (svc->restart_policy == CARA_RESTART_POLICY_NEVER))
-        g_string_append_printf (crashed, "%s%s(exit=%" G_GINT64_FORMAT ")", crashed->len ? ", " : "", svc->name,
-                                code);
+        g_string_append_printf (crashed, "%sservice %s exited with code %" G_GINT64_FORMAT, crashed->len ? "; " : "",
+                                svc->name, code);
     }
 
   if (crashed->len)
     {
       r->phase = CARA_PROJECT_PHASE_FAILED;
       r->reason = g_strdup ("ContainerExited");
-      r->message = g_strdup_printf ("Containers exited: %s", crashed->str);
+      r->message = g_strdup_printf ("%c%s", g_ascii_toupper (crashed->str[0]), crashed->str + 1);
     }
   else if (missing->len)
     {
@@ -500,6 +500,7 @@ reconcile_teardown (DockerClient *dc, const AgentConfig *cfg, const char *projec
   g_autoptr (JsonArray) containers = docker_container_list (dc, (const char *const *) filters, error);
   if (containers == NULL)
     return FALSE;
+  guint removed = json_array_get_length (containers);
   for (guint i = 0; i < json_array_get_length (containers); i++)
     {
       JsonObject *c = json_array_get_object_element (containers, i);
@@ -509,6 +510,7 @@ reconcile_teardown (DockerClient *dc, const AgentConfig *cfg, const char *projec
   g_autoptr (JsonArray) nets = docker_network_list (dc, (const char *const *) filters, error);
   if (nets == NULL)
     return FALSE;
+  removed += json_array_get_length (nets);
   for (guint i = 0; i < json_array_get_length (nets); i++)
     {
       const char *id = obj_string (json_array_get_object_element (nets, i), "Id");
@@ -524,6 +526,7 @@ reconcile_teardown (DockerClient *dc, const AgentConfig *cfg, const char *projec
   g_autoptr (JsonArray) vols = docker_volume_list (dc, (const char *const *) vfilters, error);
   if (vols == NULL)
     return FALSE;
+  removed += json_array_get_length (vols);
   for (guint i = 0; i < json_array_get_length (vols); i++)
     {
       const char *name = obj_string (json_array_get_object_element (vols, i), "Name");
@@ -534,7 +537,8 @@ reconcile_teardown (DockerClient *dc, const AgentConfig *cfg, const char *projec
           return FALSE;
         }
     }
-  cara_log_project (G_LOG_LEVEL_INFO, project, "Removed containers, network and ephemeral volumes");
+  if (removed > 0)
+    cara_log_project (G_LOG_LEVEL_INFO, project, "Removed %u Docker objects (containers, network, ephemeral volumes)", removed);
   return TRUE;
 }
 

@@ -134,8 +134,8 @@ report (AgentWorker *w, const char *name, Entry *snapshot_last, const CaraProjec
 {
   g_autoptr (JsonNode) json = cara_status_report_to_json (r);
   g_autofree char *text = cara_json_to_string (json, FALSE);
-  /* Say it again when the server still shows another phase (e.g. after an agent restart). */
-  if (g_strcmp0 (text, snapshot_last->last_report) == 0 && p->status.phase == r->phase)
+  /* Only changes are sent; after an agent restart the first observation always goes out. */
+  if (g_strcmp0 (text, snapshot_last->last_report) == 0)
     return;
   g_autoptr (CaraHttpClient) http = server_client_new (w->cfg);
   g_autoptr (GError) error = NULL;
@@ -228,7 +228,11 @@ process (gpointer data, gpointer user_data)
               apply = g_strcmp0 (new_failed_digest, snap.failed_digest) != 0;
             }
           g_autoptr (CaraStatusReport) r = reconcile_ensure (dc, w->cfg, p, apply);
-          report (w, name, &snap, p, r, &new_last);
+          /* What made it Failed stays the reported reason until the spec changes. */
+          if (apply)
+            report (w, name, &snap, p, r, &new_last);
+          if (apply && r->phase == CARA_PROJECT_PHASE_FAILED && new_failed_digest == NULL)
+            new_failed_digest = spec_digest (p);
           notify (w, name, r->phase, r->services);
           break;
         }
@@ -372,8 +376,10 @@ agent_worker_sync (AgentWorker *w, GPtrArray *projects)
       while (g_hash_table_iter_next (&it, &k, NULL))
         if (!g_hash_table_contains (listed, k))
           {
-            cara_log_project (G_LOG_LEVEL_INFO, k, "Project is no longer placed on this node; removing it");
-            Entry *e = entry_get_locked (w, k);
+            Entry *e = g_hash_table_lookup (w->entries, k);
+            if (e == NULL || e->desired != NULL)
+              cara_log_project (G_LOG_LEVEL_INFO, k, "Project is no longer placed on this node; removing it");
+            e = entry_get_locked (w, k);
             g_clear_pointer (&e->desired, cara_project_free);
             schedule_locked (w, k, e);
           }
