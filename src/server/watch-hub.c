@@ -80,6 +80,26 @@ hub_event_init (HubEvent *e, gint64 rv, const char *kind, const char *name, cons
       hub_event_clear (e);
       return FALSE;
     }
+  /* JSONB does not keep member order: decode and encode again so a watch event looks exactly like
+   * a GET of the object. */
+  if (e->kind == WATCH_KIND_NODE)
+    {
+      g_autoptr (CaraNode) n = cara_node_from_json (e->object, NULL);
+      if (n != NULL)
+        {
+          json_node_unref (e->object);
+          e->object = cara_node_to_json (n);
+        }
+    }
+  else
+    {
+      g_autoptr (CaraProject) p = cara_project_from_json (e->object, NULL);
+      if (p != NULL)
+        {
+          json_node_unref (e->object);
+          e->object = cara_project_to_json (p);
+        }
+    }
   o = json_node_get_object (e->object);
   status = json_object_has_member (o, "status") ? json_object_get_object_member (o, "status") : NULL;
   if (status != NULL)
