@@ -12,8 +12,9 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
+
+import cara_fixtures
 
 NAME = "org.caravanserai.Agent"
 PATH = "/org/caravanserai/Agent"
@@ -23,44 +24,6 @@ NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
 
 SOURCE_DIR = os.environ.get("CARA_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 BUILD_DIR = os.environ.get("CARA_BUILD_DIR", "")
-
-PERMISSIVE_POLICY = """
-  <policy context="default">
-    <allow user="*"/>
-    <allow own="*"/>
-    <allow send_type="method_call"/>
-    <allow send_type="signal"/>
-    <allow send_requested_reply="true" send_type="method_return"/>
-    <allow send_requested_reply="true" send_type="error"/>
-    <allow receive_type="method_call"/>
-    <allow receive_type="method_return"/>
-    <allow receive_type="error"/>
-    <allow receive_type="signal"/>
-  </policy>
-"""
-
-# The default policy of Debian's /usr/share/dbus-1/system.conf: method calls and name ownership
-# are denied unless a system.d file punches a hole.
-SYSTEM_POLICY = """
-  <policy context="default">
-    <allow user="*"/>
-    <deny own="*"/>
-    <deny send_type="method_call"/>
-    <allow send_type="signal"/>
-    <allow send_requested_reply="true" send_type="method_return"/>
-    <allow send_requested_reply="true" send_type="error"/>
-    <allow receive_type="method_call"/>
-    <allow receive_type="method_return"/>
-    <allow receive_type="error"/>
-    <allow receive_type="signal"/>
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"/>
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Introspectable"/>
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Properties"/>
-  </policy>
-  <policy user="root">
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Monitoring"/>
-  </policy>
-"""
 
 
 def skip(reason):
@@ -122,44 +85,18 @@ def wait_until(fn, what, timeout=10.0, interval=0.05):
 
 
 class PrivateBus:
-    """A private dbus-daemon on a unix socket in a temporary directory."""
+    """A private dbus-daemon (tests/lib/cara_fixtures.py DBusDaemon): permissive, or system-style
+    (Debian's system.conf default policy) with the given policy files included."""
 
     def __init__(self, system_style=False, include=None):
-        self.dir = tempfile.mkdtemp(prefix="cara-dbus-")
-        os.chmod(self.dir, 0o755)  # non-root callers must reach the socket
-        self.socket = os.path.join(self.dir, "system_bus_socket")
-        self.address = f"unix:path={self.socket}"
-        includes = "".join(f"  <include>{p}</include>\n" for p in (include or []))
-        config = f"""<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>{'system' if system_style else 'custom'}</type>
-  <listen>{self.address}</listen>
-  <auth>EXTERNAL</auth>
-{SYSTEM_POLICY if system_style else PERMISSIVE_POLICY}
-{includes}</busconfig>
-"""
-        self.config = os.path.join(self.dir, "bus.conf")
-        with open(self.config, "w") as f:
-            f.write(config)
-        self.proc = subprocess.Popen(
-            ["dbus-daemon", f"--config-file={self.config}", "--nofork", "--nopidfile",
-             "--nosyslog", "--print-address=1"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        read_line(self.proc, "unix:", time.monotonic() + 10)
+        self.daemon = cara_fixtures.DBusDaemon(system=system_style, includes=include or ())
+        self.dir = self.daemon.dir
+        self.address = self.daemon.address
         self.env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=self.address)
+        self.env.pop("DBUS_SESSION_BUS_ADDRESS", None)
 
     def close(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        for f in (self.proc.stdout, self.proc.stderr):
-            f.close()
-        shutil.rmtree(self.dir, ignore_errors=True)
+        self.daemon.close()
 
     def run(self, *args, user=None, check=True):
         """Run a command (busctl, dbus-send, ...) against this bus; returns CompletedProcess."""
