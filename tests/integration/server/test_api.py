@@ -1,0 +1,340 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Every route, status code and error of reference §2 plus the SPEC §3 additions, against a real
+PostgreSQL: problem+json bodies, resourceVersion conflicts, 413, 400 with field paths, nothing
+partially stored, 404/405/HEAD, list filters and ordering."""
+
+import json
+import sys
+import traceback
+
+from cara_server import CaraServer, postgres, wait_until
+
+PROBLEM_TYPE = "https://developer.mozilla.org/en-US/docs/Web/HTTP/Status/%d"
+
+
+def project_body(name, services=None, **extra):
+    body = {"apiVersion": "caravanserai/v1", "kind": "Project", "metadata": {"name": name},
+            "spec": {"services": services or [{"name": "web", "image": "busybox"}]}}
+    body.update(extra)
+    return body
+
+
+class T:
+    def __init__(self, srv, pg):
+        self.srv = srv
+        self.pg = pg
+
+    # -- helpers --
+    def call(self, method, path, body=None, headers=None):
+        status, hdrs, data = self.srv.request(method, path, body, headers)
+        ctype = hdrs.get("Content-Type", "")
+        parsed = json.loads(data) if data and "json" in ctype else data
+        return status, hdrs, parsed
+
+    def expect(self, method, path, body, status, detail=None, detail_contains=None):
+        got, hdrs, data = self.call(method, path, body)
+        assert got == status, "%s %s: expected %d, got %d: %r" % (method, path, status, got, data)
+        if status >= 400 and status not in (404, 405) or (status == 404 and isinstance(data, dict)):
+            assert hdrs.get("Content-Type") == "application/problem+json", hdrs.get("Content-Type")
+            assert list(data.keys()) == ["title", "status", "type", "detail"], data
+            assert data["status"] == status and data["type"] == PROBLEM_TYPE % status, data
+            if detail is not None:
+                assert data["detail"] == detail, "detail %r != %r" % (data["detail"], detail)
+            for piece in detail_contains or []:
+                assert piece in data["detail"], "%r not in %r" % (piece, data["detail"])
+        return data
+
+    def events(self):
+        return int(self.pg.psql("SELECT count(*) FROM events").strip())
+
+    # -- basics --
+    def test_health_version(self):
+        status, hdrs, data = self.call("GET", "/api/healthz")
+        assert status == 200 and data == b"OK", (status, data)
+        status, hdrs, data = self.call("GET", "/api/v1/version")
+        assert status == 200 and hdrs["Content-Type"] == "application/json"
+        assert data["apiVersion"] == "caravanserai/v1" and data["version"], data
+
+    def test_404_405_head(self):
+        status, hdrs, data = self.call("GET", "/api/v1/nothing")
+        assert status == 404 and data == b"404 page not found\n", (status, data)
+        status, hdrs, data = self.call("GET", "/api/v1/nodes/a/b/c")
+        assert status == 404
+        status, hdrs, data = self.call("PATCH", "/api/v1/nodes")
+        assert status == 405 and "GET" in hdrs["Allow"] and "POST" in hdrs["Allow"], (status, hdrs["Allow"])
+        status, hdrs, data = self.call("HEAD", "/api/v1/version")
+        assert status == 200 and data == b"", (status, data)
+
+    # -- nodes --
+    def test_node_crud(self):
+        d = self.expect("POST", "/api/v1/nodes", {"metadata": {"name": "n1", "labels": {"zone": "a"}},
+                                                  "spec": {"hostname": "h1"}}, 201)
+        assert d["kind"] == "Node" and d["apiVersion"] == "caravanserai/v1"
+        assert d["status"]["state"] == "NotReady", d
+        assert isinstance(d["metadata"]["resourceVersion"], str), d
+        assert d["metadata"]["createdAt"] == d["metadata"]["updatedAt"]
+        self.expect("POST", "/api/v1/nodes", {"metadata": {"name": "n1"}}, 409,
+                    detail="node already exists: n1: resource already exists")
+        self.expect("GET", "/api/v1/nodes/n1", None, 200)
+        self.expect("GET", "/api/v1/nodes/nope", None, 404, detail="node not found: nope: resource not found")
+        self.expect("POST", "/api/v1/nodes", {"metadata": {}}, 400, detail="metadata.name is required")
+        self.expect("POST", "/api/v1/nodes", {"metadata": {"name": "Bad Name"}}, 400, detail_contains=["Bad Name"])
+        for good in ["a", "node.example.com", "n-2"]:
+            self.expect("POST", "/api/v1/nodes", {"metadata": {"name": good}}, 201)
+        for bad in ["-a", "a-", "UP", "x" * 300, "a_b"]:
+            self.expect("POST", "/api/v1/nodes", {"metadata": {"name": bad}}, 400)
+        # list: sorted by name
+        d = self.expect("GET", "/api/v1/nodes", None, 200)
+        names = [i["metadata"]["name"] for i in d["items"]]
+        assert d["kind"] == "NodeList" and names == sorted(names) and "n1" in names, names
+
+    def test_node_update(self):
+        self.expect("POST", "/api/v1/nodes/n1/heartbeat", {"state": "Ready"}, 204)
+        d = self.expect("PUT", "/api/v1/nodes/n1", {"metadata": {"name": "n1", "labels": {"zone": "b"}},
+                                                    "spec": {"hostname": "h2", "unschedulable": True}}, 200)
+        assert d["spec"] == {"hostname": "h2", "unschedulable": True}, d
+        assert d["status"]["state"] == "Ready" and d["metadata"]["labels"] == {"zone": "b"}, d
+        self.expect("PUT", "/api/v1/nodes/ghost", {"metadata": {"name": "ghost"}}, 404,
+                    detail="node not found: ghost: resource not found")
+        self.expect("PUT", "/api/v1/nodes/n1", {"metadata": {"name": "other"}}, 400,
+                    detail='metadata.name "other" does not match URL path "n1"')
+        # optimistic concurrency: stale resourceVersion -> 409, current -> 200, none -> 200.
+        # node-health writes the Ready condition of a new node once (it never heartbeats): wait
+        # until it did, so nobody else writes the node while we look.
+        self.expect("POST", "/api/v1/nodes", {"metadata": {"name": "rvn"}}, 201)
+        wait_until(lambda: any(c["type"] == "Ready" for c in
+                               self.expect("GET", "/api/v1/nodes/rvn", None, 200)["status"].get("conditions", [])),
+                   timeout=10, what="node-health to look at rvn")
+        rv = self.expect("GET", "/api/v1/nodes/rvn", None, 200)["metadata"]["resourceVersion"]
+        d2 = self.expect("PUT", "/api/v1/nodes/rvn", {"metadata": {"name": "rvn", "resourceVersion": rv},
+                                                      "spec": {"hostname": "h3"}}, 200)
+        assert d2["metadata"]["resourceVersion"] != rv
+        self.expect("PUT", "/api/v1/nodes/rvn", {"metadata": {"name": "rvn", "resourceVersion": rv},
+                                                 "spec": {"hostname": "stale"}}, 409, detail_contains=[rv])
+        assert self.expect("GET", "/api/v1/nodes/rvn", None, 200)["spec"]["hostname"] == "h3"
+        self.expect("PUT", "/api/v1/nodes/rvn", {"spec": {"hostname": "h4"}}, 200)
+
+    def test_heartbeat(self):
+        self.expect("POST", "/api/v1/nodes/ghost/heartbeat", "not json", 404)
+        for state in ["NotReady", "Ready", "Draining"]:
+            self.expect("POST", "/api/v1/nodes/n-2/heartbeat", {"state": state}, 204)
+        before = self.expect("GET", "/api/v1/nodes/n-2", None, 200)
+        assert before["status"]["state"] == "Draining"
+        # heartbeats never overwrite Draining (SPEC §2)
+        self.expect("POST", "/api/v1/nodes/n-2/heartbeat", {"state": "Ready"}, 204)
+        assert self.expect("GET", "/api/v1/nodes/n-2", None, 200)["status"]["state"] == "Draining"
+        n_events = self.events()
+        self.expect("POST", "/api/v1/nodes/n1/heartbeat", {"state": "Bogus"}, 400,
+                    detail_contains=["Bogus", "Ready"])
+        self.expect("POST", "/api/v1/nodes/n1/heartbeat", {"capacity": {"cpu": 4}}, 400,
+                    detail_contains=["capacity.cpu"])
+        assert self.events() == n_events, "a rejected heartbeat stored an event"
+        d = self.expect("GET", "/api/v1/nodes/n1", None, 200)
+        assert d["status"]["state"] == "Ready"
+        # empty body: timestamp only
+        self.expect("POST", "/api/v1/nodes/n1/heartbeat", None, 204)
+        d2 = self.expect("GET", "/api/v1/nodes/n1", None, 200)
+        assert d2["status"]["lastHeartbeat"] > d["status"]["lastHeartbeat"]
+        # merge: network fields, capacity, info
+        self.expect("POST", "/api/v1/nodes/n1/heartbeat",
+                    {"state": "Ready", "network": {"ip": "10.0.0.1", "agentPort": 9090},
+                     "capacity": {"cpu": "4", "memory": "8Gi"}, "allocatable": {"cpu": "3"},
+                     "info": {"kernelVersion": "6.1", "agentVersion": "0.1.0"}}, 204)
+        self.expect("POST", "/api/v1/nodes/n1/heartbeat", {"network": {"dnsName": "n1.local"}}, 204)
+        st = self.expect("GET", "/api/v1/nodes/n1", None, 200)["status"]
+        assert st["network"]["ip"] == "10.0.0.1" and st["network"]["agentPort"] == 9090, st
+        assert st["network"]["dnsName"] == "n1.local", st
+        assert st["capacity"] == {"cpu": "4", "memory": "8Gi"} and st["allocatable"] == {"cpu": "3"}, st
+        assert st["info"]["kernelVersion"] == "6.1" and st["info"]["agentVersion"] == "0.1.0", st
+
+    def test_node_delete(self):
+        self.expect("POST", "/api/v1/nodes", {"metadata": {"name": "busy"}}, 201)
+        self.expect("POST", "/api/v1/projects", project_body("on-busy", status={"phase": "Running", "nodeRef": "busy"}),
+                    201)
+        self.expect("DELETE", "/api/v1/nodes/busy", None, 409,
+                    detail='cannot delete node "busy": 1 project(s) still assigned: resource already exists')
+        self.expect("DELETE", "/api/v1/projects/on-busy?force=true", None, 204)
+        self.expect("DELETE", "/api/v1/nodes/busy", None, 204)
+        self.expect("GET", "/api/v1/nodes/busy", None, 404)
+        self.expect("DELETE", "/api/v1/nodes/busy", None, 404, detail="node not found: busy: resource not found")
+
+    # -- projects --
+    def test_project_create(self):
+        d = self.expect("POST", "/api/v1/projects", project_body("p1"), 201)
+        assert d["status"]["phase"] == "Pending" and d["kind"] == "Project", d
+        self.expect("POST", "/api/v1/projects", project_body("p1"), 409,
+                    detail="project already exists: p1: resource already exists")
+        self.expect("POST", "/api/v1/projects", {"metadata": {}}, 400, detail="metadata.name is required")
+        for bad in ["a.b", "-a", "A", "x" * 64]:
+            self.expect("POST", "/api/v1/projects", project_body(bad), 400)
+        self.expect("POST", "/api/v1/projects", {"metadata": {"name": "p2"}, "spec": {"services": []}}, 400,
+                    detail_contains=["spec.services"])
+        self.expect("POST", "/api/v1/projects", project_body("p2", [{"name": "a", "image": "x"}, {"name": "b"}]), 400,
+                    detail_contains=["spec.services[1].image"])
+        # unknown phase in a client-supplied status -> 400 (SPEC: create validates status)
+        self.expect("POST", "/api/v1/projects", project_body("p2", status={"phase": "Bogus"}), 400,
+                    detail_contains=["status.phase", "Bogus"])
+        self.expect("GET", "/api/v1/projects/p2", None, 404, detail="project not found: p2: resource not found")
+
+    def test_bad_bodies(self):
+        n_events = self.events()
+        self.expect("POST", "/api/v1/projects", b"", 400, detail="invalid request body: EOF")
+        self.expect("POST", "/api/v1/projects", "{not json", 400, detail_contains=["invalid request body"])
+        # wrong types name the field path
+        self.expect("POST", "/api/v1/projects",
+                    project_body("p3", [{"name": "web", "image": "x", "env": [{"name": "A", "value": 5}]}]), 400,
+                    detail_contains=["spec.services[0].env[0].value"])
+        self.expect("POST", "/api/v1/projects", {"metadata": {"name": 7}}, 400, detail_contains=["metadata.name"])
+        # unknown enum values
+        self.expect("POST", "/api/v1/projects",
+                    project_body("p3", [{"name": "web", "image": "x", "restartPolicy": "Sometimes"}]), 400,
+                    detail_contains=["spec.services[0].restartPolicy", "Sometimes"])
+        self.expect("POST", "/api/v1/projects",
+                    dict(project_body("p3"), spec={"services": [{"name": "web", "image": "x"}],
+                                                   "volumes": [{"name": "v", "type": "Weird"}]}), 400,
+                    detail_contains=["spec.volumes[0].type"])
+        # 413 over 1 MiB
+        big = json.dumps(project_body("p3", [{"name": "web", "image": "x" * (1024 * 1024)}]))
+        self.expect("POST", "/api/v1/projects", big, 413)
+        self.expect("PUT", "/api/v1/projects/p1", big, 413)
+        self.expect("GET", "/api/v1/projects/p3", None, 404)
+        assert self.events() == n_events, "a rejected request stored something"
+
+    def test_project_list(self):
+        # Failed without a node: no controller touches these while we look
+        for name in ["zeta", "alpha", "mid"]:
+            self.expect("POST", "/api/v1/projects", project_body(name, status={"phase": "Failed"}), 201)
+        self.expect("POST", "/api/v1/projects", project_body("placed", status={"phase": "Running", "nodeRef": "elsewhere"}),
+                    201)
+        d = self.expect("GET", "/api/v1/projects", None, 200)
+        names = [i["metadata"]["name"] for i in d["items"]]
+        assert d["kind"] == "ProjectList" and names == sorted(names), names
+        d = self.expect("GET", "/api/v1/projects?phase=Running", None, 200)
+        assert [i["metadata"]["name"] for i in d["items"]] == ["placed"], d
+        d = self.expect("GET", "/api/v1/projects?phase=Running&phase=Failed", None, 200)
+        assert [i["metadata"]["name"] for i in d["items"]] == ["alpha", "mid", "placed", "zeta"], d
+        d = self.expect("GET", "/api/v1/projects?nodeRef=elsewhere", None, 200)
+        assert [i["metadata"]["name"] for i in d["items"]] == ["placed"], d
+        d = self.expect("GET", "/api/v1/projects?nodeRef=elsewhere&phase=Failed", None, 200)
+        assert d["items"] == [], d
+        d = self.expect("GET", "/api/v1/projects?phase=Nonsense", None, 200)
+        assert d["items"] == [], d
+
+    def test_project_update(self):
+        self.expect("POST", "/api/v1/projects", project_body("up"), 201)
+        d = self.expect("PUT", "/api/v1/projects/up", project_body("up", [{"name": "web", "image": "busybox:2"}]), 200)
+        assert d["spec"]["services"][0]["image"] == "busybox:2" and d["status"]["phase"] == "Pending", d
+        self.expect("PUT", "/api/v1/projects/ghost", project_body("ghost"), 404,
+                    detail="project not found: ghost: resource not found")
+        self.expect("PUT", "/api/v1/projects/up", project_body("other"), 400,
+                    detail='metadata.name "other" does not match URL path "up"')
+        self.expect("PUT", "/api/v1/projects/up", {"metadata": {"name": "up"}, "spec": {"services": []}}, 400)
+        # Running: accepted, phase kept (SPEC §3)
+        self.expect("PATCH", "/api/v1/projects/up/status", {"phase": "Running"}, 204)
+        d = self.expect("PUT", "/api/v1/projects/up", project_body("up", [{"name": "web", "image": "busybox:3"}]), 200)
+        assert d["status"]["phase"] == "Running" and d["spec"]["services"][0]["image"] == "busybox:3", d
+        # unchanged spec: nothing written
+        rv = d["metadata"]["resourceVersion"]
+        d = self.expect("PUT", "/api/v1/projects/up", project_body("up", [{"name": "web", "image": "busybox:3"}]), 200)
+        assert d["metadata"]["resourceVersion"] == rv, d
+        # stale resourceVersion -> 409, nothing stored
+        stale = project_body("up", [{"name": "web", "image": "busybox:4"}])
+        stale["metadata"]["resourceVersion"] = "1"
+        self.expect("PUT", "/api/v1/projects/up", stale, 409, detail_contains=["resourceVersion"])
+        assert self.expect("GET", "/api/v1/projects/up", None, 200)["spec"]["services"][0]["image"] == "busybox:3"
+        stale["metadata"]["resourceVersion"] = rv
+        self.expect("PUT", "/api/v1/projects/up", stale, 200)
+        # Failed: back to Pending so it is scheduled again (SPEC change)
+        self.expect("PATCH", "/api/v1/projects/up/status", {"phase": "Failed", "reason": "Crash"}, 204)
+        d = self.expect("PUT", "/api/v1/projects/up", project_body("up", [{"name": "web", "image": "busybox:5"}]), 200)
+        assert d["status"]["phase"] == "Pending", d
+        # Terminating: refused
+        self.expect("PATCH", "/api/v1/projects/up/status", {"phase": "Terminating"}, 204)
+        self.expect("PUT", "/api/v1/projects/up", project_body("up"), 409, detail_contains=["Terminating"])
+
+    def test_status_patch(self):
+        self.expect("POST", "/api/v1/projects", project_body("st"), 201)
+        for phase in ["Scheduled", "Failed", "Running"]:
+            self.expect("PATCH", "/api/v1/projects/st/status", {"phase": phase}, 204)
+        self.expect("PATCH", "/api/v1/projects/st/status", {"phase": "Bogus"}, 400, detail_contains=["Bogus", "Pending"])
+        self.expect("PATCH", "/api/v1/projects/st/status", {"phase": ""}, 400, detail_contains=["phase is required"])
+        self.expect("PATCH", "/api/v1/projects/st/status", {}, 400, detail_contains=["phase is required"])
+        self.expect("PATCH", "/api/v1/projects/ghost/status", {"phase": "Bogus"}, 400)
+        self.expect("PATCH", "/api/v1/projects/ghost/status", {"phase": "Running"}, 404)
+        self.expect("PATCH", "/api/v1/projects/st/status",
+                    {"phase": "Running", "reason": "ContainersRunning", "message": "all up",
+                     "services": [{"name": "web", "containerId": "abc", "state": "running", "restartCount": 1}]}, 204)
+        self.expect("PATCH", "/api/v1/projects/st/status", {"phase": "Running", "reason": "StillRunning"}, 204)
+        st = self.expect("GET", "/api/v1/projects/st", None, 200)["status"]
+        assert st["phase"] == "Running", st
+        phase_conds = [c for c in st["conditions"] if c["type"] == "Phase"]
+        assert len(phase_conds) == 1 and phase_conds[0]["reason"] == "StillRunning", st
+        assert st["services"][0]["containerId"] == "abc" and st["services"][0]["restartCount"] == 1, st
+        # Terminated (the termination controller then removes the row)
+        self.expect("PATCH", "/api/v1/projects/st/status", {"phase": "Terminated"}, 204)
+
+    def test_project_delete(self):
+        for name, phase, node, want in [("d-pending", None, None, 204), ("d-running", "Running", "n1", 202),
+                                        ("d-failed", "Failed", None, 204), ("d-failed-on-node", "Failed", "n1", 202),
+                                        ("d-sched", "Scheduled", "n1", 202)]:
+            status = {}
+            if phase:
+                status["phase"] = phase
+            if node:
+                status["nodeRef"] = node
+            self.expect("POST", "/api/v1/projects", project_body(name, status=status), 201)
+            self.expect("DELETE", "/api/v1/projects/" + name, None, want)
+            if want == 202:
+                d = self.expect("GET", "/api/v1/projects/" + name, None, 200)
+                assert d["status"]["phase"] == "Terminating" and d["status"].get("nodeRef") == node, d
+                self.expect("DELETE", "/api/v1/projects/" + name, None, 202)  # idempotent
+                self.expect("DELETE", "/api/v1/projects/%s?force=yes" % name, None, 202)  # only "true" forces
+                self.expect("DELETE", "/api/v1/projects/%s?force=true" % name, None, 204)
+            self.expect("GET", "/api/v1/projects/" + name, None, 404)
+        self.expect("DELETE", "/api/v1/projects/ghost", None, 404, detail="project not found: ghost: resource not found")
+
+    def test_events(self):
+        """Every write appended exactly one event with the object's resourceVersion."""
+        self.expect("POST", "/api/v1/projects", project_body("ev"), 201)
+        d = self.expect("PATCH", "/api/v1/projects/ev/status", {"phase": "Running"}, 204)
+        d = self.expect("GET", "/api/v1/projects/ev", None, 200)
+        rv = d["metadata"]["resourceVersion"]
+        rows = self.pg.psql("SELECT type || ' ' || (object->'metadata'->>'resourceVersion') || ' ' || rv FROM events "
+                            "WHERE kind = 'Project' AND name = 'ev' ORDER BY rv").split()
+        assert rows[:3] == ["ADDED", rows[1], rows[1]] and rows[-1] == rv, rows
+        self.expect("DELETE", "/api/v1/projects/ev?force=true", None, 204)
+        last = self.pg.psql("SELECT type FROM events WHERE name = 'ev' ORDER BY rv DESC LIMIT 1").strip()
+        assert last == "DELETED", last
+        cols = self.pg.psql("SELECT count(*) FROM pg_indexes WHERE tablename IN ('nodes', 'projects', 'events')")
+        assert int(cols) >= 7, cols
+        assert self.pg.psql("SELECT max(version) FROM schema_migrations").strip() == "1"
+
+
+def main():
+    with postgres() as pg:
+        db = pg.create_database("api")
+        dbname = "api"
+        with CaraServer(database_url=db) as srv:
+            # psql against the server's database
+            class PgDb:
+                def psql(self, sql):
+                    return pg.psql(sql, db=dbname)
+            t = T(srv, PgDb())
+            order = ["test_health_version", "test_404_405_head", "test_node_crud", "test_node_update", "test_heartbeat",
+                     "test_node_delete", "test_project_create", "test_bad_bodies", "test_project_list",
+                     "test_project_update", "test_status_patch", "test_project_delete", "test_events"]
+            failed = 0
+            for name in order:
+                try:
+                    getattr(t, name)()
+                    print("ok   %s" % name)
+                except Exception:  # noqa: BLE001 - report every failing case
+                    failed += 1
+                    print("FAIL %s" % name)
+                    traceback.print_exc()
+            if failed:
+                sys.exit(1)  # the fixture prints the server's log
+
+
+if __name__ == "__main__":
+    main()
