@@ -19,6 +19,7 @@ import io
 import ipaddress
 import json
 import os
+import pwd
 import random
 import re
 import select
@@ -229,10 +230,13 @@ def as_user(cmd, user="nobody", pdeathsig=None):
     """Prefix cmd so it runs as user (name or uid) with that user's groups. No-op when not root."""
     if not is_root():
         return list(cmd)
-    if str(user).isdigit():
-        ids = ["--reuid=%s" % user, "--regid=%s" % user, "--clear-groups"]
-    else:
-        ids = ["--reuid=%s" % user, "--regid=%s" % user, "--init-groups"]
+    try:
+        pw = pwd.getpwuid(int(user)) if str(user).isdigit() else pwd.getpwnam(user)
+        ids = ["--reuid=%d" % pw.pw_uid, "--regid=%d" % pw.pw_gid, "--init-groups"]
+    except KeyError:
+        if not str(user).isdigit():
+            raise
+        ids = ["--reuid=%s" % user, "--regid=%s" % user, "--clear-groups"]  # a uid with no passwd entry
     extra = ["--pdeathsig=%s" % pdeathsig] if pdeathsig else []
     return ["setpriv"] + ids + extra + ["--"] + list(cmd)
 
