@@ -125,6 +125,23 @@ condition_time (JsonObject *status, const char *type)
   return "";
 }
 
+/* The newest transition among the conditions: when the phase most likely last changed. */
+static const char *
+newest_condition_time (JsonObject *status)
+{
+  JsonArray *conds = ctl_arr (status, "conditions");
+  const char *best = "";
+  for (guint i = 0; conds && i < json_array_get_length (conds); i++)
+    {
+      const char *t = ctl_str (json_node_get_object (json_array_get_element (conds, i)), "lastTransitionTime");
+      g_autoptr (GDateTime) a = ctl_parse_time (t);
+      g_autoptr (GDateTime) b = ctl_parse_time (best);
+      if (a && (b == NULL || g_date_time_compare (a, b) > 0))
+        best = t;
+    }
+  return best;
+}
+
 static gint
 by_transition (gconstpointer a, gconstpointer b)
 {
@@ -202,6 +219,8 @@ status_project (Ctl *ctl, JsonObject *p, guint log_lines)
   printf ("%s%s%s %s - %s\n", ctl_color (ctl, pc), bullet (), ctl_color (ctl, CTL_ANSI_NORMAL), name, _("Project"));
   Fields f = fields_new ();
   const char *t = condition_time (status, "Phase");
+  if (!*t)
+    t = newest_condition_time (status);
   if (!*t)
     t = g_str_equal (phase, "Pending") ? ctl_str (ctl_obj (p, "metadata"), "createdAt")
                                        : ctl_str (ctl_obj (p, "metadata"), "updatedAt");
