@@ -149,7 +149,7 @@ def postgres():
 
 class CaraServer:
     def __init__(self, database_url=None, env=None, args=None, port=None, host="127.0.0.1",
-                 data_dir=None, wait=True, bin=None, start=True):
+                 data_dir=None, wait=True, bin=None, start=True, user=None):
         self.bin = bin or os.environ.get("CARA_SERVER_BIN", "cara-server")
         if not os.path.exists(self.bin) and shutil.which(self.bin) is None:
             skip("cara-server binary not found: " + self.bin)
@@ -171,12 +171,22 @@ class CaraServer:
         self.args = ["--data-dir", self.data_dir, "--config", os.path.join(self.tmp, "none.conf")] + list(args or [])
         self.proc = None
         self.wait = wait
+        # Run as another user (when root): setpriv execs in place, so signals reach the server.
+        self.prefix = []
+        if user:
+            import pwd  # noqa: PLC0415
+            pw = pwd.getpwnam(user)
+            self.prefix = ["setpriv", "--reuid=%d" % pw.pw_uid, "--regid=%d" % pw.pw_gid, "--clear-groups"]
+            os.chmod(self.tmp, 0o755)
+            if not data_dir:
+                os.makedirs(self.data_dir)
+                shutil.chown(self.data_dir, pw.pw_uid, pw.pw_gid)
         if start:
             self.start()
 
     def start(self):
         self._log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen([self.bin] + self.args, env=self.env, stdout=self._log,
+        self.proc = subprocess.Popen(self.prefix + [self.bin] + self.args, env=self.env, stdout=self._log,
                                      stderr=subprocess.STDOUT)
         if self.wait:
             self.wait_ready()
