@@ -7,6 +7,7 @@
 #include "controller-setup.h"
 
 #include "api.h"
+#include "cara-quantity.h"
 #include "api-watch.h"
 #include "controller-manager.h"
 #include "watch-hub.h"
@@ -19,9 +20,14 @@ void
 controllers_register (CaraHttpServer *http, const ControllerTimeouts *t)
 {
   const char *max = g_getenv ("CARA_MAX_WATCHERS");
+  const char *bookmark = g_getenv ("CARA_WATCH_BOOKMARK_INTERVAL");
+  gint64 bookmark_usec = 0;
 
   timeouts = *t;
-  hub = watch_hub_start (max != NULL ? (guint) strtoul (max, NULL, 10) : WATCH_DEFAULT_MAX_WATCHERS);
+  if (bookmark != NULL && !cara_duration_parse (bookmark, &bookmark_usec, NULL))
+    g_warning ("Ignoring CARA_WATCH_BOOKMARK_INTERVAL=%s: not a duration", bookmark);
+  hub = watch_hub_start (max != NULL ? (guint) strtoul (max, NULL, 10) : WATCH_DEFAULT_MAX_WATCHERS,
+                         bookmark_usec);
   api_set_watch_handler (api_watch_handle, hub);
   api_drain_register (http, &timeouts);
 }

@@ -4,7 +4,9 @@
 /* The entry points main.c calls for issue 5.  controllers_register(): after store_setup() and
  * api_register(), before the HTTP server starts: starts the watch hub (every replica), registers
  * the watch handler and the drain/uncordon routes.  controllers_start(): starts the controller
- * manager, which runs the controllers only while this replica is the leader. */
+ * manager, which runs the controllers only while this replica is the leader.
+ * Environment: CARA_MAX_WATCHERS (default 4096 open watch streams), CARA_WATCH_BOOKMARK_INTERVAL
+ * (default 15s). */
 
 #include <glib.h>
 

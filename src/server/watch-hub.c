@@ -26,6 +26,7 @@ typedef struct {
 
 struct _WatchHub {
   guint max;
+  gint64 heartbeat_usec;
   gint count; /* atomic: watchers open or being added */
   GThread *thread;
   GMainContext *context;
@@ -604,7 +605,7 @@ hub_thread (gpointer user_data)
       g_source_set_callback (h->reconnect_source, reconnect_cb, h, NULL);
       g_source_attach (h->reconnect_source, h->context);
     }
-  h->heartbeat_source = g_timeout_source_new ((guint) (WATCH_HEARTBEAT_USEC / 1000));
+  h->heartbeat_source = g_timeout_source_new ((guint) MAX (h->heartbeat_usec / 1000, 10));
   g_source_set_callback (h->heartbeat_source, heartbeat_cb, h, NULL);
   g_source_attach (h->heartbeat_source, h->context);
   g_main_loop_run (h->loop);
@@ -622,10 +623,11 @@ hub_thread (gpointer user_data)
 }
 
 WatchHub *
-watch_hub_start (guint max_watchers)
+watch_hub_start (guint max_watchers, gint64 heartbeat_usec)
 {
   WatchHub *h = g_new0 (WatchHub, 1);
 
+  h->heartbeat_usec = heartbeat_usec > 0 ? heartbeat_usec : WATCH_HEARTBEAT_USEC;
   h->max = max_watchers > 0 ? max_watchers : WATCH_DEFAULT_MAX_WATCHERS;
   h->context = g_main_context_new ();
   h->loop = g_main_loop_new (h->context, FALSE);

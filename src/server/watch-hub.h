@@ -31,7 +31,8 @@ typedef struct {
   gint64 rv;
 } WatchRequest;
 
-WatchHub *watch_hub_start (guint max_watchers);
+/* @heartbeat_usec: how often idle streams get a BOOKMARK line (0: WATCH_HEARTBEAT_USEC). */
+WatchHub *watch_hub_start (guint max_watchers, gint64 heartbeat_usec);
 void watch_hub_stop (WatchHub *h);
 
 /* Takes a reference on @stream.  Fails with CARA_ERROR_UNAVAILABLE when the hub is at its limit
