@@ -118,7 +118,13 @@ float_text (const char *s, double *ret)
   if (*p != '\0')
     return FALSE;
   *ret = g_ascii_strtod (s, NULL);
-  return isfinite (*ret);
+  if (!isfinite (*ret))
+    return FALSE;
+  {
+    /* json-glib 1.6 writes such doubles as "1e+20.0" (invalid JSON): keep those as strings. */
+    char buf[G_ASCII_DTOSTR_BUF_SIZE];
+    return strpbrk (g_ascii_dtostr (buf, sizeof buf, *ret), "eE") == NULL;
+  }
 }
 
 gboolean
@@ -342,7 +348,8 @@ convert_scalar (YNode *n, Role role)
     return json_node_init_boolean (j, b);
   if (int_text (n->text, &i))
     return json_node_init_int (j, i);
-  if (float_text (n->text, &d))
+  /* An integer out of range stays a string rather than losing digits as a double. */
+  if (float_text (n->text, &d) && !all_chars (n->text + (n->text[0] == '-' || n->text[0] == '+'), "0123456789"))
     return json_node_init_double (j, d);
   return json_node_init_string (j, n->text);
 }

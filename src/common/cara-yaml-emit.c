@@ -36,9 +36,9 @@ emit_scalar (yaml_emitter_t *e, const char *text, gboolean is_string, GError **e
   yaml_event_t ev;
   yaml_scalar_style_t style = YAML_ANY_SCALAR_STYLE;
 
-  if (is_string && !cara_yaml_plain_scalar_is_string (text))
+  /* "<<" would read back as a merge key. */
+  if (is_string && (!cara_yaml_plain_scalar_is_string (text) || strcmp (text, "<<") == 0))
     style = YAML_DOUBLE_QUOTED_SCALAR_STYLE;
-  /* plain_implicit for strings only when they may be plain; non-strings are always plain. */
   yaml_scalar_event_initialize (&ev, NULL, NULL, (yaml_char_t *) text, (int) strlen (text),
                                 1, 1, style);
   return emit (e, &ev, error);
