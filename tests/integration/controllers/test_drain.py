@@ -42,9 +42,9 @@ def test(pg):
                 check(api.get_project(name)["status"]["nodeRef"] == "n1", "moved without evict")
 
             # A Terminating project on n1 stays for n1's agent to finish.
-            api.project("leaving", selector=None)
             st, _ = api.call("POST", "/api/v1/nodes/n2/drain", expect=200)
             api.call("POST", "/api/v1/nodes/n1/uncordon", expect=200)
+            api.project("leaving")
             p = api.wait_project("leaving", scheduled)
             check(p["status"]["nodeRef"] == "n1", p["status"])
             api.call("POST", "/api/v1/nodes/n2/uncordon", expect=200)

@@ -44,8 +44,11 @@ def test(pg):
             check(c is not None and c["reason"] == "NodeNotReady", p["status"])
 
             # Running: the grace clock starts, and it moves only when the clock runs out.
+            # Terminating: its clock starts too.
             p = api.wait_project("r1", lambda p: condition(p, "NotReadyAt") is not None, timeout=3)
             check(p["status"]["phase"] == "Running" and p["status"]["nodeRef"] == "n1", p["status"])
+            p = api.wait_project("t1", lambda p: condition(p, "TerminatingAt") is not None, timeout=3)
+            check(p["status"]["phase"] == "Terminating", p["status"])
             p = api.wait_project("r1", on("n2"), timeout=6)
             waited = time.monotonic() - t_down
             log("r1 moved %.2f s after n1 went NotReady (grace 2 s)" % waited)
@@ -53,7 +56,6 @@ def test(pg):
             check(condition(p, "NotReadyAt") is None, p["status"])
 
             # Terminating: force-terminated after the timeout, then removed.
-            p = api.wait_project("t1", lambda p: condition(p, "TerminatingAt") is not None, timeout=3)
             api.wait_gone("t1", timeout=6)
             log("t1 removed %.2f s after n1 went NotReady (timeout 2 s)" % (time.monotonic() - t_down))
 
