@@ -41,6 +41,7 @@ typedef struct {
   Watch *w;
   GString *pending;
   gboolean unsupported; /* the server answered a plain list */
+  gboolean relist;      /* the server asked us to list again */
   guint events;
 } Stream;
 
@@ -61,10 +62,23 @@ handle_line (Stream *s, const char *line, gsize len)
       return;
     }
   const char *type = json_object_get_string_member_with_default (o, "type", "");
+  if (g_strcmp0 (type, "ERROR") == 0)
+    {
+      /* e.g. our resourceVersion is too old: list again. */
+      s->relist = TRUE;
+      return;
+    }
+  if (g_strcmp0 (type, "ADDED") != 0 && g_strcmp0 (type, "MODIFIED") != 0 && g_strcmp0 (type, "DELETED") != 0)
+    return; /* BOOKMARK and whatever comes later */
   JsonNode *obj = json_object_get_member (o, "object");
   if (obj == NULL || !JSON_NODE_HOLDS_OBJECT (obj))
     return;
   CaraProject *p = cara_project_from_json (obj, &error);
+  if (p != NULL && p->metadata.name == NULL)
+    {
+      cara_project_free (p);
+      return;
+    }
   if (p == NULL)
     {
       g_debug ("Ignoring watch event: %s", error->message);
@@ -94,7 +108,7 @@ on_data (const char *data, gsize len, gpointer user_data)
         handle_line (s, s->pending->str, l);
       g_string_erase (s->pending, 0, (gssize) l + 1);
     }
-  return !s->unsupported;
+  return !s->unsupported && !s->relist;
 }
 
 /* The highest resourceVersion seen, when they are numbers (else NULL: watch from now). */
