@@ -1,0 +1,94 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+"""Container deaths and changes: a killed container is restarted by its policy (Always) and the
+restart is reported, or makes the project Failed naming the service and exit code (Never); a
+changed env rolls only that service; a missing image fails cleanly within seconds."""
+
+import os
+import signal
+import sys
+import time
+
+import cara_fixtures as fx
+from cara_agent import AgentCluster, containers, inspect, project, service
+
+HTTPD = ["httpd", "-f", "-p", "80", "-h", "/www"]
+
+
+def services_of(p):
+    return {s["name"]: s for s in p["status"].get("services", [])}
+
+
+def crash(container):
+    """Kill the container's main process from the host: to Docker this is a crash (docker kill
+    would count as a stop by hand, which restart policies ignore)."""
+    pid = int(fx.docker("inspect", "-f", "{{.State.Pid}}", container))
+    os.kill(pid, signal.SIGKILL)
+    return time.monotonic()
+
+
+def main():
+    with AgentCluster() as c:
+        c.agent("n1")
+        name = fx.unique_name("life")
+        p = project(name, [
+            service("web", command=HTTPD, env=[{"name": "VERSION", "value": "1"}]),
+            service("api", command=HTTPD, restartPolicy="Always"),
+            service("job", command=["sleep", "3600"], restartPolicy="Never"),
+        ])
+        c.apply(p)
+        c.wait_phase(name, "Running", timeout=60)
+        before = {x["labels"]["cara.service"]: x["id"] for x in containers(["cara.project=" + name])}
+
+        # Always: Docker restarts it; the agent reports restartCount >= 1 within seconds
+        t0 = crash(name + "-api")
+
+        def restarted():
+            s = services_of(c.project(name)).get("api", {})
+            return s.get("restartCount", 0) >= 1 and s.get("state") == "running"
+        fx.wait_until(restarted, timeout=15, what="api restart reported")
+        print("restart of api reported after %.2f s" % (time.monotonic() - t0))
+        assert c.project(name)["status"]["phase"] == "Running"
+
+        # a changed env rolls only that service
+        p["spec"]["services"][0]["env"] = [{"name": "VERSION", "value": "2"}]
+        c.apply(p)
+
+        def rolled():
+            now = {x["labels"]["cara.service"]: x for x in containers(["cara.project=" + name])}
+            w = now.get("web")
+            return w and w["id"] != before["web"] and w["state"] == "running" and now
+        now = fx.wait_until(rolled, timeout=30, what="web to be replaced")
+        assert now["api"]["id"] == before["api"] and now["job"]["id"] == before["job"], (before, now)
+        assert "VERSION=2" in fx.docker("exec", name + "-web", "env").split("\n")
+        assert len(containers(["cara.project=" + name, "cara.service=web"])) == 1
+        fx.wait_until(lambda: services_of(c.project(name))["web"].get("containerId") == now["web"]["id"],
+                      timeout=10, what="new web container reported")
+
+        # Never: the project fails, naming the service and its exit code, within 2 s
+        t0 = crash(name + "-job")
+        failed = c.wait_phase(name, "Failed", timeout=10)
+        took = time.monotonic() - t0
+        cond = [x for x in failed["status"].get("conditions", []) if x["type"] == "Phase"]
+        assert cond and "job" in cond[0].get("message", "") and "137" in cond[0]["message"], failed["status"]
+        print("death of job reported Failed after %.2f s: %s" % (took, cond[0]["message"]))
+        assert took < 2.5, took
+        assert inspect(name + "-job")["State"]["Status"] == "exited"  # not restarted
+
+        # a missing image: Failed within seconds, with the image named in the condition
+        bad = fx.unique_name("bad")
+        t0 = time.monotonic()
+        c.apply(project(bad, [service("x", image="registry.invalid/no/such-image:1")]))
+        failed = c.wait_phase(bad, "Failed", timeout=20)
+        took = time.monotonic() - t0
+        cond = [x for x in failed["status"].get("conditions", []) if x["type"] == "Phase"][0]
+        assert cond["reason"] == "ImagePullFailed", cond
+        assert "registry.invalid/no/such-image:1" in cond["message"], cond
+        print("missing image reported Failed after %.2f s: %s" % (took, cond["message"]))
+        assert took < 10, took
+        assert containers(["cara.project=" + bad]) == []
+    print("ok")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
