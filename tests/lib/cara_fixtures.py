@@ -340,11 +340,13 @@ class Daemon:
         with open(self.log_path, "ab") as log:
             log.write(("----- %s: %s -----\n" % (time.strftime("%H:%M:%S"), " ".join(self.argv))).encode())
             log.flush()
-            # The parent-death signal stops the daemon even when this test is SIGKILLed.
+            # The parent-death signal stops the daemon even when this test is SIGKILLed. It fires
+            # when the starting *thread* ends, so only daemons started by the main thread get it.
             argv = self.argv
+            deathsig = "KILL" if threading.current_thread() is threading.main_thread() else None
             if self.user is not None:
-                argv = as_user(argv, self.user, pdeathsig="KILL")
-            elif shutil.which("setpriv"):
+                argv = as_user(argv, self.user, pdeathsig=deathsig)
+            elif deathsig and shutil.which("setpriv"):
                 argv = ["setpriv", "--pdeathsig=KILL", "--"] + argv
             self.proc = subprocess.Popen(argv, env=self.env, cwd=self.cwd, stdin=subprocess.DEVNULL,
                                          stdout=log, stderr=subprocess.STDOUT)
@@ -910,7 +912,9 @@ class DBusDaemon:
     def start(self, timeout=10):
         self.log_path = os.path.join(self.dir, "dbus-daemon.log")
         with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(["setpriv", "--pdeathsig=KILL", "--", "dbus-daemon",
+            deathsig = ["setpriv", "--pdeathsig=KILL", "--"] \
+                if threading.current_thread() is threading.main_thread() else []
+            self.proc = subprocess.Popen(deathsig + ["dbus-daemon",
                                           "--config-file=" + self.config_path, "--nofork", "--nopidfile",
                                           "--print-address=1"],
                                          stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log)
