@@ -8,12 +8,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <json-glib/json-glib.h>
 #include <systemd/sd-bus.h>
 
 #include "agent-bus.h"
 #include "cara-cleanup.h"
 #include "cara-error.h"
+#include "cara-json.h"
 #include "cara-model.h"
 
 #define BUS_NAME "org.caravanserai.Agent"
@@ -23,17 +23,11 @@
 #define PROJECT_IFACE "org.caravanserai.Project1"
 
 typedef struct {
-  char *name;
-  char *state;
-  char *container_id;
-} BusService;
-
-typedef struct {
   AgentBus *bus;   /* not owned */
   char *name;
   char *path;
   char *phase;
-  GPtrArray *services; /* BusService* */
+  GPtrArray *services; /* CaraServiceStatus*, copies of what the agent reported */
 } BusProject;
 
 /* The GSource that drives sd-bus from the GMainLoop. */
@@ -139,15 +133,6 @@ bus_source_new (sd_bus *bus)
 /* ---- helpers ---- */
 
 static void
-bus_service_free (BusService *s)
-{
-  g_free (s->name);
-  g_free (s->state);
-  g_free (s->container_id);
-  g_free (s);
-}
-
-static void
 bus_project_free (BusProject *p)
 {
   g_free (p->name);
@@ -212,6 +197,12 @@ sorted_project_names (AgentBus *self)
   return names;
 }
 
+static const char *
+str_or_empty (const char *s)
+{
+  return s != NULL ? s : "";
+}
+
 static int
 append_services (sd_bus_message *reply, BusProject *p)
 {
@@ -220,45 +211,48 @@ append_services (sd_bus_message *reply, BusProject *p)
     return r;
   for (guint i = 0; i < p->services->len; i++)
     {
-      BusService *s = g_ptr_array_index (p->services, i);
-      r = sd_bus_message_append (reply, "(sss)", s->name, s->state, s->container_id);
+      CaraServiceStatus *s = g_ptr_array_index (p->services, i);
+      r = sd_bus_message_append (reply, "(sss)", str_or_empty (s->name), str_or_empty (s->state),
+                                 str_or_empty (s->container_id));
       if (r < 0)
         return r;
     }
   return sd_bus_message_close_container (reply);
 }
 
-static char *
-default_project_json (BusProject *p)
+static GPtrArray *
+copy_services (GPtrArray *services)
 {
-  g_autoptr (JsonBuilder) b = json_builder_new ();
-  g_autoptr (JsonGenerator) gen = json_generator_new ();
-  g_autoptr (JsonNode) root = NULL;
+  GPtrArray *out = g_ptr_array_new_with_free_func ((GDestroyNotify) cara_service_status_free);
 
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "name");
-  json_builder_add_string_value (b, p->name);
-  json_builder_set_member_name (b, "phase");
-  json_builder_add_string_value (b, p->phase);
-  json_builder_set_member_name (b, "services");
-  json_builder_begin_array (b);
-  for (guint i = 0; i < p->services->len; i++)
+  for (guint i = 0; services != NULL && i < services->len; i++)
     {
-      BusService *s = g_ptr_array_index (p->services, i);
-      json_builder_begin_object (b);
-      json_builder_set_member_name (b, "name");
-      json_builder_add_string_value (b, s->name);
-      json_builder_set_member_name (b, "state");
-      json_builder_add_string_value (b, s->state);
-      json_builder_set_member_name (b, "containerId");
-      json_builder_add_string_value (b, s->container_id);
-      json_builder_end_object (b);
+      const CaraServiceStatus *src = g_ptr_array_index (services, i);
+      CaraServiceStatus *s = cara_service_status_new (src->name);
+      s->container_id = g_strdup (src->container_id);
+      s->state = g_strdup (src->state);
+      s->restart_count = src->restart_count;
+      s->health = g_strdup (src->health);
+      g_ptr_array_add (out, s);
     }
-  json_builder_end_array (b);
-  json_builder_end_object (b);
-  root = json_builder_get_root (b);
-  json_generator_set_root (gen, root);
-  return json_generator_to_data (gen, NULL);
+  return out;
+}
+
+/* Without a get_project_json callback: the project's status in the API's wire format, built
+ * from what the agent reported (phase, this node, services). */
+static char *
+default_project_json (AgentBus *self, BusProject *p)
+{
+  g_autoptr (CaraProject) project = cara_project_new (p->name);
+  g_autoptr (JsonNode) status = NULL;
+
+  if (!cara_project_phase_from_string (p->phase, &project->status.phase))
+    project->status.phase = CARA_PROJECT_PHASE_NONE;
+  project->status.node_ref = g_strdup (self->node_name);
+  g_ptr_array_unref (project->status.services);
+  project->status.services = copy_services (p->services);
+  status = cara_project_status_to_json (project);
+  return cara_json_to_string (status, FALSE);
 }
 
 /* ---- org.caravanserai.Agent1 ---- */
@@ -368,7 +362,7 @@ agent_method_get_project (sd_bus_message *m, void *userdata, sd_bus_error *ret_e
         return set_dbus_error (ret_error, error);
     }
   else
-    json = default_project_json (p);
+    json = default_project_json (self, p);
   return sd_bus_reply_method_return (m, "s", json);
 }
 
@@ -617,23 +611,7 @@ agent_bus_set_last_heartbeat (AgentBus *self, guint64 usec)
              "LastHeartbeat");
 }
 
-static GPtrArray *
-copy_services (GPtrArray *services)
-{
-  GPtrArray *out = g_ptr_array_new_with_free_func ((GDestroyNotify) bus_service_free);
-
-  for (guint i = 0; services != NULL && i < services->len; i++)
-    {
-      const CaraServiceStatus *src = g_ptr_array_index (services, i);
-      BusService *s = g_new0 (BusService, 1);
-      s->name = g_strdup (src->name != NULL ? src->name : "");
-      s->state = g_strdup (src->state != NULL ? src->state : "");
-      s->container_id = g_strdup (src->container_id != NULL ? src->container_id : "");
-      g_ptr_array_add (out, s);
-    }
-  return out;
-}
-
+/* Whether the (name, state, containerId) triples shown on the bus are the same. */
 static gboolean
 services_equal (GPtrArray *a, GPtrArray *b)
 {
@@ -641,9 +619,9 @@ services_equal (GPtrArray *a, GPtrArray *b)
     return FALSE;
   for (guint i = 0; i < a->len; i++)
     {
-      BusService *x = g_ptr_array_index (a, i), *y = g_ptr_array_index (b, i);
-      if (!g_str_equal (x->name, y->name) || !g_str_equal (x->state, y->state) ||
-          !g_str_equal (x->container_id, y->container_id))
+      CaraServiceStatus *x = g_ptr_array_index (a, i), *y = g_ptr_array_index (b, i);
+      if (g_strcmp0 (x->name, y->name) != 0 || g_strcmp0 (x->state, y->state) != 0 ||
+          g_strcmp0 (x->container_id, y->container_id) != 0)
         return FALSE;
     }
   return TRUE;
@@ -698,17 +676,15 @@ agent_bus_project_changed (AgentBus *self, const char *name, const char *phase,
 
   gboolean phase_changed = !g_str_equal (p->phase, phase);
   gboolean services_changed = !services_equal (p->services, new_services);
+  /* Keep restartCount/health for GetProject even when nothing visible on the bus changed. */
+  g_ptr_array_unref (p->services);
+  p->services = g_steal_pointer (&new_services);
   if (!phase_changed && !services_changed)
     return;
   if (phase_changed)
     {
       g_free (p->phase);
       p->phase = g_strdup (phase);
-    }
-  if (services_changed)
-    {
-      g_ptr_array_unref (p->services);
-      p->services = g_steal_pointer (&new_services);
     }
   warn_emit (sd_bus_emit_properties_changed (self->bus, p->path, PROJECT_IFACE,
                                              phase_changed ? "Phase" : "Services",

@@ -21,9 +21,10 @@ typedef struct {
   /* Project1.Restart(s service).  CARA_ERROR_NOT_FOUND for an unknown service.  NULL: NotSupported. */
   gboolean (*restart_service) (gpointer user_data, const char *project, const char *service,
                                GError **error);
-  /* GetProject(s name): the project's status as JSON (the status object of the Go wire format, or
-   * the whole project).  Returns a newly allocated string.  NULL callback: the bus builds
-   * {"name","phase","services":[{"name","state","containerId"}]} from what it was told. */
+  /* GetProject(s name): the project's status as JSON (the status object of the wire format, or
+   * the whole project).  Returns a newly allocated string.  NULL callback: the bus answers the
+   * status object ({"phase","nodeRef","services":[...]}, cara_project_status_to_json) built from
+   * what agent_bus_project_changed() was told. */
   char *(*get_project_json) (gpointer user_data, const char *project, GError **error);
 } AgentBusCallbacks;
 
@@ -46,10 +47,12 @@ void agent_bus_set_server_url (AgentBus *bus, const char *server_url);
 void agent_bus_set_last_heartbeat (AgentBus *bus, guint64 usec); /* g_get_real_time () */
 
 /* A project placed on this node appeared or changed: creates or updates its object, emits
- * InterfacesAdded (new) or PropertiesChanged, and ProjectChanged(name, phase) when the phase
- * changed or the project is new.  @phase e.g. "Running" (cara_project_phase_to_string);
+ * InterfacesAdded (new) or PropertiesChanged, and ProjectChanged(name, phase) when it is new or
+ * its phase or services (name, state, containerId) changed; a call that changes nothing emits
+ * nothing.  @phase e.g. "Running" (cara_project_phase_to_string);
  * @services holds CaraServiceStatus* (cara-model.h), may be NULL; both are copied. */
 void agent_bus_project_changed (AgentBus *bus, const char *name, const char *phase,
                                 GPtrArray *services);
-/* The project left this node: its object vanishes (InterfacesRemoved).  Unknown names are ignored. */
+/* The project left this node: its object vanishes (InterfacesRemoved) and ProjectChanged(name, "")
+ * is emitted.  Unknown names are ignored. */
 void agent_bus_project_removed (AgentBus *bus, const char *name);

@@ -54,15 +54,6 @@ find_project (Harness *h, const char *name)
   return NULL;
 }
 
-static void
-service_status_free (CaraServiceStatus *s)
-{
-  g_free (s->name);
-  g_free (s->state);
-  g_free (s->container_id);
-  g_free (s);
-}
-
 static gboolean
 load (Harness *h, GError **error)
 {
@@ -90,17 +81,18 @@ load (Harness *h, GError **error)
       JsonObject *p = json_array_get_object_element (projects, i);
       JsonArray *services = get_array (p, "services", NULL);
       g_autoptr (GPtrArray) statuses =
-          g_ptr_array_new_with_free_func ((GDestroyNotify) service_status_free);
+          g_ptr_array_new_with_free_func ((GDestroyNotify) cara_service_status_free);
       const char *name = json_object_get_string_member_with_default (p, "name", "");
 
       for (guint j = 0; services != NULL && j < json_array_get_length (services); j++)
         {
           JsonObject *s = json_array_get_object_element (services, j);
-          CaraServiceStatus *st = g_new0 (CaraServiceStatus, 1);
-          st->name = g_strdup (json_object_get_string_member_with_default (s, "name", ""));
+          CaraServiceStatus *st =
+              cara_service_status_new (json_object_get_string_member_with_default (s, "name", ""));
           st->state = g_strdup (json_object_get_string_member_with_default (s, "state", ""));
           st->container_id =
               g_strdup (json_object_get_string_member_with_default (s, "containerId", ""));
+          st->restart_count = json_object_get_int_member_with_default (s, "restartCount", 0);
           g_ptr_array_add (statuses, st);
         }
       agent_bus_project_changed (h->bus, name,

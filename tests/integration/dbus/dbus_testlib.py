@@ -279,7 +279,8 @@ def sample_projects():
         "state": "ready",
         "projects": [
             {"name": "web-app", "phase": "Running",
-             "services": [{"name": "app", "state": "running", "containerId": "c0ffee"},
+             "services": [{"name": "app", "state": "running", "containerId": "c0ffee",
+                           "restartCount": 3},
                           {"name": "cache", "state": "running", "containerId": "beef42"}]},
             {"name": "db", "phase": "Pending", "services": []},
         ],
