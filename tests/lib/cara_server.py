@@ -170,6 +170,7 @@ class CaraServer:
         self.env.update(env or {})
         self.args = ["--data-dir", self.data_dir, "--config", os.path.join(self.tmp, "none.conf")] + list(args or [])
         self.proc = None
+        self.killed = False
         self.wait = wait
         # Run as another user (when root): setpriv execs in place, so signals reach the server.
         self.prefix = []
@@ -219,6 +220,7 @@ class CaraServer:
         return rc
 
     def kill(self):
+        self.killed = True
         if self.proc is not None and self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
@@ -242,8 +244,9 @@ class CaraServer:
         return status, (json.loads(data) if data else None)
 
     def close(self):
-        self.stop()
+        rc = self.stop()
         shutil.rmtree(self.tmp, ignore_errors=True)
+        return rc
 
     def __enter__(self):
         return self
@@ -251,4 +254,11 @@ class CaraServer:
     def __exit__(self, exc_type, exc, tb):
         if exc_type is not None:
             self.print_log()
-        self.close()
+            self.close()
+            return
+        # A clean SIGTERM shutdown exits 0; anything else (crash, sanitizer report) fails the test.
+        log = self.log()
+        rc = self.close()
+        if rc not in (0, None) and not self.killed:
+            sys.stderr.write("----- cara-server log -----\n%s----- end of log -----\n" % log)
+            raise AssertionError("cara-server exited with status %s on SIGTERM" % rc)
