@@ -1,0 +1,67 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The examples/README.md walkthrough with caractrl alone, against a real server and a real agent
+on the local dockerd: apply examples/hello.yaml --wait, fetch the page, get/status/describe,
+re-apply (unchanged), delete --wait.  Also: every manifest in examples/ is valid."""
+
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from ctlkit import SOURCE, Ctl, check  # noqa: E402
+
+import cara_fixtures as fx  # noqa: E402
+
+
+def main():
+    examples = os.path.join(SOURCE, "examples")
+    with Ctl("http://127.0.0.1:1") as ctl:
+        # every document of every example passes the client's checks (then the send fails: 7)
+        r = ctl.expect(7, "apply", "-f", examples)
+        check("cannot connect" in r.err, "examples are valid", r)
+
+    try:
+        from cara_agent import AgentCluster, containers  # noqa: PLC0415
+    except ImportError:
+        fx.skip("tests/lib/cara_agent.py is missing")
+    if not os.path.exists(os.environ.get("CARA_AGENT_BIN", "")):
+        fx.skip("cara-agent is not built")
+    with AgentCluster() as c, Ctl(None) as ctl:
+        ctl.env["CARA_SERVER"] = c.url
+        c.agent("n1")
+        name = fx.unique_name("hello")
+        port = fx.free_port()
+        with open(os.path.join(examples, "hello.yaml")) as f:
+            text = f.read()
+        text = (text.replace("name: hello\n", "name: %s\n" % name, 1)
+                .replace("image: busybox:latest", "image: " + fx.BUSYBOX_IMAGE)
+                .replace("hostPort: 8088", "hostPort: %d" % port))
+        manifest = ctl.file("hello.yaml", text)
+
+        r = ctl.ok("get", "nodes")
+        check(c.node_name("n1") in r.out and "Ready" in r.out, "the agent's node is listed", r)
+        r = ctl.ok("apply", "-f", manifest, "--wait", "--timeout", "90s", timeout=120)
+        check(r.out.startswith("project/%s created\n" % name) and "(1/1)" in r.out.splitlines()[-1], "apply --wait", r)
+        status, _, body = fx.wait_until(lambda: (lambda s: s if s[0] == 200 else None)(
+            fx.http("GET", "http://127.0.0.1:%d/" % port)), timeout=30, what="the page")
+        check(b"Hello from Caravanserai" in body, "the page is served", body)
+
+        r = ctl.ok("get", "projects", name)
+        check(r.out.splitlines()[1].split()[1] == "Running", "get shows Running", r)
+        r = ctl.ok("status", name)
+        check(r.out.startswith("● %s - Project" % name) and "Active: running since" in r.out
+              and "web" in r.out and "running" in r.out, "status", r)
+        r = ctl.ok("describe", "project", name)
+        check("Ports:" in r.out and "%d->80/tcp" % port in r.out and "Healthcheck:" in r.out, "describe", r)
+        r = ctl.ok("apply", "-f", manifest)
+        check(r.out == "project/%s unchanged\n" % name, "re-apply is unchanged", r)
+
+        r = ctl.ok("delete", "project", name, "--wait", timeout=120)
+        check(r.out == 'project "%s" deleted\n' % name, "delete --wait", r)
+        ctl.expect(1, "get", "project", name)
+        left = containers(["cara.project=" + name])
+        check(left == [], "containers removed", left)
+    print("ok")
+
+
+if __name__ == "__main__":
+    main()
