@@ -39,7 +39,8 @@ struct _WatchHub {
   GSource *heartbeat_source;
   GPtrArray *watchers;
   gint64 last_rv;    /* every event up to this one has been fanned out */
-  gboolean synced;   /* last_rv is valid (connected and read the newest rv) */
+  gboolean synced;   /* connected; last_rv was valid at some point */
+  gboolean stale;    /* events came while nobody watched: last_rv lags */
 };
 
 /* One event, decoded once and shared by every watcher. */
@@ -273,6 +274,19 @@ drop_dead (WatchHub *h)
     }
 }
 
+static gboolean
+anyone_watches (WatchHub *h, Watcher *only, const char *kind)
+{
+  WatchKind k = g_ascii_strcasecmp (kind, "Node") == 0 ? WATCH_KIND_NODE : WATCH_KIND_PROJECT;
+
+  if (only != NULL)
+    return only->kind == k;
+  for (guint i = 0; i < h->watchers->len; i++)
+    if (((Watcher *) h->watchers->pdata[i])->kind == k)
+      return TRUE;
+  return FALSE;
+}
+
 /* Delivers the events in (@after, @upto] (upto < 0: no bound) to @only, or to every watcher when
  * @only is NULL.  Returns the newest rv read. */
 static gboolean
@@ -298,6 +312,9 @@ pump_events (WatchHub *h, Watcher *only, gint64 after, gint64 upto, gint64 *ret_
               break;
             }
           last = se->rv;
+          /* Decoding is the costly part: skip events nobody here watches (heartbeats, mostly). */
+          if (!anyone_watches (h, only, se->kind))
+            continue;
           if (!hub_event_init (&e, se->rv, se->kind, se->name, se->type, se->object))
             continue;
           if (only != NULL)
@@ -336,6 +353,12 @@ listen_cb (gint fd, GIOCondition cond, gpointer user_data)
     }
   if (!any)
     return G_SOURCE_CONTINUE;
+  if (h->watchers->len == 0)
+    {
+      /* Nobody to tell: catch up on the newest rv when a watcher comes. */
+      h->stale = TRUE;
+      return G_SOURCE_CONTINUE;
+    }
   /* The payload names one event; reading everything after the last one we sent is the same set
    * in rv order, and covers notifications coalesced by PostgreSQL. */
   if (!pump_events (h, NULL, h->last_rv, -1, &h->last_rv, &error))
@@ -519,6 +542,18 @@ start_resumed (WatchHub *h, Watcher *w, gint64 rv, GError **error)
 }
 
 static gboolean
+catch_up (WatchHub *h, GError **error)
+{
+  gint64 oldest = 0, newest = 0;
+
+  if (!store_events_range (&oldest, &newest, error))
+    return FALSE;
+  h->last_rv = MAX (h->last_rv, newest);
+  h->stale = FALSE;
+  return TRUE;
+}
+
+static gboolean
 add_job_cb (gpointer user_data)
 {
   AddJob *job = user_data;
@@ -532,6 +567,8 @@ add_job_cb (gpointer user_data)
       watcher_end (w, 503, "ServiceUnavailable", "the server's event feed is not connected; retry");
       ok = TRUE;
     }
+  else if (h->stale && !catch_up (h, &error))
+    ok = FALSE;
   else if (job->has_rv)
     ok = start_resumed (h, w, job->rv, &error);
   else

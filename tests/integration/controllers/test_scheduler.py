@@ -97,7 +97,8 @@ def test(pg):
             lat.sort()
             log("Pending -> Scheduled (ms, sorted): %s" % ", ".join("%.1f" % x for x in lat))
             check(lat[len(lat) // 2] < 100, "median %.1f ms >= 100 ms" % lat[len(lat) // 2])
-            check(lat[-2] < 100, "90th percentile %.1f ms >= 100 ms" % lat[-2])
+            # The 90th percentile has room for a loaded CI machine (sanitizers, parallel builds).
+            check(lat[-2] < 300, "90th percentile %.1f ms >= 300 ms" % lat[-2])
         finally:
             hb.stop()
 
