@@ -8,11 +8,36 @@
 
 /* ================================================================================ generic */
 
+/* json-glib 1.6 accepts several top-level values ("{}{}") and keeps the last one (leaking the
+ * others); count completed top-level containers to refuse such input. */
+typedef struct {
+  int depth;
+  int roots;
+} RootCounter;
+
+static void
+on_container_end (JsonParser *parser, gpointer unused, gpointer data)
+{
+  RootCounter *rc = data;
+
+  if (--rc->depth == 0)
+    rc->roots++;
+}
+
+static void
+on_start (JsonParser *parser, gpointer data)
+{
+  RootCounter *rc = data;
+
+  rc->depth++;
+}
+
 JsonNode *
 cara_json_parse (const char *data, gssize len, GError **error)
 {
   g_autoptr(JsonParser) parser = json_parser_new_immutable ();
   g_autoptr(GError) local_error = NULL;
+  RootCounter rc = { 0, 0 };
   JsonNode *root;
 
   if (data == NULL || len == 0 || (len < 0 && *data == '\0'))
@@ -20,6 +45,10 @@ cara_json_parse (const char *data, gssize len, GError **error)
       g_set_error_literal (error, CARA_ERROR, CARA_ERROR_INVALID, "invalid JSON: empty document");
       return NULL;
     }
+  g_signal_connect (parser, "object-start", G_CALLBACK (on_start), &rc);
+  g_signal_connect (parser, "array-start", G_CALLBACK (on_start), &rc);
+  g_signal_connect (parser, "object-end", G_CALLBACK (on_container_end), &rc);
+  g_signal_connect (parser, "array-end", G_CALLBACK (on_container_end), &rc);
   if (!json_parser_load_from_data (parser, data, len, &local_error))
     {
       g_set_error (error, CARA_ERROR, CARA_ERROR_INVALID, "invalid JSON: %s", local_error->message);
@@ -29,6 +58,12 @@ cara_json_parse (const char *data, gssize len, GError **error)
   if (root == NULL)
     {
       g_set_error_literal (error, CARA_ERROR, CARA_ERROR_INVALID, "invalid JSON: empty document");
+      return NULL;
+    }
+  if (rc.roots > 1 || (rc.roots == 1 && JSON_NODE_HOLDS_VALUE (root)))
+    {
+      g_set_error_literal (error, CARA_ERROR, CARA_ERROR_INVALID,
+                           "invalid JSON: more than one top-level value");
       return NULL;
     }
   return json_node_copy (root);

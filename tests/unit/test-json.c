@@ -254,6 +254,14 @@ test_decode_misc (void)
   p = cara_project_from_data ("", 0, &error);
   g_assert_error (error, CARA_ERROR, CARA_ERROR_INVALID);
   g_clear_error (&error);
+  p = cara_project_from_data ("{\"a\":{}}{\"b\":[]}", -1, &error);
+  g_assert_null (p);
+  g_assert_cmpstr (error->message, ==, "invalid JSON: more than one top-level value");
+  g_clear_error (&error);
+  p = cara_project_from_data ("{\"a\":[{}]} 1", -1, &error);
+  g_assert_null (p);
+  g_assert_error (error, CARA_ERROR, CARA_ERROR_INVALID);
+  g_clear_error (&error);
 
   n = cara_node_from_data ("{\"status\":{\"state\":\"Sleeping\"}}", -1, &error);
   g_assert_null (n);
