@@ -3,9 +3,12 @@
 PostgreSQL: problem+json bodies, resourceVersion conflicts, 413, 400 with field paths, nothing
 partially stored, 404/405/HEAD, list filters and ordering."""
 
+import http.client
 import json
 import sys
+import time
 import traceback
+import urllib.parse
 
 from cara_server import CaraServer, postgres, wait_until
 
@@ -197,6 +200,14 @@ class T:
         big = json.dumps(project_body("p3", [{"name": "web", "image": "x" * (1024 * 1024)}]))
         self.expect("POST", "/api/v1/projects", big, 413)
         self.expect("PUT", "/api/v1/projects/p1", big, 413)
+        # ... also when the body comes chunked (no Content-Length)
+        u = urllib.parse.urlparse(self.srv.url)
+        conn = http.client.HTTPConnection(u.hostname, u.port, timeout=30)
+        conn.request("POST", "/api/v1/projects", body=iter([big[i:i + 65536].encode() for i in range(0, len(big), 65536)]),
+                     headers={"Content-Type": "application/json"}, encode_chunked=True)
+        r = conn.getresponse()
+        assert r.status == 413 and r.getheader("Content-Type") == "application/problem+json", r.status
+        conn.close()
         self.expect("GET", "/api/v1/projects/p3", None, 404)
         assert self.events() == n_events, "a rejected request stored something"
 
@@ -293,6 +304,38 @@ class T:
             self.expect("GET", "/api/v1/projects/" + name, None, 404)
         self.expect("DELETE", "/api/v1/projects/ghost", None, 404, detail="project not found: ghost: resource not found")
 
+    def test_streams_do_not_hold_workers(self):
+        """Three times as many idle watch streams as worker threads, and the API still answers."""
+        u = urllib.parse.urlparse(self.srv.url)
+        conns = []
+        try:
+            for i in range(12):
+                c = http.client.HTTPConnection(u.hostname, u.port, timeout=10)
+                c.request("GET", "/api/v1/projects?watch=true" if i % 2 else "/api/v1/nodes?watch=true")
+                r = c.getresponse()
+                assert r.status == 200 and r.getheader("Content-Type") == "application/x-ndjson", r.status
+                conns.append((c, r))
+            t0 = time.monotonic()
+            for _ in range(20):
+                self.expect("GET", "/api/v1/version", None, 200)
+            assert time.monotonic() - t0 < 5, "requests were slow while streams were open"
+            # and the streams deliver: a new project reaches every project watcher
+            self.expect("POST", "/api/v1/projects", project_body("streamed"), 201)
+            for i, (c, r) in enumerate(conns):
+                if i % 2 == 0:
+                    continue
+                deadline = time.monotonic() + 10
+                while time.monotonic() < deadline:
+                    line = r.fp.readline()
+                    if b'"streamed"' in line:
+                        break
+                else:
+                    raise AssertionError("watch %d did not see the new project" % i)
+        finally:
+            for c, r in conns:
+                c.close()
+        self.expect("GET", "/api/v1/version", None, 200)
+
     def test_events(self):
         """Every write appended exactly one event with the object's resourceVersion."""
         self.expect("POST", "/api/v1/projects", project_body("ev"), 201)
@@ -322,7 +365,8 @@ def main():
             t = T(srv, PgDb())
             order = ["test_health_version", "test_404_405_head", "test_node_crud", "test_node_update", "test_heartbeat",
                      "test_node_delete", "test_project_create", "test_bad_bodies", "test_project_list",
-                     "test_project_update", "test_status_patch", "test_project_delete", "test_events"]
+                     "test_project_update", "test_status_patch", "test_project_delete", "test_streams_do_not_hold_workers",
+                     "test_events"]
             failed = 0
             for name in order:
                 try:

@@ -58,10 +58,33 @@ def test_restart(pg):
     print("ok   PostgreSQL restart under a running server: 503, then recovery without restart")
 
 
+def test_shutdown_with_open_streams(pg):
+    """SIGTERM with watch streams open: the streams end and the server exits 0, promptly."""
+    import http.client  # noqa: PLC0415
+    import time  # noqa: PLC0415
+    import urllib.parse  # noqa: PLC0415
+    url = pg.create_database("streams")
+    srv = CaraServer(database_url=url)
+    u = urllib.parse.urlparse(srv.url)
+    conns = []
+    for _ in range(6):
+        c = http.client.HTTPConnection(u.hostname, u.port, timeout=10)
+        c.request("GET", "/api/v1/projects?watch=true")
+        assert c.getresponse().status == 200
+        conns.append(c)
+    t0 = time.monotonic()
+    rc = srv.close()
+    assert rc == 0 and time.monotonic() - t0 < 10, (rc, time.monotonic() - t0)
+    for c in conns:
+        c.close()
+    print("ok   SIGTERM with open watch streams: exit 0 in %.1fs" % (time.monotonic() - t0))
+
+
 def main():
     with postgres() as pg:
         test_two_servers_migrate(pg)
         test_restart(pg)
+        test_shutdown_with_open_streams(pg)
 
 
 if __name__ == "__main__":
