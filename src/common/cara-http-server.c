@@ -740,7 +740,7 @@ cara_http_server_start (CaraHttpServer *s, int fd, const char *host, guint16 por
   s->fd = fd;
   s->port = socket_port (fd);
 
-  unsigned int flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+  unsigned int flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_ALLOW_UPGRADE | MHD_USE_ERROR_LOG;
   s->daemon = MHD_start_daemon (flags, 0, NULL, NULL, access_handler, s,
                                 MHD_OPTION_LISTEN_SOCKET, (MHD_socket) fd,
                                 MHD_OPTION_THREAD_POOL_SIZE, (unsigned int) s->threads,
