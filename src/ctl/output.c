@@ -104,7 +104,7 @@ ctl_table_format_row (GArray *widths, char **cells)
       if (!last)
         {
           guint w = ctl_display_width (cells[i]);
-          guint want = g_array_index (widths, guint, i) + 3;
+          guint want = MAX (g_array_index (widths, guint, i), w) + 3;
           for (guint k = w; k < want; k++)
             g_string_append_c (line, ' ');
         }

@@ -228,8 +228,13 @@ strv_member (JsonObject *o, const char *member, const char *sep)
   for (guint i = 0; i < json_array_get_length (a); i++)
     {
       JsonNode *e = json_array_get_element (a, i);
-      if (JSON_NODE_HOLDS_VALUE (e) && json_node_get_value_type (e) == G_TYPE_STRING)
-        g_string_append_printf (s, "%s%s", s->len ? sep : "", json_node_get_string (e));
+      if (!JSON_NODE_HOLDS_VALUE (e) || json_node_get_value_type (e) != G_TYPE_STRING)
+        continue;
+      /* Commands are shown as a shell would take them back. */
+      const char *w = json_node_get_string (e);
+      gboolean quote = g_str_equal (sep, " ") && (*w == '\0' || strpbrk (w, " \t\n'\"\\$;&|<>*?()`") != NULL);
+      g_autofree char *q = quote ? g_shell_quote (w) : NULL;
+      g_string_append_printf (s, "%s%s", s->len ? sep : "", quote ? q : w);
     }
   return g_string_free (g_steal_pointer (&s), FALSE);
 }

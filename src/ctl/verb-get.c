@@ -232,6 +232,7 @@ typedef struct {
   GString *buf;
   gboolean wide;
   GHashTable *shown; /* name -> resourceVersion already printed by the list */
+  GHashTable *last_row; /* name -> the row printed last, so identical updates print nothing */
   char *error;       /* an ERROR event ends the stream */
 } Watch;
 
@@ -280,7 +281,10 @@ watch_event (Watch *w, const char *line)
             row[1] = g_strdup ("Deleted");
           }
         g_autofree char *s = ctl_table_format_row (w->widths, row);
+        if (g_strcmp0 (g_hash_table_lookup (w->last_row, ctl_meta_name (o)), s) == 0)
+          return TRUE;
         printf ("%s\n", s);
+        g_hash_table_replace (w->last_row, g_strdup (ctl_meta_name (o)), g_strdup (s));
       }
     }
   fflush (stdout);
@@ -373,7 +377,15 @@ ctl_verb_get (Ctl *ctl, CtlArgs *args, GError **error)
             g_printerr (_("No resources found.\n"));
         }
       else
-        ctl_table_print (table, !ctl->no_legend);
+        {
+          if (watch)
+            {
+              /* Room for the longest phase/state a change may bring, so the stream stays aligned. */
+              GArray *widths = ctl_table_widths (table);
+              g_array_index (widths, guint, 1) = MAX (g_array_index (widths, guint, 1), strlen ("Terminating"));
+            }
+          ctl_table_print (table, !ctl->no_legend);
+        }
     }
   fflush (stdout);
 
@@ -387,6 +399,7 @@ ctl_verb_get (Ctl *ctl, CtlArgs *args, GError **error)
           g_string_append_printf (path, "&nodeRef=%s", v);
         }
       Watch w = { ctl, args, kind, ctl_table_widths (table), g_string_new (NULL), wide,
+                  g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free),
                   g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free), NULL };
       for (guint i = 0; i < items->len; i++)
         {
@@ -398,6 +411,7 @@ ctl_verb_get (Ctl *ctl, CtlArgs *args, GError **error)
                                              NULL, error);
       g_string_free (w.buf, TRUE);
       g_hash_table_unref (w.shown);
+      g_hash_table_unref (w.last_row);
       if (!ok)
         {
           g_free (w.error);

@@ -80,7 +80,7 @@ fields_print (Fields *f)
           printf (" ");
           for (guint k = lw; k < w; k++)
             printf (" ");
-          printf ("%s%s %s\n", l == 0 ? label : "", l == 0 ? ":" : " ", lines[l]);
+          printf ("%s%s %s\n", l == 0 ? label : "", l == 0 ? ":" : "", lines[l]);
         }
     }
 }
@@ -173,7 +173,7 @@ print_events (Ctl *ctl, JsonObject *status)
       g_autofree char *ts = local ? g_date_time_format (local, "%b %d %H:%M:%S") : g_strdup ("-");
       const char *reason = ctl_str (c, "reason"), *message = ctl_str (c, "message");
       printf ("%s%s%s %s", ctl_color (ctl, CTL_ANSI_GREY), ts, ctl_color (ctl, CTL_ANSI_NORMAL), ctl_str (c, "type"));
-      if (*reason)
+      if (*reason && !g_str_equal (reason, ctl_str (c, "type")))
         printf ("/%s", reason);
       if (!g_str_equal (ctl_str (c, "status"), "True"))
         printf (" (%s)", ctl_str (c, "status"));
