@@ -25,7 +25,10 @@ typedef struct {
   ServerConfig *cfg;
   CaraHttpServer *http;
   char *listen_desc;
+  char *last_status;
 } Server;
+
+static char *status_text (Server *s);
 
 static gboolean
 on_quit (gpointer user_data)
@@ -51,7 +54,7 @@ on_reload (gpointer user_data)
       cara_log_init ("cara-server", s->cfg->debug);
       g_message ("Configuration reloaded from %s", s->cfg->config_path);
     }
-  g_autofree char *status = g_strdup_printf ("Serving the API on %s", s->listen_desc);
+  g_autofree char *status = status_text (s);
   cara_daemon_notify_ready (status);
   return G_SOURCE_CONTINUE;
 }
@@ -62,6 +65,29 @@ trim_events (gpointer user_data)
   g_autoptr (GError) error = NULL;
   if (!store_trim_events (EVENTS_KEEP, EVENTS_MAX_AGE_USEC, &error))
     g_debug ("Trimming old events failed, will retry: %s", error->message);
+  return G_SOURCE_CONTINUE;
+}
+
+/* STATUS= for systemctl status: where we serve, whether the database answers, our role. */
+static char *
+status_text (Server *s)
+{
+  return g_strdup_printf ("Serving the API on %s; database %s; controllers %s", s->listen_desc,
+                          store_is_available () ? "reachable" : "UNAVAILABLE",
+                          controllers_is_leader () ? "running (leader)" : "standby");
+}
+
+static gboolean
+update_status (gpointer user_data)
+{
+  Server *s = user_data;
+  g_autofree char *text = status_text (s);
+  if (g_strcmp0 (text, s->last_status) != 0)
+    {
+      cara_daemon_notify_status ("%s", text);
+      g_free (s->last_status);
+      s->last_status = g_steal_pointer (&text);
+    }
   return G_SOURCE_CONTINUE;
 }
 
@@ -149,14 +175,14 @@ main (int argc, char **argv)
   cara_http_server_set_log_func (http, log_request, NULL);
   api_register (http);
 
-  /* ---- controllers and watch (issue 5): register extra routes / the watch handler here ---- */
-  ControllerTimeouts ctrl_timeouts = {
+  /* controllers and watch (issue 5): watch hub, watch handler, drain/uncordon routes */
+  ControllerTimeouts timeouts = {
     .heartbeat_timeout = cfg->node_heartbeat_timeout_usec,
     .grace_period = cfg->reschedule_grace_period_usec,
     .terminating_timeout = cfg->termination_timeout_usec,
     .resync_interval = cfg->resync_interval_usec,
   };
-  controllers_register (http, &ctrl_timeouts);
+  controllers_register (http, &timeouts);
 
   if (!cara_http_server_start (http, fd, cfg->host, cfg->port, &error))
     {
@@ -176,22 +202,24 @@ main (int argc, char **argv)
   g_timeout_add_seconds (60, trim_events, NULL);
   cara_daemon_watchdog_start (NULL);
 
-  /* ---- controllers and watch (issue 5): start the controller manager here ---- */
+  /* controllers (issue 5): the manager runs them while this replica is the leader */
   controllers_start ();
 
   g_message ("Serving the API on %s (database %s)", s.listen_desc, pg ? "private" : "from DATABASE_URL");
-  g_autofree char *status = g_strdup_printf ("Serving the API on %s", s.listen_desc);
-  cara_daemon_notify_ready (status);
+  s.last_status = status_text (&s);
+  cara_daemon_notify_ready (s.last_status);
+  g_timeout_add_seconds (2, update_status, &s);
 
   g_main_loop_run (s.loop);
 
-  /* ---- controllers and watch (issue 5): stop the controller manager here ---- */
+  /* controllers and watch (issue 5): stop them and end the watch streams first */
   controllers_shutdown ();
 
   cara_http_server_stop (http);
   store_thread_disconnect ();
   g_main_loop_unref (s.loop);
   g_free (s.listen_desc);
+  g_free (s.last_status);
   g_message ("Stopped");
   return 0;
 }

@@ -9,6 +9,14 @@
 #include "store-private.h"
 
 static char *database_url;
+/* Whether the last statement or connection attempt reached PostgreSQL (for STATUS=). */
+static gint available = 1;
+
+gboolean
+store_is_available (void)
+{
+  return g_atomic_int_get (&available);
+}
 
 /* One connection per thread, closed when the thread exits. */
 static GPrivate thread_conn = G_PRIVATE_INIT ((GDestroyNotify) PQfinish);
@@ -41,6 +49,7 @@ store_connect_new (GError **error)
     {
       g_autofree char *msg = g_strdup (c ? PQerrorMessage (c) : "out of memory");
       g_set_error (error, CARA_ERROR, CARA_ERROR_UNAVAILABLE, "database unavailable: %s", g_strchomp (msg));
+      g_atomic_int_set (&available, 0);
       return NULL;
     }
   /* Quiet NOTICEs (e.g. "relation already exists, skipping"). */
@@ -83,7 +92,10 @@ store_exec (PGconn *c, const char *sql, int n_params, const char * const *params
   g_autoptr (PGresult) r = PQexecParams (c, sql, n_params, NULL, params, NULL, NULL, 0);
   ExecStatusType st = r ? PQresultStatus (r) : PGRES_FATAL_ERROR;
   if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
-    return g_steal_pointer (&r);
+    {
+      g_atomic_int_set (&available, 1);
+      return g_steal_pointer (&r);
+    }
 
   const char *state = r ? PQresultErrorField (r, PG_DIAG_SQLSTATE) : NULL;
   g_autofree char *msg = g_strdup (r ? PQresultErrorMessage (r) : PQerrorMessage (c));
@@ -91,6 +103,7 @@ store_exec (PGconn *c, const char *sql, int n_params, const char * const *params
   if (PQstatus (c) != CONNECTION_OK || sqlstate_is_unavailable (state))
     {
       g_set_error (error, CARA_ERROR, CARA_ERROR_UNAVAILABLE, "database unavailable: %s", msg);
+      g_atomic_int_set (&available, 0);
       /* Forget the broken connection so the next call reconnects. */
       if (g_private_get (&thread_conn) == c)
         g_private_replace (&thread_conn, NULL);

@@ -39,6 +39,8 @@ PGconn *store_connect_new (GError **error);
 PGconn *store_thread_conn (GError **error);
 /* Drop the calling thread's connection (e.g. before the thread exits). */
 void store_thread_disconnect (void);
+/* FALSE when the last statement or connection attempt (any thread) could not reach PostgreSQL. */
+gboolean store_is_available (void);
 
 /* ---- nodes ---- */
 /* Sets created/updated/resourceVersion on @node; already exists -> CONFLICT. */

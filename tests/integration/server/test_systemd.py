@@ -32,12 +32,14 @@ class Notify:
             except socket.timeout:
                 return
 
-    def wait_for(self, key, timeout=30, after=0):
-        """Index of the first message at or after @after containing the line @key."""
+    def wait_for(self, key, timeout=30, after=0, substring=False):
+        """Index of the first message at or after @after containing the line @key (or, with
+        @substring, a line containing @key)."""
         def found():
             self.drain()
             for i, m in enumerate(self.messages[after:], after):
-                if key in m.split("\n"):
+                lines = m.split("\n")
+                if key in lines or (substring and any(key in l for l in lines)):
                     return i + 1  # +1: never 0, so wait_until sees it
             return None
         return wait_until(found, timeout=timeout, what="sd_notify " + key) - 1
@@ -101,6 +103,14 @@ def run_case(pg, tmp, fdnames, api_index):
                     data = b""
                 s.close()
                 assert not data.startswith(b"HTTP/"), "socket %r answered HTTP" % fdnames[i]
+        # STATUS= follows the database
+        if api_index == 0:
+            pg.stop()
+            assert http("GET", url + "/api/v1/nodes")[0] == 503
+            down = notify.wait_for("; database UNAVAILABLE;", after=ready, timeout=10, substring=True)
+            pg.start()
+            wait_until(lambda: http("GET", url + "/api/v1/nodes")[0] == 200, timeout=30, what="reconnect")
+            notify.wait_for("; database reachable;", after=down + 1, timeout=10, substring=True)
         # watchdog pings at half of WATCHDOG_USEC
         first = notify.wait_for("WATCHDOG=1", after=ready)
         notify.wait_for("WATCHDOG=1", after=first + 1, timeout=3)
