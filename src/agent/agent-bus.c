@@ -33,13 +33,19 @@ typedef struct {
 /* The GSource that drives sd-bus from the GMainLoop. */
 typedef struct {
   GSource source;
-  sd_bus *bus;  /* not owned */
+  sd_bus *bus;     /* not owned */
+  AgentBus *owner; /* not owned */
   gpointer fd_tag;
 } BusSource;
 
+/* After losing the bus (dbus-daemon restarted), try again this often. */
+#define RECONNECT_SECONDS 2
+
 struct _AgentBus {
+  GMainContext *ctx;
   sd_bus *bus;
   GSource *source;
+  GSource *reconnect;
   sd_bus_slot *agent_slot;
   sd_bus_slot *project_slot;
   sd_bus_slot *enum_slot;
@@ -56,6 +62,8 @@ struct _AgentBus {
 
 /* ---- main-loop integration ---- */
 
+static void bus_lost (AgentBus *self);
+
 static gboolean
 bus_source_prepare (GSource *source, gint *timeout)
 {
@@ -63,7 +71,13 @@ bus_source_prepare (GSource *source, gint *timeout)
   uint64_t until = UINT64_MAX;
   int events = sd_bus_get_events (s->bus);
 
-  g_source_modify_unix_fd (source, s->fd_tag, events > 0 ? (GIOCondition) events : 0);
+  if (events < 0)
+    {
+      /* The connection is closed: dispatch now, which notices it. */
+      *timeout = 0;
+      return TRUE;
+    }
+  g_source_modify_unix_fd (source, s->fd_tag, (GIOCondition) events);
 
   *timeout = -1;
   if (sd_bus_get_timeout (s->bus, &until) > 0 && until != UINT64_MAX)
@@ -103,11 +117,13 @@ bus_source_dispatch (GSource *source, GSourceFunc callback, gpointer user_data)
       if (r == 0)
         break;
       if (r < 0)
-        {
-          /* Connection lost (e.g. the bus daemon went away): stop polling a dead fd. */
-          g_warning ("Failed to process D-Bus messages: %s", g_strerror (-r));
-          return G_SOURCE_REMOVE;
-        }
+        break;
+    }
+  if (!sd_bus_is_open (s->bus))
+    {
+      /* e.g. dbus-daemon restarted: stop polling a dead fd and connect again later. */
+      bus_lost (s->owner);
+      return G_SOURCE_REMOVE;
     }
   return G_SOURCE_CONTINUE;
 }
@@ -119,12 +135,13 @@ static GSourceFuncs bus_source_funcs = {
 };
 
 static GSource *
-bus_source_new (sd_bus *bus)
+bus_source_new (sd_bus *bus, AgentBus *owner)
 {
   GSource *source = g_source_new (&bus_source_funcs, sizeof (BusSource));
   BusSource *s = (BusSource *) source;
 
   s->bus = bus;
+  s->owner = owner;
   s->fd_tag = g_source_add_unix_fd (source, sd_bus_get_fd (bus), G_IO_IN);
   g_source_set_name (source, "sd-bus");
   return source;
@@ -493,30 +510,36 @@ warn_emit (int r, const char *what)
     g_debug ("Failed to emit %s: %s, ignoring", what, g_strerror (-r));
 }
 
-AgentBus *
-agent_bus_start (GMainContext *ctx, const char *node_name, const char *server_url,
-                 const char *version, const AgentBusCallbacks *cb, gpointer user_data,
-                 GError **error)
+/* Drops the connection (if any) and everything registered on it. */
+static void
+bus_disconnect (AgentBus *self)
 {
-  g_autoptr (AgentBus) self = g_new0 (AgentBus, 1);
-  int r;
+  if (self->source != NULL)
+    {
+      g_source_destroy (self->source);
+      g_clear_pointer (&self->source, g_source_unref);
+    }
+  g_clear_pointer (&self->manager_slot, sd_bus_slot_unref);
+  g_clear_pointer (&self->enum_slot, sd_bus_slot_unref);
+  g_clear_pointer (&self->project_slot, sd_bus_slot_unref);
+  g_clear_pointer (&self->agent_slot, sd_bus_slot_unref);
+  /* Closing the connection releases the name; flush so queued signals still go out. */
+  g_clear_pointer (&self->bus, sd_bus_flush_close_unref);
+}
 
-  self->node_name = g_strdup (node_name);
-  self->server_url = g_strdup (server_url);
-  self->version = g_strdup (version);
-  self->state = g_strdup ("registering");
-  if (cb != NULL)
-    self->cb = *cb;
-  self->user_data = user_data;
-  self->projects = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
-                                          (GDestroyNotify) bus_project_free);
+/* Connects to the system bus, registers the objects and attaches to the loop.  The name is
+ * requested by the caller, last. */
+static gboolean
+bus_connect (AgentBus *self, GError **error)
+{
+  int r;
 
   r = sd_bus_open_system (&self->bus);
   if (r < 0)
     {
       g_set_error (error, CARA_ERROR, CARA_ERROR_UNAVAILABLE,
                    "Failed to connect to the system bus: %s", g_strerror (-r));
-      return NULL;
+      return FALSE;
     }
   sd_bus_set_description (self->bus, "cara-agent");
 
@@ -534,11 +557,84 @@ agent_bus_start (GMainContext *ctx, const char *node_name, const char *server_ur
     {
       g_set_error (error, CARA_ERROR, CARA_ERROR_FAILED, "Failed to register D-Bus objects: %s",
                    g_strerror (-r));
-      return NULL;
+      bus_disconnect (self);
+      return FALSE;
     }
 
-  self->source = bus_source_new (self->bus);
-  g_source_attach (self->source, ctx);
+  self->source = bus_source_new (self->bus, self);
+  g_source_attach (self->source, self->ctx);
+  return TRUE;
+}
+
+static int
+on_name_reply (sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
+{
+  const sd_bus_error *e = sd_bus_message_get_error (m);
+
+  if (e != NULL)
+    g_warning ("Failed to acquire D-Bus name %s again: %s", BUS_NAME, e->message);
+  else
+    g_message ("Reconnected to the system bus as %s", BUS_NAME);
+  return 0;
+}
+
+static gboolean
+on_reconnect (gpointer user_data)
+{
+  AgentBus *self = user_data;
+  g_autoptr (GError) error = NULL;
+  int r;
+
+  bus_disconnect (self);
+  if (!bus_connect (self, &error))
+    {
+      g_debug ("%s; retrying in %d s", error->message, RECONNECT_SECONDS);
+      return G_SOURCE_CONTINUE;
+    }
+  /* Asynchronously this time: the agent is running and must not wait on the bus. */
+  r = sd_bus_request_name_async (self->bus, NULL, BUS_NAME, 0, on_name_reply, self);
+  if (r < 0)
+    {
+      g_debug ("Failed to request D-Bus name %s: %s; retrying", BUS_NAME, g_strerror (-r));
+      bus_disconnect (self);
+      return G_SOURCE_CONTINUE;
+    }
+  g_clear_pointer (&self->reconnect, g_source_unref);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+bus_lost (AgentBus *self)
+{
+  if (self->reconnect != NULL)
+    return;
+  g_warning ("Lost the connection to the system bus; reconnecting every %d s", RECONNECT_SECONDS);
+  self->reconnect = g_timeout_source_new_seconds (RECONNECT_SECONDS);
+  g_source_set_callback (self->reconnect, on_reconnect, self, NULL);
+  g_source_attach (self->reconnect, self->ctx);
+}
+
+AgentBus *
+agent_bus_start (GMainContext *ctx, const char *node_name, const char *server_url,
+                 const char *version, const AgentBusCallbacks *cb, gpointer user_data,
+                 GError **error)
+{
+  g_autoptr (AgentBus) self = g_new0 (AgentBus, 1);
+  int r;
+
+  self->ctx = ctx != NULL ? g_main_context_ref (ctx) : g_main_context_ref_thread_default ();
+  self->node_name = g_strdup (node_name);
+  self->server_url = g_strdup (server_url);
+  self->version = g_strdup (version);
+  self->state = g_strdup ("registering");
+  if (cb != NULL)
+    self->cb = *cb;
+  self->user_data = user_data;
+  self->projects = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
+                                          (GDestroyNotify) bus_project_free);
+
+  if (!bus_connect (self, error))
+    return NULL;
 
   /* Last: once the name is ours, clients can reach a fully set-up object. */
   r = sd_bus_request_name (self->bus, BUS_NAME, 0);
@@ -556,18 +652,14 @@ agent_bus_free (AgentBus *self)
 {
   if (self == NULL)
     return;
-  if (self->source != NULL)
+  if (self->reconnect != NULL)
     {
-      g_source_destroy (self->source);
-      g_source_unref (self->source);
+      g_source_destroy (self->reconnect);
+      g_clear_pointer (&self->reconnect, g_source_unref);
     }
-  sd_bus_slot_unref (self->manager_slot);
-  sd_bus_slot_unref (self->enum_slot);
-  sd_bus_slot_unref (self->project_slot);
-  sd_bus_slot_unref (self->agent_slot);
-  /* Closing the connection releases the name; flush so queued signals still go out. */
-  sd_bus_flush_close_unref (self->bus);
+  bus_disconnect (self);
   g_clear_pointer (&self->projects, g_hash_table_unref);
+  g_clear_pointer (&self->ctx, g_main_context_unref);
   g_free (self->node_name);
   g_free (self->server_url);
   g_free (self->version);

@@ -92,9 +92,16 @@ class PrivateBus:
     def __init__(self, system_style=False, include=None):
         self.daemon = cara_fixtures.DBusDaemon(system=system_style, includes=include or ())
         self.dir = self.daemon.dir
-        self.address = self.daemon.address
+        # Without the daemon's guid, like the real system bus address, so that clients can
+        # connect again to a restarted daemon.
+        self.address = "unix:path=" + self.daemon.socket_path
         self.env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=self.address)
         self.env.pop("DBUS_SESSION_BUS_ADDRESS", None)
+
+    def restart(self):
+        """Stop and start the dbus-daemon on the same socket (as `systemctl restart dbus`)."""
+        self.daemon.stop()
+        self.daemon.start()
 
     def close(self):
         self.daemon.close()
@@ -164,7 +171,9 @@ class Harness:
         return read_line(self.proc, want, time.monotonic() + timeout)
 
     def stop(self):
-        """SIGTERM; returns the exit code (a clean shutdown is 0)."""
+        """SIGTERM; returns the exit code (a clean shutdown is 0).  Idempotent."""
+        if self.proc.stdout.closed:
+            return self.proc.returncode
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:

@@ -157,6 +157,23 @@ def test_builtin_json_and_clean_shutdown():
             for s in doc["services"]] == [("app", "running", "c0ffee", 3),
                                           ("cache", "running", "beef42", 0)], doc
 
+def test_reconnects_after_bus_restart():
+    global monitor
+    monitor.close()  # busctl monitor ends with the daemon anyway
+    monitor = None
+    bus.restart()
+    # The agent notices, connects again and re-acquires its name, objects intact.
+    t.wait_until(lambda: bus.busctl("get-property", NAME, PATH, IFACE, "NodeName",
+                                    check=False).stdout.strip() == 's "node-1"',
+                 "the name on the restarted bus", timeout=30, interval=0.2)
+    assert WEB in bus.busctl("tree", NAME).stdout
+    assert [p[0] for p in bus.call("ListProjects")[0]] == ["db", "web-app"]
+    assert bus.call("Reconcile") is None
+    harness.wait_line("RECONCILED")
+    assert harness.stop() == 0, harness.stderr
+    assert "Reconnected to the system bus" in harness.stderr, harness.stderr
+
+
 try:
     harness = t.Harness(bus, t.sample_projects())
     monitor = t.Monitor(bus)
@@ -172,6 +189,7 @@ try:
         test_reconcile_changes_objects_and_signals,
         test_name_taken,
         test_builtin_json_and_clean_shutdown,
+        test_reconnects_after_bus_restart,
     ])
 except BaseException:
     if harness is not None:
