@@ -380,8 +380,7 @@ static gboolean
 apply_merge (Reader *r, JsonObject *o, YNode *value, const char *path, GError **error)
 {
   YNode *v = resolve_alias (value);
-  GPtrArray *sources = g_ptr_array_new ();
-  g_autoptr(GPtrArray) owned = sources;
+  g_autoptr(GPtrArray) sources = g_ptr_array_new ();
 
   if (v->kind == Y_MAPPING)
     g_ptr_array_add (sources, v);

@@ -80,11 +80,15 @@ check_bodies (JsonNode *node)
     {
       g_autoptr(JsonNode) j = cara_project_list_to_json (projects);
       g_autofree char *s = cara_json_to_string (j, TRUE);
+      if (s == NULL)
+        abort ();
     }
   if (nodes != NULL)
     {
       g_autoptr(JsonNode) j = cara_node_list_to_json (nodes);
       g_autofree char *s = cara_json_to_string (j, FALSE);
+      if (s == NULL)
+        abort ();
     }
 }
 
