@@ -9,6 +9,7 @@
 #include "cara-cleanup.h"
 #include "cara-config.h"
 #include "cara-error.h"
+#include "cara-json.h"
 #include "cara-log.h"
 #include "controller-queue.h"
 #include "leader.h"
@@ -47,6 +48,7 @@ struct _ControllerManager {
   GSource *deadline_source; /* timeout: the next delayed key */
   GSource *resync_source;
   ControllerQueue *queues[C_N];
+  ControllerCache *cache;
   guint next_controller;    /* round robin */
 };
 
@@ -104,35 +106,80 @@ enqueue_after (ControllerManager *m, guint c, const char *key, gint64 delay)
   schedule_processing (m);
 }
 
-/* Payload "<kind>/<name>/<rv>" as the store sends it. */
+/* Routes one event by its content: only what a controller cares about wakes it. */
 static void
-dispatch_event (ControllerManager *m, const char *payload)
+apply_event (ControllerManager *m, StoreEvent *e)
 {
-  g_auto (GStrv) parts = g_strsplit (payload, "/", 3);
+  gboolean deleted = g_str_equal (e->type, "DELETED");
 
-  if (g_strv_length (parts) < 2 || *parts[1] == '\0')
+  if (g_ascii_strcasecmp (e->kind, "Node") == 0)
     {
-      g_debug ("Ignoring event %s", payload);
+      gboolean sched;
+
+      if (deleted)
+        sched = controller_cache_remove_node (m->cache, e->name);
+      else
+        {
+          CaraNode *n = cara_node_from_data (e->object, -1, NULL);
+          if (n == NULL)
+            return;
+          sched = controller_cache_set_node (m->cache, n);
+        }
+      enqueue (m, C_NODE_HEALTH, e->name);
+      enqueue (m, C_RESCHEDULER, e->name);
+      /* Heartbeats change nothing the scheduler looks at; state or capacity changes do. */
+      if (sched)
+        enqueue_after (m, C_SCHEDULER, SCHEDULER_KEY, NODE_EVENT_SCHEDULE_DELAY_USEC);
       return;
     }
-  if (g_ascii_strcasecmp (parts[0], "project") == 0)
+
+  if (deleted)
     {
-      enqueue (m, C_SCHEDULER, SCHEDULER_KEY);
-      enqueue (m, C_TERMINATION, parts[1]);
-      enqueue (m, C_EXPIRY, parts[1]);
+      if (controller_cache_remove_project (m->cache, e->name))
+        enqueue (m, C_SCHEDULER, SCHEDULER_KEY); /* resources freed */
+      return;
     }
-  else if (g_ascii_strcasecmp (parts[0], "node") == 0)
+  g_autoptr (CaraProject) p = cara_project_from_data (e->object, -1, NULL);
+  if (p == NULL)
+    return;
+  if (controller_cache_set_project (m->cache, p) || p->status.phase == CARA_PROJECT_PHASE_PENDING)
+    enqueue (m, C_SCHEDULER, SCHEDULER_KEY);
+  if (p->status.phase == CARA_PROJECT_PHASE_TERMINATED)
+    enqueue (m, C_TERMINATION, e->name);
+  if (p->spec.expire_at != NULL)
+    enqueue (m, C_EXPIRY, e->name);
+}
+
+/* Everything after the last event applied, in rv order (store.h: events become visible in rv
+ * order, so none is skipped). */
+static gboolean
+pump_events (ControllerManager *m, GError **error)
+{
+  for (;;)
     {
-      enqueue (m, C_NODE_HEALTH, parts[1]);
-      enqueue (m, C_RESCHEDULER, parts[1]);
-      enqueue_after (m, C_SCHEDULER, SCHEDULER_KEY, NODE_EVENT_SCHEDULE_DELAY_USEC);
+      g_autoptr (GPtrArray) events = NULL;
+
+      if (!store_events_since (m->cache->last_rv, NULL, 1000, &events, error))
+        return FALSE;
+      for (guint i = 0; i < events->len; i++)
+        {
+          StoreEvent *e = events->pdata[i];
+          apply_event (m, e);
+          m->cache->last_rv = e->rv;
+        }
+      if (events->len < 1000)
+        return TRUE;
     }
 }
 
 static void
 resync_all (ControllerManager *m)
 {
-  ControllerContext ctx = { .t = m->t, .now = g_get_real_time () };
+  ControllerContext ctx = { .t = m->t, .cache = m->cache, .now = g_get_real_time () };
+  g_autoptr (GError) cache_error = NULL;
+
+  if (!controller_cache_rebuild (m->cache, &cache_error))
+    g_warning ("Rebuilding the controllers' cache failed: %s", cache_error->message);
 
   for (guint c = 0; c < C_N; c++)
     {
@@ -155,7 +202,7 @@ static void step_down (ControllerManager *m, const char *why);
 static void
 reconcile_one (ControllerManager *m, guint c, const char *key)
 {
-  ControllerContext ctx = { .t = m->t, .now = g_get_real_time () };
+  ControllerContext ctx = { .t = m->t, .cache = m->cache, .now = g_get_real_time () };
   g_autoptr (GError) error = NULL;
   gint64 requeue_after = 0;
   gint64 t0 = g_get_monotonic_time ();
@@ -256,6 +303,8 @@ static gboolean
 listen_cb (gint fd, GIOCondition cond, gpointer user_data)
 {
   ControllerManager *m = user_data;
+  g_autoptr (GError) error = NULL;
+  gboolean any = FALSE;
   PGnotify *n;
 
   if (!PQconsumeInput (m->listen_conn))
@@ -265,9 +314,11 @@ listen_cb (gint fd, GIOCondition cond, gpointer user_data)
     }
   while ((n = PQnotifies (m->listen_conn)) != NULL)
     {
-      dispatch_event (m, n->extra);
+      any = TRUE;
       PQfreemem (n);
     }
+  if (any && !pump_events (m, &error))
+    g_warning ("Reading events failed (the next notification or resync retries): %s", error->message);
   return G_SOURCE_CONTINUE;
 }
 
@@ -306,6 +357,7 @@ become_leader (ControllerManager *m, GError **error)
 
   for (guint c = 0; c < C_N; c++)
     m->queues[c] = controller_queue_new (BACKOFF_BASE_USEC, BACKOFF_MAX_USEC);
+  m->cache = controller_cache_new ();
   g_atomic_int_set (&m->is_leader, TRUE);
   g_message ("Became the controller leader; running node-health, scheduler, rescheduler, "
              "termination and expiry");
@@ -329,6 +381,7 @@ step_down (ControllerManager *m, const char *why)
   g_clear_pointer (&m->lock_conn, PQfinish);
   for (guint c = 0; c < C_N; c++)
     g_clear_pointer (&m->queues[c], controller_queue_free);
+  g_clear_pointer (&m->cache, controller_cache_free);
   if (was)
     g_warning ("No longer the controller leader: %s", why);
 }

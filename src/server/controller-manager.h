@@ -10,6 +10,8 @@
 #include <glib.h>
 #include <libpq-fe.h>
 
+#include "controller-cache.h"
+
 typedef struct {
   gint64 heartbeat_timeout;   /* NODE_HEARTBEAT_TIMEOUT, 90s */
   gint64 grace_period;        /* RESCHEDULE_GRACE_PERIOD, 3m */
@@ -25,6 +27,7 @@ gboolean controller_timeouts_load (GKeyFile *kf, ControllerTimeouts *t, GError *
 /* What a controller sees while reconciling one key. */
 typedef struct {
   ControllerTimeouts t;
+  ControllerCache *cache; /* nodes and placed projects, current up to the last event read */
   gint64 now;   /* wall clock (g_get_real_time) at the start of this reconcile */
 } ControllerContext;
 

@@ -89,16 +89,12 @@ expiry_reconcile (ControllerContext *ctx, const char *name, gint64 *ret_requeue_
 static gboolean
 expiry_resync (ControllerContext *ctx, GPtrArray *keys, GError **error)
 {
-  g_autoptr (GPtrArray) projects = NULL;
+  GHashTableIter it;
+  gpointer k;
 
-  if (!store_list_projects (NULL, &projects, NULL, error))
-    return FALSE;
-  for (guint i = 0; i < projects->len; i++)
-    {
-      CaraProject *p = projects->pdata[i];
-      if (p->spec.expire_at != NULL)
-        g_ptr_array_add (keys, g_strdup (p->metadata.name));
-    }
+  g_hash_table_iter_init (&it, ctx->cache->expiring);
+  while (g_hash_table_iter_next (&it, &k, NULL))
+    g_ptr_array_add (keys, g_strdup (k));
   return TRUE;
 }
 

@@ -65,12 +65,12 @@ node_health_reconcile (ControllerContext *ctx, const char *name, gint64 *ret_req
 static gboolean
 node_health_resync (ControllerContext *ctx, GPtrArray *keys, GError **error)
 {
-  g_autoptr (GPtrArray) nodes = NULL;
+  GHashTableIter it;
+  gpointer k;
 
-  if (!store_list_nodes (&nodes, NULL, error))
-    return FALSE;
-  for (guint i = 0; i < nodes->len; i++)
-    g_ptr_array_add (keys, g_strdup (((CaraNode *) nodes->pdata[i])->metadata.name));
+  g_hash_table_iter_init (&it, ctx->cache->nodes);
+  while (g_hash_table_iter_next (&it, &k, NULL))
+    g_ptr_array_add (keys, g_strdup (k));
   return TRUE;
 }
 

@@ -165,24 +165,17 @@ rescheduler_reconcile (ControllerContext *ctx, const char *name, gint64 *ret_req
 static gboolean
 rescheduler_resync (ControllerContext *ctx, GPtrArray *keys, GError **error)
 {
-  StoreProjectFilter filter = { .phases = placed_phases };
-  g_autoptr (GPtrArray) nodes = NULL;
-  g_autoptr (GPtrArray) projects = NULL;
-  g_autoptr (GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-
-  if (!store_list_nodes (&nodes, NULL, error) || !store_list_projects (&filter, &projects, NULL, error))
-    return FALSE;
-  for (guint i = 0; i < nodes->len; i++)
-    g_hash_table_add (seen, g_strdup (((CaraNode *) nodes->pdata[i])->metadata.name));
-  /* Also nodes that no longer exist but still have projects. */
-  for (guint i = 0; i < projects->len; i++)
-    {
-      const char *ref = ((CaraProject *) projects->pdata[i])->status.node_ref;
-      if (ref != NULL && *ref != '\0')
-        g_hash_table_add (seen, g_strdup (ref));
-    }
+  g_autoptr (GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
   GHashTableIter it;
-  gpointer k;
+  gpointer k, v;
+
+  g_hash_table_iter_init (&it, ctx->cache->nodes);
+  while (g_hash_table_iter_next (&it, &k, NULL))
+    g_hash_table_add (seen, k);
+  /* Also nodes that no longer exist but still have projects. */
+  g_hash_table_iter_init (&it, ctx->cache->placed);
+  while (g_hash_table_iter_next (&it, NULL, &v))
+    g_hash_table_add (seen, ((CachePlaced *) v)->node_ref);
   g_hash_table_iter_init (&it, seen);
   while (g_hash_table_iter_next (&it, &k, NULL))
     g_ptr_array_add (keys, g_strdup (k));

@@ -12,15 +12,13 @@
 
 /* The scheduler (SPEC §4).  One key, SCHEDULER_KEY: a pass over every Pending project, oldest
  * first, against one view of the nodes and of what is already placed on them (updated as the
- * pass places projects).  Any project change and (coalesced) node change queues a pass, so a new
+ * pass places projects); nodes and usage come from the controllers' cache.  Any project change and (coalesced) node change queues a pass, so a new
  * project is placed within milliseconds.  The placement itself is scheduler_decide(). */
 
 /* A pass places at most this many, then yields to the loop and comes back at once. */
 #define PASS_LIMIT 2000
 
 static const char *const pending_phases[] = { "Pending", NULL };
-/* Projects whose containers hold (or are about to hold) resources on their node. */
-static const char *const placed_phases[] = { "Scheduled", "Running", "Terminating", NULL };
 
 typedef struct {
   const char *rv;       /* the version the decision was made on */
@@ -82,26 +80,35 @@ created_cmp (gconstpointer a, gconstpointer b)
   return g_strcmp0 (x->metadata.name, y->metadata.name);
 }
 
+static gint
+node_name_cmp (gconstpointer a, gconstpointer b)
+{
+  return g_strcmp0 ((*(CaraNode *const *) a)->metadata.name, (*(CaraNode *const *) b)->metadata.name);
+}
+
 static gboolean
 scheduler_reconcile (ControllerContext *ctx, const char *key, gint64 *ret_requeue_after, GError **error)
 {
   StoreProjectFilter pending_filter = { .phases = pending_phases };
-  StoreProjectFilter placed_filter = { .phases = placed_phases };
   g_autoptr (GPtrArray) pending = NULL;
-  g_autoptr (GPtrArray) nodes = NULL;
-  g_autoptr (GPtrArray) placed = NULL;
+  g_autoptr (GPtrArray) nodes = g_ptr_array_new ();
   g_autoptr (GHashTable) index = g_hash_table_new (g_str_hash, g_str_equal);
   g_autofree SchedNode *sn = NULL;
   guint n_scheduled = 0, n_unschedulable = 0;
+  GHashTableIter it;
+  gpointer k, v;
 
   if (!store_list_projects (&pending_filter, &pending, NULL, error))
     return FALSE;
   if (pending->len == 0)
     return TRUE;
   g_ptr_array_sort (pending, created_cmp);
-  if (!store_list_nodes (&nodes, NULL, error) || !store_list_projects (&placed_filter, &placed, NULL, error))
-    return FALSE;
 
+  /* Nodes and usage from the cache (controller-cache.h), current up to the last event read. */
+  g_hash_table_iter_init (&it, ctx->cache->nodes);
+  while (g_hash_table_iter_next (&it, NULL, &v))
+    g_ptr_array_add (nodes, v);
+  g_ptr_array_sort (nodes, node_name_cmp);
   sn = g_new0 (SchedNode, MAX (nodes->len, 1));
   for (guint i = 0; i < nodes->len; i++)
     {
@@ -114,17 +121,16 @@ scheduler_reconcile (ControllerContext *ctx, const char *key, gint64 *ret_requeu
       sn[i].alloc_mem = quantity_or_unknown (n->status.allocatable, "memory", FALSE);
       g_hash_table_insert (index, n->metadata.name, GUINT_TO_POINTER (i + 1));
     }
-  for (guint i = 0; i < placed->len; i++)
+  g_hash_table_iter_init (&it, ctx->cache->placed);
+  while (g_hash_table_iter_next (&it, &k, &v))
     {
-      CaraProject *p = placed->pdata[i];
-      guint idx = p->status.node_ref ? GPOINTER_TO_UINT (g_hash_table_lookup (index, p->status.node_ref)) : 0;
-      SchedRequest req;
+      CachePlaced *e = v;
+      guint idx = GPOINTER_TO_UINT (g_hash_table_lookup (index, e->node_ref));
 
       if (idx == 0)
         continue;
-      sched_request_from_project (p, &req);
-      sn[idx - 1].used_cpu_m += req.cpu_m;
-      sn[idx - 1].used_mem += req.mem;
+      sn[idx - 1].used_cpu_m += e->cpu_m;
+      sn[idx - 1].used_mem += e->mem;
       sn[idx - 1].n_projects++;
     }
 
@@ -133,6 +139,7 @@ scheduler_reconcile (ControllerContext *ctx, const char *key, gint64 *ret_requeu
       CaraProject *p = pending->pdata[i];
       g_autofree char *reason = NULL;
       g_autoptr (GError) local = NULL;
+      g_autoptr (CaraProject) written = NULL;
       SchedRequest req;
       ScheduleWrite w = { .rv = p->metadata.resource_version };
       gint pick;
@@ -141,7 +148,7 @@ scheduler_reconcile (ControllerContext *ctx, const char *key, gint64 *ret_requeu
       pick = scheduler_decide (&req, sn, nodes->len, &reason);
       w.node = pick >= 0 ? sn[pick].name : NULL;
       w.reason = reason;
-      if (!store_update_project (p->metadata.name, schedule_mutate, &w, NULL, &local))
+      if (!store_update_project (p->metadata.name, schedule_mutate, &w, &written, &local))
         {
           if (g_error_matches (local, CARA_ERROR, CARA_ERROR_NOT_FOUND))
             continue;
@@ -152,6 +159,8 @@ scheduler_reconcile (ControllerContext *ctx, const char *key, gint64 *ret_requeu
         continue;
       if (pick >= 0)
         {
+          /* Counted now, not when our own event comes back: the next pass may start first. */
+          controller_cache_set_project (ctx->cache, written);
           sn[pick].used_cpu_m += req.cpu_m;
           sn[pick].used_mem += req.mem;
           sn[pick].n_projects++;

@@ -1,0 +1,135 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "config.h"
+
+#include "controller-cache.h"
+
+#include "scheduler-decide.h"
+#include "store.h"
+
+static void
+cache_placed_free (CachePlaced *p)
+{
+  g_free (p->node_ref);
+  g_free (p);
+}
+
+ControllerCache *
+controller_cache_new (void)
+{
+  ControllerCache *c = g_new0 (ControllerCache, 1);
+
+  c->nodes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) cara_node_free);
+  c->placed = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) cache_placed_free);
+  c->expiring = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  return c;
+}
+
+void
+controller_cache_free (ControllerCache *c)
+{
+  if (c == NULL)
+    return;
+  g_hash_table_unref (c->nodes);
+  g_hash_table_unref (c->placed);
+  g_hash_table_unref (c->expiring);
+  g_free (c);
+}
+
+static gboolean
+maps_equal (GHashTable *a, GHashTable *b)
+{
+  GHashTableIter it;
+  gpointer k, v;
+
+  if (g_hash_table_size (a) != g_hash_table_size (b))
+    return FALSE;
+  g_hash_table_iter_init (&it, a);
+  while (g_hash_table_iter_next (&it, &k, &v))
+    if (g_strcmp0 (v, g_hash_table_lookup (b, k)) != 0)
+      return FALSE;
+  return TRUE;
+}
+
+gboolean
+controller_cache_set_node (ControllerCache *c, CaraNode *n)
+{
+  CaraNode *old = g_hash_table_lookup (c->nodes, n->metadata.name);
+  gboolean changed = old == NULL || old->status.state != n->status.state ||
+                     old->spec.unschedulable != n->spec.unschedulable ||
+                     !maps_equal (old->metadata.labels, n->metadata.labels) ||
+                     !maps_equal (old->status.allocatable, n->status.allocatable);
+
+  g_hash_table_replace (c->nodes, g_strdup (n->metadata.name), n);
+  return changed;
+}
+
+gboolean
+controller_cache_remove_node (ControllerCache *c, const char *name)
+{
+  return g_hash_table_remove (c->nodes, name);
+}
+
+gboolean
+controller_cache_set_project (ControllerCache *c, const CaraProject *p)
+{
+  const char *name = p->metadata.name;
+  gboolean holds = p->status.node_ref != NULL && *p->status.node_ref != '\0' &&
+                   (p->status.phase == CARA_PROJECT_PHASE_SCHEDULED || p->status.phase == CARA_PROJECT_PHASE_RUNNING ||
+                    p->status.phase == CARA_PROJECT_PHASE_TERMINATING);
+  CachePlaced *old = g_hash_table_lookup (c->placed, name);
+  gboolean freed = FALSE;
+
+  if (p->spec.expire_at != NULL)
+    g_hash_table_add (c->expiring, g_strdup (name));
+  else
+    g_hash_table_remove (c->expiring, name);
+
+  if (holds)
+    {
+      SchedRequest req;
+      CachePlaced *e = g_new0 (CachePlaced, 1);
+
+      sched_request_from_project (p, &req);
+      e->node_ref = g_strdup (p->status.node_ref);
+      e->cpu_m = req.cpu_m;
+      e->mem = req.mem;
+      freed = old != NULL && (g_strcmp0 (old->node_ref, e->node_ref) != 0 || old->cpu_m > e->cpu_m || old->mem > e->mem);
+      g_hash_table_replace (c->placed, g_strdup (name), e);
+    }
+  else if (old != NULL)
+    {
+      g_hash_table_remove (c->placed, name);
+      freed = TRUE;
+    }
+  return freed;
+}
+
+gboolean
+controller_cache_remove_project (ControllerCache *c, const char *name)
+{
+  g_hash_table_remove (c->expiring, name);
+  return g_hash_table_remove (c->placed, name);
+}
+
+gboolean
+controller_cache_rebuild (ControllerCache *c, GError **error)
+{
+  g_autoptr (GPtrArray) nodes = NULL;
+  g_autoptr (GPtrArray) projects = NULL;
+  gint64 oldest = 0, newest = 0;
+
+  /* The newest rv first: whatever the lists miss comes after it, and applying an event again is
+   * harmless (each carries the whole object, applied in order). */
+  if (!store_events_range (&oldest, &newest, error) || !store_list_nodes (&nodes, NULL, error) ||
+      !store_list_projects (NULL, &projects, NULL, error))
+    return FALSE;
+  g_hash_table_remove_all (c->nodes);
+  g_hash_table_remove_all (c->placed);
+  g_hash_table_remove_all (c->expiring);
+  for (guint i = 0; i < nodes->len; i++)
+    controller_cache_set_node (c, g_steal_pointer (&nodes->pdata[i]));
+  for (guint i = 0; i < projects->len; i++)
+    controller_cache_set_project (c, projects->pdata[i]);
+  c->last_rv = MAX (c->last_rv, newest);
+  return TRUE;
+}

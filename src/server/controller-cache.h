@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+/* What the controller leader keeps in memory (an informer): every node, and for every project
+ * placed on a node its requests, kept current from the events table and rebuilt from full lists
+ * at leadership start and on each resync.  The scheduler reads nodes and usage from here, so a
+ * scheduling pass costs one query (the Pending projects) and not a scan of the cluster; and the
+ * manager routes each event by its content (only Pending projects wake the scheduler, only
+ * Terminated ones termination, ...). */
+
+#include <glib.h>
+
+#include "cara-model.h"
+
+typedef struct {
+  char *node_ref;
+  gint64 cpu_m;
+  gint64 mem;
+} CachePlaced;
+
+typedef struct {
+  GHashTable *nodes;    /* name -> CaraNode* */
+  GHashTable *placed;   /* project name -> CachePlaced*: Scheduled/Running/Terminating with a node */
+  GHashTable *expiring; /* project names that have spec.expireAt */
+  gint64 last_rv;       /* events up to this one are applied */
+} ControllerCache;
+
+ControllerCache *controller_cache_new (void);
+void controller_cache_free (ControllerCache *c);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (ControllerCache, controller_cache_free)
+
+/* Full lists; events after the returned point are applied on top by the caller. */
+gboolean controller_cache_rebuild (ControllerCache *c, GError **error);
+
+/* Takes ownership of @n.  Returns TRUE when what the scheduler looks at changed (state,
+ * unschedulable, labels, allocatable). */
+gboolean controller_cache_set_node (ControllerCache *c, CaraNode *n);
+gboolean controller_cache_remove_node (ControllerCache *c, const char *name);
+/* Returns TRUE when the project stopped holding resources on a node (a pending one may fit now). */
+gboolean controller_cache_set_project (ControllerCache *c, const CaraProject *p);
+gboolean controller_cache_remove_project (ControllerCache *c, const char *name);
