@@ -4,7 +4,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <poll.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -109,16 +108,13 @@ static gboolean
 bus_source_dispatch (GSource *source, GSourceFunc callback, gpointer user_data)
 {
   BusSource *s = (BusSource *) source;
+  int r;
 
   /* sd_bus_process handles one message per call: drain until it has nothing left. */
-  for (;;)
-    {
-      int r = sd_bus_process (s->bus, NULL);
-      if (r == 0)
-        break;
-      if (r < 0)
-        break;
-    }
+  while ((r = sd_bus_process (s->bus, NULL)) > 0)
+    ;
+  if (r < 0)
+    g_debug ("Failed to process D-Bus messages: %s", g_strerror (-r));
   if (!sd_bus_is_open (s->bus))
     {
       /* e.g. dbus-daemon restarted: stop polling a dead fd and connect again later. */
