@@ -93,11 +93,17 @@ controller_cache_set_project (ControllerCache *c, const CaraProject *p)
       e->node_ref = g_strdup (p->status.node_ref);
       e->cpu_m = req.cpu_m;
       e->mem = req.mem;
+      e->marked = cara_conditions_find (p->status.conditions, "NotReadyAt") != NULL ||
+                  cara_conditions_find (p->status.conditions, "TerminatingAt") != NULL;
+      c->n_marked += e->marked;
+      if (old != NULL)
+        c->n_marked -= old->marked;
       freed = old != NULL && (g_strcmp0 (old->node_ref, e->node_ref) != 0 || old->cpu_m > e->cpu_m || old->mem > e->mem);
       g_hash_table_replace (c->placed, g_strdup (name), e);
     }
   else if (old != NULL)
     {
+      c->n_marked -= old->marked;
       g_hash_table_remove (c->placed, name);
       freed = TRUE;
     }
@@ -107,7 +113,12 @@ controller_cache_set_project (ControllerCache *c, const CaraProject *p)
 gboolean
 controller_cache_remove_project (ControllerCache *c, const char *name)
 {
+  CachePlaced *old = g_hash_table_lookup (c->placed, name);
+
   g_hash_table_remove (c->expiring, name);
+  if (old == NULL)
+    return FALSE;
+  c->n_marked -= old->marked;
   return g_hash_table_remove (c->placed, name);
 }
 
@@ -126,6 +137,7 @@ controller_cache_rebuild (ControllerCache *c, GError **error)
   g_hash_table_remove_all (c->nodes);
   g_hash_table_remove_all (c->placed);
   g_hash_table_remove_all (c->expiring);
+  c->n_marked = 0;
   for (guint i = 0; i < nodes->len; i++)
     controller_cache_set_node (c, g_steal_pointer (&nodes->pdata[i]));
   for (guint i = 0; i < projects->len; i++)

@@ -16,12 +16,14 @@ typedef struct {
   char *node_ref;
   gint64 cpu_m;
   gint64 mem;
+  gboolean marked; /* has a NotReadyAt or TerminatingAt clock */
 } CachePlaced;
 
 typedef struct {
   GHashTable *nodes;    /* name -> CaraNode* */
   GHashTable *placed;   /* project name -> CachePlaced*: Scheduled/Running/Terminating with a node */
   GHashTable *expiring; /* project names that have spec.expireAt */
+  guint n_marked;       /* placed projects with a clock running */
   gint64 last_rv;       /* events up to this one are applied */
 } ControllerCache;
 

@@ -44,6 +44,22 @@ node_health_reconcile (ControllerContext *ctx, const char *name, gint64 *ret_req
 {
   NodeHealthRun run = { .timeout = ctx->t.heartbeat_timeout };
   g_autoptr (GError) local = NULL;
+  CaraNode *cached = g_hash_table_lookup (ctx->cache->nodes, name);
+
+  /* Most wake-ups are heartbeats that change nothing: decide on the cached copy (current up to the
+   * event that woke us) and touch the database only to write. */
+  if (cached != NULL)
+    {
+      CaraCondition *ready = cara_conditions_find (cached->status.conditions, "Ready");
+      node_health_decide (cached->status.state, controller_time_usec (cached->status.last_heartbeat),
+                          ready ? ready->status : NULL, ready ? ready->reason : NULL, g_get_real_time (),
+                          run.timeout, &run.d);
+      if (!run.d.write)
+        {
+          *ret_requeue_after = run.d.recheck_after;
+          return TRUE;
+        }
+    }
 
   if (!store_update_node (name, node_health_mutate, &run, NULL, &local))
     {

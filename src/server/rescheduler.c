@@ -107,6 +107,16 @@ rescheduler_reconcile (ControllerContext *ctx, const char *name, gint64 *ret_req
   g_autoptr (GError) local = NULL;
   RescheduleRun run = { .node = name, .t = &ctx->t };
   gint64 requeue = 0;
+  CaraNode *cached = g_hash_table_lookup (ctx->cache->nodes, name);
+
+  /* The common case, a heartbeat of a healthy node with no clock running anywhere: nothing to do,
+   * and no query. */
+  if (cached != NULL && ctx->cache->n_marked == 0)
+    {
+      CaraCondition *ready = cara_conditions_find (cached->status.conditions, "Ready");
+      if (!node_is_down (TRUE, cached->status.state, ready ? ready->status : NULL))
+        return TRUE;
+    }
 
   if (!store_get_node (name, &node, &local))
     {
