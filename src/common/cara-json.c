@@ -35,7 +35,7 @@ on_start (JsonParser *parser, gpointer data)
 JsonNode *
 cara_json_parse (const char *data, gssize len, GError **error)
 {
-  g_autoptr(JsonParser) parser = json_parser_new_immutable ();
+  g_autoptr(JsonParser) parser = json_parser_new ();
   g_autoptr(GError) local_error = NULL;
   RootCounter rc = { 0, 0 };
   JsonNode *root;

@@ -8,6 +8,7 @@
 
 #include "cara-cleanup.h"
 #include "cara-error.h"
+#include "cara-json.h"
 #include "cara-manifest.h"
 
 /* Bounds against hostile input: nesting depth and nodes produced after alias expansion
@@ -661,19 +662,16 @@ coerce_env_values (JsonNode *node)
 static GPtrArray *
 read_json (const char *file, const char *data, gsize len, GError **error)
 {
-  g_autoptr(JsonParser) parser = json_parser_new ();
   g_autoptr(GPtrArray) docs = g_ptr_array_new_with_free_func ((GDestroyNotify) cara_manifest_doc_free);
-  g_autoptr(GError) local_error = NULL;
   g_autoptr(CaraManifestDoc) d = doc_new (file, 0, 1);
-  JsonNode *root;
+  g_autoptr(JsonNode) root = cara_json_parse (data, (gssize) len, error);
 
-  if (!json_parser_load_from_data (parser, data, (gssize) len, &local_error))
+  if (root == NULL)
     {
-      g_set_error (error, CARA_ERROR, CARA_ERROR_INVALID, "%s:%s", file, local_error->message);
+      g_prefix_error (error, "%s: ", file);
       return NULL;
     }
-  root = json_parser_get_root (parser);
-  if (root == NULL || JSON_NODE_HOLDS_NULL (root))
+  if (JSON_NODE_HOLDS_NULL (root))
     return g_steal_pointer (&docs);
   if (!JSON_NODE_HOLDS_OBJECT (root))
     {
@@ -681,7 +679,7 @@ read_json (const char *file, const char *data, gsize len, GError **error)
                    "%s:1:1: a manifest document must be a mapping (apiVersion, kind, metadata, spec)", file);
       return NULL;
     }
-  d->node = json_node_copy (root);
+  d->node = g_steal_pointer (&root);
   coerce_env_values (d->node);
   g_ptr_array_add (docs, g_steal_pointer (&d));
   return g_steal_pointer (&docs);

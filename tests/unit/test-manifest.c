@@ -166,6 +166,37 @@ test_json_input (void)
                    "{\"kind\":\"Project\",\"metadata\":{\"name\":\"a\"},\"spec\":{\"services\":[{\"name\":\"s\","
                    "\"image\":\"i\",\"env\":[{\"name\":\"N\",\"value\":\"5\"},{\"name\":\"B\",\"value\":\"false\"}]}]}}");
   g_clear_pointer (&docs, g_ptr_array_unref);
+
+  /* A key longer than YAML's 1024-character limit for implicit keys: only JSON can read it. */
+  {
+    g_autofree char *key = g_strnfill (1100, 'k');
+    g_autofree char *long_json = g_strdup_printf (
+      "{\"kind\":\"Project\",\"%s\":1,\"spec\":{\"services\":[{\"env\":[{\"name\":\"N\",\"value\":7}]}]}}", key);
+    CaraManifestDoc *d;
+    JsonNode *v;
+    docs = cara_manifest_read_data ("long.json", long_json, strlen (long_json), &error);
+    g_assert_no_error (error);
+    g_assert_cmpuint (docs->len, ==, 1);
+    d = g_ptr_array_index (docs, 0);
+    g_assert_true (json_object_has_member (json_node_get_object (d->node), key));
+    v = json_object_get_member (
+      json_array_get_object_element (
+        json_object_get_array_member (
+          json_array_get_object_element (
+            json_object_get_array_member (json_object_get_object_member (json_node_get_object (d->node), "spec"), "services"),
+            0),
+          "env"),
+        0),
+      "value");
+    g_assert_cmpstr (json_node_get_string (v), ==, "7");
+    g_clear_pointer (&docs, g_ptr_array_unref);
+  }
+
+  docs = cara_manifest_read_data ("two.json", "{\"kind\":\"a\"}{\"kind\":\"b\"}", 26, &error);
+  g_assert_null (docs);
+  g_assert_error (error, CARA_ERROR, CARA_ERROR_INVALID);
+  g_clear_error (&error);
+
   docs = cara_manifest_read_data ("bad.json", "{\"kind\": ", 9, &error);
   g_assert_null (docs);
   g_assert_error (error, CARA_ERROR, CARA_ERROR_INVALID);
