@@ -7,7 +7,6 @@
 #include "controller-manager.h"
 
 #include "cara-cleanup.h"
-#include "cara-config.h"
 #include "cara-error.h"
 #include "cara-json.h"
 #include "cara-log.h"
@@ -51,32 +50,6 @@ struct _ControllerManager {
   ControllerCache *cache;
   guint next_controller;    /* round robin */
 };
-
-void
-controller_timeouts_init_default (ControllerTimeouts *t)
-{
-  t->heartbeat_timeout = 90 * G_USEC_PER_SEC;
-  t->grace_period = 3 * 60 * G_USEC_PER_SEC;
-  t->terminating_timeout = 10 * 60 * G_USEC_PER_SEC;
-  t->resync_interval = 30 * G_USEC_PER_SEC;
-}
-
-gboolean
-controller_timeouts_load (GKeyFile *kf, ControllerTimeouts *t, GError **error)
-{
-  g_autoptr (GKeyFile) empty = g_key_file_new ();
-
-  if (kf == NULL)
-    kf = empty;
-  return cara_config_duration (kf, "server", "node-heartbeat-timeout", "NODE_HEARTBEAT_TIMEOUT", NULL,
-                               "90s", &t->heartbeat_timeout, error) &&
-         cara_config_duration (kf, "server", "reschedule-grace-period", "RESCHEDULE_GRACE_PERIOD", NULL,
-                               "3m", &t->grace_period, error) &&
-         cara_config_duration (kf, "server", "termination-timeout", "TERMINATION_TIMEOUT", NULL,
-                               "10m", &t->terminating_timeout, error) &&
-         cara_config_duration (kf, "server", "resync-interval", "RESYNC_INTERVAL", NULL, "30s",
-                               &t->resync_interval, error);
-}
 
 static void schedule_processing (ControllerManager *m);
 

@@ -12,6 +12,7 @@
 
 #include "controller-cache.h"
 
+/* Parsed by server-config.c (file, environment, options). */
 typedef struct {
   gint64 heartbeat_timeout;   /* NODE_HEARTBEAT_TIMEOUT, 90s */
   gint64 grace_period;        /* RESCHEDULE_GRACE_PERIOD, 3m */
@@ -19,10 +20,6 @@ typedef struct {
   gint64 resync_interval;     /* RESYNC_INTERVAL, 30s */
 } ControllerTimeouts;
 
-void controller_timeouts_init_default (ControllerTimeouts *t);
-/* Each from the [server] group of @kf (keys node-heartbeat-timeout, ...; @kf may be NULL),
- * overridden by the environment variable of SPEC §4. */
-gboolean controller_timeouts_load (GKeyFile *kf, ControllerTimeouts *t, GError **error);
 
 /* What a controller sees while reconciling one key. */
 typedef struct {
