@@ -53,7 +53,6 @@ struct _ControllerManager {
 
 static void schedule_processing (ControllerManager *m);
 
-
 static void
 destroy_source (GSource **s)
 {
