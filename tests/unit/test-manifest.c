@@ -192,7 +192,10 @@ test_json_input (void)
     g_clear_pointer (&docs, g_ptr_array_unref);
   }
 
-  docs = cara_manifest_read_data ("two.json", "{\"kind\":\"a\"}{\"kind\":\"b\"}", 26, &error);
+  {
+    const char *two = "{\"kind\":\"a\"}{\"kind\":\"b\"}";
+    docs = cara_manifest_read_data ("two.json", two, strlen (two), &error);
+  }
   g_assert_null (docs);
   g_assert_error (error, CARA_ERROR, CARA_ERROR_INVALID);
   g_clear_error (&error);
