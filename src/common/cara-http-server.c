@@ -656,7 +656,8 @@ request_completed (void *cls, struct MHD_Connection *conn, void **con_cls, enum 
   request_free (r);
 }
 
-static void
+/* MHD hands us its own printf format. */
+G_GNUC_PRINTF (2, 0) static void
 mhd_logger (void *cls, const char *fm, va_list ap)
 {
   g_autofree char *msg = g_strdup_vprintf (fm, ap);

@@ -38,6 +38,12 @@ store_get_database_url (void)
   return database_url;
 }
 
+static void
+ignore_notice (void *arg, const char *message)
+{
+  g_debug ("PostgreSQL: %s", message);
+}
+
 PGconn *
 store_connect_new (GError **error)
 {
@@ -53,8 +59,8 @@ store_connect_new (GError **error)
       return NULL;
     }
   /* Quiet NOTICEs (e.g. "relation already exists, skipping"). */
-  PQsetNoticeProcessor (c, NULL, NULL);
-  g_autoptr (PGresult) r = PQexec (c, "SET TIME ZONE 'UTC'");
+  PQsetNoticeProcessor (c, ignore_notice, NULL);
+  PQclear (PQexec (c, "SET TIME ZONE 'UTC'"));
   return g_steal_pointer (&c);
 }
 
@@ -159,7 +165,7 @@ store_rollback (PGconn *c)
 {
   if (PQstatus (c) != CONNECTION_OK)
     return;
-  g_autoptr (PGresult) r = PQexec (c, "ROLLBACK");
+  PQclear (PQexec (c, "ROLLBACK"));
 }
 
 gboolean
