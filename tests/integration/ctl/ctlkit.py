@@ -47,6 +47,9 @@ class Ctl:
             # we run as root on the server's machine: never pick up a real admin token
             "CARA_ADMIN_TOKEN_FILE": os.path.join(self.home, "no-admin-token"),
         })
+        # sanitizer builds: known leaks inside libraries (see lsan.supp)
+        self.env.setdefault("LSAN_OPTIONS", "print_suppressions=0:suppressions=" + os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                                                          "lsan.supp"))
         if server:
             self.env["CARA_SERVER"] = server
 
