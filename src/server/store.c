@@ -19,7 +19,28 @@ store_is_available (void)
 }
 
 /* One connection per thread, closed when the thread exits. */
-static GPrivate thread_conn = G_PRIVATE_INIT ((GDestroyNotify) PQfinish);
+typedef struct {
+  PGconn *conn;
+  GHashTable *prepared; /* SQL text -> statement name */
+  guint n_prepared;
+} ThreadConn;
+
+static void
+thread_conn_free (ThreadConn *t)
+{
+  PQfinish (t->conn);
+  g_hash_table_unref (t->prepared);
+  g_free (t);
+}
+
+static GPrivate thread_conn = G_PRIVATE_INIT ((GDestroyNotify) thread_conn_free);
+
+static PGconn *
+thread_conn_get (void)
+{
+  ThreadConn *t = g_private_get (&thread_conn);
+  return t ? t->conn : NULL;
+}
 
 gboolean
 store_setup (const char *url, GError **error)
@@ -67,7 +88,7 @@ store_connect_new (GError **error)
 PGconn *
 store_thread_conn (GError **error)
 {
-  PGconn *c = g_private_get (&thread_conn);
+  PGconn *c = thread_conn_get ();
   if (c != NULL && PQstatus (c) == CONNECTION_OK)
     return c;
   if (c != NULL)
@@ -75,7 +96,10 @@ store_thread_conn (GError **error)
   c = store_connect_new (error);
   if (c == NULL)
     return NULL;
-  g_private_set (&thread_conn, c);
+  ThreadConn *t = g_new0 (ThreadConn, 1);
+  t->conn = c;
+  t->prepared = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  g_private_set (&thread_conn, t);
   return c;
 }
 
@@ -92,10 +116,32 @@ sqlstate_is_unavailable (const char *state)
                            || strcmp (state, "57P02") == 0 || strcmp (state, "57P03") == 0);
 }
 
+/* On a thread's own connection every statement is prepared once (statements are constant
+ * strings), saving PostgreSQL the parse and plan of each request. */
+static PGresult *
+exec_params (PGconn *c, const char *sql, int n_params, const char * const *params)
+{
+  ThreadConn *t = g_private_get (&thread_conn);
+  if (t == NULL || t->conn != c)
+    return PQexecParams (c, sql, n_params, NULL, params, NULL, NULL, 0);
+  const char *name = g_hash_table_lookup (t->prepared, sql);
+  if (name == NULL)
+    {
+      g_autofree char *new_name = g_strdup_printf ("cara_%u", t->n_prepared++);
+      PGresult *r = PQprepare (c, new_name, sql, n_params, NULL);
+      if (r == NULL || PQresultStatus (r) != PGRES_COMMAND_OK)
+        return r;
+      PQclear (r);
+      name = new_name;
+      g_hash_table_insert (t->prepared, g_strdup (sql), g_steal_pointer (&new_name));
+    }
+  return PQexecPrepared (c, name, n_params, params, NULL, NULL, 0);
+}
+
 PGresult *
 store_exec (PGconn *c, const char *sql, int n_params, const char * const *params, GError **error)
 {
-  g_autoptr (PGresult) r = PQexecParams (c, sql, n_params, NULL, params, NULL, NULL, 0);
+  g_autoptr (PGresult) r = exec_params (c, sql, n_params, params);
   ExecStatusType st = r ? PQresultStatus (r) : PGRES_FATAL_ERROR;
   if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
     {
@@ -111,7 +157,7 @@ store_exec (PGconn *c, const char *sql, int n_params, const char * const *params
       g_set_error (error, CARA_ERROR, CARA_ERROR_UNAVAILABLE, "database unavailable: %s", msg);
       g_atomic_int_set (&available, 0);
       /* Forget the broken connection so the next call reconnects. */
-      if (g_private_get (&thread_conn) == c)
+      if (thread_conn_get () == c)
         g_private_replace (&thread_conn, NULL);
     }
   else if (g_strcmp0 (state, "23505") == 0)
@@ -150,7 +196,7 @@ store_begin (const char *begin_sql, GError **error)
   g_autoptr (PGresult) r = store_exec_once (begin_sql ? begin_sql : "BEGIN", 0, NULL, error);
   if (r == NULL)
     return NULL;
-  return g_private_get (&thread_conn);
+  return thread_conn_get ();
 }
 
 gboolean
