@@ -8,6 +8,7 @@ shipped XML."""
 import os
 import random
 import sys
+import time
 
 import cara_fixtures as fx
 from cara_server import CaraServer, postgres
@@ -42,11 +43,23 @@ def object_path(project):
 
 
 def wait(agent, pred, timeout, what):
-    """Poll pred; fail at once (with the agent's log) if the agent exits meanwhile."""
-    def check():
-        agent._check_alive()
-        return pred()
-    return agent._wait(check, timeout, what)
+    """Poll pred until truthy; fail at once (with the agent's log) if the agent exits meanwhile."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while True:
+        if not agent.running:
+            agent.print_log()
+            raise AssertionError(f"cara-agent exited ({agent.proc.returncode}) while waiting for {what}")
+        try:
+            value = pred()
+            if value:
+                return value
+        except Exception as e:  # noqa: BLE001 - not yet
+            last = e
+        if time.monotonic() > deadline:
+            agent.print_log()
+            raise TimeoutError(f"timed out after {timeout} s waiting for {what} (last error: {last!r})")
+        time.sleep(0.1)
 
 
 def main():
