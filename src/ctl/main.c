@@ -64,6 +64,13 @@ static const CtlOption drain_options[] = {
   { NULL }
 };
 
+static const CtlOption logs_options[] = {
+  { "follow", 'f', CTL_OPT_BOOL, NULL, N_("Keep printing new lines as they come") },
+  { "tail", 0, CTL_OPT_STRING, "N", N_("Only the last N lines of each service (default all)") },
+  { "timestamps", 0, CTL_OPT_BOOL, NULL, N_("Prefix each line with its time") },
+  { NULL }
+};
+
 static const CtlOption no_options[] = { { NULL } };
 
 static int verb_help (Ctl *ctl, CtlArgs *args, GError **error);
@@ -86,6 +93,10 @@ const CtlVerb ctl_verbs[] = {
     CTL_ARGS_KIND_NAMES, kinds_status },
   { "delete", NULL, 0, G_MAXUINT, ctl_verb_delete, delete_options, "project|node NAME...|-f FILE",
     N_("Delete projects or nodes"), NULL, CTL_ARGS_KIND_NAMES, kinds_all },
+  { "logs", NULL, 1, 1, ctl_verb_logs, logs_options, "PROJECT[/SERVICE]",
+    N_("Show the logs of a project's containers"),
+    N_("Without a service, the lines of all services are interleaved, each with its service's name."),
+    CTL_ARGS_PROJECT },
   { "drain", NULL, 1, 2, ctl_verb_drain, drain_options, "node NAME",
     N_("Stop placing projects on a node"), N_("With --evict, its projects are moved to other nodes."),
     CTL_ARGS_KIND_NAMES, kinds_node },

@@ -93,6 +93,35 @@ complete_value (Cands *c, Ctl *ctl, const CtlOption *o, gboolean *files)
 static void
 complete_positional (Cands *c, Ctl *ctl, const CtlVerb *verb, GPtrArray *pos)
 {
+  if (verb->args_kind == CTL_ARGS_PROJECT)
+    {
+      if (pos->len > 0)
+        return;
+      const char *slash = strchr (c->cur, '/');
+      if (slash == NULL)
+        {
+          add_names (c, ctl, "projects", NULL);
+          return;
+        }
+      /* PROJECT/SERVICE: the services of that project. */
+      g_autofree char *project = g_strndup (c->cur, slash - c->cur);
+      g_autofree char *esc = cara_http_escape (project);
+      g_autofree char *path = g_strdup_printf ("/api/v1/projects/%s", esc);
+      g_autofree char *prefix = g_strconcat (project, "/", NULL);
+      CaraHttpClient *client = ctl_client (ctl);
+      cara_http_client_set_connect_timeout (client, 300);
+      cara_http_client_set_timeout (client, 1000);
+      JsonNode *p = NULL;
+      if (!cara_http_client_json (client, "GET", path, NULL, NULL, &p, NULL) || p == NULL)
+        return;
+      g_autoptr (JsonNode) owned = p;
+      JsonArray *services = JSON_NODE_HOLDS_OBJECT (p) ? ctl_arr (ctl_obj (json_node_get_object (p), "spec"), "services") : NULL;
+      c->prefix = prefix;
+      for (guint i = 0; services && i < json_array_get_length (services); i++)
+        add (c, ctl_str (json_node_get_object (json_array_get_element (services, i)), "name"));
+      c->prefix = NULL;
+      return;
+    }
   if (verb->args_kind != CTL_ARGS_KIND_NAMES || verb->kinds == NULL)
     {
       if (g_str_equal (verb->name, "help") && pos->len == 0)

@@ -133,6 +133,9 @@ def main():
             (["caractrl", "get", "projects", "--phase", "R"], ["Running"]),
             (["caractrl", "version", "--no-"], ["--no-color", "--no-legend", "--no-pager"]),
             (["caractrl", "apply", "--w"], ["--wait"]),
+            (["caractrl", "logs", ""], ["db", "web"]),
+            (["caractrl", "logs", "web/"], ["web/app"]),
+            (["caractrl", "logs", "web", "--t"], ["--tail", "--timestamps", "--token"]),
         ]
         for words, want in cases:
             check(in_bash(ctl, words) == want, "bash: " + " ".join(words), in_bash(ctl, words), want)

@@ -31,8 +31,12 @@ PROJECTS = {"apiVersion": "caravanserai/v1", "kind": "ProjectList", "items": [
      "status": {"phase": "Running", "nodeRef": "n1"}}]}
 
 
+LOG_TEXT = "app | hello\napp | world\ndb  | ready\n"
+
+
 class Handler(BaseHTTPRequestHandler):
     seen = []
+    queries = []
 
     def log_message(self, *args):
         pass
@@ -58,6 +62,17 @@ class Handler(BaseHTTPRequestHandler):
             return self.reply(200, NODES)
         if path == "/api/v1/projects":
             return self.reply(200, PROJECTS)
+        if path == "/api/v1/projects/web/logs":
+            Handler.queries.append(self.path.partition("?")[2])
+            data = LOG_TEXT.encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain; charset=utf-8")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            for line in data.splitlines(keepends=True):
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(line), line))
+            self.wfile.write(b"0\r\n\r\n")
+            return
         if path == "/api/v1/projects/web":
             return self.reply(200, PROJECTS["items"][0])
         return self.reply(404, {"title": "Not Found", "status": 404, "detail": "no such thing"},
@@ -132,6 +147,25 @@ def main():
             r = ctl.expect(2, "version")
             check("caractrl.conf" in r.err, "broken config file named", r)
             ctl.write_config("[caractrl]\nserver=%s\ntoken=good\n" % url)
+
+            # logs: the server's chunked text, with the query the options make
+            r = ctl.ok("logs", "web")
+            check(r.out == LOG_TEXT and Handler.queries[-1] == "", "logs", r, Handler.queries)
+            r = ctl.ok("logs", "web/app", "-f", "--tail", "5", "--timestamps")
+            check(Handler.queries[-1] == "service=app&follow=true&tail=5&timestamps=true", "logs query",
+                  Handler.queries[-1])
+            r = ctl.expect(1, "logs", "ghost")
+            check("Not Found" in r.err, "logs of a missing project", r)
+            ctl.expect(2, "logs", "web", "--tail", "lots")
+            ctl.expect(2, "logs", "web/")
+            # status ends with the last log lines (-n, default 10; -n 0: none)
+            r = ctl.ok("status", "web")
+            check(r.out.endswith("\n\n" + LOG_TEXT) and Handler.queries[-1] == "tail=10", "status shows logs", r)
+            n = len(Handler.queries)
+            r = ctl.ok("status", "web", "-n", "0")
+            check(LOG_TEXT not in r.out and len(Handler.queries) == n, "status -n 0", r)
+            r = ctl.ok("status", "web", "--lines=3")
+            check(Handler.queries[-1] == "tail=3", "status --lines", Handler.queries)
 
             # terminal conventions on a real pty
             paged = os.path.join(ctl.home, "paged")
