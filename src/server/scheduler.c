@@ -9,6 +9,7 @@
 #include "controller-manager.h"
 #include "scheduler-decide.h"
 #include "store.h"
+#include "store-controllers.h"
 
 /* The scheduler (SPEC §4).  One key, SCHEDULER_KEY: a pass over every Pending project, oldest
  * first, against one view of the nodes and of what is already placed on them (updated as the
@@ -17,42 +18,32 @@
 
 /* A pass places at most this many, then yields to the loop and comes back at once. */
 #define PASS_LIMIT 2000
+/* Placements written per transaction (store_controllers_write_statuses). */
+#define WRITE_BATCH 64
 
 static const char *const pending_phases[] = { "Pending", NULL };
 
-typedef struct {
-  const char *rv;       /* the version the decision was made on */
-  const char *node;     /* NULL: unschedulable */
-  const char *reason;
-  gboolean wrote;
-} ScheduleWrite;
-
+/* Puts the decision into @p (in memory); FALSE when that changes nothing (an Unschedulable
+ * condition that already says the same: no write, no event, no loop). */
 static gboolean
-schedule_mutate (CaraProject *p, gpointer user_data, GError **error)
+apply_decision (CaraProject *p, const char *node, const char *reason)
 {
-  ScheduleWrite *w = user_data;
   CaraCondition *c;
 
-  /* Changed since we looked (deleted and re-created, spec edited, placed by someone): the event
-   * of that change queues another pass. */
-  if (p->status.phase != CARA_PROJECT_PHASE_PENDING || g_strcmp0 (p->metadata.resource_version, w->rv) != 0)
-    return FALSE;
-  if (w->node != NULL)
+  if (node != NULL)
     {
-      g_autofree char *msg = g_strdup_printf ("Scheduled to node %s", w->node);
+      g_autofree char *msg = g_strdup_printf ("Scheduled to node %s", node);
       p->status.phase = CARA_PROJECT_PHASE_SCHEDULED;
       g_free (p->status.node_ref);
-      p->status.node_ref = g_strdup (w->node);
+      p->status.node_ref = g_strdup (node);
       cara_conditions_upsert (p->status.conditions, cara_condition_new ("Scheduled", "True", "Scheduled", msg));
-      w->wrote = TRUE;
       return TRUE;
     }
   c = cara_conditions_find (p->status.conditions, "Scheduled");
   if (c != NULL && g_strcmp0 (c->status, "False") == 0 && g_strcmp0 (c->reason, "Unschedulable") == 0 &&
-      g_strcmp0 (c->message, w->reason) == 0)
-    return FALSE; /* already says so: no write, no event, no loop */
-  cara_conditions_upsert (p->status.conditions, cara_condition_new ("Scheduled", "False", "Unschedulable", w->reason));
-  w->wrote = TRUE;
+      g_strcmp0 (c->message, reason) == 0)
+    return FALSE;
+  cara_conditions_upsert (p->status.conditions, cara_condition_new ("Scheduled", "False", "Unschedulable", reason));
   return TRUE;
 }
 
@@ -134,45 +125,78 @@ scheduler_reconcile (ControllerContext *ctx, const char *key, gint64 *ret_requeu
       sn[idx - 1].n_projects++;
     }
 
-  for (guint i = 0; i < pending->len && i < PASS_LIMIT; i++)
+  for (guint start = 0; start < pending->len && start < PASS_LIMIT; start += WRITE_BATCH)
     {
-      CaraProject *p = pending->pdata[i];
-      g_autofree char *reason = NULL;
-      g_autoptr (GError) local = NULL;
-      g_autoptr (CaraProject) written = NULL;
-      SchedRequest req;
-      ScheduleWrite w = { .rv = p->metadata.resource_version };
-      gint pick;
+      guint end = MIN (MIN (pending->len, PASS_LIMIT), start + WRITE_BATCH);
+      g_autoptr (GPtrArray) batch = g_ptr_array_new ();
+      g_autoptr (GPtrArray) expected = g_ptr_array_new_with_free_func (g_free);
+      g_autoptr (GArray) picks = g_array_new (FALSE, FALSE, sizeof (gint));
+      g_autoptr (GArray) reqs = g_array_new (FALSE, FALSE, sizeof (SchedRequest));
+      g_autoptr (GPtrArray) reasons = g_ptr_array_new_with_free_func (g_free);
+      g_autofree gboolean *written = NULL;
 
-      sched_request_from_project (p, &req);
-      pick = scheduler_decide (&req, sn, nodes->len, &reason);
-      w.node = pick >= 0 ? sn[pick].name : NULL;
-      w.reason = reason;
-      if (!store_update_project (p->metadata.name, schedule_mutate, &w, &written, &local))
+      for (guint i = start; i < end; i++)
         {
-          if (g_error_matches (local, CARA_ERROR, CARA_ERROR_NOT_FOUND))
+          CaraProject *p = pending->pdata[i];
+          g_autofree char *reason = NULL;
+          g_autofree char *rv = g_strdup (p->metadata.resource_version);
+          SchedRequest req;
+          gint pick;
+
+          sched_request_from_project (p, &req);
+          pick = scheduler_decide (&req, sn, nodes->len, &reason);
+          if (!apply_decision (p, pick >= 0 ? sn[pick].name : NULL, reason))
             continue;
-          g_propagate_error (error, g_steal_pointer (&local));
-          return FALSE;
+          /* Counted at once so the next decision of this batch sees it; undone if not written. */
+          if (pick >= 0)
+            {
+              sn[pick].used_cpu_m += req.cpu_m;
+              sn[pick].used_mem += req.mem;
+              sn[pick].n_projects++;
+            }
+          g_ptr_array_add (batch, p);
+          g_ptr_array_add (expected, g_steal_pointer (&rv));
+          g_array_append_val (picks, pick);
+          g_array_append_val (reqs, req);
+          g_ptr_array_add (reasons, g_steal_pointer (&reason));
         }
-      if (!w.wrote)
+      if (batch->len == 0)
         continue;
-      if (pick >= 0)
+      g_ptr_array_add (expected, NULL);
+      written = g_new0 (gboolean, batch->len);
+      if (!store_controllers_write_statuses (batch, (const char * const *) expected->pdata, written, error))
+        return FALSE;
+      for (guint b = 0; b < batch->len; b++)
         {
-          /* Counted now, not when our own event comes back: the next pass may start first. */
-          controller_cache_set_project (ctx->cache, written);
-          sn[pick].used_cpu_m += req.cpu_m;
-          sn[pick].used_mem += req.mem;
-          sn[pick].n_projects++;
-          n_scheduled++;
-          cara_log_project (G_LOG_LEVEL_INFO, p->metadata.name, "Scheduled project %s to node %s",
-                            p->metadata.name, w.node);
-        }
-      else
-        {
-          n_unschedulable++;
-          cara_log_project (G_LOG_LEVEL_MESSAGE, p->metadata.name, "Project %s is unschedulable: %s",
-                            p->metadata.name, reason);
+          CaraProject *p = batch->pdata[b];
+          gint pick = g_array_index (picks, gint, b);
+          SchedRequest *req = &g_array_index (reqs, SchedRequest, b);
+
+          if (!written[b])
+            {
+              /* Changed since we listed it: its own event brings it back to a pass. */
+              if (pick >= 0)
+                {
+                  sn[pick].used_cpu_m -= req->cpu_m;
+                  sn[pick].used_mem -= req->mem;
+                  sn[pick].n_projects--;
+                }
+              continue;
+            }
+          if (pick >= 0)
+            {
+              /* Counted now, not when our own event comes back: the next pass may start first. */
+              controller_cache_set_project (ctx->cache, p);
+              n_scheduled++;
+              cara_log_project (G_LOG_LEVEL_INFO, p->metadata.name, "Scheduled project %s to node %s",
+                                p->metadata.name, sn[pick].name);
+            }
+          else
+            {
+              n_unschedulable++;
+              cara_log_project (G_LOG_LEVEL_MESSAGE, p->metadata.name, "Project %s is unschedulable: %s",
+                                p->metadata.name, (const char *) reasons->pdata[b]);
+            }
         }
     }
   if (pending->len > PASS_LIMIT)
