@@ -273,8 +273,9 @@ store_request_project_deletion (const char *name, gboolean force, StoreDeleteOut
       outcome = STORE_DELETE_REMOVED;
       ok = project_remove (c, p, error);
     }
-  else if (phase == CARA_PROJECT_PHASE_TERMINATING)
+  else if (phase == CARA_PROJECT_PHASE_TERMINATING || phase == CARA_PROJECT_PHASE_TERMINATED)
     {
+      /* Already on its way out (Terminated: the termination controller removes the row). */
       *ret = STORE_DELETE_ALREADY_TERMINATING;
       store_rollback (c);
       return TRUE;

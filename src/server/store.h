@@ -84,8 +84,8 @@ typedef enum {
   STORE_DELETE_ALREADY_TERMINATING, /* nothing to do (202) */
 } StoreDeleteOutcome;
 /* DELETE /api/v1/projects/{name}: @force or Pending, or Failed without a node -> row removed;
- * Terminating -> nothing; else (incl. Failed on a node, whose containers must be torn down) ->
- * Terminating. */
+ * Terminating or Terminated -> nothing; else (incl. Failed on a node, whose containers must be
+ * torn down) -> Terminating. */
 gboolean store_request_project_deletion (const char *name, gboolean force, StoreDeleteOutcome *ret,
                                          GError **error);
 /* Removes the row if its phase is @only_in_phase (NONE: any phase); another phase -> CONFLICT. */
