@@ -389,8 +389,10 @@ status_cluster (Ctl *ctl, GError **error)
           g_string_append_printf (failed_names, "%s%s", failed_names->len ? ", " : "", ctl_meta_name (p));
         }
     }
+  /* Red: something failed or nothing can run; green: every node ready; yellow otherwise
+   * (including no nodes at all yet). */
   const char *color = failed > 0 || (n_nodes > 0 && ready == 0) ? CTL_ANSI_RED
-                      : ready == n_nodes                          ? CTL_ANSI_GREEN
+                      : n_nodes > 0 && ready == n_nodes           ? CTL_ANSI_GREEN
                                                                   : CTL_ANSI_YELLOW;
   ctl_pager_open (ctl);
   JsonObject *vo = version && JSON_NODE_HOLDS_OBJECT (version) ? json_node_get_object (version) : NULL;
