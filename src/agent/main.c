@@ -19,6 +19,7 @@
 #include "docker.h"
 #include "events.h"
 #include "heartbeat.h"
+#include "proxy.h"
 #include "watch.h"
 #include "worker.h"
 
@@ -121,7 +122,13 @@ main (int argc, char **argv)
       return 1;
     }
 
+  g_autoptr (GError) proxy_error = NULL;
+  Proxy *proxy = proxy_start (cfg->proxy_listen_addr, &proxy_error);
+  if (proxy == NULL)
+    cara_log_node (G_LOG_LEVEL_WARNING, cfg->node_name, "No ingress proxy: %s", proxy_error->message);
+
   a.worker = agent_worker_new (cfg, g_main_context_default (), on_project, &a);
+  agent_worker_set_proxy (a.worker, proxy);
   Events *events = events_start (cfg, a.worker);
   a.watch = watch_start (cfg, a.worker);
   Heartbeat *hb = heartbeat_start (cfg, g_main_context_default (), on_heartbeat, &a);
@@ -147,6 +154,7 @@ main (int argc, char **argv)
   events_stop (events);
   agent_http_stop (http);
   agent_worker_free (a.worker);
+  proxy_stop (proxy);
   g_clear_pointer (&a.bus, agent_bus_free);
   g_main_loop_unref (a.loop);
   return 0;

@@ -7,6 +7,7 @@
 #include "cara-json.h"
 #include "cara-log.h"
 #include "docker.h"
+#include "proxy.h"
 #include "reconcile.h"
 #include "server-api.h"
 #include "worker.h"
@@ -28,6 +29,7 @@ struct _AgentWorker {
   GMutex lock;
   GHashTable *entries; /* name -> Entry */
   GThreadPool *pool;
+  Proxy *proxy;
 };
 
 static void
@@ -161,6 +163,7 @@ teardown (AgentWorker *w, DockerClient *dc, const char *name, gboolean report_te
       cara_log_project (G_LOG_LEVEL_WARNING, name, "Teardown failed (will retry): %s", error->message);
       return;
     }
+  proxy_remove (w->proxy, name);
   notify (w, name, CARA_PROJECT_PHASE_NONE, NULL);
   if (!report_terminated)
     return;
@@ -233,6 +236,8 @@ process (gpointer data, gpointer user_data)
             report (w, name, &snap, p, r, &new_last);
           if (apply && r->phase == CARA_PROJECT_PHASE_FAILED && new_failed_digest == NULL)
             new_failed_digest = spec_digest (p);
+          if (r->phase == CARA_PROJECT_PHASE_RUNNING)
+            proxy_update (w->proxy, dc, w->cfg, p);
           notify (w, name, r->phase, r->services);
           break;
         }
@@ -274,6 +279,12 @@ agent_worker_new (const AgentConfig *cfg, GMainContext *main_ctx, AgentProjectNo
   w->entries = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) entry_free);
   w->pool = g_thread_pool_new (process, w, 4, FALSE, NULL);
   return w;
+}
+
+void
+agent_worker_set_proxy (AgentWorker *w, Proxy *px)
+{
+  w->proxy = px;
 }
 
 void

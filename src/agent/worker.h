@@ -14,6 +14,9 @@ typedef void (*AgentProjectNotify) (const char *project, const char *phase, GPtr
 
 AgentWorker *agent_worker_new (const AgentConfig *cfg, GMainContext *main_ctx, AgentProjectNotify notify,
                                gpointer user_data);
+typedef struct _Proxy Proxy;
+/* Ingress routes follow the projects (may be NULL). Call before any work arrives. */
+void agent_worker_set_proxy (AgentWorker *w, Proxy *px);
 /* Stops taking work and waits for the reconciles in progress. */
 void agent_worker_free (AgentWorker *w);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (AgentWorker, agent_worker_free)

@@ -49,10 +49,11 @@ class Agent(fx.Daemon):
     def __init__(self, node, server_url, env=None, args=None, start=True):
         self.node = node
         self.port = fx.free_port()
+        self.proxy_port = fx.free_port()
         self.server_url = server_url
         e = dict(AGENT_DEFAULT_ENV)
         e.update({"NODE_NAME": node, "SERVER_URL": server_url, "AGENT_LISTEN_PORT": str(self.port),
-                  "AGENT_ADVERTISE_IP": "127.0.0.1", "PROXY_LISTEN_ADDR": "127.0.0.1:%d" % fx.free_port()})
+                  "AGENT_ADVERTISE_IP": "127.0.0.1", "PROXY_LISTEN_ADDR": "127.0.0.1:%d" % self.proxy_port})
         e.update(env or {})
         fx.on_exit(lambda: fx.docker_cleanup("cara.node=" + node))
         super().__init__([agent_bin(), "--config", "/nonexistent/agent.conf"] + list(args or []), env=e,

@@ -1,0 +1,401 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "config.h"
+
+#define G_LOG_DOMAIN "cara-proxy"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <curl/curl.h>
+#include <microhttpd.h>
+
+#include "cara-cleanup.h"
+#include "cara-error.h"
+#include "cara-log.h"
+#include "proxy.h"
+
+#define BODY_LIMIT (64 * 1024 * 1024)
+
+struct _Proxy {
+  struct MHD_Daemon *daemon;
+  GMutex lock;
+  GHashTable *routes;   /* host -> "http://ip:port" */
+  GHashTable *projects; /* project -> GPtrArray of hosts */
+};
+
+typedef struct {
+  char *uri; /* raw request target, with the query */
+  GByteArray *body;
+  gboolean too_big;
+} Request;
+
+char *
+proxy_resolve_host (const char *host, const char *project)
+{
+  if (host && strchr (host, '.'))
+    return g_strdup (host);
+  return g_strdup_printf ("%s.%s.local", host ? host : "", project);
+}
+
+static const char *const hop_by_hop[] = { "connection", "keep-alive", "proxy-authenticate", "proxy-authorization",
+                                          "te", "trailer", "trailers", "transfer-encoding", "upgrade", "content-length",
+                                          NULL };
+
+static gboolean
+is_hop_by_hop (const char *name)
+{
+  for (const char *const *h = hop_by_hop; *h; h++)
+    if (g_ascii_strcasecmp (name, *h) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+static enum MHD_Result
+respond_page (struct MHD_Connection *conn, guint status, const char *title, const char *detail)
+{
+  g_autofree char *esc = g_markup_escape_text (detail, -1);
+  g_autofree char *page = g_strdup_printf (
+      "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>%u %s</title></head>\n"
+      "<body style=\"font-family: sans-serif; text-align: center; margin-top: 10%%\">\n"
+      "<h1 style=\"font-size: 4em\">%u</h1>\n<h2>%s</h2>\n<p>%s</p>\n<hr><small>Caravanserai Proxy</small>\n"
+      "</body></html>\n",
+      status, title, status, title, esc);
+  struct MHD_Response *r = MHD_create_response_from_buffer (strlen (page), page, MHD_RESPMEM_MUST_COPY);
+  MHD_add_response_header (r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/html; charset=utf-8");
+  enum MHD_Result ret = MHD_queue_response (conn, status, r);
+  MHD_destroy_response (r);
+  return ret;
+}
+
+typedef struct {
+  struct curl_slist *headers;
+  struct MHD_Connection *conn;
+} HeaderCopy;
+
+static enum MHD_Result
+copy_header (void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+  HeaderCopy *hc = cls;
+  if (is_hop_by_hop (key) || g_ascii_strncasecmp (key, "x-forwarded-", 12) == 0)
+    return MHD_YES;
+  g_autofree char *line = g_strdup_printf ("%s: %s", key, value ? value : "");
+  hc->headers = curl_slist_append (hc->headers, line);
+  return MHD_YES;
+}
+
+typedef struct {
+  GByteArray *body;
+  GPtrArray *headers; /* "Name: value" */
+} Upstream;
+
+static size_t
+on_body (char *ptr, size_t size, size_t n, void *ud)
+{
+  Upstream *u = ud;
+  g_byte_array_append (u->body, (const guint8 *) ptr, (guint) (size * n));
+  return size * n;
+}
+
+static size_t
+on_header (char *ptr, size_t size, size_t n, void *ud)
+{
+  Upstream *u = ud;
+  gsize len = size * n;
+  g_autofree char *line = g_strstrip (g_strndup (ptr, len));
+  if (g_str_has_prefix (line, "HTTP/"))
+    g_ptr_array_set_size (u->headers, 0); /* a new response (after 100 Continue) */
+  else if (*line && strchr (line, ':'))
+    g_ptr_array_add (u->headers, g_steal_pointer (&line));
+  return len;
+}
+
+static char *
+client_ip (struct MHD_Connection *conn)
+{
+  const union MHD_ConnectionInfo *ci = MHD_get_connection_info (conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+  char buf[INET6_ADDRSTRLEN] = "";
+  if (ci && ci->client_addr)
+    {
+      if (ci->client_addr->sa_family == AF_INET)
+        inet_ntop (AF_INET, &((struct sockaddr_in *) ci->client_addr)->sin_addr, buf, sizeof buf);
+      else if (ci->client_addr->sa_family == AF_INET6)
+        inet_ntop (AF_INET6, &((struct sockaddr_in6 *) ci->client_addr)->sin6_addr, buf, sizeof buf);
+    }
+  return g_strdup (buf);
+}
+
+static enum MHD_Result
+forward (Proxy *px, struct MHD_Connection *conn, const char *method, Request *rq)
+{
+  const char *host_hdr = MHD_lookup_connection_value (conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
+  g_autofree char *host = g_strdup (host_hdr ? host_hdr : "");
+  char *colon = strrchr (host, ':');
+  if (colon && !strchr (colon, ']'))
+    *colon = '\0';
+
+  g_mutex_lock (&px->lock);
+  g_autofree char *backend = g_strdup (g_hash_table_lookup (px->routes, host));
+  g_mutex_unlock (&px->lock);
+  if (backend == NULL)
+    {
+      g_autofree char *detail = g_strdup_printf ("Host \"%s\" has no backend available.", host);
+      return respond_page (conn, 502, "Bad Gateway", detail);
+    }
+
+  HeaderCopy hc = { .conn = conn };
+  MHD_get_connection_values (conn, MHD_HEADER_KIND, copy_header, &hc);
+  g_autofree char *ip = client_ip (conn);
+  g_autofree char *xff = g_strdup_printf ("X-Forwarded-For: %s", ip);
+  g_autofree char *xfh = g_strdup_printf ("X-Forwarded-Host: %s", host_hdr ? host_hdr : "");
+  hc.headers = curl_slist_append (hc.headers, xff);
+  hc.headers = curl_slist_append (hc.headers, xfh);
+  hc.headers = curl_slist_append (hc.headers, "X-Forwarded-Proto: http");
+  hc.headers = curl_slist_append (hc.headers, "Expect:");
+  g_autoptr (CaraCurlSlist) headers = hc.headers;
+
+  g_autofree char *url = g_strconcat (backend, rq->uri ? rq->uri : "/", NULL);
+  Upstream up = { .body = g_byte_array_new (), .headers = g_ptr_array_new_with_free_func (g_free) };
+  g_autoptr (CURL) curl = curl_easy_init ();
+  curl_easy_setopt (curl, CURLOPT_URL, url);
+  curl_easy_setopt (curl, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt (curl, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
+  curl_easy_setopt (curl, CURLOPT_TIMEOUT_MS, 120000L);
+  curl_easy_setopt (curl, CURLOPT_HTTPHEADER, headers);
+  curl_easy_setopt (curl, CURLOPT_CUSTOMREQUEST, method);
+  if (g_ascii_strcasecmp (method, "HEAD") == 0)
+    curl_easy_setopt (curl, CURLOPT_NOBODY, 1L);
+  if (rq->body->len > 0 || g_strcmp0 (method, "POST") == 0 || g_strcmp0 (method, "PUT") == 0
+      || g_strcmp0 (method, "PATCH") == 0)
+    {
+      curl_easy_setopt (curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) rq->body->len);
+      curl_easy_setopt (curl, CURLOPT_POSTFIELDS, rq->body->len ? (const char *) rq->body->data : "");
+    }
+  curl_easy_setopt (curl, CURLOPT_WRITEFUNCTION, on_body);
+  curl_easy_setopt (curl, CURLOPT_WRITEDATA, &up);
+  curl_easy_setopt (curl, CURLOPT_HEADERFUNCTION, on_header);
+  curl_easy_setopt (curl, CURLOPT_HEADERDATA, &up);
+  CURLcode rc = curl_easy_perform (curl);
+  enum MHD_Result ret;
+  if (rc != CURLE_OK)
+    {
+      g_debug ("backend %s for %s: %s", backend, host, curl_easy_strerror (rc));
+      g_autofree char *detail = g_strdup_printf ("Backend \"%s\" is unreachable.", host);
+      ret = respond_page (conn, 502, "Bad Gateway", detail);
+    }
+  else
+    {
+      long status = 0;
+      curl_easy_getinfo (curl, CURLINFO_RESPONSE_CODE, &status);
+      struct MHD_Response *r = MHD_create_response_from_buffer (up.body->len, up.body->data, MHD_RESPMEM_MUST_COPY);
+      for (guint i = 0; i < up.headers->len; i++)
+        {
+          char *line = g_ptr_array_index (up.headers, i);
+          char *sep = strchr (line, ':');
+          *sep = '\0';
+          if (!is_hop_by_hop (line))
+            MHD_add_response_header (r, line, g_strstrip (sep + 1));
+        }
+      ret = MHD_queue_response (conn, (unsigned int) status, r);
+      MHD_destroy_response (r);
+    }
+  g_byte_array_unref (up.body);
+  g_ptr_array_unref (up.headers);
+  return ret;
+}
+
+static enum MHD_Result
+access_handler (void *cls, struct MHD_Connection *conn, const char *url, const char *method, const char *version,
+                const char *upload_data, size_t *upload_data_size, void **req_cls)
+{
+  Proxy *px = cls;
+  Request *rq = *req_cls;
+  if (rq == NULL)
+    *req_cls = rq = g_new0 (Request, 1);
+  if (rq->body == NULL)
+    {
+      rq->body = g_byte_array_new ();
+      return MHD_YES; /* headers only; the body (if any) comes next */
+    }
+  if (*upload_data_size > 0)
+    {
+      if (rq->body->len + *upload_data_size > BODY_LIMIT)
+        rq->too_big = TRUE;
+      else
+        g_byte_array_append (rq->body, (const guint8 *) upload_data, (guint) *upload_data_size);
+      *upload_data_size = 0;
+      return MHD_YES;
+    }
+  if (rq->too_big)
+    return respond_page (conn, 413, "Content Too Large", "The request body is too large.");
+  return forward (px, conn, method, rq);
+}
+
+/* Keeps the raw request target (MHD's url lacks the query string). */
+static void *
+uri_log (void *cls, const char *uri, struct MHD_Connection *conn)
+{
+  Request *rq = g_new0 (Request, 1);
+  rq->uri = g_strdup (uri);
+  return rq;
+}
+
+static void
+request_done (void *cls, struct MHD_Connection *conn, void **req_cls, enum MHD_RequestTerminationCode toe)
+{
+  Request *rq = *req_cls;
+  if (rq == NULL)
+    return;
+  g_free (rq->uri);
+  if (rq->body)
+    g_byte_array_unref (rq->body);
+  g_free (rq);
+  *req_cls = NULL;
+}
+
+static void
+mhd_log (void *cls, const char *fmt, va_list ap)
+{
+  g_autofree char *msg = g_strdup_vprintf (fmt, ap);
+  g_debug ("libmicrohttpd: %s", g_strchomp (msg));
+}
+
+Proxy *
+proxy_start (const char *listen_addr, GError **error)
+{
+  const char *colon = listen_addr ? strrchr (listen_addr, ':') : NULL;
+  guint64 port = 0;
+  if (colon == NULL || !g_ascii_string_to_unsigned (colon + 1, 10, 0, 65535, &port, NULL))
+    {
+      g_set_error (error, CARA_ERROR, CARA_ERROR_INVALID, "invalid proxy address \"%s\" (want HOST:PORT or :PORT)",
+                   listen_addr ? listen_addr : "");
+      return NULL;
+    }
+  g_autofree char *host = g_strndup (listen_addr, (gsize) (colon - listen_addr));
+  struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons ((guint16) port) };
+  if (*host == '\0' || g_strcmp0 (host, "0.0.0.0") == 0)
+    sa.sin_addr.s_addr = htonl (INADDR_ANY);
+  else if (g_strcmp0 (host, "localhost") == 0)
+    sa.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+  else if (inet_pton (AF_INET, host, &sa.sin_addr) != 1)
+    {
+      g_set_error (error, CARA_ERROR, CARA_ERROR_INVALID, "invalid proxy address \"%s\" (IPv4 only)", listen_addr);
+      return NULL;
+    }
+  Proxy *px = g_new0 (Proxy, 1);
+  g_mutex_init (&px->lock);
+  px->routes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  px->projects = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_ptr_array_unref);
+  /* A thread per connection: a proxied request blocks while the backend answers. */
+  px->daemon = MHD_start_daemon (MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG,
+                                 0, NULL, NULL, access_handler, px,
+                                 MHD_OPTION_SOCK_ADDR, (struct sockaddr *) &sa,
+                                 MHD_OPTION_URI_LOG_CALLBACK, uri_log, NULL,
+                                 MHD_OPTION_NOTIFY_COMPLETED, request_done, NULL,
+                                 MHD_OPTION_CONNECTION_LIMIT, (unsigned int) 256,
+                                 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int) 120,
+                                 MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned int) 1,
+                                 MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+                                 MHD_OPTION_END);
+  if (px->daemon == NULL)
+    {
+      g_set_error (error, CARA_ERROR, CARA_ERROR_FAILED, "cannot listen on %s", listen_addr);
+      proxy_stop (px);
+      return NULL;
+    }
+  return px;
+}
+
+void
+proxy_stop (Proxy *px)
+{
+  if (px == NULL)
+    return;
+  if (px->daemon)
+    MHD_stop_daemon (px->daemon);
+  g_hash_table_unref (px->routes);
+  g_hash_table_unref (px->projects);
+  g_mutex_clear (&px->lock);
+  g_free (px);
+}
+
+static void
+remove_locked (Proxy *px, const char *project)
+{
+  GPtrArray *hosts = g_hash_table_lookup (px->projects, project);
+  for (guint i = 0; hosts && i < hosts->len; i++)
+    g_hash_table_remove (px->routes, g_ptr_array_index (hosts, i));
+  g_hash_table_remove (px->projects, project);
+}
+
+void
+proxy_remove (Proxy *px, const char *project)
+{
+  if (px == NULL)
+    return;
+  g_mutex_lock (&px->lock);
+  remove_locked (px, project);
+  g_mutex_unlock (&px->lock);
+}
+
+void
+proxy_update (Proxy *px, DockerClient *dc, const AgentConfig *cfg, const CaraProject *p)
+{
+  if (px == NULL)
+    return;
+  const char *project = p->metadata.name;
+  g_autoptr (GPtrArray) hosts = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GPtrArray) backends = g_ptr_array_new_with_free_func (g_free);
+  for (guint i = 0; i < p->spec.ingress->len; i++)
+    {
+      const CaraIngress *in = g_ptr_array_index (p->spec.ingress, i);
+      g_autofree char *f_node = g_strdup_printf (AGENT_LABEL_NODE "=%s", cfg->node_name);
+      g_autofree char *f_project = g_strdup_printf (AGENT_LABEL_PROJECT "=%s", project);
+      g_autofree char *f_service = g_strdup_printf (AGENT_LABEL_SERVICE "=%s", in->target.service);
+      const char *filters[] = { f_node, f_project, f_service, NULL };
+      g_autoptr (GError) error = NULL;
+      g_autoptr (JsonArray) list = docker_container_list (dc, filters, &error);
+      const char *ip = NULL;
+      JsonObject *c = list && json_array_get_length (list) ? json_array_get_object_element (list, 0) : NULL;
+      JsonNode *ns = c ? json_object_get_member (c, "NetworkSettings") : NULL;
+      JsonNode *nets = ns && JSON_NODE_HOLDS_OBJECT (ns) ? json_object_get_member (json_node_get_object (ns), "Networks")
+                                                         : NULL;
+      if (nets && JSON_NODE_HOLDS_OBJECT (nets))
+        {
+          g_autoptr (GList) names = json_object_get_members (json_node_get_object (nets));
+          for (GList *l = names; l; l = l->next)
+            {
+              JsonNode *n = json_object_get_member (json_node_get_object (nets), l->data);
+              const char *a = n && JSON_NODE_HOLDS_OBJECT (n)
+                                  ? json_object_get_string_member_with_default (json_node_get_object (n), "IPAddress", "")
+                                  : "";
+              if (*a && (ip == NULL || g_str_has_prefix (l->data, "cara-")))
+                ip = a;
+            }
+        }
+      if (ip == NULL)
+        {
+          cara_log_service (G_LOG_LEVEL_DEBUG, project, in->target.service, "Ingress %s: service has no address yet",
+                            in->name);
+          continue;
+        }
+      g_ptr_array_add (hosts, proxy_resolve_host (in->host, project));
+      g_ptr_array_add (backends, g_strdup_printf ("http://%s:%" G_GINT64_FORMAT, ip, in->target.port));
+    }
+
+  g_mutex_lock (&px->lock);
+  remove_locked (px, project);
+  if (hosts->len > 0)
+    {
+      GPtrArray *owned = g_ptr_array_new_with_free_func (g_free);
+      for (guint i = 0; i < hosts->len; i++)
+        {
+          g_hash_table_replace (px->routes, g_strdup (g_ptr_array_index (hosts, i)),
+                                g_strdup (g_ptr_array_index (backends, i)));
+          g_ptr_array_add (owned, g_strdup (g_ptr_array_index (hosts, i)));
+        }
+      g_hash_table_replace (px->projects, g_strdup (project), owned);
+    }
+  g_mutex_unlock (&px->lock);
+}

@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+/* The ingress reverse proxy (reference §5.7): requests on PROXY_LISTEN_ADDR are routed by their
+ * Host header to the container behind a project's ingress entry.  Host rule as the Go version: a
+ * host with a dot is used verbatim, otherwise "<host>.<project>.local".  Routes are rebuilt from
+ * Docker whenever a project is observed running, and dropped on teardown. */
+
+#include "agent.h"
+#include "cara-model.h"
+#include "docker.h"
+
+typedef struct _Proxy Proxy;
+
+/* @listen_addr: "HOST:PORT" or ":PORT" (all addresses). */
+Proxy *proxy_start (const char *listen_addr, GError **error);
+void proxy_stop (Proxy *px);
+
+/* Thread-safe.  Replaces every route of @p by those its ingress entries give now. */
+void proxy_update (Proxy *px, DockerClient *dc, const AgentConfig *cfg, const CaraProject *p);
+void proxy_remove (Proxy *px, const char *project);
+
+/* Exposed for tests of the rule. */
+char *proxy_resolve_host (const char *host, const char *project);
