@@ -20,6 +20,8 @@
 #define PASS_LIMIT 2000
 /* Placements written per transaction (store_controllers_write_statuses). */
 #define WRITE_BATCH 64
+/* An Unschedulable message is refreshed at most this often. */
+#define UNSCHEDULABLE_REFRESH_USEC (10 * G_USEC_PER_SEC)
 
 static const char *const pending_phases[] = { "Pending", NULL };
 
@@ -40,9 +42,14 @@ apply_decision (CaraProject *p, const char *node, const char *reason)
       return TRUE;
     }
   c = cara_conditions_find (p->status.conditions, "Scheduled");
-  if (c != NULL && g_strcmp0 (c->status, "False") == 0 && g_strcmp0 (c->reason, "Unschedulable") == 0 &&
-      g_strcmp0 (c->message, reason) == 0)
-    return FALSE;
+  if (c != NULL && g_strcmp0 (c->status, "False") == 0 && g_strcmp0 (c->reason, "Unschedulable") == 0)
+    {
+      gint64 age = g_get_real_time () - controller_time_usec (c->last_transition_time);
+      /* Same words, or said very recently: node counts change with every node event, and
+       * rewriting every Pending project each time would be a write storm. */
+      if (g_strcmp0 (c->message, reason) == 0 || age < UNSCHEDULABLE_REFRESH_USEC)
+        return FALSE;
+    }
   cara_conditions_upsert (p->status.conditions, cara_condition_new ("Scheduled", "False", "Unschedulable", reason));
   return TRUE;
 }
