@@ -662,6 +662,17 @@ def _docker_answers(sock):
         return False
 
 
+def _dockerd_running():
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open("/proc/%s/comm" % pid) as f:
+                if f.read().strip() == "dockerd":
+                    return True
+        except OSError:
+            pass
+    return False
+
+
 def ensure_dockerd(timeout=60):
     """Return the Docker socket path once dockerd answers. If it does not and we are root, start
     dockerd in the background (it stays up for later tests; a dockerd we did not start is never
@@ -671,19 +682,23 @@ def ensure_dockerd(timeout=60):
     sock = docker_socket()
     if _docker_answers(sock):
         return sock
-    if not is_root() or shutil.which("dockerd") is None or os.environ.get("DOCKER_HOST", "unix://").split(":")[0] != "unix":
+    if not is_root() or shutil.which("dockerd") is None or sock != "/var/run/docker.sock":
         skip("dockerd is not answering on %s and cannot be started here" % sock)
+    log_path = "/var/log/cara-test-dockerd.log"
     with _host_lock("dockerd"):
         if not _docker_answers(sock):
-            log_path = "/var/log/cara-test-dockerd.log"
-            with open(log_path, "ab") as log:
-                subprocess.Popen(["dockerd"], stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                 start_new_session=True)
+            if os.path.isdir("/run/systemd/system"):
+                run(["systemctl", "start", "docker.service"], check=False)
+            if not _dockerd_running():  # else one is still starting: wait for it, do not start another
+                with open(log_path, "ab") as log:
+                    subprocess.Popen(["dockerd"], stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
             try:
                 wait_until(lambda: _docker_answers(sock), timeout=timeout, interval=0.2, what="dockerd to start")
             except TimeoutError:
-                with open(log_path, errors="replace") as f:
-                    sys.stderr.write(f.read()[-4000:])
+                if os.path.exists(log_path):
+                    with open(log_path, errors="replace") as f:
+                        sys.stderr.write(f.read()[-4000:])
                 skip("dockerd did not start within %d s (log: %s)" % (timeout, log_path))
     return sock
 
