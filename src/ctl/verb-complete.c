@@ -62,10 +62,9 @@ add_names (Cands *c, Ctl *ctl, const char *kind, const char *prefix)
   cara_http_client_set_connect_timeout (client, 300);
   cara_http_client_set_timeout (client, 1000);
   g_autofree char *path = g_strdup_printf ("/api/v1/%s", kind);
-  JsonNode *list = NULL;
+  g_autoptr (JsonNode) list = NULL;
   if (!cara_http_client_json (client, "GET", path, NULL, NULL, &list, NULL) || list == NULL)
     return;
-  g_autoptr (JsonNode) owned = list;
   JsonArray *items = JSON_NODE_HOLDS_OBJECT (list) ? ctl_arr (json_node_get_object (list), "items") : NULL;
   const char *saved = c->prefix;
   c->prefix = prefix;
@@ -111,10 +110,9 @@ complete_positional (Cands *c, Ctl *ctl, const CtlVerb *verb, GPtrArray *pos)
       CaraHttpClient *client = ctl_client (ctl);
       cara_http_client_set_connect_timeout (client, 300);
       cara_http_client_set_timeout (client, 1000);
-      JsonNode *p = NULL;
+      g_autoptr (JsonNode) p = NULL;
       if (!cara_http_client_json (client, "GET", path, NULL, NULL, &p, NULL) || p == NULL)
         return;
-      g_autoptr (JsonNode) owned = p;
       JsonArray *services = JSON_NODE_HOLDS_OBJECT (p) ? ctl_arr (ctl_obj (json_node_get_object (p), "spec"), "services") : NULL;
       c->prefix = prefix;
       for (guint i = 0; services && i < json_array_get_length (services); i++)
