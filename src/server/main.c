@@ -8,6 +8,7 @@
 #include <glib-unix.h>
 
 #include "api.h"
+#include "api-streams.h" /* logs and port-forward relays (issue 7) */
 #include "cara-daemon.h"
 #include "cara-error.h"
 #include "cara-http-server.h"
@@ -174,6 +175,7 @@ main (int argc, char **argv)
   cara_http_server_set_threads (http, cfg->threads);
   cara_http_server_set_log_func (http, log_request, NULL);
   api_register (http);
+  api_streams_register (http); /* logs and port-forward through the server (issue 7) */
 
   /* controllers and watch (issue 5): watch hub, watch handler, drain/uncordon routes */
   ControllerTimeouts timeouts = {

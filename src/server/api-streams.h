@@ -1,0 +1,10 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+/* Logs and port-forward through the server (SPEC §3, issue 7): the server finds the project's
+ * node and relays to that agent's /api/v1/logs and /api/v1/forward endpoints. */
+
+#include "cara-http-server.h"
+
+/* Adds GET /api/v1/projects/{name}/logs and GET /api/v1/projects/{name}/portforward. */
+void api_streams_register (CaraHttpServer *server);
