@@ -87,6 +87,63 @@ bus_reconcile (gpointer user_data, GError **error)
   return TRUE;
 }
 
+typedef struct {
+  Agent *a;
+  char *project;
+  char *service;
+} RestartJob;
+
+/* Docker work stays off the main loop. */
+static gpointer
+restart_thread (gpointer data)
+{
+  RestartJob *j = data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DockerClient) dc = docker_client_new (j->a->cfg->docker_host, &error);
+  g_autofree char *f_node = g_strdup_printf ("cara.node=%s", j->a->cfg->node_name);
+  g_autofree char *f_project = g_strdup_printf ("cara.project=%s", j->project);
+  g_autofree char *f_service = g_strdup_printf ("cara.service=%s", j->service);
+  const char *filters[] = { f_node, f_project, f_service, NULL };
+  g_autoptr (JsonArray) list = dc ? docker_container_list (dc, filters, &error) : NULL;
+  for (guint i = 0; list && i < json_array_get_length (list); i++)
+    {
+      const char *id = json_object_get_string_member_with_default (json_array_get_object_element (list, i), "Id", "");
+      g_autofree char *path = g_strdup_printf ("/containers/%s/restart?t=%u", id, j->a->cfg->stop_timeout_s);
+      if (docker_call (dc, "POST", path, NULL, NULL, &error))
+        cara_log_service (G_LOG_LEVEL_INFO, j->project, j->service, "Restarted container %.12s (D-Bus request)", id);
+    }
+  if (error)
+    cara_log_service (G_LOG_LEVEL_WARNING, j->project, j->service, "Restart failed: %s", error->message);
+  agent_worker_recheck (j->a->worker, j->project);
+  g_free (j->project);
+  g_free (j->service);
+  g_free (j);
+  return NULL;
+}
+
+static gboolean
+bus_restart (gpointer user_data, const char *project, const char *service, GError **error)
+{
+  Agent *a = user_data;
+  g_autoptr (GPtrArray) known = agent_worker_list (a->worker);
+  for (guint i = 0; i < known->len; i++)
+    {
+      CaraProject *p = g_ptr_array_index (known, i);
+      if (g_strcmp0 (p->metadata.name, project) != 0)
+        continue;
+      if (cara_project_find_service (p, service) == NULL)
+        break;
+      RestartJob *j = g_new0 (RestartJob, 1);
+      j->a = a;
+      j->project = g_strdup (project);
+      j->service = g_strdup (service);
+      g_thread_unref (g_thread_new ("restart", restart_thread, j));
+      return TRUE;
+    }
+  g_set_error (error, CARA_ERROR, CARA_ERROR_NOT_FOUND, "no service %s in project %s on this node", service, project);
+  return FALSE;
+}
+
 int
 main (int argc, char **argv)
 {
@@ -137,7 +194,7 @@ main (int argc, char **argv)
   g_unix_signal_add (SIGINT, on_signal, &a);
   guint watchdog = cara_daemon_watchdog_start (NULL);
 
-  AgentBusCallbacks cb = { .reconcile = bus_reconcile };
+  AgentBusCallbacks cb = { .reconcile = bus_reconcile, .restart_service = bus_restart };
   g_autoptr (GError) bus_error = NULL;
   a.bus = agent_bus_start (NULL, cfg->node_name, cfg->server_url, PACKAGE_VERSION, &cb, &a, &bus_error);
   if (a.bus == NULL)
