@@ -593,9 +593,11 @@ class Postgres:
 
     def kill(self):
         """Crash the postmaster (SIGKILL); the next start() recovers."""
+        backends = _children(self.daemon.pid) if self.daemon.running else []
         self.daemon.kill()
-        # Orphaned backends notice the postmaster's death on their own; wait for them to go.
-        wait_until(lambda: not _pids_using(self.data), timeout=30, what="PostgreSQL backends to exit")
+        # Orphaned backends notice the postmaster's death on their own; a new postmaster refuses
+        # to start while they still hold the shared memory, so wait for them.
+        wait_until(lambda: not any(map(_alive, backends)), timeout=30, what="PostgreSQL backends to exit")
 
     def restart(self, mode="fast"):
         self.stop(mode)
@@ -631,17 +633,24 @@ class Postgres:
         self.close()
 
 
-def _pids_using(path):
-    """Processes whose current directory or command line mentions path (left-over backends)."""
+def _children(pid):
     found = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
+    for p in filter(str.isdigit, os.listdir("/proc")):
         try:
-            with open("/proc/%s/cmdline" % pid, "rb") as f:
-                if path.encode() in f.read():
-                    found.append(int(pid))
-        except OSError:
+            with open("/proc/%s/stat" % p) as f:
+                if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
+                    found.append(int(p))
+        except (OSError, IndexError, ValueError):
             pass
     return found
+
+
+def _alive(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
 
 
 # ---------------------------------------------------------------------------------------------
