@@ -71,6 +71,12 @@ static const CtlOption logs_options[] = {
   { NULL }
 };
 
+/* port-forward (issue 7) */
+static const CtlOption port_forward_options[] = {
+  { "address", 0, CTL_OPT_STRING, "ADDR", N_("Local address to listen on (default 127.0.0.1)") },
+  { NULL }
+};
+
 static const CtlOption no_options[] = { { NULL } };
 
 static int verb_help (Ctl *ctl, CtlArgs *args, GError **error);
@@ -97,6 +103,10 @@ const CtlVerb ctl_verbs[] = {
     N_("Show the logs of a project's containers"),
     N_("Without a service, the lines of all services are interleaved, each with its service's name."),
     CTL_ARGS_PROJECT },
+  { "port-forward", NULL, 2, G_MAXUINT, ctl_verb_port_forward, port_forward_options,
+    "PROJECT/SERVICE [LOCAL:]REMOTE...", N_("Forward local ports to a service through the server"),
+    N_("Each connection to a local port is relayed by the server to the agent running the service."),
+    CTL_ARGS_PROJECT }, /* issue 7 */
   { "drain", NULL, 1, 2, ctl_verb_drain, drain_options, "node NAME",
     N_("Stop placing projects on a node"), N_("With --evict, its projects are moved to other nodes."),
     CTL_ARGS_KIND_NAMES, kinds_node },

@@ -159,14 +159,18 @@ apply_one (Ctl *ctl, Item *it, JsonNode **ret_obj, GError **error)
 }
 
 static void
-print_result (Ctl *ctl, Item *it, const char *what, JsonNode *obj)
+print_result (Ctl *ctl, Item *it, const char *what, JsonNode *obj, guint index)
 {
   if (ctl->quiet)
     return;
   const char *singular = ctl_kind_singular (it->kind);
   if ((ctl->output == CTL_OUTPUT_JSON || ctl->output == CTL_OUTPUT_YAML) && obj)
     {
+      /* Several objects in YAML stay one valid multi-document stream. */
+      if (ctl->output == CTL_OUTPUT_YAML && index > 0)
+        printf ("---\n");
       ctl_print_json_or_yaml (ctl, obj, NULL);
+      fflush (stdout);
       return;
     }
   if (ctl->output == CTL_OUTPUT_NAME)
@@ -344,7 +348,7 @@ ctl_verb_apply (Ctl *ctl, CtlArgs *args, GError **error)
             g_prefix_error (error, "%s/%s: ", ctl_kind_singular (it->kind), it->name);
           return -1;
         }
-      print_result (ctl, it, what, obj);
+      print_result (ctl, it, what, obj, i);
       if (g_str_equal (it->kind, "projects") && !g_ptr_array_find_with_equal_func (projects, it->name, g_str_equal, NULL))
         g_ptr_array_add (projects, (gpointer) it->name);
     }

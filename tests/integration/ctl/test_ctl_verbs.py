@@ -64,6 +64,8 @@ def test_apply(ctl, srv):
     check(r.out.splitlines() == ["project/gamma", "project/delta", "project/epsilon"], "-o name", r)
     r = ctl.ok("apply", "-f", "-", "-o", "json", input=project_yaml("epsilon"))
     check(r.json()["metadata"]["name"] == "epsilon", "-o json prints the object", r)
+    r = ctl.ok("apply", "-f", os.path.join(ctl.home, "d"), "-o", "yaml")
+    check(r.out.count("kind: Project\n") == 2 and "\n---\n" in r.out, "-o yaml: one multi-document stream", r)
     r = ctl.ok("-q", "apply", "-f", "-", input=project_yaml("epsilon", image="busybox:2"))
     check(r.out == "", "-q prints nothing", r)
 
@@ -194,6 +196,22 @@ def test_watch(ctl, srv):
         p.stderr.close()
 
 
+def test_watch_name(ctl, srv):
+    p = subprocess.Popen([CTL, "get", "nodes", "-w", "-o", "name"], env=ctl.env, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    try:
+        check(p.stdout.readline() == "node/node-a\n", "watch -o name lists first")
+        srv.json("POST", "/api/v1/nodes", {"apiVersion": "caravanserai/v1", "kind": "Node",
+                                           "metadata": {"name": "node-w"}})
+        check(p.stdout.readline() == "node/node-w\n", "then streams changes")
+    finally:
+        p.kill()
+        p.wait()
+        p.stdout.close()
+        p.stderr.close()
+    srv.json("DELETE", "/api/v1/nodes/node-w")
+
+
 def test_describe_status(ctl, srv):
     r = ctl.ok("describe", "project", "alpha")
     for needle in ("Name:", "alpha", "Kind:", "Project", "Resource Version:", "Spec:", "Services:", "- Name:",
@@ -293,6 +311,7 @@ def main():
         test_apply_wait(ctl, srv)
         test_get(ctl, srv)
         test_watch(ctl, srv)
+        test_watch_name(ctl, srv)
         test_describe_status(ctl, srv)
         test_drain_delete(ctl, srv)
     print("ok")
