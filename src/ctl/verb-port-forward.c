@@ -283,6 +283,7 @@ ctl_verb_port_forward (Ctl *ctl, CtlArgs *args, GError **error)
   t.service = g_strdup (slash + 1);
   g_autoptr (GArray) listeners = g_array_new (FALSE, TRUE, sizeof (Listener));
   int rc = -1;
+  g_autofree struct pollfd *p = NULL;
 
   for (guint i = 1; i < args->positional->len; i++)
     {
@@ -354,7 +355,7 @@ ctl_verb_port_forward (Ctl *ctl, CtlArgs *args, GError **error)
   sigaction (SIGTERM, &sa, NULL);
   signal (SIGPIPE, SIG_IGN);
 
-  g_autofree struct pollfd *p = g_new0 (struct pollfd, listeners->len + 1);
+  p = g_new0 (struct pollfd, listeners->len + 1);
   for (;;)
     {
       p[0] = (struct pollfd) { .fd = quit_pipe[0], .events = POLLIN };
