@@ -1,13 +1,16 @@
 # SPDX-License-Identifier: Apache-2.0
 """The examples/README.md walkthrough with caractrl alone, against a real server and a real agent
 on the local dockerd: apply examples/hello.yaml --wait, fetch the page, get/status/describe,
-re-apply (unchanged), delete --wait.  Also: every manifest in examples/ is valid."""
+re-apply (unchanged), logs (tail, all services, -f, status's last lines), delete --wait.
+Also: every manifest in examples/ is valid."""
 
 import os
+import signal
+import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ctlkit import SOURCE, Ctl, check  # noqa: E402
+from ctlkit import CTL, SOURCE, Ctl, check  # noqa: E402
 
 import cara_fixtures as fx  # noqa: E402
 
@@ -54,6 +57,34 @@ def main():
         check("Ports:" in r.out and "%d->80/tcp" % port in r.out and "Healthcheck:" in r.out, "describe", r)
         r = ctl.ok("apply", "-f", manifest)
         check(r.out == "project/%s unchanged\n" % name, "re-apply is unchanged", r)
+
+        # logs through the server (relayed from the agent), and the last lines in status
+        ticker = fx.unique_name("tick")
+        ctl.ok("apply", "-f", "-", "--wait", "--timeout", "90s", timeout=120, input=(
+            "apiVersion: caravanserai/v1\nkind: Project\nmetadata:\n  name: %s\nspec:\n  services:\n"
+            "    - name: talk\n      image: %s\n      command: [sh, -c, 'echo hello-from-logs; i=0; "
+            "while true; do i=$((i+1)); echo tick $i; sleep 0.2; done']\n" % (ticker, fx.BUSYBOX_IMAGE)))
+        fx.wait_until(lambda: "tick 3" in ctl.ok("logs", ticker).out, timeout=30, what="log lines")
+        r = ctl.ok("logs", ticker + "/talk", "--tail", "2")
+        check(len(r.out.splitlines()) == 2 and r.out.startswith("tick "), "logs --tail of one service", r)
+        r = ctl.ok("logs", ticker)
+        check(r.out.startswith("talk | hello-from-logs\n"), "all services, prefixed", r)
+        r = ctl.ok("status", ticker, "-n", "3")
+        check(r.out.rstrip("\n").splitlines()[-1].startswith("talk | tick "), "status ends with log lines", r)
+        follow = subprocess.Popen([CTL, "logs", ticker + "/talk", "-f", "--tail", "1"], env=ctl.env,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            first = int(follow.stdout.readline().split()[1])
+            later = int(follow.stdout.readline().split()[1])
+            check(later == first + 1, "logs -f keeps streaming", first, later)
+        finally:
+            follow.send_signal(signal.SIGINT)
+            check(follow.wait(10) == 0, "Ctrl+C ends logs -f with exit 0")
+            follow.stdout.close()
+            follow.stderr.close()
+        ctl.ok("delete", "project", ticker, "--wait", timeout=120)
+        r = ctl.expect(1, "logs", ticker)
+        check("Not Found" in r.err, "logs of a deleted project", r)
 
         r = ctl.ok("delete", "project", name, "--wait", timeout=120)
         check(r.out == 'project "%s" deleted\n' % name, "delete --wait", r)
