@@ -6,6 +6,8 @@
 
 #include <errno.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -379,6 +381,8 @@ ctl_verb_port_forward (Ctl *ctl, CtlArgs *args, GError **error)
           int fd = accept4 (l->fd, (struct sockaddr *) &ss, &len, SOCK_CLOEXEC);
           if (fd < 0)
             continue;
+          int one = 1;
+          setsockopt (fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
           Conn *c = g_new0 (Conn, 1);
           c->t = &t;
           c->local = fd;

@@ -8,6 +8,8 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <microhttpd.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
@@ -618,6 +620,9 @@ forward_upgraded (void *cls, struct MHD_Connection *connection, void *req_cls, c
   Forward *f = cls;
   f->urh = urh;
   f->client = sock;
+  /* Relayed frames must not wait for Nagle (each one is a complete message). */
+  int one = 1;
+  setsockopt (sock, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   if (extra_in_size)
     {
       f->client_extra = g_byte_array_new ();
