@@ -10,6 +10,12 @@
   "name, resource_version, cara_usec(created_at), cara_usec(updated_at), labels::text, annotations::text, " \
   "spec::text, status::text"
 
+/* Appended to the row's INSERT/UPDATE (as CTE "w"): the event row and the NOTIFY, in the same
+ * statement.  $1 name, $4 resourceVersion, $12 event type, $13 the object. */
+#define EVENT_TAIL \
+  ", e AS (INSERT INTO events (rv, kind, name, type, object) SELECT $4::bigint, 'Node', $1, $12, $13::jsonb " \
+  "FROM w RETURNING rv) SELECT pg_notify('cara_events', 'Node/' || $1 || '/' || $4) FROM e"
+
 static CaraNode *
 node_from_row (PGresult *r, int row, GError **error)
 {
@@ -56,17 +62,18 @@ node_write (PGconn *c, CaraNode *n, gboolean insert, GError **error)
   g_autofree char *spec = store_json_text (cara_node_spec_to_json (n));
   g_autofree char *status = store_json_text (cara_node_status_to_json (n));
   const char *state = cara_node_state_to_string (n->status.state);
+  g_autofree char *object = cara_node_to_data (n);
   const char *p[] = { n->metadata.name, state ? state : "", n->spec.unschedulable ? "t" : "f",
                       n->metadata.resource_version, created, updated, heartbeat, labels, annotations, spec,
-                      status };
+                      status, insert ? "ADDED" : "MODIFIED", object };
   g_autoptr (GError) local = NULL;
   g_autoptr (PGresult) r = store_exec (c, insert
-      ? "INSERT INTO nodes (name, state, unschedulable, resource_version, created_at, updated_at, last_heartbeat, "
+      ? "WITH w AS (INSERT INTO nodes (name, state, unschedulable, resource_version, created_at, updated_at, last_heartbeat, "
         "labels, annotations, spec, status) VALUES ($1, $2, $3, $4, cara_ts($5), cara_ts($6), cara_ts($7), "
-        "$8::jsonb, $9::jsonb, $10::jsonb, $11::jsonb)"
-      : "UPDATE nodes SET state = $2, unschedulable = $3, resource_version = $4, created_at = cara_ts($5), "
+        "$8::jsonb, $9::jsonb, $10::jsonb, $11::jsonb) RETURNING 1)" EVENT_TAIL
+      : "WITH w AS (UPDATE nodes SET state = $2, unschedulable = $3, resource_version = $4, created_at = cara_ts($5), "
         "updated_at = cara_ts($6), last_heartbeat = cara_ts($7), labels = $8::jsonb, annotations = $9::jsonb, "
-        "spec = $10::jsonb, status = $11::jsonb WHERE name = $1",
+        "spec = $10::jsonb, status = $11::jsonb WHERE name = $1 RETURNING 1)" EVENT_TAIL,
       G_N_ELEMENTS (p), p, &local);
   if (r == NULL)
     {
@@ -77,8 +84,7 @@ node_write (PGconn *c, CaraNode *n, gboolean insert, GError **error)
         g_propagate_error (error, g_steal_pointer (&local));
       return FALSE;
     }
-  g_autofree char *object = cara_node_to_data (n);
-  return store_append_event (c, rv, "Node", n->metadata.name, insert ? "ADDED" : "MODIFIED", object, error);
+  return TRUE;
 }
 
 static void

@@ -11,6 +11,12 @@
   "name, resource_version, cara_usec(created_at), cara_usec(updated_at), labels::text, annotations::text, " \
   "spec::text, status::text"
 
+/* Appended to the row's INSERT/UPDATE (as CTE "w"): the event row and the NOTIFY, in the same
+ * statement.  $1 name, $4 resourceVersion, $12 event type, $13 the object. */
+#define EVENT_TAIL \
+  ", e AS (INSERT INTO events (rv, kind, name, type, object) SELECT $4::bigint, 'Project', $1, $12, $13::jsonb " \
+  "FROM w RETURNING rv) SELECT pg_notify('cara_events', 'Project/' || $1 || '/' || $4) FROM e"
+
 static CaraProject *
 project_from_row (PGresult *r, int row, GError **error)
 {
@@ -57,17 +63,18 @@ project_write (PGconn *c, CaraProject *n, gboolean insert, GError **error)
   g_autofree char *spec = store_json_text (cara_project_spec_to_json (n));
   g_autofree char *status = store_json_text (cara_project_status_to_json (n));
   const char *phase = cara_project_phase_to_string (n->status.phase);
+  g_autofree char *object = cara_project_to_data (n);
   const char *p[] = { n->metadata.name, phase ? phase : "", n->status.node_ref ? n->status.node_ref : "",
                       n->metadata.resource_version, created, updated, expire, labels, annotations, spec,
-                      status };
+                      status, insert ? "ADDED" : "MODIFIED", object };
   g_autoptr (GError) local = NULL;
   g_autoptr (PGresult) r = store_exec (c, insert
-      ? "INSERT INTO projects (name, phase, node_ref, resource_version, created_at, updated_at, expire_at, "
+      ? "WITH w AS (INSERT INTO projects (name, phase, node_ref, resource_version, created_at, updated_at, expire_at, "
         "labels, annotations, spec, status) VALUES ($1, $2, $3, $4, cara_ts($5), cara_ts($6), cara_ts($7), "
-        "$8::jsonb, $9::jsonb, $10::jsonb, $11::jsonb)"
-      : "UPDATE projects SET phase = $2, node_ref = $3, resource_version = $4, created_at = cara_ts($5), "
+        "$8::jsonb, $9::jsonb, $10::jsonb, $11::jsonb) RETURNING 1)" EVENT_TAIL
+      : "WITH w AS (UPDATE projects SET phase = $2, node_ref = $3, resource_version = $4, created_at = cara_ts($5), "
         "updated_at = cara_ts($6), expire_at = cara_ts($7), labels = $8::jsonb, annotations = $9::jsonb, "
-        "spec = $10::jsonb, status = $11::jsonb WHERE name = $1",
+        "spec = $10::jsonb, status = $11::jsonb WHERE name = $1 RETURNING 1)" EVENT_TAIL,
       G_N_ELEMENTS (p), p, &local);
   if (r == NULL)
     {
@@ -78,8 +85,7 @@ project_write (PGconn *c, CaraProject *n, gboolean insert, GError **error)
         g_propagate_error (error, g_steal_pointer (&local));
       return FALSE;
     }
-  g_autofree char *object = cara_project_to_data (n);
-  return store_append_event (c, rv, "Project", n->metadata.name, insert ? "ADDED" : "MODIFIED", object, error);
+  return TRUE;
 }
 
 static void
