@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 
 #include "api-streams.h"
+#include "cara-config.h"
 #include "cara-error.h"
 #include "cara-http-client.h"
 #include "cara-model.h"
@@ -48,11 +49,30 @@ slot_release (void)
   g_atomic_int_add (&active_streams, -1);
 }
 
-/* The relays authenticate to agents with the join token (agents accept only the server). */
+/* The relays authenticate to agents with the join token (agents accept only the server); read
+ * once at start, from where the server's authorisation takes it (server-auth.h). */
+static char *agent_token_value;
+
 static const char *
 agent_token (void)
 {
-  return g_getenv ("CARA_JOIN_TOKEN");
+  return agent_token_value;
+}
+
+static void
+load_agent_token (GKeyFile *kf, const char *state_dir)
+{
+  g_autofree char *t = cara_config_string (kf, "server", "join_token", "CARA_JOIN_TOKEN", NULL, NULL);
+  if ((t == NULL || *t == '\0') && state_dir)
+    {
+      g_autofree char *path = g_strdup_printf ("%s/join.token", state_dir);
+      g_free (t);
+      t = NULL;
+      if (g_file_get_contents (path, &t, NULL, NULL))
+        g_strstrip (t);
+    }
+  g_free (agent_token_value);
+  agent_token_value = (t && *t) ? g_steal_pointer (&t) : NULL;
 }
 
 static void
@@ -722,7 +742,8 @@ static const CaraHttpRoute stream_routes[] = {
 };
 
 void
-api_streams_register (CaraHttpServer *server)
+api_streams_register (CaraHttpServer *server, GKeyFile *kf, const char *state_dir)
 {
+  load_agent_token (kf, state_dir);
   cara_http_server_add_routes (server, stream_routes, G_N_ELEMENTS (stream_routes), NULL);
 }
