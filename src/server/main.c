@@ -175,7 +175,7 @@ main (int argc, char **argv)
   cara_http_server_set_threads (http, cfg->threads);
   cara_http_server_set_log_func (http, log_request, NULL);
   api_register (http);
-  api_streams_register (http); /* logs and port-forward through the server (issue 7) */
+  api_streams_register (http, cfg->kf, cfg->state_dir); /* logs and port-forward through the server (issue 7) */
 
   /* controllers and watch (issue 5): watch hub, watch handler, drain/uncordon routes */
   ControllerTimeouts timeouts = {
