@@ -15,6 +15,7 @@
 #include "cara-log.h"
 #include "controller-setup.h"
 #include "pg-private.h"
+#include "server-auth.h"
 #include "server-config.h"
 #include "store.h"
 
@@ -171,7 +172,15 @@ main (int argc, char **argv)
       g_critical ("%s", error->message);
       return 1;
     }
+  g_autoptr (ServerAuth) auth = server_auth_new (cfg->kf, cfg->state_dir, &error);
+  if (auth == NULL)
+    {
+      g_critical ("%s", error->message);
+      return 1;
+    }
   g_autoptr (CaraHttpServer) http = cara_http_server_new ();
+  if (server_auth_enabled (auth))
+    cara_http_server_set_authorizer (http, server_auth_authorize, auth);
   cara_http_server_set_threads (http, cfg->threads);
   cara_http_server_set_log_func (http, log_request, NULL);
   api_register (http);

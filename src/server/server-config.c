@@ -20,6 +20,7 @@ server_config_free (ServerConfig *cfg)
   if (cfg == NULL)
     return;
   g_free (cfg->config_path);
+  g_clear_pointer (&cfg->kf, g_key_file_unref);
   g_free (cfg->host);
   g_free (cfg->database_url);
   g_free (cfg->state_dir);
@@ -73,7 +74,10 @@ server_config_parse_args (ServerConfig *cfg, int *argc, char ***argv, GError **e
   g_option_context_set_description (ctx,
       "Configuration: built-in defaults < the configuration file ([server] group) < environment < options.\n"
       "Socket activation: with one socket passed by systemd it serves on it; with several, on the one "
-      "named \"api\".\n");
+      "named \"api\".\n"
+      "Authorisation (bearer tokens): $CARA_ADMIN_TOKEN, $CARA_JOIN_TOKEN, $CARA_READ_TOKENS (comma-separated) "
+      "or [server] admin_token, join_token, read_tokens; unset admin/join tokens are generated into the state "
+      "directory (admin.token, join.token, mode 0600).  CARA_AUTH=none ([server] auth=none) turns it off.\n");
   g_option_context_add_main_entries (ctx, entries, NULL);
   return g_option_context_parse (ctx, argc, argv, error);
 }
@@ -134,5 +138,7 @@ server_config_load (ServerConfig *cfg, GError **error)
   cfg->reschedule_grace_period_usec = grace;
   cfg->termination_timeout_usec = term;
   cfg->resync_interval_usec = resync;
+  g_clear_pointer (&cfg->kf, g_key_file_unref);
+  cfg->kf = g_key_file_ref (kf);
   return TRUE;
 }

@@ -9,6 +9,7 @@
 typedef struct {
   /* effective values */
   char *config_path;
+  GKeyFile *kf;        /* the configuration file as loaded (for other modules' keys) */
   char *host;
   guint16 port;
   char *database_url;  /* NULL or "": run a private PostgreSQL in state_dir */
