@@ -526,6 +526,14 @@ start_resumed (WatchHub *h, Watcher *w, gint64 rv, GError **error)
       watcher_end (w, 410, "Expired", msg);
       return TRUE;
     }
+  if (rv > MAX (newest, h->last_rv))
+    {
+      /* Not from this database's history (restored or replaced): the client must list again. */
+      g_autofree char *msg = g_strdup_printf ("resource version %" G_GINT64_FORMAT " is newer than the newest "
+                                              "event (%" G_GINT64_FORMAT ")", rv, MAX (newest, h->last_rv));
+      watcher_end (w, 410, "Expired", msg);
+      return TRUE;
+    }
   if (w->node_ref != NULL)
     {
       /* What was on the node at @rv is approximated by what is there now (plus what the replay

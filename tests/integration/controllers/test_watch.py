@@ -100,6 +100,11 @@ def test(pg):
                 events = w.drain(quiet=0.5)
                 check(events and events[0]["type"] != "ERROR", events[:1])
 
+            # From the future (another database): list again.
+            with Watch(a, "/api/v1/projects", resourceVersion="99999999") as w:
+                _, e = w.next()
+                check(e["type"] == "ERROR" and e["object"]["code"] == 410, e)
+
             # Bad resourceVersion.
             st, body = api.call("GET", "/api/v1/projects?watch=true&resourceVersion=abc", expect=400)
             check(body["status"] == 400, body)
