@@ -493,6 +493,26 @@ reconcile_ensure (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p
 
 /* ---------------------------------------------------------------- teardown */
 
+typedef struct {
+  const AgentConfig *cfg;
+  const char *project;
+  char *service;
+  char *id;
+} RemoveJob;
+
+static gpointer
+remove_thread (gpointer data)
+{
+  RemoveJob *j = data;
+  g_autoptr (DockerClient) dc = docker_client_new (j->cfg->docker_host, NULL);
+  if (dc)
+    remove_container (dc, j->cfg, j->project, j->service, j->id);
+  g_free (j->service);
+  g_free (j->id);
+  g_free (j);
+  return NULL;
+}
+
 gboolean
 reconcile_teardown (DockerClient *dc, const AgentConfig *cfg, const char *project, GError **error)
 {
@@ -501,11 +521,20 @@ reconcile_teardown (DockerClient *dc, const AgentConfig *cfg, const char *projec
   if (containers == NULL)
     return FALSE;
   guint removed = json_array_get_length (containers);
+  /* Stops run in parallel: each may wait out the stop timeout. */
+  g_autoptr (GPtrArray) threads = g_ptr_array_new ();
   for (guint i = 0; i < json_array_get_length (containers); i++)
     {
       JsonObject *c = json_array_get_object_element (containers, i);
-      remove_container (dc, cfg, project, docker_labels_get (c, AGENT_LABEL_SERVICE), obj_string (c, "Id"));
+      RemoveJob *j = g_new0 (RemoveJob, 1);
+      j->cfg = cfg;
+      j->project = project;
+      j->service = g_strdup (docker_labels_get (c, AGENT_LABEL_SERVICE));
+      j->id = g_strdup (obj_string (c, "Id"));
+      g_ptr_array_add (threads, g_thread_new ("remove", remove_thread, j));
     }
+  for (guint i = 0; i < threads->len; i++)
+    g_thread_join (g_ptr_array_index (threads, i));
 
   g_autoptr (JsonArray) nets = docker_network_list (dc, (const char *const *) filters, error);
   if (nets == NULL)
