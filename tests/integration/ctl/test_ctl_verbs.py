@@ -293,6 +293,14 @@ def test_drain_delete(ctl, srv):
     check("Not Found" in r.err, "delete missing", r)
     r = ctl.expect(1, "delete", "projects", "ghost", "alpha", "--force")
     check('project "alpha" deleted' in r.out and "ghost" in r.err, "delete continues past a missing one", r)
+    # nodes: a free one goes, one with projects placed on it is refused (409 -> exit 1)
+    ctl.ok("apply", "-f", "-", input="apiVersion: caravanserai/v1\nkind: Node\nmetadata:\n  name: spare\n")
+    r = ctl.ok("delete", "node", "spare")
+    check(r.out == 'node "spare" deleted\n', "delete node", r)
+    patch_status(srv, "slowpoke", "Running")
+    if srv.json("GET", "/api/v1/projects/slowpoke")[1]["status"].get("nodeRef") == "node-a":
+        r = ctl.expect(1, "delete", "node", "node-a")
+        check(r.err.startswith("caractrl: Conflict: "), "node with projects", r)
 
 
 def test_version(ctl, srv):
