@@ -15,12 +15,13 @@ GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 class WebSocket:
     """A minimal RFC 6455 client: masked frames out, any frames in."""
 
-    def __init__(self, host, port, path, timeout=10):
+    def __init__(self, host, port, path, timeout=10, token=None):
         self.sock = socket.create_connection((host, port), timeout=timeout)
         key = base64.b64encode(os.urandom(16)).decode()
+        auth = "Authorization: Bearer %s\r\n" % token if token else ""
         self.sock.sendall(("GET %s HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                           "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n"
-                           % (path, host, port, key)).encode())
+                           "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n%s\r\n"
+                           % (path, host, port, key, auth)).encode())
         head = b""
         while b"\r\n\r\n" not in head:
             chunk = self.sock.recv(4096)
