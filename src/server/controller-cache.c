@@ -4,7 +4,6 @@
 #include "controller-cache.h"
 
 #include "scheduler-decide.h"
-#include "store.h"
 
 static void
 cache_placed_free (CachePlaced *p)
@@ -33,6 +32,15 @@ controller_cache_free (ControllerCache *c)
   g_hash_table_unref (c->placed);
   g_hash_table_unref (c->expiring);
   g_free (c);
+}
+
+void
+controller_cache_clear (ControllerCache *c)
+{
+  g_hash_table_remove_all (c->nodes);
+  g_hash_table_remove_all (c->placed);
+  g_hash_table_remove_all (c->expiring);
+  c->n_marked = 0;
 }
 
 static gboolean
@@ -120,28 +128,4 @@ controller_cache_remove_project (ControllerCache *c, const char *name)
     return FALSE;
   c->n_marked -= old->marked;
   return g_hash_table_remove (c->placed, name);
-}
-
-gboolean
-controller_cache_rebuild (ControllerCache *c, GError **error)
-{
-  g_autoptr (GPtrArray) nodes = NULL;
-  g_autoptr (GPtrArray) projects = NULL;
-  gint64 oldest = 0, newest = 0;
-
-  /* The newest rv first: whatever the lists miss comes after it, and applying an event again is
-   * harmless (each carries the whole object, applied in order). */
-  if (!store_events_range (&oldest, &newest, error) || !store_list_nodes (&nodes, NULL, error) ||
-      !store_list_projects (NULL, &projects, NULL, error))
-    return FALSE;
-  g_hash_table_remove_all (c->nodes);
-  g_hash_table_remove_all (c->placed);
-  g_hash_table_remove_all (c->expiring);
-  c->n_marked = 0;
-  for (guint i = 0; i < nodes->len; i++)
-    controller_cache_set_node (c, g_steal_pointer (&nodes->pdata[i]));
-  for (guint i = 0; i < projects->len; i++)
-    controller_cache_set_project (c, projects->pdata[i]);
-  c->last_rv = MAX (c->last_rv, newest);
-  return TRUE;
 }

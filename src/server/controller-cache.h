@@ -31,8 +31,8 @@ ControllerCache *controller_cache_new (void);
 void controller_cache_free (ControllerCache *c);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (ControllerCache, controller_cache_free)
 
-/* Full lists; events after the returned point are applied on top by the caller. */
-gboolean controller_cache_rebuild (ControllerCache *c, GError **error);
+/* Forgets everything but last_rv (before a rebuild from full lists). */
+void controller_cache_clear (ControllerCache *c);
 
 /* Takes ownership of @n.  Returns TRUE when what the scheduler looks at changed (state,
  * unschedulable, labels, allocatable). */

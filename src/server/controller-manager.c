@@ -78,6 +78,28 @@ enqueue_after (ControllerManager *m, guint c, const char *key, gint64 delay)
   schedule_processing (m);
 }
 
+/* Full lists; events after the newest rv read here are applied on top by pump_events(). */
+static gboolean
+cache_rebuild (ControllerCache *c, GError **error)
+{
+  g_autoptr (GPtrArray) nodes = NULL;
+  g_autoptr (GPtrArray) projects = NULL;
+  gint64 oldest = 0, newest = 0;
+
+  /* The newest rv first: whatever the lists miss comes after it, and applying an event again is
+   * harmless (each carries the whole object, applied in order). */
+  if (!store_events_range (&oldest, &newest, error) || !store_list_nodes (&nodes, NULL, error) ||
+      !store_list_projects (NULL, &projects, NULL, error))
+    return FALSE;
+  controller_cache_clear (c);
+  for (guint i = 0; i < nodes->len; i++)
+    controller_cache_set_node (c, g_steal_pointer (&nodes->pdata[i]));
+  for (guint i = 0; i < projects->len; i++)
+    controller_cache_set_project (c, projects->pdata[i]);
+  c->last_rv = MAX (c->last_rv, newest);
+  return TRUE;
+}
+
 /* Routes one event by its content: only what a controller cares about wakes it. */
 static void
 apply_event (ControllerManager *m, StoreEvent *e)
@@ -150,7 +172,7 @@ resync_all (ControllerManager *m)
   ControllerContext ctx = { .t = m->t, .cache = m->cache, .now = g_get_real_time () };
   g_autoptr (GError) cache_error = NULL;
 
-  if (!controller_cache_rebuild (m->cache, &cache_error))
+  if (!cache_rebuild (m->cache, &cache_error))
     g_warning ("Rebuilding the controllers' cache failed: %s", cache_error->message);
 
   for (guint c = 0; c < C_N; c++)
