@@ -69,7 +69,8 @@ typedef struct {
 struct _CtlArgs {
   const CtlVerb *verb;
   GPtrArray *positional; /* char* */
-  GHashTable *values;    /* long name -> char* ("true" for bools; NUL-separated list for STRINGS) */
+  GHashTable *values;    /* long name -> char* ("true" for bools) */
+  GHashTable *lists;     /* long name -> GPtrArray of char*, for repeatable (STRINGS) options */
 };
 
 struct _Ctl {
@@ -95,7 +96,7 @@ void ctl_args_free (CtlArgs *a);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (CtlArgs, ctl_args_free)
 gboolean ctl_opt_bool (CtlArgs *a, const char *name);
 const char *ctl_opt_string (CtlArgs *a, const char *name);
-GPtrArray *ctl_opt_strings (CtlArgs *a, const char *name); /* NULL when not given */
+GPtrArray *ctl_opt_strings (CtlArgs *a, const char *name); /* a new reference; NULL when not given */
 void ctl_print_verb_help (const CtlVerb *v);
 
 /* ctl-client.c: server URL and token resolution, requests */

@@ -141,37 +141,31 @@ ctl_args_free (CtlArgs *a)
     return;
   g_ptr_array_unref (a->positional);
   g_hash_table_unref (a->values);
+  g_hash_table_unref (a->lists);
   g_free (a);
 }
 
-/* STRINGS values are kept as a NUL-separated, double-NUL-terminated list in a GString so that
- * the hash table has one value type. */
 static void
-append_value (GHashTable *values, const CtlOption *o, const char *value)
+append_value (CtlArgs *a, const CtlOption *o, const char *value)
 {
   if (o->type != CTL_OPT_STRINGS)
     {
-      g_hash_table_replace (values, g_strdup (o->long_name), g_strdup (value));
+      g_hash_table_replace (a->values, g_strdup (o->long_name), g_strdup (value));
       return;
     }
-  const char *old = g_hash_table_lookup (values, o->long_name);
-  gsize oldlen = 0;
-  if (old)
-    while (old[oldlen] != '\0' || old[oldlen + 1] != '\0')
-      oldlen++;
-  gsize vlen = strlen (value);
-  /* old..oldlen covers up to (not incl.) the final double NUL; keep one NUL separator. */
-  char *n = g_malloc0 ((old ? oldlen + 1 : 0) + vlen + 2);
-  if (old)
-    memcpy (n, old, oldlen + 1);
-  memcpy (n + (old ? oldlen + 1 : 0), value, vlen);
-  g_hash_table_replace (values, g_strdup (o->long_name), n);
+  GPtrArray *list = g_hash_table_lookup (a->lists, o->long_name);
+  if (list == NULL)
+    {
+      list = g_ptr_array_new_with_free_func (g_free);
+      g_hash_table_insert (a->lists, g_strdup (o->long_name), list);
+    }
+  g_ptr_array_add (list, g_strdup (value));
 }
 
 gboolean
 ctl_opt_bool (CtlArgs *a, const char *name)
 {
-  return a != NULL && g_hash_table_contains (a->values, name);
+  return a != NULL && (g_hash_table_contains (a->values, name) || g_hash_table_contains (a->lists, name));
 }
 
 const char *
@@ -183,17 +177,8 @@ ctl_opt_string (CtlArgs *a, const char *name)
 GPtrArray *
 ctl_opt_strings (CtlArgs *a, const char *name)
 {
-  const char *v = a ? g_hash_table_lookup (a->values, name) : NULL;
-  if (v == NULL)
-    return NULL;
-  GPtrArray *r = g_ptr_array_new ();
-  for (const char *p = v;; p += strlen (p) + 1)
-    {
-      g_ptr_array_add (r, (gpointer) p);
-      if (p[strlen (p) + 1] == '\0')
-        break;
-    }
-  return r;
+  GPtrArray *list = a ? g_hash_table_lookup (a->lists, name) : NULL;
+  return list ? g_ptr_array_ref (list) : NULL;
 }
 
 static const CtlOption *
@@ -232,6 +217,7 @@ ctl_parse_args (int argc, char **argv, guint start, const CtlVerb **ret_verb, Ct
   g_autoptr (CtlArgs) a = g_new0 (CtlArgs, 1);
   a->positional = g_ptr_array_new_with_free_func (g_free);
   a->values = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  a->lists = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_ptr_array_unref);
   const CtlVerb *verb = NULL;
   gboolean only_positional = FALSE;
 
@@ -282,7 +268,7 @@ ctl_parse_args (int argc, char **argv, guint start, const CtlVerb **ret_verb, Ct
                   g_set_error (error, CTL_USAGE_ERROR, 0, _("option '--%s' doesn't allow an argument"), name);
                   return FALSE;
                 }
-              append_value (a->values, o, "true");
+              append_value (a, o, "true");
               continue;
             }
           if (value == NULL)
@@ -296,7 +282,7 @@ ctl_parse_args (int argc, char **argv, guint start, const CtlVerb **ret_verb, Ct
             }
           if (!check_choice (o, value, error))
             return FALSE;
-          append_value (a->values, o, value);
+          append_value (a, o, value);
           continue;
         }
       /* short options, possibly bundled */
@@ -310,7 +296,7 @@ ctl_parse_args (int argc, char **argv, guint start, const CtlVerb **ret_verb, Ct
             }
           if (o->type == CTL_OPT_BOOL)
             {
-              append_value (a->values, o, "true");
+              append_value (a, o, "true");
               continue;
             }
           const char *value = p[1] ? p + 1 : NULL;
@@ -325,7 +311,7 @@ ctl_parse_args (int argc, char **argv, guint start, const CtlVerb **ret_verb, Ct
             }
           if (!check_choice (o, value, error))
             return FALSE;
-          append_value (a->values, o, value);
+          append_value (a, o, value);
           break;
         }
     }

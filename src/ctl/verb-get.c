@@ -314,7 +314,7 @@ ctl_verb_get (Ctl *ctl, CtlArgs *args, GError **error)
   g_autoptr (GPtrArray) names = NULL;
   if (!ctl_resolve_kind_names (args->positional, NULL, &kind, &names, error))
     return -1;
-  if (g_str_equal (kind, "nodes") && (ctl_opt_string (args, "phase") || ctl_opt_string (args, "node")))
+  if (g_str_equal (kind, "nodes") && (ctl_opt_bool (args, "phase") || ctl_opt_string (args, "node")))
     {
       g_set_error (error, CTL_USAGE_ERROR, 0, _("--phase and --node apply to projects only"));
       return -1;
