@@ -3,7 +3,8 @@
 
 Built once with debootstrap (about a minute) and imported as
 cara-e2e/debian-systemd:<hash of this recipe>, so later runs start in a second.  Also runnable on
-its own:  python3 tests/e2e/systemd_image.py   (prints the image name)."""
+its own:  python3 tests/e2e/systemd_image.py [--dev]   (prints the image name; --dev adds what
+scripts/dev-cluster installs on a fresh machine)."""
 
 import fcntl
 import hashlib
@@ -47,8 +48,16 @@ def host_mirror():
     return "http://deb.debian.org/debian"
 
 
-def image_tag():
-    h = hashlib.sha256((RECIPE_VERSION + "\n" + "\n".join(sorted(PACKAGES))).encode())
+# What scripts/dev-cluster would apt-get on a fresh machine (its test then needs no network).
+DEV_PACKAGES = [
+    "meson", "ninja-build", "gcc", "pkg-config", "gettext", "libglib2.0-dev", "libjson-glib-dev",
+    "libyaml-dev", "libmicrohttpd-dev", "libcurl4-gnutls-dev", "libpq-dev", "libsystemd-dev",
+    "docker.io", "curl", "sudo",
+]
+
+
+def image_tag(packages=PACKAGES):
+    h = hashlib.sha256((RECIPE_VERSION + "\n" + "\n".join(sorted(packages))).encode())
     return f"{REPO}:{h.hexdigest()[:12]}"
 
 
@@ -62,7 +71,7 @@ def _chroot(root, *cmd):
                                                             "LANG": "C"})
 
 
-def build(tag, log=sys.stderr):
+def build(tag, packages=PACKAGES, log=sys.stderr):
     if shutil.which("debootstrap") is None:
         raise RuntimeError("debootstrap is not installed (apt-get install debootstrap)")
     tmp = tempfile.mkdtemp(prefix="cara-e2e-rootfs-", dir="/var/tmp")
@@ -70,7 +79,7 @@ def build(tag, log=sys.stderr):
     try:
         mirror = host_mirror()
         print(f"e2e: debootstrap bookworm from {mirror} into {root} ...", file=log, flush=True)
-        r = subprocess.run(["debootstrap", "--variant=minbase", "--include=" + ",".join(PACKAGES),
+        r = subprocess.run(["debootstrap", "--variant=minbase", "--include=" + ",".join(packages),
                             "bookworm", root, mirror], stdout=subprocess.PIPE,
                            stderr=subprocess.STDOUT, text=True)
         if r.returncode != 0:
@@ -104,18 +113,18 @@ def build(tag, log=sys.stderr):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def ensure_image(log=sys.stderr):
+def ensure_image(packages=PACKAGES, log=sys.stderr):
     """Returns the image name, building it when missing (race-safe across parallel runs)."""
-    tag = image_tag()
+    tag = image_tag(packages)
     if image_exists(tag):
         return tag
     os.makedirs("/var/tmp", exist_ok=True)
     with open("/var/tmp/cara-e2e-image.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not image_exists(tag):
-            build(tag, log)
+            build(tag, packages, log)
     return tag
 
 
 if __name__ == "__main__":
-    print(ensure_image())
+    print(ensure_image(PACKAGES + DEV_PACKAGES if "--dev" in sys.argv else PACKAGES))
