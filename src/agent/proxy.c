@@ -254,7 +254,8 @@ request_done (void *cls, struct MHD_Connection *conn, void **req_cls, enum MHD_R
   *req_cls = NULL;
 }
 
-static void
+/* MHD hands us its own printf format. */
+G_GNUC_PRINTF (2, 0) static void
 mhd_log (void *cls, const char *fmt, va_list ap)
 {
   g_autofree char *msg = g_strdup_vprintf (fmt, ap);

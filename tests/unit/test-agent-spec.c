@@ -101,16 +101,20 @@ test_container_body (void)
   g_autofree char *web2_hash = NULL, *db2_hash = NULL;
   g_autofree char *web2 = body_of (q, "web", &web2_hash);
   g_autofree char *db2 = body_of (q, "db", &db2_hash);
+  g_assert_nonnull (strstr (web2, "\"Env\":[\"MODE=b\"]"));
+  g_assert_cmpstr (db, ==, db2);
   g_assert_cmpstr (web_hash, !=, web2_hash);
   g_assert_cmpstr (db_hash, ==, db2_hash);
   /* Same spec, same hash. */
   g_autofree char *web3_hash = NULL;
   g_autofree char *web3 = body_of (p, "web", &web3_hash);
+  g_assert_cmpstr (web, ==, web3);
   g_assert_cmpstr (web_hash, ==, web3_hash);
   /* The volume's type is part of the hash. */
   ((CaraVolume *) g_ptr_array_index (q->spec.volumes, 0))->type = CARA_VOLUME_TYPE_EPHEMERAL;
   g_autofree char *db3_hash = NULL;
   g_autofree char *db3 = body_of (q, "db", &db3_hash);
+  g_assert_nonnull (strstr (db3, db3_hash));
   g_assert_cmpstr (db2_hash, !=, db3_hash);
 }
 
