@@ -105,6 +105,19 @@ def test(pg):
                 _, e = w.next()
                 check(e["type"] == "ERROR" and e["object"]["code"] == 410, e)
 
+            # Streams hold no worker thread: far more open watches than workers, the API still answers,
+            # and every stream gets the next change.
+            many = [Watch(a if i % 2 else b, "/api/v1/projects") for i in range(24)]
+            try:
+                for _ in range(5):
+                    st, _ = api.call("GET", "/api/v1/nodes", expect=200)
+                api.project("for-all")
+                for w in many:
+                    w.next(is_event("ADDED", "for-all"))
+            finally:
+                for w in many:
+                    w.close()
+
             # Bad resourceVersion.
             st, body = api.call("GET", "/api/v1/projects?watch=true&resourceVersion=abc", expect=400)
             check(body["status"] == 400, body)
