@@ -35,6 +35,7 @@ class DevCluster:
                     "CARA_DEV_PROXY_PORT": str(free_port()), "CARA_DEV_NODE": self.node}
         self.started = False
         self.failures = []
+        self.exports = ""
 
     def sh(self, script, check=True, timeout=120):
         cmd = ["docker", "exec"]
@@ -106,11 +107,12 @@ class DevCluster:
         units = self.sh("systemctl is-active cara-dev-server cara-dev-agent", check=False).stdout.split()
         if units != ["active", "active"]:
             raise StepFailed(f"transient units are {units}, expected both active")
+        # The printed export lines, pasted into a shell as a newcomer would.
+        self.exports = "".join(l.strip() + "; " for l in out.splitlines() if l.startswith("  export "))
         return "node Ready, instructions printed, transient units active"
 
     def use(self):
-        ctl = (f"export PATH=/root/caravanserai/build-dev/src/ctl:$PATH "
-               f"CARA_SERVER=http://127.0.0.1:{self.port} NO_COLOR=1; ")
+        ctl = "export NO_COLOR=1; " + self.exports
         out = self.sh(ctl + "caractrl get nodes").stdout
         if self.node not in out or "Ready" not in out:
             raise StepFailed(f"caractrl get nodes:\n{out}")
@@ -152,8 +154,7 @@ spec:
             raise StepFailed(f"the server still answers after down:\n{st}")
         # up again: the state is kept, the project comes back without being re-applied
         self.sh("scripts/dev-cluster up >/dev/null 2>&1", timeout=300)
-        out = self.sh(f"export PATH=/root/caravanserai/build-dev/src/ctl:$PATH "
-                      f"CARA_SERVER=http://127.0.0.1:{self.port} NO_COLOR=1; caractrl get projects").stdout
+        out = self.sh(self.exports + "caractrl get projects").stdout
         if "devhello" not in out:
             raise StepFailed(f"after down and up the project is gone:\n{out}")
         return "units stopped; up again keeps the project"
