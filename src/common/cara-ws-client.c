@@ -64,6 +64,18 @@ cara_ws_client_recv (CaraWsClient *c, guint8 *buf, gsize len)
   return (gssize) n;
 }
 
+gssize
+cara_ws_client_send (CaraWsClient *c, const guint8 *data, gsize len)
+{
+  size_t n = 0;
+  CURLcode rc = curl_easy_send (c->curl, data, len, &n);
+  if (rc == CURLE_AGAIN)
+    return -2;
+  if (rc != CURLE_OK)
+    return -1;
+  return (gssize) n;
+}
+
 gboolean
 cara_ws_client_send_all (CaraWsClient *c, const guint8 *data, gsize len)
 {

@@ -33,5 +33,7 @@ GBytes *cara_ws_client_take_pending (CaraWsClient *c);
 /* Reads what is available: > 0 bytes, 0 at end of stream, -1 on error; EAGAIN-like "nothing
  * yet" gives -2. */
 gssize cara_ws_client_recv (CaraWsClient *c, guint8 *buf, gsize len);
+/* Sends what the socket takes now: > 0 bytes, -2 when it is full, -1 on error. */
+gssize cara_ws_client_send (CaraWsClient *c, const guint8 *data, gsize len);
 /* Sends everything (waits while the socket is full: that is the back-pressure). */
 gboolean cara_ws_client_send_all (CaraWsClient *c, const guint8 *data, gsize len);

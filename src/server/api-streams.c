@@ -7,6 +7,7 @@
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -26,6 +27,7 @@
 
 #define MAX_STREAMS 512
 #define RELAY_CHUNK (64 * 1024)
+#define RELAY_BUFFER (256 * 1024)  /* per direction of a forwarded connection */
 #define QUEUE_LIMIT (1024 * 1024)   /* log bytes queued for a slow reader before we stop reading */
 #define ANSWER_TIMEOUT_USEC (15 * G_USEC_PER_SEC)
 #define ERROR_BODY_LIMIT (64 * 1024)
@@ -538,91 +540,96 @@ forward_free (Forward *f)
   g_free (f);
 }
 
-/* Writes everything to the client, waiting while its socket is full (back-pressure). */
-static gboolean
-client_write_all (int fd, const guint8 *data, gsize len)
-{
-  while (len > 0)
-    {
-      ssize_t n = send (fd, data, len, MSG_NOSIGNAL);
-      if (n < 0)
-        {
-          if (errno == EINTR)
-            continue;
-          if (errno == EAGAIN || errno == EWOULDBLOCK)
-            {
-              struct pollfd p = { .fd = fd, .events = POLLOUT };
-              if (poll (&p, 1, 60000) <= 0)
-                return FALSE;
-              continue;
-            }
-          return FALSE;
-        }
-      data += n;
-      len -= (gsize) n;
-    }
-  return TRUE;
-}
-
 /* Both sides speak the same WebSocket (the client masks toward us, we must mask toward the
  * agent: the client's frames already are; the agent's frames are unmasked, as ours to the
- * client must be), so the relay passes frames through byte for byte, pings and closes included. */
+ * client must be), so the relay passes frames through byte for byte, pings and closes included.
+ * Non-blocking both ways with a bounded buffer per direction: a full side stops us reading the
+ * other one (back-pressure) but never stops the opposite direction (no echo deadlock). */
 static gpointer
 forward_thread (gpointer data)
 {
   Forward *f = data;
   g_autofree guint8 *buf = g_malloc (RELAY_CHUNK);
+  g_autoptr (GByteArray) to_agent = g_byte_array_new ();
+  g_autoptr (GByteArray) to_client = g_byte_array_new ();
   int afd = cara_ws_client_get_fd (f->agent);
-  gboolean ok = TRUE;
-  const char *ended = "client closed";
+  gboolean client_eof = FALSE, agent_eof = FALSE, failed = FALSE;
+  const char *ended = "done";
 
   g_autoptr (GBytes) pending = cara_ws_client_take_pending (f->agent);
-  if (pending && g_bytes_get_size (pending) > 0)
-    ok = client_write_all (f->client, g_bytes_get_data (pending, NULL), g_bytes_get_size (pending));
-  if (ok && f->client_extra && f->client_extra->len)
-    ok = cara_ws_client_send_all (f->agent, f->client_extra->data, f->client_extra->len);
+  if (pending)
+    g_byte_array_append (to_client, g_bytes_get_data (pending, NULL), (guint) g_bytes_get_size (pending));
+  if (f->client_extra)
+    g_byte_array_append (to_agent, f->client_extra->data, f->client_extra->len);
+  int flags = fcntl (f->client, F_GETFL);
+  fcntl (f->client, F_SETFL, flags | O_NONBLOCK);
 
-  while (ok)
+  while (!failed)
     {
-      struct pollfd p[2] = { { .fd = f->client, .events = POLLIN }, { .fd = afd, .events = POLLIN } };
+      /* One side ended and what it sent is delivered: the tunnel is over. */
+      if ((client_eof && to_agent->len == 0) || (agent_eof && to_client->len == 0))
+        break;
+      struct pollfd p[2] = { { .fd = f->client }, { .fd = afd } };
+      if (!client_eof && to_agent->len < RELAY_BUFFER)
+        p[0].events |= POLLIN;
+      if (to_client->len > 0)
+        p[0].events |= POLLOUT;
+      if (!agent_eof && to_client->len < RELAY_BUFFER)
+        p[1].events |= POLLIN;
+      if (to_agent->len > 0)
+        p[1].events |= POLLOUT;
       if (poll (p, 2, -1) < 0)
         {
           if (errno == EINTR)
             continue;
           break;
         }
-      if (p[0].revents & (POLLIN | POLLHUP | POLLERR))
+      if ((p[0].events & POLLIN) && (p[0].revents & (POLLIN | POLLHUP | POLLERR)))
         {
           ssize_t n = recv (f->client, buf, RELAY_CHUNK, 0);
-          if (n < 0 && (errno == EINTR || errno == EAGAIN))
-            continue;
-          if (n <= 0)
-            break;
-          if (!cara_ws_client_send_all (f->agent, buf, (gsize) n))
+          if (n > 0)
+            g_byte_array_append (to_agent, buf, (guint) n);
+          else if (n == 0 || (errno != EINTR && errno != EAGAIN))
             {
-              ended = "agent connection lost";
-              break;
+              client_eof = TRUE;
+              ended = "client closed";
             }
         }
-      if (p[1].revents & (POLLIN | POLLHUP | POLLERR))
-        {
-          /* Drain what libcurl has (TLS may hold more than one poll shows). */
-          for (;;)
-            {
-              gssize n = cara_ws_client_recv (f->agent, buf, RELAY_CHUNK);
-              if (n == -2)
+      if ((p[1].events & POLLIN) && (p[1].revents & (POLLIN | POLLHUP | POLLERR)))
+        /* Drain what libcurl has (TLS may hold more than one poll shows). */
+        while (to_client->len < RELAY_BUFFER)
+          {
+            gssize n = cara_ws_client_recv (f->agent, buf, RELAY_CHUNK);
+            if (n == -2)
+              break;
+            if (n <= 0)
+              {
+                agent_eof = TRUE;
+                ended = "agent closed";
                 break;
-              if (n <= 0)
-                {
-                  ended = "agent closed";
-                  ok = FALSE;
-                  break;
-                }
-              if (!client_write_all (f->client, buf, (gsize) n))
-                {
-                  ok = FALSE;
-                  break;
-                }
+              }
+            g_byte_array_append (to_client, buf, (guint) n);
+          }
+      if (to_client->len > 0 && (p[0].revents & (POLLOUT | POLLERR | POLLHUP)))
+        {
+          ssize_t n = send (f->client, to_client->data, to_client->len, MSG_NOSIGNAL);
+          if (n > 0)
+            g_byte_array_remove_range (to_client, 0, (guint) n);
+          else if (n < 0 && errno != EINTR && errno != EAGAIN)
+            {
+              failed = TRUE;
+              ended = "client gone";
+            }
+        }
+      if (to_agent->len > 0 && (p[1].revents & (POLLOUT | POLLERR | POLLHUP)))
+        {
+          gssize n = cara_ws_client_send (f->agent, to_agent->data, to_agent->len);
+          if (n > 0)
+            g_byte_array_remove_range (to_agent, 0, (guint) n);
+          else if (n == -1)
+            {
+              failed = TRUE;
+              ended = "agent connection lost";
             }
         }
     }
