@@ -14,6 +14,67 @@
 /* Picking a subnet and creating the network must not interleave between our own workers. */
 static GMutex network_lock;
 
+/* Containers we started again ourselves (Docker's policy ignores ones stopped by hand): a backoff
+ * so a container that cannot stay up is not restarted in a tight loop, and a count added to
+ * Docker's RestartCount in the status.  Keyed by container ID; lost on agent restart. */
+typedef struct {
+  gint64 next_allowed; /* monotonic usec */
+  gint64 delay;
+  gint64 count;
+} OwnRestarts;
+
+static GMutex own_lock;
+static GHashTable *own_restarts; /* id -> OwnRestarts */
+
+/* TRUE when a start is allowed now (and records it). */
+static gboolean
+own_restart_allowed (const char *id)
+{
+  gint64 now = g_get_monotonic_time ();
+  g_mutex_lock (&own_lock);
+  if (own_restarts == NULL)
+    own_restarts = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  OwnRestarts *r = g_hash_table_lookup (own_restarts, id);
+  if (r == NULL)
+    {
+      r = g_new0 (OwnRestarts, 1);
+      g_hash_table_insert (own_restarts, g_strdup (id), r);
+    }
+  gboolean ok = now >= r->next_allowed;
+  if (ok)
+    {
+      /* Up for a while since the last start: begin again at one second. */
+      if (r->delay == 0 || now - r->next_allowed > 120 * G_USEC_PER_SEC)
+        r->delay = G_USEC_PER_SEC;
+      else
+        r->delay = MIN (r->delay * 2, 60 * G_USEC_PER_SEC);
+      r->next_allowed = now + r->delay;
+      r->count++;
+    }
+  g_mutex_unlock (&own_lock);
+  return ok;
+}
+
+static gint64
+own_restart_count (const char *id)
+{
+  g_mutex_lock (&own_lock);
+  OwnRestarts *r = own_restarts ? g_hash_table_lookup (own_restarts, id) : NULL;
+  gint64 n = r ? r->count : 0;
+  g_mutex_unlock (&own_lock);
+  return n;
+}
+
+static void
+own_restart_forget (const char *id)
+{
+  g_mutex_lock (&own_lock);
+  if (own_restarts)
+    g_hash_table_remove (own_restarts, id);
+  g_mutex_unlock (&own_lock);
+}
+
+
 static GHashTable *
 labels_new (const AgentConfig *cfg, const char *project)
 {
@@ -212,6 +273,7 @@ remove_container (DockerClient *dc, const AgentConfig *cfg, const char *project,
     cara_log_full (G_LOG_DOMAIN, G_LOG_LEVEL_DEBUG, project, NULL, service, "Stop container %.12s: %s, ignoring", id,
                    local->message);
   g_clear_error (&local);
+  own_restart_forget (id);
   if (!docker_container_remove (dc, id, &local) && !g_error_matches (local, CARA_ERROR, CARA_ERROR_NOT_FOUND))
     cara_log_full (G_LOG_DOMAIN, G_LOG_LEVEL_WARNING, project, NULL, service, "Failed to remove container %.12s: %s",
                    id, local->message);
@@ -351,7 +413,9 @@ ensure_services (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p,
 
       if (current)
         {
-          if (wants_start (current, svc->restart_policy, dc))
+          gboolean never_started = g_strcmp0 (obj_string (current, "State"), "created") == 0;
+          if (wants_start (current, svc->restart_policy, dc)
+              && (never_started || own_restart_allowed (obj_string (current, "Id"))))
             {
               cara_log_service (G_LOG_LEVEL_INFO, project, svc->name, "Starting container %.12s",
                                 obj_string (current, "Id"));
@@ -442,7 +506,7 @@ observe (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p)
       JsonObject *st = obj_object (info, "State");
       ss->container_id = g_strdup (id);
       ss->state = g_strdup (obj_string (st, "Status"));
-      ss->restart_count = json_object_get_int_member_with_default (info, "RestartCount", 0);
+      ss->restart_count = json_object_get_int_member_with_default (info, "RestartCount", 0) + own_restart_count (id);
       ss->health = g_strdup (obj_string (obj_object (st, "Health"), "Status"));
       gint64 code = st ? json_object_get_int_member_with_default (st, "ExitCode", 0) : 0;
       gboolean stopped = g_strcmp0 (ss->state, "exited") == 0 || g_strcmp0 (ss->state, "dead") == 0;

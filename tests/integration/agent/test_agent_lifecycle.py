@@ -65,6 +65,15 @@ def main():
         fx.wait_until(lambda: services_of(c.project(name))["web"].get("containerId") == now["web"]["id"],
                       timeout=10, what="new web container reported")
 
+        # stopped by hand (Docker's policy then does nothing): the agent starts it again, and counts it
+        fx.docker("stop", "-t", "0", name + "-web")
+
+        def started_again():
+            s = services_of(c.project(name)).get("web", {})
+            return s.get("state") == "running" and s.get("restartCount", 0) >= 1
+        fx.wait_until(started_again, timeout=15, what="web started again by the agent")
+        assert containers(["cara.project=" + name, "cara.service=web"])[0]["id"] == now["web"]["id"]
+
         # Never: the project fails, naming the service and its exit code, within 2 s
         t0 = crash(name + "-job")
         failed = c.wait_phase(name, "Failed", timeout=10)
