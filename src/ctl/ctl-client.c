@@ -46,6 +46,7 @@ ctl_setup (Ctl *ctl, CtlArgs *args, GError **error)
   ctl->server = cara_config_string (kf, "caractrl", "server", "CARA_SERVER", ctl_opt_string (args, "server"),
                                     "http://localhost:8080");
   ctl->token = cara_config_string (kf, "caractrl", "token", "CARA_TOKEN", ctl_opt_string (args, "token"), NULL);
+  ctl->ca_file = cara_config_string (kf, "caractrl", "ca", "CARA_CA", ctl_opt_string (args, "ca"), NULL);
   if (ctl->token == NULL && geteuid () == 0 && server_is_local (ctl->server))
     ctl->token = read_admin_token ();
 
@@ -85,6 +86,8 @@ ctl_client (Ctl *ctl)
     {
       ctl->client = cara_http_client_new (ctl->server);
       cara_http_client_set_token (ctl->client, ctl->token);
+      if (ctl->ca_file)
+        cara_http_client_set_ca_file (ctl->client, ctl->ca_file);
       cara_http_client_set_user_agent (ctl->client, "caractrl/" PACKAGE_VERSION);
     }
   return ctl->client;

@@ -76,6 +76,7 @@ struct _CtlArgs {
 struct _Ctl {
   char *server;
   char *token;
+  char *ca_file;
   CtlOutput output;
   gboolean no_legend;
   gboolean no_pager;

@@ -22,6 +22,7 @@ static const char *const kinds_status[] = { "project", "node", NULL };
 const CtlOption ctl_global_options[] = {
   { "server", 's', CTL_OPT_STRING, "URL", N_("Server URL (default $CARA_SERVER or http://localhost:8080)") },
   { "token", 0, CTL_OPT_STRING, "TOKEN", N_("Bearer token (default $CARA_TOKEN)") },
+  { "ca", 0, CTL_OPT_STRING, "FILE", N_("CA certificate to verify an https:// server with (default $CARA_CA)"), NULL, TRUE },
   { "output", 'o', CTL_OPT_STRING, "FORMAT", N_("Output format: table, wide, json, yaml or name"), output_choices },
   { "no-legend", 0, CTL_OPT_BOOL, NULL, N_("Do not print column headers") },
   { "no-pager", 0, CTL_OPT_BOOL, NULL, N_("Do not pipe output into a pager") },
@@ -480,5 +481,6 @@ main (int argc, char **argv)
   g_clear_pointer (&ctl.client, cara_http_client_free);
   g_free (ctl.server);
   g_free (ctl.token);
+  g_free (ctl.ca_file);
   return rc;
 }

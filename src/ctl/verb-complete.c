@@ -278,6 +278,7 @@ ctl_complete_main (int argc, char **argv)
   g_clear_pointer (&ctl.client, cara_http_client_free);
   g_free (ctl.server);
   g_free (ctl.token);
+  g_free (ctl.ca_file);
   return 0;
 }
 

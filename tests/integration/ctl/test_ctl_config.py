@@ -12,6 +12,8 @@ import json
 import os
 import pty
 import select
+import shutil
+import ssl
 import subprocess
 import sys
 import threading
@@ -166,6 +168,30 @@ def main():
             check(LOG_TEXT not in r.out and len(Handler.queries) == n, "status -n 0", r)
             r = ctl.ok("status", "web", "--lines=3")
             check(Handler.queries[-1] == "tail=3", "status --lines", Handler.queries)
+
+            # TLS: https:// with our own CA via --ca, $CARA_CA or the config file
+            if shutil.which("openssl"):
+                cert, key = os.path.join(ctl.home, "cert.pem"), os.path.join(ctl.home, "key.pem")
+                subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                                "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                                "-keyout", key, "-out", cert], check=True, capture_output=True)
+                tls = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+                context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+                context.load_cert_chain(cert, key)
+                tls.socket = context.wrap_socket(tls.socket, server_side=True)
+                threading.Thread(target=tls.serve_forever, daemon=True).start()
+                try:
+                    https = "https://127.0.0.1:%d" % tls.server_address[1]
+                    r = ctl.ok("version", "-s", https, "--ca", cert)
+                    check("Server Version: 9.9.9" in r.out, "https with --ca", r)
+                    r = ctl.expect(1, "version", "-s", https)
+                    check(r.err.count("\n") == 1 and "certificate" in r.err.lower(), "unknown CA refused", r)
+                    ctl.ok("version", "-s", https, env={"CARA_CA": cert})
+                    ctl.write_config("[caractrl]\nserver=%s\ntoken=good\nca=%s\n" % (https, cert))
+                    ctl.ok("get", "nodes")
+                    ctl.write_config("[caractrl]\nserver=%s\ntoken=good\n" % url)
+                finally:
+                    tls.shutdown()
 
             # terminal conventions on a real pty
             paged = os.path.join(ctl.home, "paged")
