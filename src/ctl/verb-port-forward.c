@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -66,47 +67,27 @@ parse_port (const char *s, guint min, guint *ret)
   return TRUE;
 }
 
-static gboolean
-local_write_all (int fd, const guint8 *data, gsize len)
-{
-  while (len > 0)
-    {
-      ssize_t n = send (fd, data, len, MSG_NOSIGNAL);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n <= 0)
-        return FALSE;
-      data += n;
-      len -= (gsize) n;
-    }
-  return TRUE;
-}
+#define RELAY_BUFFER (256 * 1024) /* per direction */
 
 typedef struct {
-  Conn *c;
-  CaraWsClient *ws;
-  gboolean closed; /* the peer sent CLOSE */
-  gboolean failed;
+  GByteArray *to_local; /* payload bytes for the local connection */
+  GByteArray *to_ws;    /* framed (masked) bytes for the server */
+  gboolean closed;      /* the peer sent CLOSE */
 } Relay;
 
 static gboolean
 on_frame (CaraWsOpcode op, gboolean fin, const guint8 *payload, gsize len, gpointer user_data)
 {
   Relay *r = user_data;
-  g_autoptr (GByteArray) out = NULL;
   switch (op)
     {
     case CARA_WS_OP_TEXT:
     case CARA_WS_OP_BINARY:
-      if (!local_write_all (r->c->local, payload, len))
-        r->failed = TRUE;
-      return !r->failed;
+      g_byte_array_append (r->to_local, payload, (guint) len);
+      return TRUE;
     case CARA_WS_OP_PING:
-      out = g_byte_array_new ();
-      cara_ws_frame_append (out, CARA_WS_OP_PONG, TRUE, payload, len, TRUE);
-      if (!cara_ws_client_send_all (r->ws, out->data, out->len))
-        r->failed = TRUE;
-      return !r->failed;
+      cara_ws_frame_append (r->to_ws, CARA_WS_OP_PONG, TRUE, payload, len, TRUE);
+      return TRUE;
     case CARA_WS_OP_CLOSE:
       r->closed = TRUE;
       return FALSE;
@@ -116,13 +97,15 @@ on_frame (CaraWsOpcode op, gboolean fin, const guint8 *payload, gsize len, gpoin
 }
 
 static void
-send_close (CaraWsClient *ws, guint16 code)
+conn_free (Conn *c)
 {
-  g_autoptr (GByteArray) out = g_byte_array_new ();
-  cara_ws_close_append (out, code, NULL, TRUE);
-  cara_ws_client_send_all (ws, out->data, out->len);
+  close (c->local);
+  g_free (c->peer);
+  g_free (c);
 }
 
+/* Non-blocking both ways with a bounded buffer per direction: a slow side stops us reading the
+ * other one (back-pressure) without ever stalling the opposite direction. */
 static gpointer
 conn_thread (gpointer data)
 {
@@ -141,52 +124,63 @@ conn_thread (gpointer data)
         g_printerr (_("Error: cannot connect to the server at %s: %s\n"), t->base, error->message);
       else
         g_printerr (_("Error: %s\n"), error->message);
-      close (c->local);
-      g_free (c->peer);
-      g_free (c);
+      conn_free (c);
       return NULL;
     }
   g_printerr (_("Handling connection for %s\n"), c->peer);
 
   g_autoptr (CaraWsDecoder) dec = cara_ws_decoder_new (FALSE, 0);
-  Relay r = { .c = c, .ws = ws };
+  g_autoptr (GByteArray) to_local = g_byte_array_new ();
+  g_autoptr (GByteArray) to_ws = g_byte_array_new ();
+  Relay r = { .to_local = to_local, .to_ws = to_ws };
   g_autofree guint8 *buf = g_malloc (READ_CHUNK);
-  g_autoptr (GByteArray) out = g_byte_array_sized_new (READ_CHUNK + 16);
-  gboolean lost = FALSE;
+  gboolean lost = FALSE, failed = FALSE, local_eof = FALSE, sent_close = FALSE;
+  int wfd = cara_ws_client_get_fd (ws);
+  int flags = fcntl (c->local, F_GETFL);
+  fcntl (c->local, F_SETFL, flags | O_NONBLOCK);
+
   g_autoptr (GBytes) pending = cara_ws_client_take_pending (ws);
   if (pending && !cara_ws_decoder_feed (dec, g_bytes_get_data (pending, NULL), g_bytes_get_size (pending), on_frame,
                                         &r, &error))
-    r.failed = TRUE;
+    failed = TRUE;
 
-  while (!r.closed && !r.failed)
+  while (!failed)
     {
-      struct pollfd p[2] = { { .fd = c->local, .events = POLLIN }, { .fd = cara_ws_client_get_fd (ws), .events = POLLIN } };
+      gboolean ws_done = r.closed || lost;
+      if ((ws_done || local_eof) && !sent_close && !lost)
+        {
+          /* Our side ended, or we answer the peer's close. */
+          cara_ws_close_append (to_ws, CARA_WS_CLOSE_NORMAL, NULL, TRUE);
+          sent_close = TRUE;
+        }
+      /* Done once the ending side's data is delivered. */
+      if ((ws_done && to_local->len == 0 && (lost || to_ws->len == 0)) || (local_eof && to_ws->len == 0))
+        break;
+      struct pollfd p[2] = { { .fd = c->local }, { .fd = wfd } };
+      if (!local_eof && !sent_close && to_ws->len < RELAY_BUFFER)
+        p[0].events |= POLLIN;
+      if (to_local->len > 0)
+        p[0].events |= POLLOUT;
+      if (!ws_done && to_local->len < RELAY_BUFFER)
+        p[1].events |= POLLIN;
+      if (to_ws->len > 0 && !lost)
+        p[1].events |= POLLOUT;
       if (poll (p, 2, -1) < 0)
         {
           if (errno == EINTR)
             continue;
           break;
         }
-      if (p[0].revents & (POLLIN | POLLHUP | POLLERR))
+      if ((p[0].events & POLLIN) && (p[0].revents & (POLLIN | POLLHUP | POLLERR)))
         {
           ssize_t n = recv (c->local, buf, READ_CHUNK, 0);
-          if (n < 0 && errno == EINTR)
-            continue;
-          if (n <= 0)
-            {
-              send_close (ws, CARA_WS_CLOSE_NORMAL); /* our side is done */
-              break;
-            }
-          g_byte_array_set_size (out, 0);
-          cara_ws_frame_append (out, CARA_WS_OP_BINARY, TRUE, buf, (gsize) n, TRUE);
-          if (!cara_ws_client_send_all (ws, out->data, out->len))
-            {
-              lost = TRUE;
-              break;
-            }
+          if (n > 0)
+            cara_ws_frame_append (to_ws, CARA_WS_OP_BINARY, TRUE, buf, (gsize) n, TRUE);
+          else if (n == 0 || (errno != EINTR && errno != EAGAIN))
+            local_eof = TRUE;
         }
-      if (p[1].revents & (POLLIN | POLLHUP | POLLERR))
-        for (;;)
+      if ((p[1].events & POLLIN) && (p[1].revents & (POLLIN | POLLHUP | POLLERR)))
+        while (to_local->len < RELAY_BUFFER && !r.closed)
           {
             gssize n = cara_ws_client_recv (ws, buf, READ_CHUNK);
             if (n == -2)
@@ -199,25 +193,32 @@ conn_thread (gpointer data)
             if (!cara_ws_decoder_feed (dec, buf, (gsize) n, on_frame, &r, &error))
               {
                 g_printerr (_("Error: connection for %s: %s\n"), c->peer, error->message);
-                send_close (ws, cara_ws_decoder_error_code (dec));
-                r.failed = TRUE;
+                failed = TRUE;
                 break;
               }
-            if (r.closed || r.failed)
-              break;
           }
-      if (lost)
-        break;
+      if (to_local->len > 0 && (p[0].revents & (POLLOUT | POLLERR | POLLHUP)))
+        {
+          ssize_t n = send (c->local, to_local->data, to_local->len, MSG_NOSIGNAL);
+          if (n > 0)
+            g_byte_array_remove_range (to_local, 0, (guint) n);
+          else if (n < 0 && errno != EINTR && errno != EAGAIN)
+            break; /* the local client went away */
+        }
+      if (to_ws->len > 0 && (p[1].revents & (POLLOUT | POLLERR | POLLHUP)))
+        {
+          gssize n = cara_ws_client_send (ws, to_ws->data, to_ws->len);
+          if (n > 0)
+            g_byte_array_remove_range (to_ws, 0, (guint) n);
+          else if (n == -1)
+            lost = TRUE;
+        }
     }
-  if (r.closed)
-    send_close (ws, CARA_WS_CLOSE_NORMAL); /* answer the peer's close */
   if (lost)
     g_printerr (_("Error: lost the connection to the server or agent for %s\n"), c->peer);
   else
     g_printerr (_("Connection from %s closed\n"), c->peer);
-  close (c->local);
-  g_free (c->peer);
-  g_free (c);
+  conn_free (c);
   return NULL;
 }
 
