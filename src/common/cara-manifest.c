@@ -14,7 +14,7 @@
 /* Bounds against hostile input: nesting depth and nodes produced after alias expansion
  * ("billion laughs"). */
 #define MAX_DEPTH 256
-#define MAX_NODES 100000
+#define MAX_NODES 50000
 
 /* ================================================================ the YAML 1.2 core schema */
 
