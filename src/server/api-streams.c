@@ -371,7 +371,16 @@ leg_thread (gpointer data)
     l->failure = g_strdup (*errbuf ? errbuf : curl_easy_strerror (rc));
   leg_decide_locked (l);
   if (l->ok && rc != CURLE_OK && !g_atomic_int_get (&r->cancelled))
-    g_message ("Log stream of %s ended: %s", l->service, *errbuf ? errbuf : curl_easy_strerror (rc));
+    {
+      const char *why = *errbuf ? errbuf : curl_easy_strerror (rc);
+      g_message ("Log stream of %s ended: %s", l->service, why);
+      if (r->prefix && r->stream)
+        {
+          /* Interleaved output can say so in-band; a single service's body stays the raw log. */
+          g_autofree char *line = g_strdup_printf ("%s | (log stream from the agent lost: %s)\n", l->service, why);
+          cara_http_stream_write (r->stream, line, strlen (line));
+        }
+    }
   if (--r->running == 0 && r->stream)
     cara_http_stream_close (r->stream);
   g_mutex_unlock (&r->lock);

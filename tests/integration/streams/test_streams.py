@@ -272,8 +272,24 @@ def main():
         sock = socket.create_connection(("127.0.0.1", f.port), timeout=10)
         sock.sendall(b"ping\n")
         assert sock.recv(5) == b"ping\n"
+        follow = socket.create_connection(("127.0.0.1", c.server_port), timeout=10)
+        follow.sendall(("GET /api/v1/projects/%s/logs?follow=true&tail=0 HTTP/1.1\r\nHost: x\r\n\r\n" % name).encode())
+        got = b""
+        while b"talker | tick-" not in got:
+            b = follow.recv(4096)
+            assert b, got
+            got += b
         a.kill()
         f.wait_stderr(r"lost the connection")
+        # the interleaved log stream says in-band that the agent went away, then ends
+        deadline = time.monotonic() + 15
+        while b"log stream from the agent lost" not in got and time.monotonic() < deadline:
+            b = follow.recv(4096)
+            if not b:
+                break
+            got += b
+        follow.close()
+        assert b"talker | (log stream from the agent lost" in got, got[-300:]
         sock.close()
         s3 = socket.create_connection(("127.0.0.1", f.port), timeout=10)
         assert s3.recv(10) == b""  # no agent: refused, with an error on stderr
