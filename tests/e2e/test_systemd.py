@@ -253,24 +253,14 @@ class E2E:
         return "systemd-analyze verify: clean"
 
     def configure(self):
-        # Ports that do not collide with other tests on this host network: drop-ins, as
+        # Ports that do not collide with other tests on this host network: socket drop-ins, as
         # `systemctl edit` would write them.
         self.sh(f"""set -e
-mkdir -p /etc/systemd/system/cara-server.socket.d /etc/systemd/system/cara-agent.socket.d \
-         /etc/systemd/system/cara-agent.service.d
-printf '[Socket]\\nListenStream=\\nListenStream=127.0.0.1:{self.server_port}\\n' \
+mkdir -p /etc/systemd/system/cara-server.socket.d /etc/systemd/system/cara-agent.socket.d
+printf '[Socket]\\nListenStream=\\nListenStream=127.0.0.1:{self.server_port}\\n' \\
   > /etc/systemd/system/cara-server.socket.d/50-e2e.conf
-printf '[Socket]\\nListenStream=\\nListenStream=127.0.0.1:{self.agent_port}\\n' \
+printf '[Socket]\\nListenStream=\\nListenStream=127.0.0.1:{self.agent_port}\\n' \\
   > /etc/systemd/system/cara-agent.socket.d/50-e2e.conf
-cat > /etc/systemd/system/cara-agent.service.d/50-e2e.conf <<EOF
-[Service]
-Environment=SERVER_URL={self.server_url}
-Environment=NODE_NAME={self.node}
-Environment=AGENT_ADVERTISE_IP=127.0.0.1
-Environment=AGENT_LISTEN_PORT={self.agent_port}
-Environment=PROXY_LISTEN_ADDR=127.0.0.1:{self.proxy_port}
-Environment=HEARTBEAT_INTERVAL=2s
-EOF
 systemctl daemon-reload""")
         return f"server :{self.server_port}, agent :{self.agent_port}, node {self.node}"
 
@@ -300,10 +290,20 @@ systemctl daemon-reload""")
             raise StepFailed(f"{unit}.service is {st} after {n} restarts:\n" + self.journal(unit, 40))
 
     def start_agent(self):
+        # /etc/caravanserai/agent.conf as the README says: where the server is, who we are, the
+        # join token the server generated; readable by the agent's group only (it holds a secret).
         join = self.sh("cat /var/lib/caravanserai/join.token 2>/dev/null || true").stdout.strip()
-        if join:
-            self.sh(f"printf '[Service]\\nEnvironment=CARA_TOKEN={join}\\n' > "
-                    "/etc/systemd/system/cara-agent.service.d/60-token.conf && systemctl daemon-reload")
+        conf = "\n".join(["[agent]", f"server_url={self.server_url}", f"node_name={self.node}",
+                          "advertise_ip=127.0.0.1", f"listen_port={self.agent_port}",
+                          f"proxy_listen_addr=127.0.0.1:{self.proxy_port}", "heartbeat_interval=2s",
+                          f"token={join}" if join else ""]) + "\n"
+        r = subprocess.run(["docker", "exec", "-i", self.container, "sh", "-c",
+                            "cat > /etc/caravanserai/agent.conf && "
+                            "chown root:caravanserai /etc/caravanserai/agent.conf && "
+                            "chmod 0640 /etc/caravanserai/agent.conf"],
+                           input=conf, capture_output=True, text=True)
+        if r.returncode != 0:
+            raise StepFailed("writing agent.conf failed: " + r.stderr)
         self.sh("systemctl enable --now cara-agent.socket")
 
         def active():
@@ -490,9 +490,9 @@ def main():
         ("boot Debian 12 with systemd as PID 1", e.boot),
         ("install into the container (sysusers, tmpfiles, daemon-reload)", e.install_into_container),
         ("systemd-analyze verify inside", e.verify_units),
-        ("configure ports and node through drop-ins", e.configure),
+        ("configure the socket ports through drop-ins", e.configure),
         ("systemctl enable --now cara-server.socket", e.start_server),
-        ("systemctl enable --now cara-agent.socket", e.start_agent),
+        ("agent.conf, then systemctl enable --now cara-agent.socket", e.start_agent),
         ("agent registers, node Ready", e.node_ready),
         (f"caractrl apply -f {PROJECT}.yaml until Running", e.apply),
         ("journalctl -u cara-server shows the request", e.journal_server),
