@@ -291,13 +291,13 @@ proxy_start (const char *listen_addr, GError **error)
   /* A thread per connection: a proxied request blocks while the backend answers. */
   px->daemon = MHD_start_daemon (MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG,
                                  0, NULL, NULL, access_handler, px,
+                                 MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, /* first, to see the rest */
                                  MHD_OPTION_SOCK_ADDR, (struct sockaddr *) &sa,
                                  MHD_OPTION_URI_LOG_CALLBACK, uri_log, NULL,
                                  MHD_OPTION_NOTIFY_COMPLETED, request_done, NULL,
                                  MHD_OPTION_CONNECTION_LIMIT, (unsigned int) 256,
                                  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int) 120,
                                  MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned int) 1,
-                                 MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
                                  MHD_OPTION_END);
   if (px->daemon == NULL)
     {

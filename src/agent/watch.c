@@ -21,6 +21,7 @@ struct _Watch {
   gboolean stop;
   gboolean resync;
   GCancellable *current; /* the watch stream in progress */
+  gboolean expired;      /* the server said our resourceVersion is too old (watch thread only) */
 };
 
 static gboolean
@@ -154,6 +155,8 @@ follow (Watch *w, CaraHttpClient *http, const char *rv)
   if (ok && s.pending->len > 0)
     handle_line (&s, s.pending->str, s.pending->len);
   g_string_free (s.pending, TRUE);
+  if (s.relist)
+    w->expired = TRUE; /* sticky: our projects' versions only grow older relative to the history */
 
   g_mutex_lock (&w->lock);
   g_clear_object (&w->current);
@@ -209,7 +212,10 @@ run (gpointer data)
 
       if (watch_supported)
         {
-          g_autofree char *rv = max_resource_version (projects);
+          /* After an "expired" error our own newest resourceVersion may stay older than the
+           * server's history for long (heartbeats fill it): watch from now instead, which
+           * replays current objects as ADDED, so nothing is missed. */
+          g_autofree char *rv = w->expired ? NULL : max_resource_version (projects);
           watch_supported = follow (w, http, rv);
           if (!watch_supported)
             cara_log_node (G_LOG_LEVEL_INFO, w->cfg->node_name, "The server has no watch; polling every %" G_GINT64_FORMAT " ms",

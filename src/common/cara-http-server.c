@@ -742,14 +742,15 @@ cara_http_server_start (CaraHttpServer *s, int fd, const char *host, guint16 por
   s->port = socket_port (fd);
 
   unsigned int flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_ALLOW_UPGRADE | MHD_USE_ERROR_LOG;
+  /* The logger goes first, so that MHD's complaints about later options reach it. */
   s->daemon = MHD_start_daemon (flags, 0, NULL, NULL, access_handler, s,
+                                MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL,
                                 MHD_OPTION_LISTEN_SOCKET, (MHD_socket) fd,
                                 MHD_OPTION_THREAD_POOL_SIZE, (unsigned int) s->threads,
                                 MHD_OPTION_NOTIFY_COMPLETED, request_completed, s,
                                 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int) 120,
                                 MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) (64 * 1024),
                                 MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned int) 1,
-                                MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL,
                                 MHD_OPTION_END);
   if (s->daemon == NULL)
     {

@@ -36,6 +36,7 @@ typedef struct {
 typedef struct {
   char *base;
   char *token;
+  char *ca_file; /* --ca / CARA_CA / config, as for every other request */
   char *project;
   char *service;
 } Target;
@@ -114,7 +115,7 @@ conn_thread (gpointer data)
   g_autofree char *ep = g_uri_escape_string (t->project, NULL, FALSE);
   g_autofree char *es = g_uri_escape_string (t->service, NULL, FALSE);
   g_autofree char *path = g_strdup_printf ("/api/v1/projects/%s/portforward?service=%s&port=%u", ep, es, c->remote);
-  CaraWsClientOptions opts = { .token = t->token, .timeout_ms = 15000 };
+  CaraWsClientOptions opts = { .token = t->token, .ca_file = t->ca_file, .timeout_ms = 15000 };
   guint status = 0;
   g_autoptr (GError) error = NULL;
   g_autoptr (CaraWsClient) ws = cara_ws_client_connect (t->base, path, &opts, &status, NULL, &error);
@@ -349,6 +350,7 @@ ctl_verb_port_forward (Ctl *ctl, CtlArgs *args, GError **error)
   while (g_str_has_suffix (t.base, "/"))
     t.base[strlen (t.base) - 1] = '\0';
   t.token = g_strdup (ctl->token);
+  t.ca_file = g_strdup (ctl->ca_file);
 
   if (!g_unix_open_pipe (quit_pipe, FD_CLOEXEC, NULL))
     goto out;
@@ -410,5 +412,6 @@ out:
   g_free (t.service);
   g_free (t.base);
   g_free (t.token);
+  g_free (t.ca_file);
   return rc;
 }
