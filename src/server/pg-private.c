@@ -86,6 +86,14 @@ launcher_new (Identity *id, const char *log_path)
   g_subprocess_launcher_set_child_setup (l, child_setup, id, NULL);
   g_subprocess_launcher_set_stderr_file_path (l, log_path);
   g_subprocess_launcher_unsetenv (l, "PGDATA");
+  /* PostgreSQL speaks sd_notify itself: it must not report READY for the server, nor trip the
+   * watchdog bookkeeping of our unit. */
+  g_subprocess_launcher_unsetenv (l, "NOTIFY_SOCKET");
+  g_subprocess_launcher_unsetenv (l, "WATCHDOG_USEC");
+  g_subprocess_launcher_unsetenv (l, "WATCHDOG_PID");
+  g_subprocess_launcher_unsetenv (l, "LISTEN_FDS");
+  g_subprocess_launcher_unsetenv (l, "LISTEN_PID");
+  g_subprocess_launcher_unsetenv (l, "LISTEN_FDNAMES");
   g_subprocess_launcher_setenv (l, "LC_ALL", "C.UTF-8", TRUE);
   return l;
 }
@@ -129,7 +137,9 @@ pg_private_start (const char *state_dir, GError **error)
   /* Unix socket only, in our own 0700 directory: only this server's user (and root) reach it. */
   g_autofree char *postgres = g_build_filename (PG_BINDIR, "postgres", NULL);
   g_autofree char *sockdir = g_strdup_printf ("unix_socket_directories=%s", dir);
-  const char *argv[] = { postgres, "-D", data, "-c", "listen_addresses=", "-c", sockdir, "-c", "port=5432", NULL };
+  /* jit=off: LLVM JIT needs writable+executable memory, which the hardened unit forbids. */
+  const char *argv[] = { postgres, "-D", data, "-c", "listen_addresses=", "-c", sockdir, "-c", "port=5432",
+                         "-c", "jit=off", NULL };
   g_autoptr (PgPrivate) pg = g_new0 (PgPrivate, 1);
   pg->proc = g_subprocess_launcher_spawnv (l, argv, error);
   if (pg->proc == NULL)
