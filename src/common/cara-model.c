@@ -212,6 +212,14 @@ cara_conditions_upsert (GPtrArray *conditions, CaraCondition *c)
       CaraCondition *old = g_ptr_array_index (conditions, i);
       if (g_strcmp0 (old->type, c->type) == 0)
         {
+          /* A transition is a change of status or reason: restating the same condition keeps
+           * its time, so "Running since ..." does not move with every status report. */
+          if (g_strcmp0 (old->status, c->status) == 0 && g_strcmp0 (old->reason, c->reason) == 0
+              && old->last_transition_time != NULL)
+            {
+              time_unref (c->last_transition_time);
+              c->last_transition_time = g_date_time_ref (old->last_transition_time);
+            }
           /* Replace in place so the list keeps the order of first insertion. */
           cara_condition_free (old);
           conditions->pdata[i] = c;

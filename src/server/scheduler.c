@@ -44,13 +44,18 @@ apply_decision (CaraProject *p, const char *node, const char *reason)
   c = cara_conditions_find (p->status.conditions, "Scheduled");
   if (c != NULL && g_strcmp0 (c->status, "False") == 0 && g_strcmp0 (c->reason, "Unschedulable") == 0)
     {
-      gint64 age = g_get_real_time () - controller_time_usec (c->last_transition_time);
+      /* lastHeartbeatTime is when the condition was last restated; lastTransitionTime stays
+       * at the first time it became Unschedulable. */
+      gint64 age = g_get_real_time () - controller_time_usec (c->last_heartbeat_time ? c->last_heartbeat_time
+                                                                                    : c->last_transition_time);
       /* Same words, or said very recently: node counts change with every node event, and
        * rewriting every Pending project each time would be a write storm. */
       if (g_strcmp0 (c->message, reason) == 0 || age < UNSCHEDULABLE_REFRESH_USEC)
         return FALSE;
     }
-  cara_conditions_upsert (p->status.conditions, cara_condition_new ("Scheduled", "False", "Unschedulable", reason));
+  c = cara_condition_new ("Scheduled", "False", "Unschedulable", reason);
+  c->last_heartbeat_time = g_date_time_new_now_utc ();
+  cara_conditions_upsert (p->status.conditions, c);
   return TRUE;
 }
 

@@ -374,8 +374,17 @@ test_conditions (void)
   cara_conditions_upsert (c, cara_condition_new ("DiskPressure", "False", NULL, NULL));
   g_assert_cmpuint (c->len, ==, 2);
   g_assert_nonnull (((CaraCondition *) c->pdata[0])->last_transition_time);
+  /* Restating a condition (same status and reason) keeps its transition time. */
+  GDateTime *first = ((CaraCondition *) c->pdata[0])->last_transition_time;
+  g_autoptr(GDateTime) kept = g_date_time_ref (first);
+  g_usleep (2000);
+  cara_conditions_upsert (c, cara_condition_new ("Ready", "False", "HeartbeatTimeout", "again"));
+  g_assert_true (g_date_time_equal (((CaraCondition *) c->pdata[0])->last_transition_time, kept));
+  g_assert_cmpstr (((CaraCondition *) c->pdata[0])->message, ==, "again");
   cara_conditions_upsert (c, cara_condition_new ("Ready", "True", "AgentReady", "back"));
   g_assert_cmpuint (c->len, ==, 2);
+  /* A real transition moves it. */
+  g_assert_false (g_date_time_equal (((CaraCondition *) c->pdata[0])->last_transition_time, kept));
   /* Replaced in place: order of first insertion is kept. */
   g_assert_cmpstr (((CaraCondition *) c->pdata[0])->type, ==, "Ready");
   g_assert_cmpstr (((CaraCondition *) c->pdata[0])->reason, ==, "AgentReady");
