@@ -20,10 +20,9 @@ import sys
 import threading
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import cara_fixtures as fx  # noqa: E402
 from cara_agent import Agent, AgentCluster, project, service, inspect  # noqa: E402
-from ws_client import WebSocket  # noqa: E402
+from cara_ws import WebSocket  # noqa: E402
 
 CTL = os.environ.get("CARACTRL_BIN", "caractrl")
 MIB = 1024 * 1024

@@ -7,10 +7,9 @@ import os
 import subprocess
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import cara_fixtures as fx  # noqa: E402
 from cara_agent import AgentCluster, project, service  # noqa: E402
-from ws_client import WebSocket  # noqa: E402
+from cara_ws import WebSocket  # noqa: E402
 
 ADMIN = "adm-" + os.urandom(8).hex()
 JOIN = "join-" + os.urandom(8).hex()

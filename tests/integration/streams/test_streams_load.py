@@ -4,16 +4,14 @@
 connections open through the server at once, the API keeps answering normally, every stream
 keeps flowing, and closing them frees the server's stream slots."""
 
-import os
 import socket
 import statistics
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import cara_fixtures as fx  # noqa: E402
 from cara_agent import AgentCluster, project, service  # noqa: E402
-from ws_client import WebSocket  # noqa: E402
+from cara_ws import WebSocket  # noqa: E402
 
 N = 50
 

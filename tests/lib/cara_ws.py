@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """A minimal, independent RFC 6455 client on the standard library (socket, base64, hashlib,
-struct): masked frames out, any frames in.  Same protocol code as the agent's test, kept here so
-the streams tests do not depend on another directory."""
+struct): masked frames out, any frames in.  It shares no code with ours, so the agent's and the
+server's WebSocket endpoints are tested against an independent peer."""
 
 import base64
 import hashlib
