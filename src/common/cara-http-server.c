@@ -32,6 +32,8 @@ struct _CaraHttpServer {
   guint16 port;
   GMutex lock;
   GHashTable *streams; /* CaraHttpStream* set, under lock */
+  char *tls_cert;      /* PEM, NULL: plain HTTP */
+  char *tls_key;
 };
 
 struct _CaraHttpStream {
@@ -90,6 +92,10 @@ cara_http_server_free (CaraHttpServer *s)
     g_strfreev (g_array_index (s->routes, RouteEntry, i).segments);
   g_array_unref (s->routes);
   g_hash_table_unref (s->streams);
+  g_free (s->tls_cert);
+  if (s->tls_key)
+    memset (s->tls_key, 0, strlen (s->tls_key));
+  g_free (s->tls_key);
   g_mutex_clear (&s->lock);
   g_free (s);
 }
@@ -122,6 +128,55 @@ cara_http_server_set_log_func (CaraHttpServer *s, CaraHttpLogFunc func, gpointer
 {
   s->log_func = func;
   s->log_data = user_data;
+}
+
+static char *
+read_pem (const char *what, const char *file, const char *marker, GError **error)
+{
+  g_autofree char *text = NULL;
+  if (!g_file_get_contents (file, &text, NULL, error))
+    {
+      g_prefix_error (error, "TLS %s: ", what);
+      return NULL;
+    }
+  if (strstr (text, marker) == NULL)
+    {
+      g_set_error (error, CARA_ERROR, CARA_ERROR_INVALID, "TLS %s: %s holds no PEM %s", what, file, what);
+      return NULL;
+    }
+  return g_steal_pointer (&text);
+}
+
+gboolean
+cara_http_server_set_tls_files (CaraHttpServer *s, const char *cert_file, const char *key_file, GError **error)
+{
+  if (MHD_is_feature_supported (MHD_FEATURE_TLS) != MHD_YES)
+    {
+      g_set_error (error, CARA_ERROR, CARA_ERROR_FAILED, "TLS: libmicrohttpd was built without TLS support");
+      return FALSE;
+    }
+  if (cert_file == NULL || key_file == NULL)
+    {
+      g_set_error (error, CARA_ERROR, CARA_ERROR_INVALID, "TLS needs both a certificate and a key file");
+      return FALSE;
+    }
+  g_autofree char *cert = read_pem ("certificate", cert_file, "-----BEGIN CERTIFICATE-----", error);
+  if (cert == NULL)
+    return FALSE;
+  g_autofree char *key = read_pem ("key", key_file, "PRIVATE KEY-----", error);
+  if (key == NULL)
+    return FALSE;
+  g_free (s->tls_cert);
+  s->tls_cert = g_steal_pointer (&cert);
+  g_free (s->tls_key);
+  s->tls_key = g_steal_pointer (&key);
+  return TRUE;
+}
+
+gboolean
+cara_http_server_get_tls (CaraHttpServer *s)
+{
+  return s->tls_cert != NULL;
 }
 
 guint16
@@ -742,9 +797,18 @@ cara_http_server_start (CaraHttpServer *s, int fd, const char *host, guint16 por
   s->port = socket_port (fd);
 
   unsigned int flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_ALLOW_UPGRADE | MHD_USE_ERROR_LOG;
+  /* Without TLS the certificate options are MHD_OPTION_END-terminated here, so nothing changes. */
+  struct MHD_OptionItem tls_opts[] = {
+    { MHD_OPTION_HTTPS_MEM_CERT, 0, s->tls_cert },
+    { MHD_OPTION_HTTPS_MEM_KEY, 0, s->tls_key },
+    { MHD_OPTION_END, 0, NULL },
+  };
+  if (s->tls_cert != NULL)
+    flags |= MHD_USE_TLS;
   /* The logger goes first, so that MHD's complaints about later options reach it. */
   s->daemon = MHD_start_daemon (flags, 0, NULL, NULL, access_handler, s,
                                 MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL,
+                                MHD_OPTION_ARRAY, s->tls_cert != NULL ? tls_opts : &tls_opts[2],
                                 MHD_OPTION_LISTEN_SOCKET, (MHD_socket) fd,
                                 MHD_OPTION_THREAD_POOL_SIZE, (unsigned int) s->threads,
                                 MHD_OPTION_NOTIFY_COMPLETED, request_completed, s,
@@ -754,7 +818,11 @@ cara_http_server_start (CaraHttpServer *s, int fd, const char *host, guint16 por
                                 MHD_OPTION_END);
   if (s->daemon == NULL)
     {
-      g_set_error (error, CARA_ERROR, CARA_ERROR_FAILED, "Cannot start the HTTP server (libmicrohttpd)");
+      if (s->tls_cert != NULL)
+        g_set_error (error, CARA_ERROR, CARA_ERROR_FAILED,
+                     "Cannot start the HTTPS server: the TLS certificate or key is invalid or they do not match");
+      else
+        g_set_error (error, CARA_ERROR, CARA_ERROR_FAILED, "Cannot start the HTTP server (libmicrohttpd)");
       close (fd);
       s->fd = -1;
       return FALSE;

@@ -181,6 +181,11 @@ main (int argc, char **argv)
   g_autoptr (CaraHttpServer) http = cara_http_server_new ();
   if (server_auth_enabled (auth))
     cara_http_server_set_authorizer (http, server_auth_authorize, auth);
+  if (cfg->tls_cert && !cara_http_server_set_tls_files (http, cfg->tls_cert, cfg->tls_key, &error))
+    {
+      g_critical ("%s", error->message);
+      return 1;
+    }
   cara_http_server_set_threads (http, cfg->threads);
   cara_http_server_set_log_func (http, log_request, NULL);
   api_register (http);
@@ -216,7 +221,8 @@ main (int argc, char **argv)
   /* controllers (issue 5): the manager runs them while this replica is the leader */
   controllers_start ();
 
-  g_message ("Serving the API on %s (database %s)", s.listen_desc, pg ? "private" : "from DATABASE_URL");
+  g_message ("Serving the API%s on %s (database %s)", cfg->tls_cert ? " over HTTPS" : "", s.listen_desc,
+             pg ? "private" : "from DATABASE_URL");
   s.last_status = status_text (&s);
   cara_daemon_notify_ready (s.last_status);
   g_timeout_add_seconds (2, update_status, &s);

@@ -34,6 +34,10 @@ server_config_free (ServerConfig *cfg)
   g_free (cfg->cli.reschedule_grace_period);
   g_free (cfg->cli.termination_timeout);
   g_free (cfg->cli.resync_interval);
+  g_free (cfg->cli.tls_cert);
+  g_free (cfg->cli.tls_key);
+  g_free (cfg->tls_cert);
+  g_free (cfg->tls_key);
   g_free (cfg);
 }
 
@@ -65,6 +69,10 @@ server_config_parse_args (ServerConfig *cfg, int *argc, char ***argv, GError **e
     { "resync-interval", 0, 0, G_OPTION_ARG_STRING, &cfg->cli.resync_interval,
       "Period of the controllers' full resync ($RESYNC_INTERVAL, [server] resync_interval; default 30s)",
       "DURATION" },
+    { "tls-cert", 0, 0, G_OPTION_ARG_FILENAME, &cfg->cli.tls_cert,
+      "Serve HTTPS with this PEM certificate (chain) ($CARA_TLS_CERT, [server] tls_cert; needs --tls-key)", "FILE" },
+    { "tls-key", 0, 0, G_OPTION_ARG_FILENAME, &cfg->cli.tls_key,
+      "PEM private key of --tls-cert ($CARA_TLS_KEY, [server] tls_key)", "FILE" },
     { "debug", 0, 0, G_OPTION_ARG_NONE, &cfg->cli.debug, "Log debug messages ($DEBUG=true, [server] debug)", NULL },
     { "version", 0, 0, G_OPTION_ARG_NONE, &cfg->cli.version, "Print the version and exit", NULL },
     { NULL }
@@ -110,6 +118,13 @@ server_config_load (ServerConfig *cfg, GError **error)
   g_autofree char *url = cara_config_string (kf, GROUP, "database_url", "DATABASE_URL", cfg->cli.database_url, NULL);
   g_autofree char *data_dir = cara_config_string (kf, GROUP, "data_dir", NULL, cfg->cli.data_dir, NULL);
   g_autofree char *threads = cara_config_string (kf, GROUP, "threads", "CARA_THREADS", cfg->cli.threads, "4");
+  g_autofree char *tls_cert = cara_config_string (kf, GROUP, "tls_cert", "CARA_TLS_CERT", cfg->cli.tls_cert, NULL);
+  g_autofree char *tls_key = cara_config_string (kf, GROUP, "tls_key", "CARA_TLS_KEY", cfg->cli.tls_key, NULL);
+  if ((tls_cert && *tls_cert) != (tls_key && *tls_key))
+    {
+      g_set_error (error, CARA_ERROR, CARA_ERROR_INVALID, "TLS needs both tls_cert and tls_key (--tls-cert, --tls-key)");
+      return FALSE;
+    }
   guint port_n = 0, threads_n = 0;
   gboolean debug = FALSE;
   gint64 hb, grace, term, resync;
@@ -138,6 +153,10 @@ server_config_load (ServerConfig *cfg, GError **error)
   cfg->reschedule_grace_period_usec = grace;
   cfg->termination_timeout_usec = term;
   cfg->resync_interval_usec = resync;
+  g_free (cfg->tls_cert);
+  cfg->tls_cert = (tls_cert && *tls_cert) ? g_steal_pointer (&tls_cert) : NULL;
+  g_free (cfg->tls_key);
+  cfg->tls_key = (tls_key && *tls_key) ? g_steal_pointer (&tls_key) : NULL;
   g_clear_pointer (&cfg->kf, g_key_file_unref);
   cfg->kf = g_key_file_ref (kf);
   return TRUE;

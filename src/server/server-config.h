@@ -20,11 +20,14 @@ typedef struct {
   gint64 reschedule_grace_period_usec;
   gint64 termination_timeout_usec;
   gint64 resync_interval_usec;
+  char *tls_cert;      /* NULL: plain HTTP */
+  char *tls_key;
 
   /* command-line values (NULL when not given) */
   struct {
     char *config, *host, *port, *database_url, *data_dir, *threads;
     char *node_heartbeat_timeout, *reschedule_grace_period, *termination_timeout, *resync_interval;
+    char *tls_cert, *tls_key;
     gboolean debug, version;
   } cli;
 } ServerConfig;
