@@ -57,6 +57,38 @@ def start_fails(pg, args, env, want):
         srv.close()
 
 
+def socket_activated(pg, d, ca, cert, key):
+    """systemd-socket-activate passes the listening socket; the server runs TLS on it."""
+    if shutil.which("systemd-socket-activate") is None:
+        print("note: systemd-socket-activate not installed; socket activation with TLS not checked")
+        return
+    from cara_server import free_port  # noqa: PLC0415
+    port = free_port()
+    argv = ["systemd-socket-activate", "-l", "127.0.0.1:%d" % port]
+    for k, v in {"DATABASE_URL": pg.url, "CARA_AUTH": "none", "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+                 "CARA_TLS_CERT": cert, "CARA_TLS_KEY": key}.items():
+        argv += ["-E", "%s=%s" % (k, v)]
+    argv += [os.environ.get("CARA_SERVER_BIN", "cara-server"), "--config", os.path.join(d, "none.conf"),
+             "--data-dir", os.path.join(d, "sa-state"), "--port", "1"]
+    log_path = os.path.join(d, "sa.log")
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        # the first connection starts the server, which accepts it from the passed socket
+        wait_until(lambda: https_status("https://127.0.0.1:%d/api/healthz" % port, ca, timeout=60) == 200,
+                   timeout=60, what="the socket-activated server over HTTPS")
+    except Exception:
+        sys.stderr.write(open(log_path, errors="replace").read())
+        raise
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 def main():
     if shutil.which("openssl") is None:
         skip("openssl not installed")
@@ -73,6 +105,8 @@ def main():
             start_fails(pg, ["--tls-cert", cert], None, "tls_key")
             start_fails(pg, ["--tls-cert", os.path.join(d, "garbage.pem"), "--tls-key", key], None, "TLS certificate")
             start_fails(pg, ["--tls-cert", key, "--tls-key", key], None, "no PEM certificate")
+
+            socket_activated(pg, d, ca, cert, key)
 
             srv = CaraServer(database_url=pg.url, env={"CARA_TLS_CERT": cert, "CARA_TLS_KEY": key}, start=False,
                              wait=False)
