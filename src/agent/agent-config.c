@@ -23,6 +23,8 @@ agent_config_free (AgentConfig *c)
   g_free (c->token);
   g_free (c->proxy_listen_addr);
   g_free (c->ca_file);
+  g_free (c->tls_cert);
+  g_free (c->tls_key);
   g_free (c);
 }
 
@@ -55,6 +57,7 @@ agent_config_load (int *argc, char ***argv, GError **error)
 {
   g_autofree char *o_config = NULL, *o_server = NULL, *o_node = NULL, *o_hb = NULL, *o_docker = NULL;
   g_autofree char *o_port = NULL, *o_ip = NULL, *o_pool = NULL, *o_proxy = NULL, *o_token = NULL;
+  g_autofree char *o_tls_cert = NULL, *o_tls_key = NULL;
   g_autofree char *o_ca = NULL, *o_poll = NULL, *o_resync = NULL, *o_pull = NULL, *o_stop = NULL;
   gboolean o_debug = FALSE, o_version = FALSE;
   GOptionEntry entries[] = {
@@ -69,6 +72,8 @@ agent_config_load (int *argc, char ***argv, GError **error)
     { "proxy-listen-addr", 0, 0, G_OPTION_ARG_STRING, &o_proxy, "Ingress proxy address [PROXY_LISTEN_ADDR, default :8081]", "ADDR" },
     { "token", 0, 0, G_OPTION_ARG_STRING, &o_token, "Join token for the server [CARA_TOKEN]", "TOKEN" },
     { "ca", 0, 0, G_OPTION_ARG_FILENAME, &o_ca, "CA certificate for the server's TLS [CARA_CA]", "FILE" },
+    { "tls-cert", 0, 0, G_OPTION_ARG_FILENAME, &o_tls_cert, "Serve the agent API over HTTPS with this PEM certificate [CARA_TLS_CERT; needs --tls-key]", "FILE" },
+    { "tls-key", 0, 0, G_OPTION_ARG_FILENAME, &o_tls_key, "PEM private key of --tls-cert [CARA_TLS_KEY]", "FILE" },
     { "poll-interval", 0, 0, G_OPTION_ARG_STRING, &o_poll, "Polling period when the server has no watch [POLL_INTERVAL, default 10s]", "DURATION" },
     { "resync-interval", 0, 0, G_OPTION_ARG_STRING, &o_resync, "Full re-list period while watching [RESYNC_INTERVAL, default 30s]", "DURATION" },
     { "pull-timeout", 0, 0, G_OPTION_ARG_STRING, &o_pull, "Longest an image pull may take [IMAGE_PULL_TIMEOUT, default 5m]", "DURATION" },
@@ -82,7 +87,7 @@ agent_config_load (int *argc, char ***argv, GError **error)
                                      "and runs the projects placed here as Docker containers.\n\n"
                                      "Settings come from " CARA_CONFIG_DIR "/agent.conf ([agent] group, keys\n"
                                      "server_url, node_name, heartbeat_interval, docker_host, listen_port, advertise_ip,\n"
-                                     "network_pool, proxy_listen_addr, token, ca, poll_interval, resync_interval,\n"
+                                     "network_pool, proxy_listen_addr, token, ca, tls_cert, tls_key, poll_interval, resync_interval,\n"
                                      "pull_timeout, stop_timeout, debug), overridden by the environment variables in\n"
                                      "brackets, overridden by the options.");
   g_option_context_add_main_entries (ctx, entries, NULL);
@@ -110,6 +115,17 @@ agent_config_load (int *argc, char ***argv, GError **error)
     c->advertise_ip = guess_ip ();
   c->token = cara_config_string (kf, G, "token", "CARA_TOKEN", o_token, NULL);
   c->ca_file = cara_config_string (kf, G, "ca", "CARA_CA", o_ca, NULL);
+  c->tls_cert = cara_config_string (kf, G, "tls_cert", "CARA_TLS_CERT", o_tls_cert, NULL);
+  c->tls_key = cara_config_string (kf, G, "tls_key", "CARA_TLS_KEY", o_tls_key, NULL);
+  if (c->tls_cert && !*c->tls_cert)
+    g_clear_pointer (&c->tls_cert, g_free);
+  if (c->tls_key && !*c->tls_key)
+    g_clear_pointer (&c->tls_key, g_free);
+  if ((c->tls_cert == NULL) != (c->tls_key == NULL))
+    {
+      g_set_error (error, CARA_ERROR, CARA_ERROR_INVALID, "TLS needs both tls_cert and tls_key (--tls-cert, --tls-key)");
+      return NULL;
+    }
   c->proxy_listen_addr = cara_config_string (kf, G, "proxy_listen_addr", "PROXY_LISTEN_ADDR", o_proxy, ":8081");
 
   g_autofree char *port = cara_config_string (kf, G, "listen_port", "AGENT_LISTEN_PORT", o_port, "9090");

@@ -560,6 +560,12 @@ agent_http_start (const AgentConfig *cfg, GError **error)
   h->server = cara_http_server_new ();
   cara_http_server_add_routes (h->server, routes, G_N_ELEMENTS (routes), h);
   cara_http_server_set_authorizer (h->server, authorize, h);
+  /* TLS (issue 11): the server must then be told agent_tls=true */
+  if (cfg->tls_cert && !cara_http_server_set_tls_files (h->server, cfg->tls_cert, cfg->tls_key, error))
+    {
+      agent_http_stop (h);
+      return NULL;
+    }
   if (!cara_http_server_start (h->server, fd, "0.0.0.0", (guint16) cfg->agent_port, error))
     {
       agent_http_stop (h);

@@ -21,6 +21,8 @@ typedef struct {
   char *token;
   char *proxy_listen_addr;
   char *ca_file;
+  char *tls_cert;      /* NULL: the agent API is plain HTTP */
+  char *tls_key;
   guint agent_port;
   gint64 heartbeat_usec;
   gint64 poll_usec;    /* polling fallback / watch re-list period */

@@ -55,6 +55,11 @@ slot_release (void)
  * once at start, from where the server's authorisation takes it (server-auth.h). */
 static char *agent_token_value;
 
+/* TLS to agents (issue 11): [server] agent_tls / $CARA_AGENT_TLS makes every relay use https,
+ * verified with [server] agent_ca / $CARA_AGENT_CA (else the system CAs). */
+static const char *agent_scheme = "http";
+static char *agent_ca_value;
+
 static const char *
 agent_token (void)
 {
@@ -153,7 +158,8 @@ resolve_agent (CaraHttpRequest *req, const char *service, gboolean need_running,
       return FALSE;
     }
   guint port = node->status.network.agent_port > 0 ? (guint) node->status.network.agent_port : 9090;
-  *ret_url = strchr (ip, ':') ? g_strdup_printf ("http://[%s]:%u", ip, port) : g_strdup_printf ("http://%s:%u", ip, port);
+  *ret_url = strchr (ip, ':') ? g_strdup_printf ("%s://[%s]:%u", agent_scheme, ip, port)
+                               : g_strdup_printf ("%s://%s:%u", agent_scheme, ip, port);
   *ret_node = g_strdup (node->metadata.name);
   *ret_project = g_steal_pointer (&project);
   return TRUE;
@@ -346,6 +352,8 @@ leg_thread (gpointer data)
     }
   char errbuf[CURL_ERROR_SIZE] = "";
   curl_easy_setopt (curl, CURLOPT_URL, l->url);
+  if (agent_ca_value)
+    curl_easy_setopt (curl, CURLOPT_CAINFO, agent_ca_value);
   curl_easy_setopt (curl, CURLOPT_HTTPHEADER, headers);
   curl_easy_setopt (curl, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt (curl, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
@@ -719,7 +727,7 @@ handle_portforward (CaraHttpRequest *req, gpointer user_data)
   g_autofree char *esc_project = cara_http_escape (project->metadata.name);
   g_autofree char *esc_service = cara_http_escape (service);
   g_autofree char *path = g_strdup_printf ("/api/v1/forward/%s/%s/%u", esc_project, esc_service, (guint) port);
-  CaraWsClientOptions opts = { .token = agent_token (), .timeout_ms = 10000 };
+  CaraWsClientOptions opts = { .token = agent_token (), .ca_file = agent_ca_value, .timeout_ms = 10000 };
   guint status = 0;
   g_autoptr (GBytes) body = NULL;
   g_autoptr (GError) error = NULL;
@@ -761,5 +769,14 @@ void
 api_streams_register (CaraHttpServer *server, GKeyFile *kf, const char *state_dir)
 {
   load_agent_token (kf, state_dir);
+  gboolean tls = FALSE;
+  g_autoptr (GError) error = NULL;
+  if (!cara_config_boolean (kf, "server", "agent_tls", "CARA_AGENT_TLS", NULL, FALSE, &tls, &error))
+    g_warning ("agent_tls: %s; using plain HTTP to agents", error->message);
+  agent_scheme = tls ? "https" : "http";
+  g_free (agent_ca_value);
+  agent_ca_value = cara_config_string (kf, "server", "agent_ca", "CARA_AGENT_CA", NULL, NULL);
+  if (agent_ca_value && !*agent_ca_value)
+    g_clear_pointer (&agent_ca_value, g_free);
   cara_http_server_add_routes (server, stream_routes, G_N_ELEMENTS (stream_routes), NULL);
 }
