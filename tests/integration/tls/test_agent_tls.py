@@ -2,7 +2,7 @@
 """The agent's API over TLS (--tls-cert/--tls-key, CARA_TLS_CERT/KEY): the agent serves HTTPS with
 a certificate for its advertised address, plain HTTP is not served, a half TLS configuration is
 refused; the server, told agent_tls=true (CARA_AGENT_TLS) and the CA (CARA_AGENT_CA), relays logs
-from it over verified HTTPS, and with the wrong CA it refuses the agent (502)."""
+from it (logs, and port-forward over a WebSocket) over verified HTTPS, and with the wrong CA it refuses the agent (502)."""
 
 import os
 import shutil
@@ -16,6 +16,7 @@ import urllib.request
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import cara_fixtures as fx  # noqa: E402
 from cara_agent import AgentCluster, agent_bin, project, service  # noqa: E402
+from cara_ws import WebSocket  # noqa: E402
 from test_tls import make_ca, make_cert  # noqa: E402
 
 
@@ -44,7 +45,8 @@ def run(d, ca_for_server, want_logs):
         assert not got.startswith(b"HTTP/1.") or b" 200 " not in got, got
         c.wait_node_ready(a.node)
         name = fx.unique_name("tlslogs")
-        c.apply(project(name, [service("talker", command=["sh", "-c", "while true; do echo tls-tick; sleep 0.3; done"])]))
+        c.apply(project(name, [service("talker", command=["sh", "-c", "while true; do echo tls-tick; sleep 0.3; done"]),
+                               service("echo", command=["nc", "-ll", "-p", "7000", "-e", "cat"])]))
         c.wait_phase(name, "Running", timeout=60)
         logs = "%s/api/v1/projects/%s/logs?service=talker" % (c.url, name)
         if want_logs:
@@ -52,6 +54,22 @@ def run(d, ca_for_server, want_logs):
         else:
             status, _, body = fx.http("GET", logs)
             assert status == 502, (status, body)
+        fwd = "/api/v1/projects/%s/portforward?service=echo&port=7000" % name
+        if want_logs:  # port-forward: the server's WebSocket relay to the agent over https
+            def echoed():
+                ws = WebSocket("127.0.0.1", c.server_port, fwd)
+                try:
+                    if ws.status != 101:
+                        return False
+                    ws.send_frame(2, b"hello-tls\n")
+                    return ws.recv_data(len(b"hello-tls\n")) == b"hello-tls\n"
+                finally:
+                    ws.close()
+            fx.wait_until(echoed, timeout=20, what="port-forward through the server over TLS")
+        else:
+            ws = WebSocket("127.0.0.1", c.server_port, fwd)
+            assert ws.status == 502, ws.status
+            ws.close()
         c.api("DELETE", "/api/v1/projects/" + name)
         c.wait_gone(name, timeout=60)
 
