@@ -376,6 +376,28 @@ request_query (CaraHttpRequest *r)
   return r->query;
 }
 
+/* Names and query values end up in SQL parameters, Docker names and logs: every decoded piece
+ * of the URL must be UTF-8 text, checked once here for every handler.  NULL when it is. */
+static char *
+request_text_problem (CaraHttpRequest *r)
+{
+  if (!g_utf8_validate (r->path, -1, NULL))
+    return g_strdup ("the request path is not valid UTF-8");
+  GHashTableIter it;
+  gpointer key, value;
+  g_hash_table_iter_init (&it, request_query (r));
+  while (g_hash_table_iter_next (&it, &key, &value))
+    {
+      GPtrArray *values = value;
+      if (!g_utf8_validate (key, -1, NULL))
+        return g_strdup ("a query parameter name is not valid UTF-8");
+      for (guint i = 0; i + 1 < values->len; i++)
+        if (!g_utf8_validate (g_ptr_array_index (values, i), -1, NULL))
+          return g_strdup_printf ("query parameter \"%s\" is not valid UTF-8", (const char *) key);
+    }
+  return NULL;
+}
+
 const char *
 cara_http_request_get_query (CaraHttpRequest *r, const char *key)
 {
@@ -631,6 +653,12 @@ dispatch (CaraHttpRequest *r)
     {
       g_autofree char *detail = g_strdup_printf ("request body exceeds the limit of %d bytes", CARA_HTTP_BODY_LIMIT);
       cara_http_respond_problem (r, 413, detail);
+      return;
+    }
+  g_autofree char *bad_input = request_text_problem (r);
+  if (bad_input != NULL)
+    {
+      cara_http_respond_problem (r, 400, bad_input);
       return;
     }
   if (s->auth != NULL)
