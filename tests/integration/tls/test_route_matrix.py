@@ -3,7 +3,12 @@
 so a new route cannot escape the matrix) against the admin, join (agent) and read-only tokens and a
 wrong and a missing token.  Allowed calls must not be 401/403; denied ones must be exactly 401
 (no or wrong token) or 403 (outside the role), as problem+json.  The targets do not exist, so no
-allowed call changes anything."""
+allowed call changes anything.
+
+The agent's own routes (src/agent/agent-http.c) the same way against a real agent with the join
+token: only the join token (what the server relays with) may use them; a missing token is 401 and
+any other token, the admin token included, 403 - a user cannot bypass the server by calling an
+agent directly."""
 
 import glob
 import json
@@ -23,16 +28,38 @@ ALLOWED = {"PUBLIC": {"admin", "join", "read", "wrong", "missing"}, "READ": {"ad
            "AGENT": {"admin", "join"}, "ADMIN": {"admin"}}
 
 
-def server_routes():
+def server_routes(part="server"):
     routes = []
-    for f in sorted(glob.glob(os.path.join(SRC, "src", "server", "**", "*.c"), recursive=True)):
+    for f in sorted(glob.glob(os.path.join(SRC, "src", part, "**", "*.c"), recursive=True)):
         text = open(f).read()
         found = ROUTE_RX.findall(text)
         # a table entry the pattern did not parse would escape the matrix: fail instead
         assert len(found) == len(ROLE_USE_RX.findall(text)), "unparsed route table entries in " + f
         routes += found
-    assert len(routes) >= 15, routes
+    assert len(routes) >= (15 if part == "server" else 3), routes
     return routes
+
+
+def check_route(failures, base, method, pattern, allowed):
+    """One agent route against every caller."""
+    from cara_server import http  # noqa: PLC0415
+    path = re.sub(r"\{[^}]+\}", "matrix-none", pattern)
+    path = path.replace("/matrix-none", "/80") if path.endswith("/matrix-none") and "forward" in path else path
+    for who, token in TOKENS.items():
+        headers = {"Authorization": "Bearer " + token} if token else {}
+        body = {} if method in ("POST", "PUT", "PATCH") else None
+        status, hdrs, data = http(method, base + path, body, headers)
+        if who in allowed:
+            if status in (401, 403):
+                failures.append("%s %s as %s: %d, should be allowed" % (method, base + path, who, status))
+            continue
+        want = 401 if token is None else 403  # the agent knows one token: any other is not for it
+        ok = status == want and hdrs.get("Content-Type") == "application/problem+json"
+        if ok:
+            ok = json.loads(data).get("status") == want
+        if not ok:
+            failures.append("%s %s as %s: %d %s, wanted %d problem+json"
+                            % (method, base + path, who, status, hdrs.get("Content-Type"), want))
 
 
 def main():
@@ -62,7 +89,23 @@ def main():
                         failures.append("%s %s (%s) as %s: %d %s, wanted %d problem+json"
                                         % (method, path, role, who, status, hdrs.get("Content-Type"), want))
             assert not failures, "\n".join(failures)
-            print("ok: %d routes x %d callers" % (len(routes), len(TOKENS)))
+            print("ok: %d server routes x %d callers" % (len(routes), len(TOKENS)))
+
+            # the agent's routes: only the join token (the server's relays) gets through
+            import cara_agent  # noqa: PLC0415 - needs dockerd only from here on
+            import cara_fixtures as fx  # noqa: PLC0415
+            fx.ensure_dockerd()
+            agent_routes = server_routes("agent")
+            agent = cara_agent.Agent("matrix-%d" % os.getpid(), srv.url, env={"CARA_TOKEN": TOKENS["join"]})
+            try:
+                agent.wait_ready()
+                for method, pattern, role in agent_routes:
+                    allowed = set(TOKENS) if role == "PUBLIC" else {"join"}
+                    check_route(failures, agent.url, method, pattern, allowed)
+            finally:
+                agent.stop()
+            assert not failures, "\n".join(failures)
+            print("ok: %d agent routes x %d callers" % (len(agent_routes), len(TOKENS)))
 
 
 if __name__ == "__main__":
