@@ -178,10 +178,13 @@ class Watch:
     def next(self, pred=lambda e: True, timeout=5.0, skip_bookmarks=True):
         """The next event matching @pred (others are dropped); (time, event)."""
         deadline = time.monotonic() + timeout
+        dropped = []
         while True:
             left = deadline - time.monotonic()
             if left <= 0:
-                raise TimeoutError("no matching watch event within %.1fs" % timeout)
+                raise TimeoutError("no matching watch event within %.1fs (status %s, stream %s; skipped: %s)"
+                                   % (timeout, self.status, "ended" if self.ended.is_set() else "open",
+                                      json.dumps(dropped)[:2000]))
             try:
                 t, e = self.events.get(timeout=left)
             except queue.Empty:
@@ -190,6 +193,8 @@ class Watch:
                 continue
             if pred(e):
                 return t, e
+            dropped.append(e if e.get("type") == "ERROR" else
+                           {"type": e.get("type"), "name": (e.get("object") or {}).get("metadata", {}).get("name")})
 
     def drain(self, quiet=0.3):
         """All events until none arrived for @quiet seconds."""

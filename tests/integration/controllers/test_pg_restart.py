@@ -36,9 +36,19 @@ def test(pg):
                 timeout=15, what="project created")
             api.wait_project("after", lambda p: p["status"].get("phase") == "Scheduled", timeout=15)
             log("scheduling again %.2f s after PostgreSQL came back" % (time.monotonic() - t0))
-            # Resuming from the rv we had sees what happened since, nothing lost.
-            with Watch(srv, "/api/v1/projects", resourceVersion=rv) as w2:
-                w2.next(is_event("ADDED", "after"))
+            # Resuming from the rv we had sees what happened since, nothing lost.  The watch hub
+            # reconnects on its own schedule: until it has, a watch ends at once with a 503
+            # ERROR event and the client (like the agent) tries again.
+            deadline = time.monotonic() + 15
+            while True:
+                w2 = Watch(srv, "/api/v1/projects", resourceVersion=rv)
+                _, first = w2.next(timeout=10)
+                if first["type"] != "ERROR" or first["object"].get("code") != 503 or time.monotonic() > deadline:
+                    break
+                w2.close()
+                time.sleep(0.2)
+            with w2:
+                check(is_event("ADDED", "after")(first) or w2.next(is_event("ADDED", "after")), "ADDED after")
                 w2.next(is_event("MODIFIED", "after", "Scheduled"))
         finally:
             hb.stop()
