@@ -421,18 +421,6 @@ container_ip (JsonObject *info)
   return g_steal_pointer (&any);
 }
 
-static gboolean
-header_has_token (const char *value, const char *token)
-{
-  if (value == NULL)
-    return FALSE;
-  g_auto (GStrv) parts = g_strsplit (value, ",", -1);
-  for (char **p = parts; *p; p++)
-    if (g_ascii_strcasecmp (g_strstrip (*p), token) == 0)
-      return TRUE;
-  return FALSE;
-}
-
 static void
 handle_forward (CaraHttpRequest *req, gpointer user_data)
 {
@@ -471,16 +459,9 @@ handle_forward (CaraHttpRequest *req, gpointer user_data)
       return;
     }
   /* The handshake must be a WebSocket one before we dial anything. */
-  const char *key = cara_http_request_get_header (req, "Sec-WebSocket-Key");
-  if (!header_has_token (cara_http_request_get_header (req, "Upgrade"), "websocket")
-      || !header_has_token (cara_http_request_get_header (req, "Connection"), "upgrade")
-      || g_strcmp0 (cara_http_request_get_header (req, "Sec-WebSocket-Version"), "13") != 0 || key == NULL
-      || *key == '\0')
-    {
-      cara_http_respond_problem (req, 400, "expected a WebSocket handshake (Upgrade: websocket, "
-                                           "Sec-WebSocket-Version: 13, Sec-WebSocket-Key)");
-      return;
-    }
+  const char *key = cara_http_request_websocket_key (req);
+  if (key == NULL)
+    return;
   int fd = dial (ip, (guint) port, &error);
   if (fd < 0)
     {

@@ -413,6 +413,34 @@ cara_http_request_get_query_all (CaraHttpRequest *r, const char *key)
   return values ? (const char * const *) values->pdata : none;
 }
 
+static gboolean
+header_has_token (const char *value, const char *token)
+{
+  if (value == NULL)
+    return FALSE;
+  g_auto (GStrv) parts = g_strsplit (value, ",", -1);
+  for (char **p = parts; *p; p++)
+    if (g_ascii_strcasecmp (g_strstrip (*p), token) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+const char *
+cara_http_request_websocket_key (CaraHttpRequest *r)
+{
+  const char *key = cara_http_request_get_header (r, "Sec-WebSocket-Key");
+  if (!header_has_token (cara_http_request_get_header (r, "Upgrade"), "websocket")
+      || !header_has_token (cara_http_request_get_header (r, "Connection"), "upgrade")
+      || g_strcmp0 (cara_http_request_get_header (r, "Sec-WebSocket-Version"), "13") != 0 || key == NULL
+      || *key == '\0')
+    {
+      cara_http_respond_problem (r, 400, "expected a WebSocket handshake (Upgrade: websocket, "
+                                         "Sec-WebSocket-Version: 13, Sec-WebSocket-Key)");
+      return NULL;
+    }
+  return key;
+}
+
 const char *
 cara_http_request_get_header (CaraHttpRequest *r, const char *name)
 {

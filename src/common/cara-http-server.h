@@ -77,6 +77,9 @@ const char *cara_http_request_get_param (CaraHttpRequest *r, const char *name);
 const char *cara_http_request_get_query (CaraHttpRequest *r, const char *key);
 /* All values of a repeatable query argument, in order (NULL-terminated, never NULL). */
 const char * const *cara_http_request_get_query_all (CaraHttpRequest *r, const char *key);
+/* For WebSocket endpoints (RFC 6455 §4.2.1): the client's Sec-WebSocket-Key when @r is a valid
+ * upgrade handshake; otherwise answers 400 problem+json and returns NULL. */
+const char *cara_http_request_websocket_key (CaraHttpRequest *r);
 const char *cara_http_request_get_header (CaraHttpRequest *r, const char *name);
 /* The request body (empty if none); at most CARA_HTTP_BODY_LIMIT bytes. */
 const char *cara_http_request_get_body (CaraHttpRequest *r, gsize *ret_len);

@@ -675,18 +675,6 @@ forward_upgraded (void *cls, struct MHD_Connection *connection, void *req_cls, c
   g_thread_unref (g_thread_new ("forward-relay", forward_thread, f));
 }
 
-static gboolean
-header_has_token (const char *value, const char *token)
-{
-  if (value == NULL)
-    return FALSE;
-  g_auto (GStrv) parts = g_strsplit (value, ",", -1);
-  for (char **p = parts; *p; p++)
-    if (g_ascii_strcasecmp (g_strstrip (*p), token) == 0)
-      return TRUE;
-  return FALSE;
-}
-
 static void
 handle_portforward (CaraHttpRequest *req, gpointer user_data)
 {
@@ -703,16 +691,9 @@ handle_portforward (CaraHttpRequest *req, gpointer user_data)
       respond_problem_printf (req, 400, "invalid port: %s", port_s ? port_s : "");
       return;
     }
-  const char *key = cara_http_request_get_header (req, "Sec-WebSocket-Key");
-  if (!header_has_token (cara_http_request_get_header (req, "Upgrade"), "websocket")
-      || !header_has_token (cara_http_request_get_header (req, "Connection"), "upgrade")
-      || g_strcmp0 (cara_http_request_get_header (req, "Sec-WebSocket-Version"), "13") != 0 || key == NULL
-      || *key == '\0')
-    {
-      cara_http_respond_problem (req, 400, "expected a WebSocket handshake (Upgrade: websocket, "
-                                           "Sec-WebSocket-Version: 13, Sec-WebSocket-Key)");
-      return;
-    }
+  const char *key = cara_http_request_websocket_key (req);
+  if (key == NULL)
+    return;
   g_autoptr (CaraProject) project = NULL;
   g_autofree char *node = NULL, *base = NULL;
   if (!resolve_agent (req, service, TRUE, &project, &node, &base))
