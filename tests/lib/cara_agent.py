@@ -168,6 +168,17 @@ def service(name, image=fx.BUSYBOX_IMAGE, command=None, **extra):
     return s
 
 
+def stream_test_project(name):
+    """The project the logs and port-forward tests use: a web page on :80 (busybox httpd), an echo
+    service on :7000, and a talker writing to stdout and stderr every 0.3 s."""
+    return project(name, [
+        service("web", command=["httpd", "-f", "-p", "80", "-h", "/www"]),
+        service("echo", command=["nc", "-ll", "-p", "7000", "-e", "cat"]),
+        service("talker", command=["sh", "-c", "echo out-line-1; echo err-line-1 >&2; i=0; "
+                                                "while true; do i=$((i+1)); echo tick-$i; sleep 0.3; done"]),
+    ])
+
+
 def containers(label_filters, all=True):
     """[{id, name, state, labels}] of the containers matching every "k=v" label filter."""
     args = ["ps", "--no-trunc", "--format", "{{json .}}"] + (["-a"] if all else [])

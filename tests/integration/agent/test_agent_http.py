@@ -14,7 +14,7 @@ import threading
 import time
 
 import cara_fixtures as fx
-from cara_agent import AgentCluster, project, service
+from cara_agent import AgentCluster, stream_test_project
 from cara_ws import WebSocket
 
 
@@ -25,12 +25,7 @@ def main():
         assert s == 200 and body == b"OK", (s, body)
 
         name = fx.unique_name("http")
-        c.apply(project(name, [
-            service("web", command=["httpd", "-f", "-p", "80", "-h", "/www"]),
-            service("echo", command=["nc", "-ll", "-p", "7000", "-e", "cat"]),
-            service("talker", command=["sh", "-c", "echo out-line-1; echo err-line-1 >&2; i=0; "
-                                                    "while true; do i=$((i+1)); echo tick-$i; sleep 0.3; done"]),
-        ]))
+        c.apply(stream_test_project(name))
         c.wait_phase(name, "Running", timeout=60)
 
         # ---- logs

@@ -21,7 +21,7 @@ import threading
 import time
 
 import cara_fixtures as fx  # noqa: E402
-from cara_agent import Agent, AgentCluster, project, service, inspect  # noqa: E402
+from cara_agent import Agent, AgentCluster, inspect, stream_test_project  # noqa: E402
 from cara_ws import WebSocket  # noqa: E402
 
 CTL = os.environ.get("CARACTRL_BIN", "caractrl")
@@ -99,12 +99,7 @@ def main():
     with AgentCluster() as c:
         a = c.agent("s1")
         name = fx.unique_name("streams")
-        c.apply(project(name, [
-            service("web", command=["httpd", "-f", "-p", "80", "-h", "/www"]),
-            service("echo", command=["nc", "-ll", "-p", "7000", "-e", "cat"]),
-            service("talker", command=["sh", "-c", "echo out-line-1; echo err-line-1 >&2; i=0; "
-                                                    "while true; do i=$((i+1)); echo tick-$i; sleep 0.3; done"]),
-        ]))
+        c.apply(stream_test_project(name))
         c.wait_phase(name, "Running", timeout=60)
         logs = "%s/api/v1/projects/%s/logs" % (c.url, name)
 
