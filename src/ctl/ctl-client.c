@@ -257,3 +257,42 @@ ctl_wait_gone (Ctl *ctl, const char *kind, const char *name, gint64 deadline, GE
       g_usleep (200 * 1000);
     }
 }
+
+gboolean
+ctl_fetch_named (Ctl *ctl, const char *kind, GPtrArray *names, GPtrArray **ret_found, GPtrArray **ret_extra,
+                 int *ret_rc, GError **error)
+{
+  g_autoptr (GPtrArray) found = g_ptr_array_new_with_free_func ((GDestroyNotify) json_node_unref);
+  g_autoptr (GPtrArray) extra = g_ptr_array_new_with_free_func ((GDestroyNotify) json_node_unref);
+  int rc = 0;
+  for (guint i = 0; i < names->len; i++)
+    {
+      g_autofree char *esc = cara_http_escape (names->pdata[i]);
+      g_autofree char *path = g_strdup_printf ("/api/v1/%s/%s", kind, esc);
+      g_autoptr (GError) local = NULL;
+      g_autoptr (JsonNode) o = ctl_get (ctl, path, &local);
+      if (o == NULL || !JSON_NODE_HOLDS_OBJECT (o))
+        {
+          if (local && (!g_error_matches (local, CARA_ERROR, CARA_ERROR_NOT_FOUND) || names->len == 1))
+            {
+              g_propagate_error (error, g_steal_pointer (&local));
+              return FALSE;
+            }
+          g_printerr ("caractrl: %s\n", local ? local->message : _("unexpected answer from the server"));
+          rc = 1;
+          continue;
+        }
+      JsonNode *more = NULL;
+      if (g_str_equal (kind, "nodes"))
+        {
+          g_autofree char *ppath = g_strdup_printf ("/api/v1/projects?nodeRef=%s", esc);
+          more = ctl_get (ctl, ppath, NULL);
+        }
+      g_ptr_array_add (found, g_steal_pointer (&o));
+      g_ptr_array_add (extra, more ? more : json_node_new (JSON_NODE_NULL));
+    }
+  *ret_found = g_steal_pointer (&found);
+  *ret_extra = g_steal_pointer (&extra);
+  *ret_rc = rc;
+  return TRUE;
+}

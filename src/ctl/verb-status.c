@@ -443,35 +443,11 @@ ctl_verb_status (Ctl *ctl, CtlArgs *args, GError **error)
       return -1;
     }
 
-  g_autoptr (GPtrArray) found = g_ptr_array_new_with_free_func ((GDestroyNotify) json_node_unref);
-  g_autoptr (GPtrArray) extra = g_ptr_array_new_with_free_func ((GDestroyNotify) json_node_unref);
+  g_autoptr (GPtrArray) found = NULL;
+  g_autoptr (GPtrArray) extra = NULL;
   int rc = 0;
-  for (guint i = 0; i < names->len; i++)
-    {
-      g_autofree char *esc = cara_http_escape (names->pdata[i]);
-      g_autofree char *path = g_strdup_printf ("/api/v1/%s/%s", kind, esc);
-      g_autoptr (GError) local = NULL;
-      g_autoptr (JsonNode) o = ctl_get (ctl, path, &local);
-      if (o == NULL || !JSON_NODE_HOLDS_OBJECT (o))
-        {
-          if (local && (!g_error_matches (local, CARA_ERROR, CARA_ERROR_NOT_FOUND) || names->len == 1))
-            {
-              g_propagate_error (error, g_steal_pointer (&local));
-              return -1;
-            }
-          g_printerr ("caractrl: %s\n", local ? local->message : _("unexpected answer from the server"));
-          rc = 1;
-          continue;
-        }
-      JsonNode *more = NULL;
-      if (g_str_equal (kind, "nodes"))
-        {
-          g_autofree char *ppath = g_strdup_printf ("/api/v1/projects?nodeRef=%s", esc);
-          more = ctl_get (ctl, ppath, NULL);
-        }
-      g_ptr_array_add (found, g_steal_pointer (&o));
-      g_ptr_array_add (extra, more ? more : json_node_new (JSON_NODE_NULL));
-    }
+  if (!ctl_fetch_named (ctl, kind, names, &found, &extra, &rc, error))
+    return -1;
   ctl_pager_open (ctl);
   for (guint i = 0; i < found->len; i++)
     {
