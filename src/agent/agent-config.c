@@ -6,10 +6,13 @@
 #include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "agent-config.h"
 #include "cara-config.h"
 #include "cara-error.h"
+#include "cara-token.h"
+#include "cara-validate.h"
 
 void
 agent_config_free (AgentConfig *c)
@@ -21,6 +24,12 @@ agent_config_free (AgentConfig *c)
   g_free (c->docker_host);
   g_free (c->advertise_ip);
   g_free (c->token);
+  g_free (c->state_dir);
+  if (c->node_token)
+    memset (c->node_token, 0, strlen (c->node_token));
+  g_free (c->node_token);
+  g_free (c->agent_secret);
+  g_free (c->node_token_path);
   g_free (c->proxy_listen_addr);
   g_free (c->ca_file);
   g_free (c->tls_cert);
@@ -52,12 +61,40 @@ guess_ip (void)
   return found ? found : g_strdup ("127.0.0.1");
 }
 
+/* SPEC §9: the join token registers this node; everything after that is done with the node's own
+ * token, bound to the node at its first registration.  It must survive restarts (a new token
+ * would be refused for the registered node), so unless configured it is kept in the state
+ * directory, one file per node name (several agents may share a directory). */
+static gboolean
+load_node_token (AgentConfig *c, GKeyFile *kf, const char *cli, GError **error)
+{
+  c->node_token = cara_config_string (kf, "agent", "node_token", "CARA_NODE_TOKEN", cli, NULL);
+  if (c->node_token && *c->node_token)
+    {
+      if (!cara_token_check (c->node_token, "node_token (CARA_NODE_TOKEN)", error))
+        return FALSE;
+    }
+  else
+    {
+      g_clear_pointer (&c->node_token, g_free);
+      c->node_token_path = g_strdup_printf ("%s/node-%s.token", c->state_dir, c->node_name);
+      c->node_token = cara_token_load_or_create (c->node_token_path, &c->node_token_created, error);
+      if (c->node_token == NULL)
+        {
+          g_prefix_error (error, "Cannot keep this node's token (set --data-dir or CARA_NODE_TOKEN): ");
+          return FALSE;
+        }
+    }
+  c->agent_secret = cara_node_token_agent_secret (c->node_token);
+  return TRUE;
+}
+
 AgentConfig *
 agent_config_load (int *argc, char ***argv, GError **error)
 {
   g_autofree char *o_config = NULL, *o_server = NULL, *o_node = NULL, *o_hb = NULL, *o_docker = NULL;
   g_autofree char *o_port = NULL, *o_ip = NULL, *o_pool = NULL, *o_proxy = NULL, *o_token = NULL;
-  g_autofree char *o_tls_cert = NULL, *o_tls_key = NULL;
+  g_autofree char *o_tls_cert = NULL, *o_tls_key = NULL, *o_data_dir = NULL, *o_node_token = NULL;
   g_autofree char *o_ca = NULL, *o_poll = NULL, *o_resync = NULL, *o_pull = NULL, *o_stop = NULL;
   gboolean o_debug = FALSE, o_version = FALSE;
   GOptionEntry entries[] = {
@@ -71,6 +108,8 @@ agent_config_load (int *argc, char ***argv, GError **error)
     { "network-pool", 0, 0, G_OPTION_ARG_STRING, &o_pool, "Subnets for project networks, a /26 each [NETWORK_POOL, default 10.213.0.0/16]", "CIDR" },
     { "proxy-listen-addr", 0, 0, G_OPTION_ARG_STRING, &o_proxy, "Ingress proxy address [PROXY_LISTEN_ADDR, default :8081]", "ADDR" },
     { "token", 0, 0, G_OPTION_ARG_STRING, &o_token, "Join token for the server [CARA_TOKEN]", "TOKEN" },
+    { "node-token", 0, 0, G_OPTION_ARG_STRING, &o_node_token, "This node's own token [CARA_NODE_TOKEN, default kept in DIR/node-NAME.token]", "TOKEN" },
+    { "data-dir", 0, 0, G_OPTION_ARG_FILENAME, &o_data_dir, "State directory when $STATE_DIRECTORY is unset [default " CARA_STATE_DIR "]", "DIR" },
     { "ca", 0, 0, G_OPTION_ARG_FILENAME, &o_ca, "CA certificate for the server's TLS [CARA_CA]", "FILE" },
     { "tls-cert", 0, 0, G_OPTION_ARG_FILENAME, &o_tls_cert, "Serve the agent API over HTTPS with this PEM certificate [CARA_TLS_CERT; needs --tls-key]", "FILE" },
     { "tls-key", 0, 0, G_OPTION_ARG_FILENAME, &o_tls_key, "PEM private key of --tls-cert [CARA_TLS_KEY]", "FILE" },
@@ -87,8 +126,9 @@ agent_config_load (int *argc, char ***argv, GError **error)
                                      "and runs the projects placed here as Docker containers.\n\n"
                                      "Settings come from " CARA_CONFIG_DIR "/agent.conf ([agent] group, keys\n"
                                      "server_url, node_name, heartbeat_interval, docker_host, listen_port, advertise_ip,\n"
-                                     "network_pool, proxy_listen_addr, token, ca, tls_cert, tls_key, poll_interval, resync_interval,\n"
-                                     "pull_timeout, stop_timeout, debug), overridden by the environment variables in\n"
+                                     "network_pool, proxy_listen_addr, token, node_token, data_dir, ca, tls_cert, tls_key, poll_interval,\n"
+                                     "resync_interval, "
+"pull_timeout, stop_timeout, debug), overridden by the environment variables in\n"
                                      "brackets, overridden by the options.");
   g_option_context_add_main_entries (ctx, entries, NULL);
   if (!g_option_context_parse (ctx, argc, argv, error))
@@ -109,11 +149,21 @@ agent_config_load (int *argc, char ***argv, GError **error)
   g_autoptr (AgentConfig) c = g_new0 (AgentConfig, 1);
   c->server_url = cara_config_string (kf, G, "server_url", "SERVER_URL", o_server, "http://localhost:8080");
   c->node_name = cara_config_string (kf, G, "node_name", "NODE_NAME", o_node, g_get_host_name ());
+  /* The name goes into Docker labels and names, file names and URLs: refuse a bad one at start. */
+  if (!cara_validate_node_name (c->node_name, error))
+    {
+      g_prefix_error (error, "node name \"%s\": ", c->node_name);
+      return NULL;
+    }
   c->docker_host = cara_config_string (kf, G, "docker_host", "DOCKER_HOST", o_docker, "unix:///var/run/docker.sock");
   c->advertise_ip = cara_config_string (kf, G, "advertise_ip", "AGENT_ADVERTISE_IP", o_ip, NULL);
   if (c->advertise_ip == NULL)
     c->advertise_ip = guess_ip ();
   c->token = cara_config_string (kf, G, "token", "CARA_TOKEN", o_token, NULL);
+  g_autofree char *data_dir = cara_config_string (kf, G, "data_dir", NULL, o_data_dir, NULL);
+  c->state_dir = cara_config_state_dir (data_dir);
+  if (c->token && *c->token && !load_node_token (c, kf, o_node_token, error))
+    return NULL;
   c->ca_file = cara_config_string (kf, G, "ca", "CARA_CA", o_ca, NULL);
   c->tls_cert = cara_config_string (kf, G, "tls_cert", "CARA_TLS_CERT", o_tls_cert, NULL);
   c->tls_key = cara_config_string (kf, G, "tls_key", "CARA_TLS_KEY", o_tls_key, NULL);

@@ -19,6 +19,7 @@
 #include "cara-error.h"
 #include "cara-http-server.h"
 #include "cara-log.h"
+#include "cara-token.h"
 #include "cara-websocket.h"
 #include "docker.h"
 
@@ -497,34 +498,31 @@ handle_forward (CaraHttpRequest *req, gpointer user_data)
 /* ---------------------------------------------------------------- server */
 
 static const CaraHttpRoute routes[] = {
-  { "GET", "/healthz", handle_healthz, CARA_HTTP_ROLE_PUBLIC },
-  { "GET", "/api/v1/logs/{project}/{service}", handle_logs, CARA_HTTP_ROLE_ADMIN },
-  { "GET", "/api/v1/forward/{project}/{service}/{port}", handle_forward, CARA_HTTP_ROLE_ADMIN },
+  { "GET", "/healthz", handle_healthz, CARA_HTTP_ROLE_PUBLIC, CARA_HTTP_NODE_NONE },
+  { "GET", "/api/v1/logs/{project}/{service}", handle_logs, CARA_HTTP_ROLE_ADMIN, CARA_HTTP_NODE_NONE },
+  { "GET", "/api/v1/forward/{project}/{service}/{port}", handle_forward, CARA_HTTP_ROLE_ADMIN, CARA_HTTP_NODE_NONE },
 };
 
-/* With a token configured, logs and forward take only callers presenting it (the server relays
- * with the join token); without one (CARA_AUTH=none setups) they are open like the Go agent's. */
+/* SPEC §9: logs and forward take only the server, which presents the secret derived from this
+ * node's token (cara-token.h) - not a user's token, not the join token, not another node's.
+ * Without a join token (CARA_AUTH=none setups) they are open like the Go agent's. */
 static gboolean
-authorize (CaraHttpRequest *req, CaraHttpRole role, gpointer user_data, GError **error)
+authorize (CaraHttpRequest *req, const CaraHttpRoute *route, gpointer user_data, GError **error)
 {
   AgentHttp *h = user_data;
-  if (role == CARA_HTTP_ROLE_PUBLIC || h->cfg->token == NULL || *h->cfg->token == '\0')
+  if (route->role == CARA_HTTP_ROLE_PUBLIC || h->cfg->agent_secret == NULL)
     return TRUE;
   const char *auth = cara_http_request_get_header (req, "Authorization");
-  if (auth == NULL || !g_str_has_prefix (auth, "Bearer "))
+  if (auth == NULL || g_ascii_strncasecmp (auth, "Bearer ", 7) != 0)
     {
       g_set_error (error, CARA_ERROR, CARA_ERROR_UNAUTHORIZED, "a bearer token is required");
       return FALSE;
     }
-  const char *given = auth + strlen ("Bearer ");
-  /* Constant-time compare. */
-  gsize a = strlen (given), b = strlen (h->cfg->token);
-  guint8 diff = a != b;
-  for (gsize i = 0; i < MIN (a, b); i++)
-    diff |= (guint8) (given[i] ^ h->cfg->token[i]);
-  if (diff)
+  if (!cara_token_equal (auth + 7, h->cfg->agent_secret))
     {
-      g_set_error (error, CARA_ERROR, CARA_ERROR_FORBIDDEN, "this token may not use the agent API");
+      g_set_error (error, CARA_ERROR, CARA_ERROR_FORBIDDEN,
+                   "only the server may use the agent API: call GET /api/v1/projects/{name}/logs or "
+                   "/portforward on the server instead");
       return FALSE;
     }
   return TRUE;
@@ -541,6 +539,8 @@ agent_http_start (const AgentConfig *cfg, GError **error)
   h->server = cara_http_server_new ();
   cara_http_server_add_routes (h->server, routes, G_N_ELEMENTS (routes), h);
   cara_http_server_set_authorizer (h->server, authorize, h);
+  /* Its legitimate caller is the server, with at most 512 relayed streams (api-streams.c). */
+  cara_http_server_set_connection_limits (h->server, 1000, 512);
   /* TLS (issue 11): the server must then be told agent_tls=true */
   if (cfg->tls_cert && !cara_http_server_set_tls_files (h->server, cfg->tls_cert, cfg->tls_key, error))
     {

@@ -6,6 +6,7 @@
 #include "cara-error.h"
 #include "cara-json.h"
 #include "cara-log.h"
+#include "cara-token.h"
 #include "heartbeat.h"
 #include "server-api.h"
 #include "sysinfo.h"
@@ -62,9 +63,16 @@ wait_for (Heartbeat *hb, gint64 usec)
   return go_on;
 }
 
+/* With the join token, presenting this node's token to be bound to it (SPEC §9). */
 static gboolean
-do_register (Heartbeat *hb, CaraHttpClient *http, GError **error)
+do_register (Heartbeat *hb, GError **error)
 {
+  g_autoptr (CaraHttpClient) http = server_client_new (hb->cfg);
+  if (hb->cfg->node_token)
+    {
+      cara_http_client_set_token (http, hb->cfg->token);
+      cara_http_client_add_header (http, CARA_NODE_TOKEN_HEADER, hb->cfg->node_token);
+    }
   g_autoptr (CaraNode) node = cara_node_new (hb->cfg->node_name);
   node->spec.hostname = g_strdup (g_get_host_name ());
   g_autoptr (JsonNode) body = cara_node_to_json (node);
@@ -74,7 +82,9 @@ do_register (Heartbeat *hb, CaraHttpClient *http, GError **error)
       cara_log_node (G_LOG_LEVEL_INFO, hb->cfg->node_name, "Registered with %s", hb->cfg->server_url);
       return TRUE;
     }
-  if (g_error_matches (local, CARA_ERROR, CARA_ERROR_CONFLICT))
+  /* 409 is the Go server's "exists"; with a node token, a server of ours answers 200 for our own
+   * node, so a 409 then means the token is bound to another node: a failure. */
+  if (g_error_matches (local, CARA_ERROR, CARA_ERROR_CONFLICT) && hb->cfg->node_token == NULL)
     {
       cara_log_node (G_LOG_LEVEL_INFO, hb->cfg->node_name, "Already registered with %s", hb->cfg->server_url);
       return TRUE;
@@ -113,14 +123,16 @@ run (gpointer data)
       gboolean ok;
       if (!registered)
         {
-          ok = registered = do_register (hb, http, &error);
+          ok = registered = do_register (hb, &error);
           if (ok)
             ok = do_heartbeat (hb, http, &error);
         }
       else
         {
           ok = do_heartbeat (hb, http, &error);
-          if (!ok && g_error_matches (error, CARA_ERROR, CARA_ERROR_NOT_FOUND))
+          /* Deleted (404), or deleted and so our token unknown (401): register again. */
+          if (!ok && (g_error_matches (error, CARA_ERROR, CARA_ERROR_NOT_FOUND)
+                      || g_error_matches (error, CARA_ERROR, CARA_ERROR_UNAUTHORIZED)))
             {
               cara_log_node (G_LOG_LEVEL_WARNING, hb->cfg->node_name, "Server does not know this node; registering again");
               registered = FALSE;

@@ -47,6 +47,9 @@ static void
 on_heartbeat (gboolean registered, gboolean ok, gint64 usec, gpointer user_data)
 {
   Agent *a = user_data;
+  /* The watch reads with the node token, which the server knows once the node is registered. */
+  if (ok && registered && a->watch == NULL)
+    a->watch = watch_start (a->cfg, a->worker);
   if (ok)
     {
       agent_bus_set_last_heartbeat (a->bus, (guint64) usec);
@@ -82,7 +85,8 @@ static gboolean
 bus_reconcile (gpointer user_data, GError **error)
 {
   Agent *a = user_data;
-  watch_resync (a->watch);
+  if (a->watch)
+    watch_resync (a->watch);
   agent_worker_recheck_all (a->worker);
   return TRUE;
 }
@@ -158,6 +162,9 @@ main (int argc, char **argv)
                  : 1;
     }
   cara_log_init ("cara-agent", cfg->debug);
+  cara_daemon_raise_fd_limit (4096);
+  if (cfg->node_token_created)
+    cara_log_node (G_LOG_LEVEL_INFO, cfg->node_name, "Generated this node's token in %s", cfg->node_token_path);
 
   Agent a = { .cfg = cfg, .server_ok = FALSE };
   a.loop = g_main_loop_new (NULL, FALSE);
@@ -187,7 +194,6 @@ main (int argc, char **argv)
   a.worker = agent_worker_new (cfg, g_main_context_default (), on_project, &a);
   agent_worker_set_proxy (a.worker, proxy);
   Events *events = events_start (cfg, a.worker);
-  a.watch = watch_start (cfg, a.worker);
   Heartbeat *hb = heartbeat_start (cfg, g_main_context_default (), on_heartbeat, &a);
 
   g_unix_signal_add (SIGTERM, on_signal, &a);

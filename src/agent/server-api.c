@@ -11,7 +11,8 @@ CaraHttpClient *
 server_client_new (const AgentConfig *cfg)
 {
   CaraHttpClient *c = cara_http_client_new (cfg->server_url);
-  cara_http_client_set_token (c, cfg->token);
+  /* SPEC §9: the join token only registers; the node's own token does the rest. */
+  cara_http_client_set_token (c, cfg->node_token ? cfg->node_token : cfg->token);
   if (cfg->ca_file)
     cara_http_client_set_ca_file (c, cfg->ca_file);
   cara_http_client_set_timeout (c, 10000);

@@ -143,8 +143,12 @@ report (AgentWorker *w, const char *name, Entry *snapshot_last, const CaraProjec
   g_autoptr (GError) error = NULL;
   if (!server_report_status (http, name, r, &error))
     {
-      cara_log_project (G_LOG_LEVEL_WARNING, name, "Failed to report status %s: %s",
-                        cara_project_phase_to_string (r->phase), error->message);
+      /* Deleted meanwhile (404) or moved to another node (403): the watch brings the news. */
+      gboolean gone = g_error_matches (error, CARA_ERROR, CARA_ERROR_NOT_FOUND)
+                   || g_error_matches (error, CARA_ERROR, CARA_ERROR_FORBIDDEN);
+      cara_log_project (gone ? G_LOG_LEVEL_INFO : G_LOG_LEVEL_WARNING, name, "%s status %s: %s",
+                        gone ? "Not reporting" : "Failed to report", cara_project_phase_to_string (r->phase),
+                        error->message);
       return;
     }
   if (p->status.phase != r->phase)
@@ -172,7 +176,9 @@ teardown (AgentWorker *w, DockerClient *dc, const char *name, gboolean report_te
   r->reason = g_strdup ("ResourcesRemoved");
   r->message = g_strdup ("All Docker resources have been removed");
   g_autoptr (CaraHttpClient) http = server_client_new (w->cfg);
-  if (!server_report_status (http, name, r, &error) && !g_error_matches (error, CARA_ERROR, CARA_ERROR_NOT_FOUND))
+  /* Not found: already removed (a forced delete); forbidden: the project is another node's now. */
+  if (!server_report_status (http, name, r, &error) && !g_error_matches (error, CARA_ERROR, CARA_ERROR_NOT_FOUND)
+      && !g_error_matches (error, CARA_ERROR, CARA_ERROR_FORBIDDEN))
     cara_log_project (G_LOG_LEVEL_WARNING, name, "Failed to report Terminated: %s", error->message);
   else
     cara_log_project (G_LOG_LEVEL_INFO, name, "Project is Terminated");

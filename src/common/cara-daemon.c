@@ -2,6 +2,8 @@
 #define G_LOG_DOMAIN "cara-daemon"
 #include "config.h"
 
+#include <errno.h>
+#include <sys/resource.h>
 #include <systemd/sd-daemon.h>
 #include <time.h>
 
@@ -12,6 +14,17 @@ static GMutex fds_lock;
 static gboolean fds_taken;
 static int n_fds;
 static char **fd_names;
+
+void
+cara_daemon_raise_fd_limit (guint want)
+{
+  struct rlimit rl;
+  if (getrlimit (RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= want)
+    return;
+  rl.rlim_cur = rl.rlim_max == RLIM_INFINITY ? want : MIN ((rlim_t) want, rl.rlim_max);
+  if (setrlimit (RLIMIT_NOFILE, &rl) != 0)
+    g_debug ("setrlimit(RLIMIT_NOFILE, %u): %s", want, g_strerror (errno));
+}
 
 gboolean
 cara_daemon_listen_fd (const char *name, int *ret_fd, GError **error)

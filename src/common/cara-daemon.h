@@ -7,6 +7,11 @@
 
 #include <glib.h>
 
+/* Raises the soft limit of open files towards @want (never above the hard limit): the soft
+ * default of 1024 is too low for a server holding many connections (systemd keeps the hard limit
+ * high for exactly this). */
+void cara_daemon_raise_fd_limit (guint want);
+
 /* The listening socket systemd passed for @name: with exactly one passed socket that one,
  * whatever its name; with several the one named @name (e.g. "api").  Sets *ret_fd to -1 when
  * systemd passed none (bind yourself).  Errors when sockets were passed but none fits.  The

@@ -17,6 +17,7 @@ struct _CaraHttpClient {
   char *unix_path;  /* non-NULL for unix:// */
   char *given_url;
   char *token;
+  GPtrArray *headers; /* "Name: value" sent with every request, or NULL */
   char *ca_file;
   char *cert, *key;
   char *user_agent;
@@ -73,6 +74,8 @@ cara_http_client_free (CaraHttpClient *c)
   if (c->token)
     memset (c->token, 0, strlen (c->token));
   g_free (c->token);
+  if (c->headers)
+    g_ptr_array_unref (c->headers);
   g_free (c->ca_file);
   g_free (c->cert);
   g_free (c->key);
@@ -91,6 +94,14 @@ cara_http_client_set_token (CaraHttpClient *c, const char *bearer_token)
 {
   g_free (c->token);
   c->token = (bearer_token && *bearer_token) ? g_strdup (bearer_token) : NULL;
+}
+
+void
+cara_http_client_add_header (CaraHttpClient *c, const char *name, const char *value)
+{
+  if (c->headers == NULL)
+    c->headers = g_ptr_array_new_with_free_func (g_free);
+  g_ptr_array_add (c->headers, g_strdup_printf ("%s: %s", name, value));
 }
 
 void
@@ -236,6 +247,8 @@ perform (CaraHttpClient *c, const char *method, const char *path, const char *co
       auth = g_strconcat ("Authorization: Bearer ", c->token, NULL);
       headers = curl_slist_append (headers, auth);
     }
+  for (guint i = 0; c->headers && i < c->headers->len; i++)
+    headers = curl_slist_append (headers, g_ptr_array_index (c->headers, i));
   curl_easy_setopt (curl, CURLOPT_HTTPHEADER, headers);
 
   t->curl = curl;

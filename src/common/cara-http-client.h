@@ -27,6 +27,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (CaraHttpClient, cara_http_client_free)
 
 const char *cara_http_client_get_base_url (CaraHttpClient *c);
 void cara_http_client_set_token (CaraHttpClient *c, const char *bearer_token);
+/* Sends "@name: @value" with every request. */
+void cara_http_client_add_header (CaraHttpClient *c, const char *name, const char *value);
 void cara_http_client_set_ca_file (CaraHttpClient *c, const char *ca_file);
 void cara_http_client_set_client_cert (CaraHttpClient *c, const char *cert, const char *key);
 /* Whole-request timeout in ms (0 = none); connect timeout is separate and defaults to 5 s. */

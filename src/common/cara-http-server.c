@@ -28,6 +28,8 @@ struct _CaraHttpServer {
   CaraHttpLogFunc log_func;
   gpointer log_data;
   guint threads;
+  guint max_connections;            /* in all (MHD_OPTION_CONNECTION_LIMIT) */
+  guint max_connections_per_client; /* per client address; 0: no limit */
   int fd;
   guint16 port;
   GMutex lock;
@@ -76,6 +78,7 @@ cara_http_server_new (void)
   CaraHttpServer *s = g_new0 (CaraHttpServer, 1);
   s->routes = g_array_new (FALSE, TRUE, sizeof (RouteEntry));
   s->threads = 4;
+  s->max_connections = 1000;
   s->fd = -1;
   g_mutex_init (&s->lock);
   s->streams = g_hash_table_new (NULL, NULL);
@@ -115,6 +118,13 @@ cara_http_server_set_authorizer (CaraHttpServer *s, CaraHttpAuthorizer auth, gpo
 {
   s->auth = auth;
   s->auth_data = user_data;
+}
+
+void
+cara_http_server_set_connection_limits (CaraHttpServer *s, guint total, guint per_client)
+{
+  s->max_connections = MAX (total, 1);
+  s->max_connections_per_client = per_client;
 }
 
 void
@@ -692,7 +702,7 @@ dispatch (CaraHttpRequest *r)
   if (s->auth != NULL)
     {
       g_autoptr (GError) error = NULL;
-      if (!s->auth (r, found->route->role, s->auth_data, &error))
+      if (!s->auth (r, found->route, s->auth_data, &error))
         {
           if (cara_error_to_http_status (error) == 401)
             cara_http_request_add_response_header (r, "WWW-Authenticate", "Bearer");
@@ -869,6 +879,8 @@ cara_http_server_start (CaraHttpServer *s, int fd, const char *host, guint16 por
                                 MHD_OPTION_THREAD_POOL_SIZE, (unsigned int) s->threads,
                                 MHD_OPTION_NOTIFY_COMPLETED, request_completed, s,
                                 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int) 120,
+                                MHD_OPTION_CONNECTION_LIMIT, (unsigned int) s->max_connections,
+                                MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int) s->max_connections_per_client,
                                 MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) (64 * 1024),
                                 MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned int) 1,
                                 MHD_OPTION_END);

@@ -21,10 +21,20 @@ typedef struct _CaraHttpStream CaraHttpStream;
 /* Who may call a route (SPEC §9); checked by the server's authorizer when one is set. */
 typedef enum {
   CARA_HTTP_ROLE_PUBLIC,   /* anyone (health, version) */
-  CARA_HTTP_ROLE_READ,     /* read-only tokens, agents (for their own objects), admin */
-  CARA_HTTP_ROLE_AGENT,    /* agent join token (for its own node) or admin */
+  CARA_HTTP_ROLE_READ,     /* read-only tokens, node tokens (their own objects), admin */
+  CARA_HTTP_ROLE_JOIN,     /* registering a node: the join token, a node token (its own node), admin */
+  CARA_HTTP_ROLE_AGENT,    /* node tokens (their own node and its projects) or admin */
   CARA_HTTP_ROLE_ADMIN,    /* admin only */
 } CaraHttpRole;
+
+/* What a node token (an agent, acting for its own node only: SPEC §9) may reach through a route
+ * of role READ, JOIN or AGENT. */
+typedef enum {
+  CARA_HTTP_NODE_NONE,    /* nothing: 403 */
+  CARA_HTTP_NODE_PATH,    /* the route's {name} is a node: its own */
+  CARA_HTTP_NODE_QUERY,   /* ?nodeRef= must name its own node (lists and watches of projects) */
+  CARA_HTTP_NODE_HANDLER, /* the handler checks (the project's node, the registered name) */
+} CaraHttpNodeScope;
 
 typedef void (*CaraHttpHandler) (CaraHttpRequest *req, gpointer user_data);
 
@@ -33,10 +43,11 @@ typedef struct {
   const char *pattern; /* "/api/v1/nodes/{name}/heartbeat": {x} matches one non-empty segment */
   CaraHttpHandler handler;
   CaraHttpRole role;
+  CaraHttpNodeScope node_scope;
 } CaraHttpRoute;
 
-/* Returns FALSE with a CARA_ERROR_UNAUTHORIZED/FORBIDDEN error to refuse the request. */
-typedef gboolean (*CaraHttpAuthorizer) (CaraHttpRequest *req, CaraHttpRole role, gpointer user_data,
+/* Returns FALSE with a CARA_ERROR_UNAUTHORIZED/FORBIDDEN/UNAVAILABLE error to refuse the request. */
+typedef gboolean (*CaraHttpAuthorizer) (CaraHttpRequest *req, const CaraHttpRoute *route, gpointer user_data,
                                         GError **error);
 
 CaraHttpServer *cara_http_server_new (void);
@@ -47,6 +58,10 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (CaraHttpServer, cara_http_server_free)
 void cara_http_server_add_routes (CaraHttpServer *s, const CaraHttpRoute *routes, gsize n_routes,
                                   gpointer user_data);
 void cara_http_server_set_authorizer (CaraHttpServer *s, CaraHttpAuthorizer auth, gpointer user_data);
+/* Open connections at most in all (default 1000) and per client address (default 0: no limit);
+ * a connection over a limit is closed at once, so one client cannot take every slot.  Call before
+ * start. */
+void cara_http_server_set_connection_limits (CaraHttpServer *s, guint total, guint per_client);
 /* Number of worker threads (default 4). */
 void cara_http_server_set_threads (CaraHttpServer *s, guint n_threads);
 /* Called on the worker thread for every finished request (status 0 if none was sent). */

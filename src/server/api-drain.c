@@ -154,8 +154,8 @@ nodes_uncordon (CaraHttpRequest *req, gpointer user_data)
 }
 
 static const CaraHttpRoute drain_routes[] = {
-  { "POST", "/api/v1/nodes/{name}/drain", nodes_drain, CARA_HTTP_ROLE_ADMIN },
-  { "POST", "/api/v1/nodes/{name}/uncordon", nodes_uncordon, CARA_HTTP_ROLE_ADMIN },
+  { "POST", "/api/v1/nodes/{name}/drain", nodes_drain, CARA_HTTP_ROLE_ADMIN, CARA_HTTP_NODE_NONE },
+  { "POST", "/api/v1/nodes/{name}/uncordon", nodes_uncordon, CARA_HTTP_ROLE_ADMIN, CARA_HTTP_NODE_NONE },
 };
 
 void

@@ -5,7 +5,9 @@
 #include "api.h"
 #include "cara-error.h"
 #include "cara-log.h"
+#include "cara-token.h"
 #include "cara-validate.h"
+#include "server-auth.h"
 #include "store.h"
 
 static void
@@ -29,11 +31,34 @@ decode_node (CaraHttpRequest *req)
   return n;
 }
 
+/* The credential of a registering agent (SPEC §9): its node token, from the Cara-Node-Token header.
+ * FALSE (and a 400 sent) when the header is there but unusable; *ret_* stay NULL without one. */
+static gboolean
+registration_credential (CaraHttpRequest *req, char **ret_hash, char **ret_secret)
+{
+  const char *token = cara_http_request_get_header (req, CARA_NODE_TOKEN_HEADER);
+  if (token == NULL)
+    return TRUE;
+  g_autoptr (GError) error = NULL;
+  if (!cara_token_check (token, "the " CARA_NODE_TOKEN_HEADER " header", &error))
+    {
+      cara_http_respond_problem (req, 400, error->message);
+      return FALSE;
+    }
+  *ret_hash = cara_node_token_hash (token);
+  *ret_secret = cara_node_token_agent_secret (token);
+  return TRUE;
+}
+
+/* POST /api/v1/nodes: the Go version's create (409 when the node exists).  An agent registering
+ * with its node token binds the token to the node on first registration; registering again with
+ * the same token is idempotent (200 and the node), with another token 403. */
 static void
 nodes_create (CaraHttpRequest *req, gpointer user_data)
 {
   g_autoptr (CaraNode) n = decode_node (req);
   g_autoptr (GError) error = NULL;
+  g_autofree char *hash = NULL, *secret = NULL;
   if (n == NULL)
     return;
   if (n->metadata.name == NULL || *n->metadata.name == '\0')
@@ -41,19 +66,40 @@ nodes_create (CaraHttpRequest *req, gpointer user_data)
       cara_http_respond_problem (req, 400, "metadata.name is required");
       return;
     }
-  if (!cara_validate_node_name (n->metadata.name, &error) || !cara_validate_node (n, &error))
+  if (!cara_validate_node_name (n->metadata.name, &error) || !cara_validate_node (n, &error)
+      || !server_auth_check_node (req, n->metadata.name, "another node", &error))
     {
       cara_http_respond_error (req, error);
       return;
+    }
+  if (!registration_credential (req, &hash, &secret))
+    return;
+  StoreNodeCredential cred = { hash, secret };
+  if (hash != NULL)
+    {
+      g_autoptr (CaraNode) cur = NULL;
+      if (store_bind_node_credential (n->metadata.name, &cred, &error) && store_get_node (n->metadata.name, &cur, &error))
+        {
+          cara_log_node (G_LOG_LEVEL_INFO, n->metadata.name, "Node %s registered again by its agent", n->metadata.name);
+          respond_node (req, 200, cur);
+          return;
+        }
+      if (!g_error_matches (error, CARA_ERROR, CARA_ERROR_NOT_FOUND))
+        {
+          cara_http_respond_error (req, error);
+          return;
+        }
+      g_clear_error (&error);
     }
   if (n->status.state == CARA_NODE_STATE_NONE)
     n->status.state = CARA_NODE_STATE_NOT_READY;
-  if (!store_create_node (n, &error))
+  if (!store_create_node (n, hash ? &cred : NULL, &error))
     {
       cara_http_respond_error (req, error);
       return;
     }
-  cara_log_node (G_LOG_LEVEL_INFO, n->metadata.name, "Created node %s", n->metadata.name);
+  cara_log_node (G_LOG_LEVEL_INFO, n->metadata.name, "Created node %s%s", n->metadata.name,
+                 hash ? " (its node token bound)" : "");
   respond_node (req, 201, n);
 }
 
@@ -250,12 +296,12 @@ nodes_heartbeat (CaraHttpRequest *req, gpointer user_data)
 }
 
 static const CaraHttpRoute node_routes[] = {
-  { "POST", "/api/v1/nodes", nodes_create, CARA_HTTP_ROLE_AGENT },
-  { "GET", "/api/v1/nodes", nodes_list, CARA_HTTP_ROLE_READ },
-  { "GET", "/api/v1/nodes/{name}", nodes_get, CARA_HTTP_ROLE_READ },
-  { "PUT", "/api/v1/nodes/{name}", nodes_update, CARA_HTTP_ROLE_ADMIN },
-  { "DELETE", "/api/v1/nodes/{name}", nodes_delete, CARA_HTTP_ROLE_ADMIN },
-  { "POST", "/api/v1/nodes/{name}/heartbeat", nodes_heartbeat, CARA_HTTP_ROLE_AGENT },
+  { "POST", "/api/v1/nodes", nodes_create, CARA_HTTP_ROLE_JOIN, CARA_HTTP_NODE_HANDLER },
+  { "GET", "/api/v1/nodes", nodes_list, CARA_HTTP_ROLE_READ, CARA_HTTP_NODE_NONE },
+  { "GET", "/api/v1/nodes/{name}", nodes_get, CARA_HTTP_ROLE_READ, CARA_HTTP_NODE_PATH },
+  { "PUT", "/api/v1/nodes/{name}", nodes_update, CARA_HTTP_ROLE_ADMIN, CARA_HTTP_NODE_NONE },
+  { "DELETE", "/api/v1/nodes/{name}", nodes_delete, CARA_HTTP_ROLE_ADMIN, CARA_HTTP_NODE_NONE },
+  { "POST", "/api/v1/nodes/{name}/heartbeat", nodes_heartbeat, CARA_HTTP_ROLE_AGENT, CARA_HTTP_NODE_PATH },
 };
 
 void api_nodes_register (CaraHttpServer *server);

@@ -6,6 +6,7 @@
 #include "cara-error.h"
 #include "cara-log.h"
 #include "cara-validate.h"
+#include "server-auth.h"
 #include "store.h"
 
 static void
@@ -78,12 +79,22 @@ projects_list (CaraHttpRequest *req, gpointer user_data)
   cara_http_respond_json (req, 200, json);
 }
 
+/* A node token reaches only the projects placed on its node (SPEC §9). */
+static gboolean
+check_project_node (CaraHttpRequest *req, const CaraProject *p, GError **error)
+{
+  const char *node = p->status.node_ref && *p->status.node_ref ? p->status.node_ref : NULL;
+  g_autofree char *what = node ? g_strdup_printf ("project %s, placed on node %s", p->metadata.name, node)
+                               : g_strdup_printf ("project %s, placed on no node", p->metadata.name);
+  return server_auth_check_node (req, node ? node : "", what, error);
+}
+
 static void
 projects_get (CaraHttpRequest *req, gpointer user_data)
 {
   g_autoptr (CaraProject) p = NULL;
   g_autoptr (GError) error = NULL;
-  if (!store_get_project (cara_http_request_get_param (req, "name"), &p, &error))
+  if (!store_get_project (cara_http_request_get_param (req, "name"), &p, &error) || !check_project_node (req, p, &error))
     {
       cara_http_respond_error (req, error);
       return;
@@ -205,6 +216,7 @@ projects_delete (CaraHttpRequest *req, gpointer user_data)
 }
 
 typedef struct {
+  CaraHttpRequest *req;
   CaraStatusReport *report;
   CaraProjectPhase old_phase;
 } StatusCtx;
@@ -214,6 +226,21 @@ mutate_status (CaraProject *p, gpointer user_data, GError **error)
 {
   StatusCtx *ctx = user_data;
   CaraStatusReport *r = ctx->report;
+  /* Checked under the row lock: a project moved to another node takes no report from the old one. */
+  if (!check_project_node (ctx->req, p, error))
+    return FALSE;
+  if (p->status.phase == CARA_PROJECT_PHASE_TERMINATING && r->phase != CARA_PROJECT_PHASE_TERMINATED)
+    {
+      /* Deletion wins: a report from a reconcile that was under way when the project was deleted
+       * (Running, say) must not take it back out of Terminating - the agent would then see a
+       * Running project again and recreate what it just removed.  Its services' states still count. */
+      if (!r->has_services)
+        return FALSE;
+      GPtrArray *t = p->status.services;
+      p->status.services = r->services;
+      r->services = t;
+      return TRUE;
+    }
   ctx->old_phase = p->status.phase;
   p->status.phase = r->phase;
   if ((r->reason && *r->reason) || (r->message && *r->message))
@@ -241,24 +268,26 @@ projects_patch_status (CaraHttpRequest *req, gpointer user_data)
       api_respond_invalid_body (req, error);
       return;
     }
-  StatusCtx ctx = { report, CARA_PROJECT_PHASE_NONE };
-  if (!store_update_project (name, mutate_status, &ctx, NULL, &error))
+  StatusCtx ctx = { req, report, CARA_PROJECT_PHASE_NONE };
+  g_autoptr (CaraProject) stored = NULL;
+  if (!store_update_project (name, mutate_status, &ctx, &stored, &error))
     {
       cara_http_respond_error (req, error);
       return;
     }
-  if (ctx.old_phase != report->phase)
-    cara_log_project (G_LOG_LEVEL_INFO, name, "Project %s is now %s", name, cara_project_phase_to_string (report->phase));
+  if (ctx.old_phase != stored->status.phase)
+    cara_log_project (G_LOG_LEVEL_INFO, name, "Project %s is now %s", name,
+                      cara_project_phase_to_string (stored->status.phase));
   cara_http_respond_empty (req, 204);
 }
 
 static const CaraHttpRoute project_routes[] = {
-  { "POST", "/api/v1/projects", projects_create, CARA_HTTP_ROLE_ADMIN },
-  { "GET", "/api/v1/projects", projects_list, CARA_HTTP_ROLE_READ },
-  { "GET", "/api/v1/projects/{name}", projects_get, CARA_HTTP_ROLE_READ },
-  { "PUT", "/api/v1/projects/{name}", projects_update, CARA_HTTP_ROLE_ADMIN },
-  { "DELETE", "/api/v1/projects/{name}", projects_delete, CARA_HTTP_ROLE_ADMIN },
-  { "PATCH", "/api/v1/projects/{name}/status", projects_patch_status, CARA_HTTP_ROLE_AGENT },
+  { "POST", "/api/v1/projects", projects_create, CARA_HTTP_ROLE_ADMIN, CARA_HTTP_NODE_NONE },
+  { "GET", "/api/v1/projects", projects_list, CARA_HTTP_ROLE_READ, CARA_HTTP_NODE_QUERY },
+  { "GET", "/api/v1/projects/{name}", projects_get, CARA_HTTP_ROLE_READ, CARA_HTTP_NODE_HANDLER },
+  { "PUT", "/api/v1/projects/{name}", projects_update, CARA_HTTP_ROLE_ADMIN, CARA_HTTP_NODE_NONE },
+  { "DELETE", "/api/v1/projects/{name}", projects_delete, CARA_HTTP_ROLE_ADMIN, CARA_HTTP_NODE_NONE },
+  { "PATCH", "/api/v1/projects/{name}/status", projects_patch_status, CARA_HTTP_ROLE_AGENT, CARA_HTTP_NODE_HANDLER },
 };
 
 void api_projects_register (CaraHttpServer *server);

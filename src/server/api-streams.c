@@ -51,36 +51,12 @@ slot_release (void)
   g_atomic_int_add (&active_streams, -1);
 }
 
-/* The relays authenticate to agents with the join token (agents accept only the server); read
- * once at start, from where the server's authorisation takes it (server-auth.h). */
-static char *agent_token_value;
-
 /* TLS to agents (issue 11): [server] agent_tls / $CARA_AGENT_TLS makes every relay use https,
- * verified with [server] agent_ca / $CARA_AGENT_CA (else the system CAs). */
+ * verified with [server] agent_ca / $CARA_AGENT_CA (else the system CAs).  The relays authenticate
+ * to each agent with the secret bound to its node when it registered (cara-token.h): an agent
+ * takes no other caller. */
 static const char *agent_scheme = "http";
 static char *agent_ca_value;
-
-static const char *
-agent_token (void)
-{
-  return agent_token_value;
-}
-
-static void
-load_agent_token (GKeyFile *kf, const char *state_dir)
-{
-  g_autofree char *t = cara_config_string (kf, "server", "join_token", "CARA_JOIN_TOKEN", NULL, NULL);
-  if ((t == NULL || *t == '\0') && state_dir)
-    {
-      g_autofree char *path = g_strdup_printf ("%s/join.token", state_dir);
-      g_free (t);
-      t = NULL;
-      if (g_file_get_contents (path, &t, NULL, NULL))
-        g_strstrip (t);
-    }
-  g_free (agent_token_value);
-  agent_token_value = (t && *t) ? g_steal_pointer (&t) : NULL;
-}
 
 static void
 respond_problem_printf (CaraHttpRequest *req, guint status, const char *fmt, ...) G_GNUC_PRINTF (3, 4);
@@ -101,6 +77,13 @@ respond_agent_answer (CaraHttpRequest *req, guint status, GBytes *body, const ch
 {
   gsize len = 0;
   const char *data = body ? g_bytes_get_data (body, &len) : NULL;
+  if (status == 401 || status == 403)
+    {
+      /* Not the user's credential that failed, but ours: the user must not see a 401/403. */
+      respond_problem_printf (req, 502, "the agent of node %s refused the server's credential (status %u): "
+                              "it has not registered with this server since it started", node, status);
+      return;
+    }
   if (status < 400 || data == NULL || len == 0 || data[0] != '{')
     {
       respond_problem_printf (req, 502, "the agent of node %s answered with status %u", node, status);
@@ -110,11 +93,12 @@ respond_agent_answer (CaraHttpRequest *req, guint status, GBytes *body, const ch
   cara_http_respond_text (req, status, "application/problem+json", text);
 }
 
-/* Finds the agent serving @project: "http://ip:port" of its node.  Responds and returns FALSE
- * when there is none (404 unknown project/service, 409 not placed/running, 502 no address). */
+/* Finds the agent serving @project: "http://ip:port" of its node and the secret to present to it
+ * (NULL when none is bound).  Responds and returns FALSE when there is none (404 unknown
+ * project/service, 409 not placed/running, 502 no address). */
 static gboolean
 resolve_agent (CaraHttpRequest *req, const char *service, gboolean need_running, CaraProject **ret_project,
-               char **ret_node, char **ret_url)
+               char **ret_node, char **ret_url, char **ret_secret)
 {
   const char *name = cara_http_request_get_param (req, "name");
   g_autoptr (GError) error = NULL;
@@ -157,10 +141,17 @@ resolve_agent (CaraHttpRequest *req, const char *service, gboolean need_running,
       respond_problem_printf (req, 502, "node %s has no IP address to reach its agent", node->metadata.name);
       return FALSE;
     }
+  g_autofree char *secret = NULL;
+  if (!store_get_node_agent_secret (node->metadata.name, &secret, &error))
+    {
+      cara_http_respond_error (req, error);
+      return FALSE;
+    }
   guint port = node->status.network.agent_port > 0 ? (guint) node->status.network.agent_port : 9090;
   *ret_url = strchr (ip, ':') ? g_strdup_printf ("%s://[%s]:%u", agent_scheme, ip, port)
                                : g_strdup_printf ("%s://%s:%u", agent_scheme, ip, port);
   *ret_node = g_strdup (node->metadata.name);
+  *ret_secret = g_steal_pointer (&secret);
   *ret_project = g_steal_pointer (&project);
   return TRUE;
 }
@@ -200,6 +191,7 @@ struct _LogRelay {
   guint undecided;
   guint running;
   gboolean prefix;        /* several services: "service | line" */
+  char *secret;           /* presented to the agent (may be NULL) */
   GPtrArray *legs;        /* LogLeg* */
 };
 
@@ -219,6 +211,7 @@ log_relay_clear (gpointer data)
 {
   LogRelay *r = data;
   g_ptr_array_unref (r->legs);
+  g_free (r->secret);
   if (r->stream)
     cara_http_stream_unref (r->stream);
   g_mutex_clear (&r->lock);
@@ -344,7 +337,7 @@ leg_thread (gpointer data)
   LogRelay *r = l->r;
   CURL *curl = curl_easy_init ();
   struct curl_slist *headers = NULL;
-  const char *token = agent_token ();
+  const char *token = r->secret;
   if (token && *token)
     {
       g_autofree char *h = g_strdup_printf ("Authorization: Bearer %s", token);
@@ -423,8 +416,8 @@ handle_logs (CaraHttpRequest *req, gpointer user_data)
       return;
     }
   g_autoptr (CaraProject) project = NULL;
-  g_autofree char *node = NULL, *base = NULL;
-  if (!resolve_agent (req, service, FALSE, &project, &node, &base))
+  g_autofree char *node = NULL, *base = NULL, *secret = NULL;
+  if (!resolve_agent (req, service, FALSE, &project, &node, &base, &secret))
     return;
   if (!slot_take ())
     {
@@ -448,6 +441,7 @@ handle_logs (CaraHttpRequest *req, gpointer user_data)
   g_cond_init (&r->cond);
   r->legs = g_ptr_array_new_with_free_func ((GDestroyNotify) log_leg_free);
   r->prefix = service == NULL;
+  r->secret = g_steal_pointer (&secret);
   g_autofree char *esc_project = cara_http_escape (project->metadata.name);
   for (guint i = 0; i < project->spec.services->len; i++)
     {
@@ -695,8 +689,8 @@ handle_portforward (CaraHttpRequest *req, gpointer user_data)
   if (key == NULL)
     return;
   g_autoptr (CaraProject) project = NULL;
-  g_autofree char *node = NULL, *base = NULL;
-  if (!resolve_agent (req, service, TRUE, &project, &node, &base))
+  g_autofree char *node = NULL, *base = NULL, *secret = NULL;
+  if (!resolve_agent (req, service, TRUE, &project, &node, &base, &secret))
     return;
   if (!slot_take ())
     {
@@ -708,7 +702,7 @@ handle_portforward (CaraHttpRequest *req, gpointer user_data)
   g_autofree char *esc_project = cara_http_escape (project->metadata.name);
   g_autofree char *esc_service = cara_http_escape (service);
   g_autofree char *path = g_strdup_printf ("/api/v1/forward/%s/%s/%u", esc_project, esc_service, (guint) port);
-  CaraWsClientOptions opts = { .token = agent_token (), .ca_file = agent_ca_value, .timeout_ms = 10000 };
+  CaraWsClientOptions opts = { .token = secret, .ca_file = agent_ca_value, .timeout_ms = 10000 };
   guint status = 0;
   g_autoptr (GBytes) body = NULL;
   g_autoptr (GError) error = NULL;
@@ -742,14 +736,13 @@ handle_portforward (CaraHttpRequest *req, gpointer user_data)
 }
 
 static const CaraHttpRoute stream_routes[] = {
-  { "GET", "/api/v1/projects/{name}/logs", handle_logs, CARA_HTTP_ROLE_READ },
-  { "GET", "/api/v1/projects/{name}/portforward", handle_portforward, CARA_HTTP_ROLE_ADMIN },
+  { "GET", "/api/v1/projects/{name}/logs", handle_logs, CARA_HTTP_ROLE_READ, CARA_HTTP_NODE_NONE },
+  { "GET", "/api/v1/projects/{name}/portforward", handle_portforward, CARA_HTTP_ROLE_ADMIN, CARA_HTTP_NODE_NONE },
 };
 
 void
-api_streams_register (CaraHttpServer *server, GKeyFile *kf, const char *state_dir)
+api_streams_register (CaraHttpServer *server, GKeyFile *kf)
 {
-  load_agent_token (kf, state_dir);
   gboolean tls = FALSE;
   g_autoptr (GError) error = NULL;
   if (!cara_config_boolean (kf, "server", "agent_tls", "CARA_AGENT_TLS", NULL, FALSE, &tls, &error))

@@ -7,6 +7,6 @@
 #include "cara-http-server.h"
 
 /* Adds GET /api/v1/projects/{name}/logs and GET /api/v1/projects/{name}/portforward.  The relays
- * present the join token (config [server] join_token, $CARA_JOIN_TOKEN or <state_dir>/join.token,
- * as server-auth.h finds it) to agents.  Call after server_auth_new() (it creates the file). */
-void api_streams_register (CaraHttpServer *server, GKeyFile *kf, const char *state_dir);
+ * present to each agent the secret bound to its node at registration (cara-token.h); @kf gives
+ * agent_tls and agent_ca. */
+void api_streams_register (CaraHttpServer *server, GKeyFile *kf);

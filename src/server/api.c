@@ -87,8 +87,8 @@ version (CaraHttpRequest *req, gpointer user_data)
 }
 
 static const CaraHttpRoute misc_routes[] = {
-  { "GET", "/api/healthz", healthz, CARA_HTTP_ROLE_PUBLIC },
-  { "GET", "/api/v1/version", version, CARA_HTTP_ROLE_PUBLIC },
+  { "GET", "/api/healthz", healthz, CARA_HTTP_ROLE_PUBLIC, CARA_HTTP_NODE_NONE },
+  { "GET", "/api/v1/version", version, CARA_HTTP_ROLE_PUBLIC, CARA_HTTP_NODE_NONE },
 };
 
 void api_nodes_register (CaraHttpServer *server);

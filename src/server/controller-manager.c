@@ -191,7 +191,7 @@ resync_all (ControllerManager *m)
   schedule_processing (m);
 }
 
-static void step_down (ControllerManager *m, const char *why);
+static void step_down (ControllerManager *m, const char *why, gboolean expected);
 
 static void
 reconcile_one (ControllerManager *m, guint c, const char *key)
@@ -303,7 +303,7 @@ listen_cb (gint fd, GIOCondition cond, gpointer user_data)
 
   if (!PQconsumeInput (m->listen_conn))
     {
-      step_down (m, "the LISTEN connection was lost");
+      step_down (m, "the LISTEN connection was lost", FALSE);
       return G_SOURCE_REMOVE;
     }
   while ((n = PQnotifies (m->listen_conn)) != NULL)
@@ -360,8 +360,9 @@ become_leader (ControllerManager *m, GError **error)
   return TRUE;
 }
 
+/* @expected: a clean shutdown (info), not a lost database or lock (warning). */
 static void
-step_down (ControllerManager *m, const char *why)
+step_down (ControllerManager *m, const char *why, gboolean expected)
 {
   gboolean was = g_atomic_int_get (&m->is_leader);
 
@@ -376,7 +377,9 @@ step_down (ControllerManager *m, const char *why)
   for (guint c = 0; c < C_N; c++)
     g_clear_pointer (&m->queues[c], controller_queue_free);
   g_clear_pointer (&m->cache, controller_cache_free);
-  if (was)
+  if (was && expected)
+    g_message ("No longer the controller leader: %s", why);
+  else if (was)
     g_warning ("No longer the controller leader: %s", why);
 }
 
@@ -390,7 +393,7 @@ leader_tick_cb (gpointer user_data)
   if (g_atomic_int_get (&m->is_leader))
     {
       if (!leader_check (m->lock_conn, &error))
-        step_down (m, error->message);
+        step_down (m, error->message, FALSE);
       return G_SOURCE_CONTINUE;
     }
 
@@ -412,7 +415,7 @@ leader_tick_cb (gpointer user_data)
   if (!acquired)
     return G_SOURCE_CONTINUE;
   if (!become_leader (m, &error))
-    step_down (m, error->message);
+    step_down (m, error->message, FALSE);
   return G_SOURCE_CONTINUE;
 }
 
@@ -429,7 +432,7 @@ manager_thread (gpointer user_data)
   leader_tick_cb (m); /* try at once, not a second from now */
   g_main_loop_run (m->loop);
   g_source_destroy (tick);
-  step_down (m, "shutting down");
+  step_down (m, "shutting down", TRUE);
   store_thread_disconnect ();
   g_main_context_pop_thread_default (m->context);
   return NULL;

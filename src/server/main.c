@@ -26,6 +26,7 @@ typedef struct {
   GMainLoop *loop;
   ServerConfig *cfg;
   CaraHttpServer *http;
+  ServerAuth *auth;
   char *listen_desc;
   char *last_status;
 } Server;
@@ -48,13 +49,15 @@ on_reload (gpointer user_data)
   Server *s = user_data;
   g_autoptr (GError) error = NULL;
   cara_daemon_notify_reloading ();
-  /* Listening address and database stay as they are; log level and timeouts follow the file. */
+  /* Listening address, database and TLS stay as they are; log level and tokens follow the file. */
   if (!server_config_load (s->cfg, &error))
     g_warning ("Reloading the configuration failed, keeping the old one: %s", error->message);
+  else if (!server_auth_reload (s->auth, s->cfg->kf, &error))
+    g_warning ("Reloading the tokens failed, keeping the old ones: %s", error->message);
   else
     {
       cara_log_init ("cara-server", s->cfg->debug);
-      g_message ("Configuration reloaded from %s", s->cfg->config_path);
+      g_message ("Configuration and tokens reloaded from %s", s->cfg->config_path);
     }
   g_autofree char *status = status_text (s);
   cara_daemon_notify_ready (status);
@@ -143,6 +146,7 @@ main (int argc, char **argv)
       return 2;
     }
   cara_log_init ("cara-server", cfg->debug);
+  cara_daemon_raise_fd_limit (cfg->max_connections + 1024);
 
   /* The database: the configured one, or our own private PostgreSQL. */
   g_autoptr (PgPrivate) pg = NULL;
@@ -187,9 +191,10 @@ main (int argc, char **argv)
       return 1;
     }
   cara_http_server_set_threads (http, cfg->threads);
+  cara_http_server_set_connection_limits (http, cfg->max_connections, cfg->max_connections_per_client);
   cara_http_server_set_log_func (http, log_request, NULL);
   api_register (http);
-  api_streams_register (http, cfg->kf, cfg->state_dir); /* logs and port-forward through the server (issue 7) */
+  api_streams_register (http, cfg->kf); /* logs and port-forward through the server (issue 7) */
 
   /* controllers and watch (issue 5): watch hub, watch handler, drain/uncordon routes */
   ControllerTimeouts timeouts = {
@@ -209,6 +214,7 @@ main (int argc, char **argv)
   Server s = { 0 };
   s.cfg = cfg;
   s.http = http;
+  s.auth = auth;
   s.loop = g_main_loop_new (NULL, FALSE);
   s.listen_desc = fd >= 0 ? g_strdup_printf ("the socket from systemd (port %u)", cara_http_server_get_port (http))
                           : g_strdup_printf ("%s:%u", cfg->host, cara_http_server_get_port (http));

@@ -2,98 +2,91 @@
 #define G_LOG_DOMAIN "cara-server"
 #include "config.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <string.h>
-#include <sys/random.h>
-#include <unistd.h>
-
-#include <glib/gstdio.h>
 
 #include "cara-config.h"
 #include "cara-error.h"
+#include "cara-token.h"
 #include "server-auth.h"
+#include "store.h"
 
 #define GROUP "server"
 
-struct _ServerAuth {
-  gboolean enabled;
+typedef struct {
   char *admin;
   char *join;
   char **read; /* may be NULL */
+} Tokens;
+
+struct _ServerAuth {
+  gboolean enabled;
+  char *state_dir;
+  GMutex lock; /* guards @tokens against a reload (SIGHUP) */
+  Tokens *tokens;
 };
+
+static void
+tokens_free (Tokens *t)
+{
+  if (t == NULL)
+    return;
+  g_free (t->admin);
+  g_free (t->join);
+  g_strfreev (t->read);
+  g_free (t);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Tokens, tokens_free)
 
 void
 server_auth_free (ServerAuth *a)
 {
   if (a == NULL)
     return;
-  g_free (a->admin);
-  g_free (a->join);
-  g_strfreev (a->read);
+  tokens_free (a->tokens);
+  g_free (a->state_dir);
+  g_mutex_clear (&a->lock);
   g_free (a);
 }
 
+/* The configured token, else the one in <state dir>/<name>.token (generated when missing). */
 static char *
-random_token (GError **error)
+token_setting (GKeyFile *kf, const char *state_dir, const char *name, const char *key, const char *env,
+               GError **error)
 {
-  guint8 bytes[32];
-  if (getrandom (bytes, sizeof bytes, 0) != (ssize_t) sizeof bytes)
-    {
-      g_set_error (error, CARA_ERROR, CARA_ERROR_FAILED, "getrandom: %s", g_strerror (errno));
-      return NULL;
-    }
-  GString *s = g_string_sized_new (2 * sizeof bytes);
-  for (gsize i = 0; i < sizeof bytes; i++)
-    g_string_append_printf (s, "%02x", bytes[i]);
-  return g_string_free (s, FALSE);
+  g_autofree char *t = cara_config_string (kf, GROUP, key, env, NULL, NULL);
+  if (t != NULL && *t != '\0')
+    return g_steal_pointer (&t);
+  g_autofree char *path = g_strdup_printf ("%s/%s.token", state_dir, name);
+  gboolean created = FALSE;
+  char *token = cara_token_load_or_create (path, &created, error);
+  if (created)
+    g_message ("Generated the %s token in %s", name, path);
+  return token;
 }
 
-/* The token in <state dir>/<name>.token, created (0600) when missing. */
-static char *
-token_from_file (const char *state_dir, const char *name, GError **error)
+static Tokens *
+tokens_load (GKeyFile *kf, const char *state_dir, GError **error)
 {
-  g_autofree char *path = g_strdup_printf ("%s/%s.token", state_dir, name);
-  g_autofree char *contents = NULL;
-  if (g_file_get_contents (path, &contents, NULL, NULL))
-    {
-      g_strstrip (contents);
-      if (*contents != '\0')
-        return g_steal_pointer (&contents);
-    }
-  g_autofree char *token = random_token (error);
-  if (token == NULL)
+  g_autoptr (Tokens) t = g_new0 (Tokens, 1);
+  if ((t->admin = token_setting (kf, state_dir, "admin", "admin_token", "CARA_ADMIN_TOKEN", error)) == NULL
+      || (t->join = token_setting (kf, state_dir, "join", "join_token", "CARA_JOIN_TOKEN", error)) == NULL)
     return NULL;
-  if (g_mkdir_with_parents (state_dir, 0700) != 0)
+  g_autofree char *read = cara_config_string (kf, GROUP, "read_tokens", "CARA_READ_TOKENS", NULL, NULL);
+  if (read != NULL && *read != '\0')
     {
-      g_set_error (error, CARA_ERROR, CARA_ERROR_FAILED, "Cannot create %s: %s", state_dir, g_strerror (errno));
-      return NULL;
+      t->read = g_strsplit (read, ",", -1);
+      for (guint i = 0; t->read[i]; i++)
+        g_strstrip (t->read[i]);
     }
-  /* Written aside and renamed: a reader never sees a half-written token. */
-  g_autofree char *tmp = g_strdup_printf ("%s.XXXXXX", path);
-  int fd = g_mkstemp_full (tmp, O_WRONLY | O_CLOEXEC, 0600);
-  if (fd < 0)
-    {
-      g_set_error (error, CARA_ERROR, CARA_ERROR_FAILED, "Cannot write %s: %s", path, g_strerror (errno));
-      return NULL;
-    }
-  g_autofree char *line = g_strdup_printf ("%s\n", token);
-  gboolean ok = write (fd, line, strlen (line)) == (ssize_t) strlen (line);
-  close (fd);
-  if (!ok || g_rename (tmp, path) != 0)
-    {
-      g_unlink (tmp);
-      g_set_error (error, CARA_ERROR, CARA_ERROR_FAILED, "Cannot write %s: %s", path, g_strerror (errno));
-      return NULL;
-    }
-  g_message ("Generated the %s token in %s", name, path);
-  return g_steal_pointer (&token);
+  return g_steal_pointer (&t);
 }
 
 ServerAuth *
 server_auth_new (GKeyFile *kf, const char *state_dir, GError **error)
 {
   g_autoptr (ServerAuth) a = g_new0 (ServerAuth, 1);
+  g_mutex_init (&a->lock);
+  a->state_dir = g_strdup (state_dir);
   g_autofree char *mode = cara_config_string (kf, GROUP, "auth", "CARA_AUTH", NULL, "token");
   if (g_strcmp0 (mode, "none") == 0)
     {
@@ -106,28 +99,25 @@ server_auth_new (GKeyFile *kf, const char *state_dir, GError **error)
       return NULL;
     }
   a->enabled = TRUE;
-  a->admin = cara_config_string (kf, GROUP, "admin_token", "CARA_ADMIN_TOKEN", NULL, NULL);
-  a->join = cara_config_string (kf, GROUP, "join_token", "CARA_JOIN_TOKEN", NULL, NULL);
-  if (a->admin == NULL || *a->admin == '\0')
-    {
-      g_free (a->admin);
-      if ((a->admin = token_from_file (state_dir, "admin", error)) == NULL)
-        return NULL;
-    }
-  if (a->join == NULL || *a->join == '\0')
-    {
-      g_free (a->join);
-      if ((a->join = token_from_file (state_dir, "join", error)) == NULL)
-        return NULL;
-    }
-  g_autofree char *read = cara_config_string (kf, GROUP, "read_tokens", "CARA_READ_TOKENS", NULL, NULL);
-  if (read != NULL && *read != '\0')
-    {
-      a->read = g_strsplit (read, ",", -1);
-      for (guint i = 0; a->read[i]; i++)
-        g_strstrip (a->read[i]);
-    }
+  if ((a->tokens = tokens_load (kf, state_dir, error)) == NULL)
+    return NULL;
   return g_steal_pointer (&a);
+}
+
+gboolean
+server_auth_reload (ServerAuth *a, GKeyFile *kf, GError **error)
+{
+  if (!a->enabled)
+    return TRUE;
+  Tokens *t = tokens_load (kf, a->state_dir, error);
+  if (t == NULL)
+    return FALSE;
+  g_mutex_lock (&a->lock);
+  Tokens *old = a->tokens;
+  a->tokens = t;
+  g_mutex_unlock (&a->lock);
+  tokens_free (old);
+  return TRUE;
 }
 
 gboolean
@@ -136,40 +126,87 @@ server_auth_enabled (ServerAuth *a)
   return a->enabled;
 }
 
-/* Constant-time comparison, so response timing reveals nothing about a token. */
-static gboolean
-token_equal (const char *given, const char *expected)
+typedef enum { CALLER_NONE, CALLER_READ, CALLER_JOIN, CALLER_NODE, CALLER_ADMIN } Caller;
+
+/* Which of the configured tokens @given is (not a node token: those live in the database). */
+static Caller
+match_token (ServerAuth *a, const char *given)
 {
-  if (expected == NULL || *expected == '\0')
-    return FALSE;
-  gsize a = strlen (given), b = strlen (expected);
-  guint8 diff = a != b;
-  for (gsize i = 0; i < a; i++)
-    diff |= (guint8) (given[i] ^ expected[i % b]);
-  return diff == 0;
+  Caller caller = CALLER_NONE;
+  g_mutex_lock (&a->lock);
+  const Tokens *t = a->tokens;
+  if (cara_token_equal (given, t->admin))
+    caller = CALLER_ADMIN;
+  else if (cara_token_equal (given, t->join))
+    caller = CALLER_JOIN;
+  else
+    for (guint i = 0; t->read && t->read[i]; i++)
+      if (cara_token_equal (given, t->read[i]))
+        caller = CALLER_READ;
+  g_mutex_unlock (&a->lock);
+  return caller;
 }
 
-typedef enum { CALLER_NONE, CALLER_READ, CALLER_AGENT, CALLER_ADMIN } Caller;
+static gboolean
+forbid (GError **error, CaraHttpRequest *req, const char *who)
+{
+  g_set_error (error, CARA_ERROR, CARA_ERROR_FORBIDDEN, "%s may not %s %s", who, cara_http_request_get_method (req),
+               cara_http_request_get_path (req));
+  return FALSE;
+}
+
+/* A node token's reach: the route's scope says where the node it concerns is named. */
+static gboolean
+authorize_node (CaraHttpRequest *req, const CaraHttpRoute *route, const char *node, GError **error)
+{
+  g_autofree char *who = g_strdup_printf ("the token of node %s", node);
+  const char *named = NULL;
+  switch (route->role == CARA_HTTP_ROLE_ADMIN ? CARA_HTTP_NODE_NONE : route->node_scope)
+    {
+    case CARA_HTTP_NODE_HANDLER:
+      return TRUE;
+    case CARA_HTTP_NODE_PATH:
+      named = cara_http_request_get_param (req, "name");
+      break;
+    case CARA_HTTP_NODE_QUERY:
+      named = cara_http_request_get_query (req, "nodeRef");
+      if (g_strcmp0 (named, node) != 0)
+        {
+          g_set_error (error, CARA_ERROR, CARA_ERROR_FORBIDDEN,
+                       "%s may only list the projects placed on that node (?nodeRef=%s)", who, node);
+          return FALSE;
+        }
+      return TRUE;
+    case CARA_HTTP_NODE_NONE:
+    default:
+      return forbid (error, req, who);
+    }
+  if (g_strcmp0 (named, node) != 0)
+    return forbid (error, req, who);
+  return TRUE;
+}
 
 gboolean
-server_auth_authorize (CaraHttpRequest *req, CaraHttpRole role, gpointer user_data, GError **error)
+server_auth_authorize (CaraHttpRequest *req, const CaraHttpRoute *route, gpointer user_data, GError **error)
 {
   ServerAuth *a = user_data;
-  if (!a->enabled || role == CARA_HTTP_ROLE_PUBLIC)
+  if (!a->enabled || route->role == CARA_HTTP_ROLE_PUBLIC)
     return TRUE;
   const char *header = cara_http_request_get_header (req, "Authorization");
-  Caller caller = CALLER_NONE;
-  if (header != NULL && g_ascii_strncasecmp (header, "Bearer ", 7) == 0)
+  const char *given = header != NULL && g_ascii_strncasecmp (header, "Bearer ", 7) == 0 ? header + 7 : NULL;
+  Caller caller = given ? match_token (a, given) : CALLER_NONE;
+  g_autofree char *node = NULL;
+  if (caller == CALLER_NONE && given != NULL && *given != '\0')
     {
-      const char *given = header + 7;
-      if (token_equal (given, a->admin))
-        caller = CALLER_ADMIN;
-      else if (token_equal (given, a->join))
-        caller = CALLER_AGENT;
-      else
-        for (guint i = 0; a->read && a->read[i]; i++)
-          if (token_equal (given, a->read[i]))
-            caller = CALLER_READ;
+      g_autoptr (GError) local = NULL;
+      g_autofree char *hash = cara_node_token_hash (given);
+      if (store_find_node_by_token_hash (hash, &node, &local))
+        caller = CALLER_NODE;
+      else if (!g_error_matches (local, CARA_ERROR, CARA_ERROR_NOT_FOUND))
+        {
+          g_propagate_error (error, g_steal_pointer (&local));
+          return FALSE;
+        }
     }
   if (caller == CALLER_NONE)
     {
@@ -177,15 +214,42 @@ server_auth_authorize (CaraHttpRequest *req, CaraHttpRole role, gpointer user_da
                            header ? "invalid bearer token" : "a bearer token is required (Authorization: Bearer ...)");
       return FALSE;
     }
-  gboolean allowed = caller == CALLER_ADMIN
-                  || (role == CARA_HTTP_ROLE_READ)
-                  || (role == CARA_HTTP_ROLE_AGENT && caller == CALLER_AGENT);
-  if (!allowed)
+  switch (caller)
     {
-      g_set_error (error, CARA_ERROR, CARA_ERROR_FORBIDDEN, "the %s token may not %s %s",
-                   caller == CALLER_AGENT ? "join" : "read-only", cara_http_request_get_method (req),
-                   cara_http_request_get_path (req));
+    case CALLER_ADMIN:
+      return TRUE;
+    case CALLER_READ:
+      return route->role == CARA_HTTP_ROLE_READ || forbid (error, req, "the read-only token");
+    case CALLER_JOIN:
+      if (route->role == CARA_HTTP_ROLE_JOIN)
+        return TRUE;
+      g_set_error (error, CARA_ERROR, CARA_ERROR_FORBIDDEN,
+                   "the join token only registers nodes (POST /api/v1/nodes); an agent then uses its node "
+                   "token: it may not %s %s", cara_http_request_get_method (req), cara_http_request_get_path (req));
+      return FALSE;
+    case CALLER_NODE:
+      if (!authorize_node (req, route, node, error))
+        return FALSE;
+      cara_http_request_set_data (req, g_steal_pointer (&node), g_free);
+      return TRUE;
+    case CALLER_NONE:
+    default:
       return FALSE;
     }
-  return TRUE;
+}
+
+const char *
+server_auth_request_node (CaraHttpRequest *req)
+{
+  return cara_http_request_get_data (req);
+}
+
+gboolean
+server_auth_check_node (CaraHttpRequest *req, const char *node, const char *what, GError **error)
+{
+  const char *caller = server_auth_request_node (req);
+  if (caller == NULL || g_strcmp0 (caller, node) == 0)
+    return TRUE;
+  g_set_error (error, CARA_ERROR, CARA_ERROR_FORBIDDEN, "the token of node %s may not act for %s", caller, what);
+  return FALSE;
 }

@@ -118,6 +118,9 @@ server_config_load (ServerConfig *cfg, GError **error)
   g_autofree char *url = cara_config_string (kf, GROUP, "database_url", "DATABASE_URL", cfg->cli.database_url, NULL);
   g_autofree char *data_dir = cara_config_string (kf, GROUP, "data_dir", NULL, cfg->cli.data_dir, NULL);
   g_autofree char *threads = cara_config_string (kf, GROUP, "threads", "CARA_THREADS", cfg->cli.threads, "4");
+  g_autofree char *max_conn = cara_config_string (kf, GROUP, "max_connections", "CARA_MAX_CONNECTIONS", NULL, "1000");
+  g_autofree char *max_conn_client = cara_config_string (kf, GROUP, "max_connections_per_client",
+                                                         "CARA_MAX_CONNECTIONS_PER_CLIENT", NULL, "128");
   g_autofree char *tls_cert = cara_config_string (kf, GROUP, "tls_cert", "CARA_TLS_CERT", cfg->cli.tls_cert, NULL);
   g_autofree char *tls_key = cara_config_string (kf, GROUP, "tls_key", "CARA_TLS_KEY", cfg->cli.tls_key, NULL);
   if ((tls_cert && *tls_cert) != (tls_key && *tls_key))
@@ -125,10 +128,12 @@ server_config_load (ServerConfig *cfg, GError **error)
       g_set_error (error, CARA_ERROR, CARA_ERROR_INVALID, "TLS needs both tls_cert and tls_key (--tls-cert, --tls-key)");
       return FALSE;
     }
-  guint port_n = 0, threads_n = 0;
+  guint port_n = 0, threads_n = 0, max_conn_n = 0, max_conn_client_n = 0;
   gboolean debug = FALSE;
   gint64 hb, grace, term, resync;
   if (!parse_uint (port, "port", 65535, &port_n, error) || !parse_uint (threads, "threads", 256, &threads_n, error)
+      || !parse_uint (max_conn, "max_connections", 1000000, &max_conn_n, error)
+      || !parse_uint (max_conn_client, "max_connections_per_client", 1000000, &max_conn_client_n, error)
       || !cara_config_boolean (kf, GROUP, "debug", "DEBUG", cfg->cli.debug ? "true" : NULL, FALSE, &debug, error)
       || !cara_config_duration (kf, GROUP, "node_heartbeat_timeout", "NODE_HEARTBEAT_TIMEOUT",
                                 cfg->cli.node_heartbeat_timeout, "90s", &hb, error)
@@ -148,6 +153,8 @@ server_config_load (ServerConfig *cfg, GError **error)
   g_free (cfg->state_dir);
   cfg->state_dir = cara_config_state_dir (data_dir);
   cfg->threads = MAX (threads_n, 1);
+  cfg->max_connections = MAX (max_conn_n, 1);
+  cfg->max_connections_per_client = max_conn_client_n;
   cfg->debug = debug;
   cfg->node_heartbeat_timeout_usec = hb;
   cfg->reschedule_grace_period_usec = grace;

@@ -16,6 +16,8 @@ typedef struct {
   char *state_dir;
   gboolean debug;
   guint threads;
+  guint max_connections;            /* HTTP connections in all */
+  guint max_connections_per_client; /* ... per client address (0: no limit) */
   gint64 node_heartbeat_timeout_usec;
   gint64 reschedule_grace_period_usec;
   gint64 termination_timeout_usec;

@@ -64,6 +64,11 @@ static const struct {
     "  at TIMESTAMPTZ NOT NULL DEFAULT now());\n"
     "CREATE INDEX events_kind_rv_idx ON events (kind, rv);\n"
     "CREATE INDEX events_at_idx ON events (at);\n" },
+  /* SPEC §9: an agent acts for its own node only.  Not part of the Node object (never on the wire
+   * or in events): the sha256 of the node's token and the credential the relays present to its agent. */
+  { 2, "node credentials",
+    "ALTER TABLE nodes ADD COLUMN token_hash TEXT, ADD COLUMN agent_secret TEXT;\n"
+    "CREATE UNIQUE INDEX nodes_token_hash_idx ON nodes (token_hash) WHERE token_hash IS NOT NULL;\n" },
 };
 
 gboolean

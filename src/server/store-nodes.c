@@ -94,12 +94,13 @@ set_not_found (GError **error, const char *name)
 }
 
 gboolean
-store_create_node (CaraNode *node, GError **error)
+store_create_node (CaraNode *node, const StoreNodeCredential *cred, GError **error)
 {
   PGconn *c = store_begin (NULL, error);
   if (c == NULL)
     return FALSE;
-  if (!node_write (c, node, TRUE, error) || !store_commit (c, error))
+  if (!node_write (c, node, TRUE, error) || (cred && !store_node_credential_write (c, node->metadata.name, cred, error))
+      || !store_commit (c, error))
     {
       store_rollback (c);
       return FALSE;

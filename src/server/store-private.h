@@ -40,3 +40,6 @@ char *store_json_text (JsonNode *node); /* takes ownership of @node */
 char *store_text_array (const char * const *values);
 
 gboolean store_migrate (PGconn *c, GError **error);
+
+/* In @c's transaction: binds @cred to the node (no check of what was bound before). */
+gboolean store_node_credential_write (PGconn *c, const char *name, const StoreNodeCredential *cred, GError **error);

@@ -43,8 +43,16 @@ void store_thread_disconnect (void);
 gboolean store_is_available (void);
 
 /* ---- nodes ---- */
-/* Sets created/updated/resourceVersion on @node; already exists -> CONFLICT. */
-gboolean store_create_node (CaraNode *node, GError **error);
+/* A node's credential (SPEC §9, cara-token.h): the hash of its token and the secret the server
+ * presents to its agent.  Kept beside the node, never in the Node object. */
+typedef struct {
+  const char *token_hash;
+  const char *agent_secret;
+} StoreNodeCredential;
+
+/* Sets created/updated/resourceVersion on @node and binds @cred (may be NULL) in the same
+ * transaction; already exists -> CONFLICT; @cred's hash bound to another node -> CONFLICT. */
+gboolean store_create_node (CaraNode *node, const StoreNodeCredential *cred, GError **error);
 gboolean store_get_node (const char *name, CaraNode **ret, GError **error);
 /* Sorted by name.  @ret_rv (may be NULL): the newest event rv of the same snapshot, to start a
  * watch from. */
@@ -59,6 +67,15 @@ gboolean store_update_node (const char *name, StoreNodeMutateFunc mutate, gpoint
                             GError **error);
 /* Refuses (CONFLICT) while projects in Scheduled/Running/Terminating still reference the node. */
 gboolean store_delete_node (const char *name, GError **error);
+
+/* Binds @cred to node @name when it has no credential yet or the same token hash (then the
+ * agent secret is refreshed).  Another token already bound -> FORBIDDEN; no such node ->
+ * NOT_FOUND; the token bound to another node -> CONFLICT. */
+gboolean store_bind_node_credential (const char *name, const StoreNodeCredential *cred, GError **error);
+/* The node a token hash is bound to; none -> NOT_FOUND. */
+gboolean store_find_node_by_token_hash (const char *token_hash, char **ret_name, GError **error);
+/* The secret to present to the agent of @name; *@ret_secret is NULL when none is bound. */
+gboolean store_get_node_agent_secret (const char *name, char **ret_secret, GError **error);
 
 /* ---- projects ---- */
 typedef struct {

@@ -325,7 +325,13 @@ systemctl daemon-reload""")
         out = self.ctl("get nodes").stdout
         if self.node not in out:
             raise StepFailed(f"`caractrl get nodes` does not list {self.node}:\n{out}")
-        return f"node {self.node} Ready; caractrl get nodes lists it"
+        # SPEC §9: the agent registered with its own node token, kept in the state directory 0600
+        # for the agent's user (StateDirectory=), and heartbeats with it
+        token = f"/var/lib/caravanserai/node-{self.node}.token"
+        mode = self.sh(f"stat -c '%a %U' {token}", check=False).stdout.strip()
+        if mode != "600 caravanserai":
+            raise StepFailed(f"{token}: mode/owner {mode!r}, wanted '600 caravanserai'")
+        return f"node {self.node} Ready (node token {token} 0600); caractrl get nodes lists it"
 
     def apply(self):
         manifest = f"""apiVersion: caravanserai/v1

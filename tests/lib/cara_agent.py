@@ -56,8 +56,20 @@ class Agent(fx.Daemon):
                   "AGENT_ADVERTISE_IP": "127.0.0.1", "PROXY_LISTEN_ADDR": "127.0.0.1:%d" % self.proxy_port})
         e.update(env or {})
         fx.on_exit(lambda: fx.docker_cleanup("cara.node=" + node))
-        super().__init__([agent_bin(), "--config", "/nonexistent/agent.conf"] + list(args or []), env=e,
-                         name="cara-agent-" + node, start=start)
+        # Its own state directory: the node token (SPEC §9) lives there and survives restarts.
+        self.data_dir = os.path.join(fx.log_dir(), "agent-state-" + node)
+        os.makedirs(self.data_dir, exist_ok=True)
+        super().__init__([agent_bin(), "--config", "/nonexistent/agent.conf", "--data-dir", self.data_dir]
+                         + list(args or []), env=e, name="cara-agent-" + node, start=start)
+
+    @property
+    def node_token(self):
+        """The node token the agent generated (None without a join token)."""
+        try:
+            with open(os.path.join(self.data_dir, "node-%s.token" % self.node)) as f:
+                return f.read().strip()
+        except OSError:
+            return None
 
     @property
     def url(self):

@@ -147,6 +147,16 @@ def postgres():
     return _MiniPostgres()
 
 
+def schema_version():
+    """The newest migration in src/server/store-migrate.c: what a migrated database is at."""
+    import re  # noqa: PLC0415
+    src = os.environ.get("CARA_SOURCE_DIR", os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+    with open(os.path.join(src, "src", "server", "store-migrate.c")) as f:
+        versions = [int(v) for v in re.findall(r'^\s*\{ (\d+), "', f.read(), re.M)]
+    assert versions == list(range(1, len(versions) + 1)), versions
+    return versions[-1]
+
+
 class CaraServer:
     def __init__(self, database_url=None, env=None, args=None, port=None, host="127.0.0.1",
                  data_dir=None, wait=True, bin=None, start=True, user=None):

@@ -10,7 +10,7 @@ import time
 import traceback
 import urllib.parse
 
-from cara_server import CaraServer, postgres, wait_until
+from cara_server import CaraServer, postgres, schema_version, wait_until
 
 PROBLEM_TYPE = "https://developer.mozilla.org/en-US/docs/Web/HTTP/Status/%d"
 
@@ -262,6 +262,15 @@ class T:
         # Terminating: refused
         self.expect("PATCH", "/api/v1/projects/up/status", {"phase": "Terminating"}, 204)
         self.expect("PUT", "/api/v1/projects/up", project_body("up"), 409, detail_contains=["Terminating"])
+        # deletion wins: a late report (a reconcile under way when it was deleted) keeps it Terminating,
+        # its services' states still count; only Terminated moves it on
+        self.expect("PATCH", "/api/v1/projects/up/status",
+                    {"phase": "Running", "services": [{"name": "web", "state": "running"}]}, 204)
+        d = self.expect("GET", "/api/v1/projects/up", None, 200)
+        assert d["status"]["phase"] == "Terminating" and d["status"]["services"][0]["state"] == "running", d
+        self.expect("PATCH", "/api/v1/projects/up/status", {"phase": "Terminated"}, 204)
+        s, d = self.srv.json("GET", "/api/v1/projects/up")
+        assert s == 404 or d["status"]["phase"] == "Terminated", (s, d)  # the controller removes it soon
 
     def test_status_patch(self):
         self.expect("POST", "/api/v1/projects", project_body("st"), 201)
@@ -359,7 +368,7 @@ class T:
         assert last == "DELETED", last
         cols = self.pg.psql("SELECT count(*) FROM pg_indexes WHERE tablename IN ('nodes', 'projects', 'events')")
         assert int(cols) >= 7, cols
-        assert self.pg.psql("SELECT max(version) FROM schema_migrations").strip() == "1"
+        assert self.pg.psql("SELECT max(version) FROM schema_migrations").strip() == str(schema_version())
 
 
 def main():

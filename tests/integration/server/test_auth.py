@@ -1,12 +1,20 @@
 # SPDX-License-Identifier: Apache-2.0
 """Bearer-token authorisation (SPEC §9): tokens generated into the state directory (0600) on first
 start and kept across restarts, configured tokens from the environment, 401 without a valid token,
-403 outside the token's role (join token: agent routes and reads; read-only tokens: reads),
-health and version public, CARA_AUTH=none turning it off."""
+403 outside the token's role, health and version public, CARA_AUTH=none turning it off.
 
+The join token only registers nodes; a registering agent presents its node token
+(Cara-Node-Token), which is bound to that node and from then on lets the agent act for that node
+only: heartbeats, its node, the projects placed on it (list/watch with ?nodeRef=, get, status).
+Another node's objects, another token for a registered node, one token for two nodes: refused."""
+
+import time
+
+import http.client
 import json
 import os
 import shutil
+import signal
 import stat
 import tempfile
 
@@ -31,6 +39,35 @@ def expect(srv, method, path, token, want, body=None):
         if want == 401:
             assert hdrs["WWW-Authenticate"] == "Bearer", hdrs
     return data
+
+
+def register(srv, bearer, node, node_token, want):
+    headers = {"Authorization": "Bearer " + bearer, "Cara-Node-Token": node_token}
+    status, hdrs, data = srv.request("POST", "/api/v1/nodes", {"metadata": {"name": node}}, headers)
+    assert status == want, "register %s: %d, wanted %d: %r" % (node, status, want, data)
+    if want >= 400:
+        assert hdrs["Content-Type"] == "application/problem+json", hdrs
+    return data
+
+
+def watch_status(srv, path, token):
+    """The status of a watch request (the stream itself is not read)."""
+    conn = http.client.HTTPConnection(srv.host, srv.port, timeout=10)
+    try:
+        conn.request("GET", path, headers={"Authorization": "Bearer " + token})
+        return conn.getresponse().status
+    finally:
+        conn.close()
+
+
+def wait_placed(srv, admin, name, node, timeout=20):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        p = json.loads(call(srv, "GET", "/api/v1/projects/" + name, admin)[2])
+        if p["status"].get("nodeRef") == node:
+            return
+        time.sleep(0.05)
+    raise AssertionError("project %s not placed on %s: %s" % (name, node, p))
 
 
 def main():
@@ -65,20 +102,67 @@ def run(pg, url, env, data_dir):
         expect(srv, "GET", "/api/v1/projects?watch=true", None, 401)
         expect(srv, "POST", "/api/v1/projects", "wrong", 401, PROJECT)
         expect(srv, "GET", "/api/v1/nodes", admin + "x", 401)
-        # join token: register, heartbeat, report status, read; not admin routes
-        expect(srv, "POST", "/api/v1/nodes", join, 201, {"metadata": {"name": "n1"}})
-        expect(srv, "POST", "/api/v1/nodes/n1/heartbeat", join, 204, {"state": "Ready"})
-        expect(srv, "GET", "/api/v1/nodes/n1", join, 200)
+        # the join token registers nodes (binding the node token it is shown) and does nothing else
+        t1, t2 = "node-1-" + os.urandom(16).hex(), "node-2-" + os.urandom(16).hex()
+        register(srv, join, "n1", t1, 201)
+        register(srv, join, "n2", t2, 201)
+        expect(srv, "POST", "/api/v1/nodes/n1/heartbeat", join, 403, {"state": "Ready"})
+        expect(srv, "GET", "/api/v1/nodes/n1", join, 403)
+        expect(srv, "GET", "/api/v1/projects?nodeRef=n1", join, 403)
         expect(srv, "POST", "/api/v1/projects", join, 403, PROJECT)
         expect(srv, "DELETE", "/api/v1/nodes/n1", join, 403)
         expect(srv, "PUT", "/api/v1/nodes/n1", join, 403, {"metadata": {"name": "n1"}})
-        # admin: everything
+        # registration again: same token idempotent (200), another token refused, one token for two nodes refused
+        register(srv, join, "n1", t1, 200)
+        register(srv, t1, "n1", t1, 200)
+        register(srv, join, "n1", "intruder-" + os.urandom(16).hex(), 403)
+        register(srv, join, "n3", t1, 409)
+        register(srv, t1, "n3", t1, 403)
+        register(srv, join, "n3", "short", 400)
+        # a node token acts for its own node only
+        expect(srv, "POST", "/api/v1/nodes/n1/heartbeat", t1, 204, {"state": "Ready"})
+        expect(srv, "POST", "/api/v1/nodes/n2/heartbeat", t1, 403, {"state": "Ready"})
+        expect(srv, "GET", "/api/v1/nodes/n1", t1, 200)
+        expect(srv, "GET", "/api/v1/nodes/n2", t1, 403)
+        expect(srv, "GET", "/api/v1/nodes", t1, 403)
+        expect(srv, "GET", "/api/v1/nodes?watch=true", t1, 403)
+        expect(srv, "GET", "/api/v1/projects", t1, 403)
+        expect(srv, "GET", "/api/v1/projects?nodeRef=n2", t1, 403)
+        expect(srv, "GET", "/api/v1/projects?nodeRef=n1", t1, 200)
+        assert watch_status(srv, "/api/v1/projects?watch=true&nodeRef=n1", t1) == 200
+        assert watch_status(srv, "/api/v1/projects?watch=true&nodeRef=n2", t1) == 403
+        assert watch_status(srv, "/api/v1/projects?watch=true", t1) == 403
+        expect(srv, "POST", "/api/v1/projects", t1, 403, PROJECT)
+        expect(srv, "PUT", "/api/v1/nodes/n1", t1, 403, {"metadata": {"name": "n1"}})
+        expect(srv, "POST", "/api/v1/nodes/n1/drain", t1, 403)
+        expect(srv, "DELETE", "/api/v1/nodes/n2", t1, 403)
+        # admin: everything; the project lands on n1, the only Ready node
         expect(srv, "POST", "/api/v1/projects", admin, 201, PROJECT)
-        expect(srv, "PATCH", "/api/v1/projects/p/status", join, 204, {"phase": "Running"})
-        expect(srv, "GET", "/api/v1/projects?nodeRef=n1", join, 200)
+        wait_placed(srv, admin, "p", "n1")
+        expect(srv, "GET", "/api/v1/projects/p", t1, 200)
+        expect(srv, "GET", "/api/v1/projects/p", t2, 403)
+        expect(srv, "PATCH", "/api/v1/projects/p/status", t2, 403, {"phase": "Failed"})
+        expect(srv, "PATCH", "/api/v1/projects/p/status", t1, 204, {"phase": "Running"})
+        p = json.loads(expect(srv, "GET", "/api/v1/projects/p", admin, 200))
+        assert p["status"]["phase"] == "Running", p
+        listed = json.loads(expect(srv, "GET", "/api/v1/projects?nodeRef=n1", t1, 200))
+        assert [x["metadata"]["name"] for x in listed["items"]] == ["p"], listed
+        # the credential is never on the wire
+        for raw in (expect(srv, "GET", "/api/v1/nodes/n1", admin, 200), expect(srv, "GET", "/api/v1/nodes", admin, 200)):
+            assert t1.encode() not in raw and b"token" not in raw.lower() and b"secret" not in raw.lower(), raw
+        # deleting a node revokes its token; its agent can register it again
+        expect(srv, "DELETE", "/api/v1/nodes/n2", admin, 204)
+        expect(srv, "POST", "/api/v1/nodes/n2/heartbeat", t2, 401)
+        register(srv, join, "n2", t2, 201)
+        expect(srv, "POST", "/api/v1/nodes/n2/heartbeat", t2, 204)
+        # the admin may act for any node (and registers without binding a token)
+        expect(srv, "POST", "/api/v1/nodes/n2/heartbeat", admin, 204)
+        expect(srv, "POST", "/api/v1/nodes", admin, 201, {"metadata": {"name": "n4"}})
+        register(srv, join, "n4", "node-4-" + os.urandom(16).hex(), 200)  # an unbound node is claimed
         # read-only tokens
         expect(srv, "GET", "/api/v1/projects/p", "reader-2", 200)
         expect(srv, "POST", "/api/v1/nodes/n1/heartbeat", "reader-1", 403)
+        expect(srv, "POST", "/api/v1/nodes", "reader-1", 403, {"metadata": {"name": "n5"}})
         expect(srv, "PATCH", "/api/v1/projects/p/status", "reader-1", 403, {"phase": "Failed"})
         expect(srv, "DELETE", "/api/v1/projects/p?force=true", "reader-1", 403)
         expect(srv, "DELETE", "/api/v1/projects/p?force=true", admin, 204)
@@ -86,13 +170,39 @@ def run(pg, url, env, data_dir):
     # the same tokens after a restart; configured tokens win over the files
     with CaraServer(database_url=url, env={"CARA_AUTH": "token"}, data_dir=data_dir) as srv:
         expect(srv, "GET", "/api/v1/nodes", admin, 200)
-        expect(srv, "POST", "/api/v1/nodes/n1/heartbeat", join, 204)
+        expect(srv, "POST", "/api/v1/nodes/n1/heartbeat", t1, 204)  # node tokens live in the database
+        register(srv, join, "n6", "node-6-" + os.urandom(16).hex(), 201)
     with CaraServer(database_url=url, env={"CARA_AUTH": "token", "CARA_ADMIN_TOKEN": "configured-admin",
                                           "CARA_JOIN_TOKEN": "configured-join"}) as srv:
         expect(srv, "GET", "/api/v1/nodes", "configured-admin", 200)
-        expect(srv, "POST", "/api/v1/nodes/n1/heartbeat", "configured-join", 204)
+        register(srv, "configured-join", "n7", "node-7-" + os.urandom(16).hex(), 201)
         expect(srv, "GET", "/api/v1/nodes", admin, 401)
+        expect(srv, "POST", "/api/v1/nodes", join, 401, {"metadata": {"name": "n8"}})
         assert not os.path.exists(os.path.join(srv.data_dir, "admin.token"))
+    # tokens are read again on SIGHUP (systemctl reload): the old admin token stops working at once
+    srv = CaraServer(database_url=url, env={"CARA_AUTH": "token"}, start=False)
+    conf = srv.args[srv.args.index("--config") + 1]
+    with open(conf, "w") as f:
+        f.write("[server]\nadmin_token=first-admin-token\n")
+    srv.start()
+    with srv:
+        expect(srv, "GET", "/api/v1/nodes", "first-admin-token", 200)
+        with open(conf, "w") as f:
+            f.write("[server]\nadmin_token=second-admin-token\nread_tokens=late-reader\n")
+        srv.proc.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 10
+        while call(srv, "GET", "/api/v1/nodes", "second-admin-token")[0] != 200:
+            assert time.monotonic() < deadline, "SIGHUP did not reload the tokens"
+            time.sleep(0.05)
+        expect(srv, "GET", "/api/v1/nodes", "first-admin-token", 401)
+        expect(srv, "GET", "/api/v1/nodes", "late-reader", 200)
+        expect(srv, "POST", "/api/v1/nodes/n1/heartbeat", t1, 204)  # node tokens unaffected
+        # a broken file keeps the old tokens
+        with open(conf, "w") as f:
+            f.write("[server\n")
+        srv.proc.send_signal(signal.SIGHUP)
+        time.sleep(0.5)
+        expect(srv, "GET", "/api/v1/nodes", "second-admin-token", 200)
     # off, explicitly
     with CaraServer(database_url=url, env={"CARA_AUTH": "none"}) as srv:
         expect(srv, "GET", "/api/v1/nodes", None, 200)

@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: Apache-2.0
 """Logs and port-forward with authorisation on (SPEC §9): the server demands a token from the
-user, relays to the agent with the join token, and the agent refuses anyone else."""
+user and relays to the agent with the secret bound to the agent's node at registration; the agent
+refuses everyone else: no token, the admin token, the join token, its own node token, another
+node's secret.  An agent whose secret the server does not have (it registered elsewhere) gets a 502,
+not the user's 401/403."""
 
 import os
 import subprocess
@@ -40,12 +43,26 @@ def main():
         s, _, _ = fx.http("GET", logs)
         assert s == 401, s
         fx.wait_until(lambda: b"hello-auth" in fx.http("GET", logs, headers=admin)[2], timeout=20,
-                      what="logs relayed with the join token")
-        # the agent takes only the server (the join token)
-        s, _, _ = fx.http("GET", "%s/api/v1/logs/%s/talker" % (a.url, name))
+                      what="logs relayed with the node's agent secret")
+        # the agent takes only the server: no user's, join or node token
+        direct = "%s/api/v1/logs/%s/talker" % (a.url, name)
+        s, _, _ = fx.http("GET", direct)
         assert s == 401, s
-        s, _, _ = fx.http("GET", "%s/api/v1/logs/%s/talker" % (a.url, name), headers=admin)
-        assert s == 403, s
+        assert a.node_token and len(a.node_token) == 64, a.node_token
+        for who, token in [("admin", ADMIN), ("join", JOIN), ("node", a.node_token), ("other", "x" * 64)]:
+            s, h, body = fx.http("GET", direct, headers={"Authorization": "Bearer " + token})
+            assert s == 403 and h.get("Content-Type") == "application/problem+json", (who, s, body)
+        # the secret is the HMAC of the node token, which the server got at registration: with it the
+        # agent answers, which proves what the relay presents
+        import hashlib  # noqa: PLC0415
+        import hmac  # noqa: PLC0415
+        secret = hmac.new(a.node_token.encode(), b"caravanserai agent API v1", hashlib.sha256).hexdigest()
+        s, _, body = fx.http("GET", direct, headers={"Authorization": "Bearer " + secret}, timeout=5)
+        assert s == 200 and b"hello-auth" in body, (s, body[:200])
+        # a node's token is for its own node only
+        node_auth = {"Authorization": "Bearer " + a.node_token}
+        assert fx.http("GET", c.url + "/api/v1/projects/" + name, headers=node_auth)[0] == 200
+        assert fx.http("GET", logs, headers=node_auth)[0] == 403
         r = subprocess.run([CTL, "-s", c.url, "--token", ADMIN, "logs", name + "/talker"], capture_output=True,
                            text=True, timeout=30)
         assert r.returncode == 0 and "hello-auth" in r.stdout, (r.returncode, r.stderr)
@@ -59,6 +76,16 @@ def main():
         ws.send_frame(2, b"secret\n")
         assert ws.recv_data(7) == b"secret\n"
         ws.close()
+
+        # the agent restarts with another node token (its state lost): registration is refused and
+        # the server has no secret the agent accepts -> 502 for the user, never 401/403
+        a.stop()
+        os.unlink(os.path.join(a.data_dir, "node-%s.token" % a.node))
+        a.start()
+        a.wait_ready()
+        a.wait_log(r"registered with another node token")
+        s, _, body = fx.http("GET", logs, headers=admin)
+        assert s == 502 and b"refused the server's credential" in body, (s, body)
     print("ok")
 
 

@@ -1,16 +1,25 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Route x role matrix (SPEC §9): every route of the server's route tables (read from the C sources,
-so a new route cannot escape the matrix) against the admin, join (agent) and read-only tokens and a
-wrong and a missing token.  Allowed calls must not be 401/403; denied ones must be exactly 401
-(no or wrong token) or 403 (outside the role), as problem+json.  The targets do not exist, so no
-allowed call changes anything.
+"""Route x caller matrix (SPEC §9): every route of the server's route tables (read from the C
+sources, so a new route cannot escape the matrix) against the admin, join, read-only and a node
+token, a wrong and a missing token.  Allowed calls must not be 401/403; denied ones must be exactly
+401 (no or wrong token) or 403 (outside the role or, for a node token, outside its own node), as
+problem+json.  The targets do not exist (or are the node token's own node), so no allowed call
+changes anything that matters.
 
-The agent's own routes (src/agent/agent-http.c) the same way against a real agent with the join
-token: only the join token (what the server relays with) may use them; a missing token is 401 and
-any other token, the admin token included, 403 - a user cannot bypass the server by calling an
-agent directly."""
+Who may call what:
+  PUBLIC  everyone             JOIN   admin, join, a node token (the route's handler keeps it to its node)
+  READ    admin, read, node*   AGENT  admin, node*                    ADMIN  admin
+  node*: by the route's node scope - NONE: never; PATH: {name} must be its node; QUERY: ?nodeRef=
+  must be its node; HANDLER: the handler decides (here 400/404, never 401/403 for the own node).
+
+The agent's own routes (src/agent/agent-http.c) the same way against a real agent: only the secret
+the server presents (derived from the agent's node token) gets through; a missing token is 401 and
+any other, admin, join and the node token itself included, 403 - a user cannot bypass the server by
+calling an agent directly."""
 
 import glob
+import hashlib
+import hmac
 import json
 import os
 import re
@@ -18,14 +27,16 @@ import re
 from cara_server import CaraServer, postgres
 
 SRC = os.environ.get("CARA_SOURCE_DIR", os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", ".."))
-ROUTE_RX = re.compile(r'\{\s*"(GET|POST|PUT|DELETE|PATCH)"\s*,\s*"([^"]+)"\s*,\s*\w+\s*,\s*CARA_HTTP_ROLE_(\w+)\s*\}')
-ROLE_USE_RX = re.compile(r'CARA_HTTP_ROLE_(PUBLIC|READ|AGENT|ADMIN)\s*\}')
+ROUTE_RX = re.compile(r'\{\s*"(GET|POST|PUT|DELETE|PATCH)"\s*,\s*"([^"]+)"\s*,\s*\w+\s*,\s*CARA_HTTP_ROLE_(\w+)\s*,'
+                      r'\s*CARA_HTTP_NODE_(\w+)\s*\}')
+ROLE_USE_RX = re.compile(r'CARA_HTTP_ROLE_(PUBLIC|READ|JOIN|AGENT|ADMIN)\s*,')
 
+NODE = "matrix-node"
+NODE_TOKEN = "matrix-node-token-" + "0" * 20
 TOKENS = {"admin": "matrix-admin-token", "join": "matrix-join-token", "read": "matrix-read-token",
-          "wrong": "matrix-wrong-token", "missing": None}
-# who may call a route of each role (anything else: 401 for wrong/missing, 403 for a known token)
-ALLOWED = {"PUBLIC": {"admin", "join", "read", "wrong", "missing"}, "READ": {"admin", "join", "read"},
-           "AGENT": {"admin", "join"}, "ADMIN": {"admin"}}
+          "node": NODE_TOKEN, "wrong": "matrix-wrong-token", "missing": None}
+ALLOWED = {"PUBLIC": {"admin", "join", "read", "node", "wrong", "missing"}, "READ": {"admin", "read", "node"},
+           "JOIN": {"admin", "join", "node"}, "AGENT": {"admin", "node"}, "ADMIN": {"admin"}}
 
 
 def server_routes(part="server"):
@@ -40,26 +51,36 @@ def server_routes(part="server"):
     return routes
 
 
-def check_route(failures, base, method, pattern, allowed):
-    """One agent route against every caller."""
-    from cara_server import http  # noqa: PLC0415
-    path = re.sub(r"\{[^}]+\}", "matrix-none", pattern)
-    path = path.replace("/matrix-none", "/80") if path.endswith("/matrix-none") and "forward" in path else path
-    for who, token in TOKENS.items():
-        headers = {"Authorization": "Bearer " + token} if token else {}
-        body = {} if method in ("POST", "PUT", "PATCH") else None
-        status, hdrs, data = http(method, base + path, body, headers)
-        if who in allowed:
-            if status in (401, 403):
-                failures.append("%s %s as %s: %d, should be allowed" % (method, base + path, who, status))
-            continue
-        want = 401 if token is None else 403  # the agent knows one token: any other is not for it
-        ok = status == want and hdrs.get("Content-Type") == "application/problem+json"
-        if ok:
-            ok = json.loads(data).get("status") == want
-        if not ok:
-            failures.append("%s %s as %s: %d %s, wanted %d problem+json"
-                            % (method, base + path, who, status, hdrs.get("Content-Type"), want))
+def cases(method, pattern, role, scope, who):
+    """[(path, allowed)] for one caller of one route."""
+    base = pattern.replace("{name}", "matrix-none")
+    base = re.sub(r"\{[^}]+\}", "x", base)
+    if who != "node" or role in ("PUBLIC", "ADMIN") or scope in ("NONE", "HANDLER"):
+        allowed = who in ALLOWED[role] and not (who == "node" and scope == "NONE" and role != "PUBLIC")
+        return [(base, allowed)]
+    if scope == "PATH":
+        return [(base, False), (re.sub(r"\{[^}]+\}", "x", pattern.replace("{name}", NODE)), True)]
+    if scope == "QUERY":
+        return [(base, False), (base + "?nodeRef=matrix-none", False), (base + "?nodeRef=" + NODE, True)]
+    raise AssertionError("unknown node scope " + scope)
+
+
+def check(failures, request, method, path, who, allowed, what, unknown_status=401):
+    token = TOKENS[who]
+    headers = {"Authorization": "Bearer " + token} if token else {}
+    body = {} if method in ("POST", "PUT", "PATCH") else None
+    status, hdrs, data = request(method, path, body, headers)
+    if allowed:
+        if status in (401, 403):
+            failures.append("%s %s (%s) as %s: %d, should be allowed: %s" % (method, path, what, who, status, data[:200]))
+        return
+    want = 401 if token is None or who == "wrong" and unknown_status == 401 else 403
+    ok = status == want and hdrs.get("Content-Type") == "application/problem+json"
+    if ok:
+        ok = json.loads(data).get("status") == want
+    if not ok:
+        failures.append("%s %s (%s) as %s: %d %s, wanted %d problem+json"
+                        % (method, path, what, who, status, hdrs.get("Content-Type"), want))
 
 
 def main():
@@ -68,30 +89,20 @@ def main():
         env = {"CARA_AUTH": "token", "CARA_ADMIN_TOKEN": TOKENS["admin"], "CARA_JOIN_TOKEN": TOKENS["join"],
                "CARA_READ_TOKENS": TOKENS["read"]}
         with CaraServer(database_url=pg.url, env=env) as srv:
-            failures = []
-            for method, pattern, role in routes:
-                path = pattern.replace("{name}", "matrix-none")
-                path = re.sub(r"\{[^}]+\}", "x", path)
-                for who, token in TOKENS.items():
-                    headers = {"Authorization": "Bearer " + token} if token else {}
-                    body = {} if method in ("POST", "PUT", "PATCH") else None
-                    status, hdrs, data = srv.request(method, path, body, headers)
-                    if who in ALLOWED[role]:
-                        if status in (401, 403):
-                            failures.append("%s %s (%s) as %s: %d, should be allowed" % (method, path, role, who, status))
-                        continue
-                    want = 401 if token is None or who == "wrong" else 403
-                    ok = status == want and hdrs.get("Content-Type") == "application/problem+json"
-                    if ok:
-                        p = json.loads(data)
-                        ok = p.get("status") == want
-                    if not ok:
-                        failures.append("%s %s (%s) as %s: %d %s, wanted %d problem+json"
-                                        % (method, path, role, who, status, hdrs.get("Content-Type"), want))
+            s, _, data = srv.request("POST", "/api/v1/nodes", {"metadata": {"name": NODE}},
+                                     {"Authorization": "Bearer " + TOKENS["join"], "Cara-Node-Token": NODE_TOKEN})
+            assert s == 201, (s, data)
+            failures, n = [], 0
+            for method, pattern, role, scope in routes:
+                # a watch is a stream: the matrix needs only its status, which the list route shares
+                for who in TOKENS:
+                    for path, allowed in cases(method, pattern, role, scope, who):
+                        check(failures, srv.request, method, path, who, allowed, role + "/" + scope)
+                        n += 1
             assert not failures, "\n".join(failures)
-            print("ok: %d server routes x %d callers" % (len(routes), len(TOKENS)))
+            print("ok: %d server routes, %d calls" % (len(routes), n))
 
-            # the agent's routes: only the join token (the server's relays) gets through
+            # the agent's routes: only the server's secret for that agent gets through
             import cara_agent  # noqa: PLC0415 - needs dockerd only from here on
             import cara_fixtures as fx  # noqa: PLC0415
             fx.ensure_dockerd()
@@ -99,9 +110,20 @@ def main():
             agent = cara_agent.Agent("matrix-%d" % os.getpid(), srv.url, env={"CARA_TOKEN": TOKENS["join"]})
             try:
                 agent.wait_ready()
-                for method, pattern, role in agent_routes:
-                    allowed = set(TOKENS) if role == "PUBLIC" else {"join"}
-                    check_route(failures, agent.url, method, pattern, allowed)
+                fx.wait_until(lambda: agent.node_token, what="the agent's node token")
+                TOKENS["node"] = agent.node_token
+                TOKENS["secret"] = hmac.new(agent.node_token.encode(), b"caravanserai agent API v1",
+                                            hashlib.sha256).hexdigest()
+
+                def request(method, path, body, headers):
+                    return fx.http(method, agent.url + path, body, headers, timeout=5)
+                for method, pattern, role, _ in agent_routes:
+                    path = re.sub(r"\{[^}]+\}", "matrix-none", pattern)
+                    path = path[:-len("matrix-none")] + "80" if "forward" in path else path
+                    for who in TOKENS:
+                        # the agent knows one token: any other is not for it (403), none is 401
+                        check(failures, request, method, path, who, role == "PUBLIC" or who == "secret", "agent",
+                              unknown_status=403)
             finally:
                 agent.stop()
             assert not failures, "\n".join(failures)
