@@ -84,8 +84,14 @@ LLVMFuzzerTestOneInput (const guint8 *data, size_t size)
   int fd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons (port) };
   sa.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
-  struct timeval tv = { .tv_usec = 50000 };
+  /* MHD does not close a connection whose request stays incomplete when the client half-closes:
+   * giving up after 5 ms (as a client would) keeps the run at ~200 inputs/s instead of ~60. */
+  struct timeval tv = { .tv_usec = 5000 };
   setsockopt (fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  /* Close with a reset: hundreds of connections a second would otherwise fill the ephemeral port
+   * range with TIME_WAIT sockets within a minute and connect() would fail. */
+  struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+  setsockopt (fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
   if (connect (fd, (struct sockaddr *) &sa, sizeof sa) < 0)
     abort ();
   const guint8 *p = req->data;
@@ -94,7 +100,7 @@ LLVMFuzzerTestOneInput (const guint8 *data, size_t size)
   while (left > 0 && (n = send (fd, p, left, MSG_NOSIGNAL)) > 0)
     p += n, left -= (gsize) n;
   shutdown (fd, SHUT_WR);
-  /* Drain the answer(s); a truncated body leaves the connection waiting: a 50 ms timeout ends it. */
+  /* Drain the answer(s); a truncated request leaves the connection waiting: the timeout ends it. */
   char buf[4096];
   while ((n = recv (fd, buf, sizeof buf, 0)) > 0)
     ;
