@@ -712,6 +712,36 @@ def ensure_dockerd(timeout=60):
     return sock
 
 
+def restart_dockerd(timeout=90):
+    """Restart the Docker daemon as an operator would (its containers stop with it, as with a
+    package upgrade): systemctl restart when systemd runs it, else SIGTERM to the dockerd process
+    and the same command line started again.  Root only (else the test is skipped).  Returns the
+    seconds until it answers again."""
+    if not is_root():
+        skip("restarting dockerd needs root")
+    sock = ensure_dockerd()
+    t0 = time.monotonic()
+    with _host_lock("dockerd"):
+        if os.path.isdir("/run/systemd/system") and \
+                run(["systemctl", "is-active", "docker.service"], check=False).stdout.strip() == "active":
+            run(["systemctl", "restart", "docker.service"], timeout=timeout)
+        else:
+            pids = run(["pgrep", "-x", "dockerd"], check=False).stdout.split()
+            if len(pids) != 1:
+                skip("cannot tell which dockerd to restart: %s" % pids)
+            pid = int(pids[0])
+            with open("/proc/%d/cmdline" % pid, "rb") as f:
+                argv = [a.decode() for a in f.read().split(b"\0") if a]
+            os.kill(pid, signal.SIGTERM)
+            wait_until(lambda: not os.path.exists("/proc/%d" % pid), timeout=timeout, interval=0.1,
+                       what="dockerd to stop")
+            with open("/var/log/cara-test-dockerd.log", "ab") as log:
+                subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                 start_new_session=True)
+        wait_until(lambda: _docker_answers(sock), timeout=timeout, interval=0.1, what="dockerd to answer again")
+    return time.monotonic() - t0
+
+
 def docker(*args, check=True, input=None, timeout=300):
     """Run the docker CLI; returns stdout (stripped)."""
     return run(["docker"] + [str(a) for a in args], check=check, input=input, timeout=timeout).stdout.strip()
