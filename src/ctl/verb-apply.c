@@ -201,8 +201,35 @@ failure_reason (JsonObject *status)
   return *ctl_str (best, "message") ? ctl_str (best, "message") : ctl_str (best, "reason");
 }
 
+static gboolean
+stop_at_first_data (const char *data, gsize len, gpointer user_data)
+{
+  return FALSE;
+}
+
+/* Sleeps until a project changes after resourceVersion @rv (any watch event wakes us: the caller
+ * reads its projects again) or @usec pass.  A server without watch answers a list at once, an
+ * expired @rv an error event: the floor of 50 ms keeps that a poll, never a spin. */
+static void
+wait_for_change (Ctl *ctl, gint64 rv, gint64 usec)
+{
+  gint64 start = g_get_monotonic_time ();
+  if (rv > 0 && usec > 0)
+    {
+      g_autofree char *path = g_strdup_printf ("/api/v1/projects?watch=true&resourceVersion=%" G_GINT64_FORMAT, rv);
+      CaraHttpClient *c = ctl_client (ctl);
+      cara_http_client_set_timeout (c, (guint) MAX (usec / 1000, 1));
+      cara_http_client_stream (c, "GET", path, NULL, NULL, 0, stop_at_first_data, NULL, NULL, NULL);
+      cara_http_client_set_timeout (c, 0);
+    }
+  gint64 spent = g_get_monotonic_time () - start;
+  if (spent < 50 * 1000)
+    g_usleep ((gulong) (50 * 1000 - spent));
+}
+
 /* Until every project is Running, or one is Failed (then say why).  One progress line, redrawn in
- * place on a terminal, printed anew on change otherwise. */
+ * place on a terminal, printed anew on change otherwise.  Between looks it waits on the watch
+ * stream, so it returns within milliseconds of the last project turning Running. */
 static int
 wait_running (Ctl *ctl, GPtrArray *projects, gint64 timeout, GError **error)
 {
@@ -212,6 +239,7 @@ wait_running (Ctl *ctl, GPtrArray *projects, gint64 timeout, GError **error)
   for (;;)
     {
       guint running = 0;
+      gint64 newest_rv = 0;
       g_autoptr (GString) line = g_string_new (NULL);
       for (guint i = 0; i < projects->len; i++)
         {
@@ -222,6 +250,8 @@ wait_running (Ctl *ctl, GPtrArray *projects, gint64 timeout, GError **error)
           if (p == NULL)
             return -1;
           JsonObject *status = ctl_obj (json_node_get_object (p), "status");
+          const char *rv = ctl_str (ctl_obj (json_node_get_object (p), "metadata"), "resourceVersion");
+          newest_rv = MAX (newest_rv, g_ascii_strtoll (rv, NULL, 10));
           const char *phase = *ctl_str (status, "phase") ? ctl_str (status, "phase") : "Pending";
           if (g_str_equal (phase, "Failed"))
             {
@@ -263,7 +293,7 @@ wait_running (Ctl *ctl, GPtrArray *projects, gint64 timeout, GError **error)
           g_set_error (error, CARA_ERROR, CARA_ERROR_FAILED, _("timed out waiting for projects to be Running"));
           return -1;
         }
-      g_usleep (250 * 1000);
+      wait_for_change (ctl, newest_rv, MIN (deadline - g_get_monotonic_time (), 5 * G_USEC_PER_SEC));
     }
 }
 
