@@ -19,6 +19,7 @@
 #define BACKOFF_MAX_USEC (30 * G_USEC_PER_SEC)
 /* Keys handled per main-loop iteration, so the LISTEN socket is read between batches. */
 #define BATCH 64
+#define BATCH_USEC (100 * 1000)
 /* Node changes (heartbeats mostly) are coalesced before a scheduling pass. */
 #define NODE_EVENT_SCHEDULE_DELAY_USEC (100 * 1000)
 
@@ -38,6 +39,7 @@ struct _ControllerManager {
   GMainContext *context;
   GMainLoop *loop;
   gint is_leader; /* atomic */
+  gint stopping;  /* atomic: set by controller_manager_stop() */
 
   /* Everything below belongs to the controller thread. */
   PGconn *lock_conn;
@@ -169,7 +171,7 @@ pump_events (ControllerManager *m, GError **error)
 static void
 resync_all (ControllerManager *m)
 {
-  ControllerContext ctx = { .t = m->t, .cache = m->cache, .now = g_get_real_time () };
+  ControllerContext ctx = { .t = m->t, .cache = m->cache, .now = g_get_real_time (), .stopping = &m->stopping };
   g_autoptr (GError) cache_error = NULL;
 
   if (!cache_rebuild (m->cache, &cache_error))
@@ -196,7 +198,7 @@ static void step_down (ControllerManager *m, const char *why, gboolean expected)
 static void
 reconcile_one (ControllerManager *m, guint c, const char *key)
 {
-  ControllerContext ctx = { .t = m->t, .cache = m->cache, .now = g_get_real_time () };
+  ControllerContext ctx = { .t = m->t, .cache = m->cache, .now = g_get_real_time (), .stopping = &m->stopping };
   g_autoptr (GError) error = NULL;
   gint64 requeue_after = 0;
   gint64 t0 = g_get_monotonic_time ();
@@ -220,13 +222,15 @@ process_cb (gpointer user_data)
 {
   ControllerManager *m = user_data;
   guint done = 0, idle_rounds = 0;
+  gint64 until = g_get_monotonic_time () + BATCH_USEC;
 
   destroy_source (&m->process_source);
   if (!g_atomic_int_get (&m->is_leader))
     return G_SOURCE_REMOVE;
 
   /* Round robin over the controllers so a flood for one does not starve the others. */
-  while (done < BATCH && idle_rounds < C_N)
+  /* A bounded batch: then the loop dispatches what else is due (LISTEN, deadlines, a stop). */
+  while (done < BATCH && idle_rounds < C_N && g_get_monotonic_time () < until && !g_atomic_int_get (&m->stopping))
     {
       guint c = m->next_controller;
       g_autofree char *key = NULL;
@@ -462,6 +466,7 @@ controller_manager_stop (ControllerManager *m)
 {
   if (m == NULL)
     return;
+  g_atomic_int_set (&m->stopping, 1);
   g_main_context_invoke (m->context, quit_cb, m->loop);
   g_thread_join (m->thread);
   g_main_loop_unref (m->loop);

@@ -26,7 +26,11 @@ typedef struct {
   ControllerTimeouts t;
   ControllerCache *cache; /* nodes and placed projects, current up to the last event read */
   gint64 now;   /* wall clock (g_get_real_time) at the start of this reconcile */
+  const gint *stopping; /* atomic; non-zero: the server is stopping, end a long pass early */
 } ControllerContext;
+
+/* For controllers with long passes: TRUE once the server is stopping. */
+#define controller_stopping(ctx) (g_atomic_int_get ((ctx)->stopping) != 0)
 
 typedef struct {
   const char *name;

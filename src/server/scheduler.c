@@ -137,7 +137,8 @@ scheduler_reconcile (ControllerContext *ctx, const char *key, gint64 *ret_requeu
       sn[idx - 1].n_projects++;
     }
 
-  for (guint start = 0; start < pending->len && start < PASS_LIMIT; start += WRITE_BATCH)
+  guint start;
+  for (start = 0; start < pending->len && start < PASS_LIMIT && !controller_stopping (ctx); start += WRITE_BATCH)
     {
       guint end = MIN (MIN (pending->len, PASS_LIMIT), start + WRITE_BATCH);
       g_autoptr (GPtrArray) batch = g_ptr_array_new ();
@@ -211,8 +212,8 @@ scheduler_reconcile (ControllerContext *ctx, const char *key, gint64 *ret_requeu
             }
         }
     }
-  if (pending->len > PASS_LIMIT)
-    *ret_requeue_after = 1;
+  if (pending->len > start)
+    *ret_requeue_after = 1; /* the rest in the next pass (or the next leader) */
   g_debug ("Scheduling pass: %u pending, %u scheduled, %u newly unschedulable", pending->len, n_scheduled,
            n_unschedulable);
   return TRUE;
