@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <netdb.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -67,6 +68,7 @@ struct _CaraHttpRequest {
   gboolean responded;
   gpointer data;
   GDestroyNotify data_destroy;
+  gboolean large_response; /* trim the heap once it is sent */
   CaraHttpStream *stream;
 };
 
@@ -532,11 +534,25 @@ respond_buffer (CaraHttpRequest *r, guint status, const char *content_type, cons
   cara_http_respond_mhd (r, status, resp);
 }
 
+/* Past this size a response is handed to MHD without a copy, and the memory it took is given
+ * back to the system once it is sent (a list of 10,000 projects is ~6 MB of JSON, built from many
+ * small allocations in the worker's malloc arena, which glibc otherwise keeps). */
+#define LARGE_RESPONSE (256 * 1024)
+
 void
 cara_http_respond_json (CaraHttpRequest *r, guint status, JsonNode *body)
 {
   g_autofree char *text = cara_json_to_string (body, FALSE);
-  respond_buffer (r, status, "application/json", text, strlen (text));
+  gsize len = strlen (text);
+  if (len < LARGE_RESPONSE)
+    {
+      respond_buffer (r, status, "application/json", text, len);
+      return;
+    }
+  struct MHD_Response *resp = MHD_create_response_from_buffer_with_free_callback (len, g_steal_pointer (&text), g_free);
+  MHD_add_response_header (resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+  r->large_response = TRUE;
+  cara_http_respond_mhd (r, status, resp);
 }
 
 void
@@ -774,7 +790,10 @@ request_completed (void *cls, struct MHD_Connection *conn, void **con_cls, enum 
   *con_cls = NULL;
   if (s->log_func)
     s->log_func (r->method, r->path, r->status, (g_get_monotonic_time () - r->start_usec) / 1000.0, s->log_data);
+  gboolean trim = r->large_response;
   request_free (r);
+  if (trim)
+    malloc_trim (0);
 }
 
 /* MHD hands us its own printf format. */
