@@ -540,9 +540,9 @@ respond_buffer (CaraHttpRequest *r, guint status, const char *content_type, cons
 #define LARGE_RESPONSE (256 * 1024)
 
 void
-cara_http_respond_json (CaraHttpRequest *r, guint status, JsonNode *body)
+cara_http_respond_json_text (CaraHttpRequest *r, guint status, char *json_text)
 {
-  g_autofree char *text = cara_json_to_string (body, FALSE);
+  g_autofree char *text = json_text;
   gsize len = strlen (text);
   if (len < LARGE_RESPONSE)
     {
@@ -553,6 +553,12 @@ cara_http_respond_json (CaraHttpRequest *r, guint status, JsonNode *body)
   MHD_add_response_header (resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
   r->large_response = TRUE;
   cara_http_respond_mhd (r, status, resp);
+}
+
+void
+cara_http_respond_json (CaraHttpRequest *r, guint status, JsonNode *body)
+{
+  cara_http_respond_json_text (r, status, cara_json_to_string (body, FALSE));
 }
 
 void

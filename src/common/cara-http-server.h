@@ -107,6 +107,8 @@ gpointer cara_http_request_get_data (CaraHttpRequest *r);
 /* ---- responses (exactly one per request) ---- */
 /* Compact JSON, Content-Type application/json, no trailing newline.  Takes no ownership. */
 void cara_http_respond_json (CaraHttpRequest *r, guint status, JsonNode *body);
+/* The same with the JSON already as text (ownership of @json_text taken). */
+void cara_http_respond_json_text (CaraHttpRequest *r, guint status, char *json_text);
 void cara_http_respond_text (CaraHttpRequest *r, guint status, const char *content_type, const char *text);
 /* No body (204, 202). */
 void cara_http_respond_empty (CaraHttpRequest *r, guint status);

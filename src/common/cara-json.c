@@ -1370,6 +1370,30 @@ cara_project_to_data (const CaraProject *p)
   return cara_json_to_string (node, FALSE);
 }
 
+char *
+cara_project_list_text (GPtrArray *item_texts)
+{
+  g_autoptr (GPtrArray) none = g_ptr_array_new ();
+  g_autoptr (JsonNode) envelope = list_to_json ("ProjectList", none, NULL);
+  g_autofree char *text = cara_json_to_string (envelope, FALSE);
+  const char *items = strstr (text, "\"items\":[]");
+  g_assert (items != NULL);
+  gsize at = (gsize) (items - text) + strlen ("\"items\":[");
+  gsize len = strlen (text) + item_texts->len;
+  for (guint i = 0; i < item_texts->len; i++)
+    len += strlen (item_texts->pdata[i]);
+  GString *out = g_string_sized_new (len + 1);
+  g_string_append_len (out, text, (gssize) at);
+  for (guint i = 0; i < item_texts->len; i++)
+    {
+      if (i > 0)
+        g_string_append_c (out, ',');
+      g_string_append (out, item_texts->pdata[i]);
+    }
+  g_string_append (out, text + at);
+  return g_string_free (out, FALSE);
+}
+
 static JsonNode *
 project_to_json_func (gconstpointer item)
 {

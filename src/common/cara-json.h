@@ -33,6 +33,10 @@ CaraProject *cara_project_from_data (const char *data, gssize len, GError **erro
 JsonNode *cara_project_to_json (const CaraProject *p);
 char *cara_project_to_data (const CaraProject *p);
 JsonNode *cara_project_list_to_json (GPtrArray *projects); /* kind ProjectList */
+/* The same list as text from the items' compact JSON texts (char*, each one object as
+ * cara_project_to_data() writes it), spliced into the envelope json-glib writes: for long lists,
+ * where decoding and encoding every item would dominate. */
+char *cara_project_list_text (GPtrArray *item_texts);
 GPtrArray *cara_project_list_from_json (JsonNode *node, GError **error);
 
 /* Parts, for storing spec and status as separate JSONB columns. */

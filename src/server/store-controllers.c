@@ -49,7 +49,7 @@ write_locked (PGconn *c, GPtrArray *projects, const gboolean *ret_written, guint
                             pr->metadata.resource_version, updated, status, object };
         r = store_exec (c,
             "WITH u AS (UPDATE projects SET phase = $2, node_ref = $3, resource_version = $4::bigint, "
-            "updated_at = cara_ts($5::bigint), status = $6::jsonb WHERE name = $1), "
+            "updated_at = cara_ts($5::bigint), status = $6::jsonb, object = $7::text WHERE name = $1), "
             "e AS (INSERT INTO events (rv, kind, name, type, object) "
             "VALUES ($4::bigint, 'Project', $1, 'MODIFIED', $7::jsonb)) "
             "SELECT pg_notify('cara_events', 'Project/' || $1 || '/' || $4::bigint::text)",

@@ -70,11 +70,11 @@ project_write (PGconn *c, CaraProject *n, gboolean insert, GError **error)
   g_autoptr (GError) local = NULL;
   g_autoptr (PGresult) r = store_exec (c, insert
       ? "WITH w AS (INSERT INTO projects (name, phase, node_ref, resource_version, created_at, updated_at, expire_at, "
-        "labels, annotations, spec, status) VALUES ($1, $2, $3, $4, cara_ts($5), cara_ts($6), cara_ts($7), "
-        "$8::jsonb, $9::jsonb, $10::jsonb, $11::jsonb) RETURNING 1)" EVENT_TAIL
+        "labels, annotations, spec, status, object) VALUES ($1, $2, $3, $4, cara_ts($5), cara_ts($6), cara_ts($7), "
+        "$8::jsonb, $9::jsonb, $10::jsonb, $11::jsonb, $13::text) RETURNING 1)" EVENT_TAIL
       : "WITH w AS (UPDATE projects SET phase = $2, node_ref = $3, resource_version = $4, created_at = cara_ts($5), "
         "updated_at = cara_ts($6), expire_at = cara_ts($7), labels = $8::jsonb, annotations = $9::jsonb, "
-        "spec = $10::jsonb, status = $11::jsonb WHERE name = $1 RETURNING 1)" EVENT_TAIL,
+        "spec = $10::jsonb, status = $11::jsonb, object = $13::text WHERE name = $1 RETURNING 1)" EVENT_TAIL,
       G_N_ELEMENTS (p), p, &local);
   if (r == NULL)
     {
@@ -127,12 +127,41 @@ store_get_project (const char *name, CaraProject **ret, GError **error)
   return TRUE;
 }
 
+#define LIST_WHERE \
+  "WHERE ($1::text IS NULL OR node_ref = $1) AND ($2::text[] IS NULL OR phase = ANY ($2)) ORDER BY name"
+
+gboolean
+store_list_project_texts (const StoreProjectFilter *filter, GPtrArray **ret_texts, GError **error)
+{
+  g_autofree char *phases = filter && filter->phases ? store_text_array (filter->phases) : NULL;
+  const char *p[] = { filter ? filter->node_ref : NULL, phases };
+  /* The columns follow the object so that a row without one can be encoded from them. */
+  g_autoptr (PGresult) r = store_exec_once ("SELECT " PROJECT_COLUMNS ", object FROM projects " LIST_WHERE, 2, p,
+                                            error);
+  if (r == NULL)
+    return FALSE;
+  int object_col = PQnfields (r) - 1;
+  g_autoptr (GPtrArray) texts = g_ptr_array_new_full ((guint) PQntuples (r), g_free);
+  for (int i = 0; i < PQntuples (r); i++)
+    {
+      if (!PQgetisnull (r, i, object_col))
+        {
+          g_ptr_array_add (texts, g_strdup (PQgetvalue (r, i, object_col)));
+          continue;
+        }
+      g_autoptr (CaraProject) n = project_from_row (r, i, error);
+      if (n == NULL)
+        return FALSE;
+      g_ptr_array_add (texts, cara_project_to_data (n));
+    }
+  *ret_texts = g_steal_pointer (&texts);
+  return TRUE;
+}
+
 gboolean
 store_list_projects (const StoreProjectFilter *filter, GPtrArray **ret_projects, gint64 *ret_rv, GError **error)
 {
-  static const char sql[] = "SELECT " PROJECT_COLUMNS " FROM projects "
-                            "WHERE ($1::text IS NULL OR node_ref = $1) AND ($2::text[] IS NULL OR phase = ANY ($2)) "
-                            "ORDER BY name";
+  static const char sql[] = "SELECT " PROJECT_COLUMNS " FROM projects " LIST_WHERE;
   g_autofree char *phases = filter && filter->phases ? store_text_array (filter->phases) : NULL;
   const char *p[] = { filter ? filter->node_ref : NULL, phases };
   g_autoptr (PGresult) r = NULL;

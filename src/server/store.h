@@ -89,6 +89,10 @@ gboolean store_get_project (const char *name, CaraProject **ret, GError **error)
 gboolean store_list_projects (const StoreProjectFilter *filter, GPtrArray **ret_projects, gint64 *ret_rv,
                               GError **error);
 
+/* The same projects as their JSON text (what GET /api/v1/projects/{name} answers), for lists that
+ * need not look inside them. */
+gboolean store_list_project_texts (const StoreProjectFilter *filter, GPtrArray **ret_texts, GError **error);
+
 typedef gboolean (*StoreProjectMutateFunc) (CaraProject *project, gpointer user_data, GError **error);
 /* As store_update_node.  Status updates (controllers, agents) go through here too. */
 gboolean store_update_project (const char *name, StoreProjectMutateFunc mutate, gpointer user_data,
