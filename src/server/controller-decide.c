@@ -74,9 +74,10 @@ rescheduler_decide (gboolean node_down, CaraProjectPhase phase, gint64 not_ready
       /* Nothing runs yet (or the agent has not said so): move it at once. */
       return RESCHEDULE_RESET_PENDING;
     case CARA_PROJECT_PHASE_RUNNING:
+      /* A recheck of 0 means none: with a zero grace period, look again at once (1 µs). */
       if (not_ready_at <= 0)
         {
-          *ret_recheck_after = grace_period;
+          *ret_recheck_after = MAX (grace_period, 1);
           return RESCHEDULE_MARK_NOT_READY_AT;
         }
       if (now - not_ready_at >= grace_period)
@@ -86,7 +87,7 @@ rescheduler_decide (gboolean node_down, CaraProjectPhase phase, gint64 not_ready
     case CARA_PROJECT_PHASE_TERMINATING:
       if (terminating_at <= 0)
         {
-          *ret_recheck_after = terminating_timeout;
+          *ret_recheck_after = MAX (terminating_timeout, 1);
           return RESCHEDULE_MARK_TERMINATING_AT;
         }
       if (now - terminating_at >= terminating_timeout)

@@ -116,6 +116,17 @@ test_rescheduler (void)
   g_assert_cmpint (rescheduler_decide (FALSE, CARA_PROJECT_PHASE_RUNNING, 0, 0, NOW, GRACE, TERM, &again),
                    ==, RESCHEDULE_NONE);
   g_assert_cmpstr (reschedule_action_to_string (RESCHEDULE_RESET_PENDING), ==, "reset-pending");
+  /* zero grace period / termination timeout: the clock starts and the next look is at once - a
+   * recheck of 0 would mean none, and the move would wait for the next resync (found by bench/) */
+  g_assert_cmpint (rescheduler_decide (TRUE, CARA_PROJECT_PHASE_RUNNING, 0, 0, NOW, 0, TERM, &again),
+                   ==, RESCHEDULE_MARK_NOT_READY_AT);
+  g_assert_cmpint (again, >, 0);
+  g_assert_cmpint (again, <=, 1);
+  g_assert_cmpint (rescheduler_decide (TRUE, CARA_PROJECT_PHASE_RUNNING, NOW, 0, NOW, 0, TERM, &again),
+                   ==, RESCHEDULE_RESET_PENDING);
+  g_assert_cmpint (rescheduler_decide (TRUE, CARA_PROJECT_PHASE_TERMINATING, 0, 0, NOW, GRACE, 0, &again),
+                   ==, RESCHEDULE_MARK_TERMINATING_AT);
+  g_assert_cmpint (again, >, 0);
 }
 
 static void
