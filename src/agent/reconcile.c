@@ -169,6 +169,39 @@ used_subnets (DockerClient *dc, GError **error)
   return used;
 }
 
+/* Normally one.  More only after an agent was killed while creating one and its request finished
+ * after we had looked - even under the same name: Docker's duplicate-name check is best effort.
+ * Keep the first by (name, id), a stable choice (an unstable one would move the containers back
+ * and forth), and remove the others by id once no container uses them.  The kept one is named by
+ * its id while another of the same name remains, since Docker refuses an ambiguous name. */
+static char *
+pick_own_network (DockerClient *dc, const char *project, JsonArray *mine)
+{
+  JsonObject *keep = NULL;
+  for (guint i = 0; i < json_array_get_length (mine); i++)
+    {
+      JsonObject *n = json_array_get_object_element (mine, i);
+      int c = keep ? strcmp (obj_string (n, "Name"), obj_string (keep, "Name")) : -1;
+      if (c < 0 || (c == 0 && strcmp (obj_string (n, "Id"), obj_string (keep, "Id")) < 0))
+        keep = n;
+    }
+  const char *keep_name = obj_string (keep, "Name");
+  gboolean namesake_left = FALSE;
+  for (guint i = 0; i < json_array_get_length (mine); i++)
+    {
+      JsonObject *n = json_array_get_object_element (mine, i);
+      if (n == keep)
+        continue;
+      g_autoptr (GError) error = NULL;
+      if (docker_network_remove (dc, obj_string (n, "Id"), &error))
+        cara_log_project (G_LOG_LEVEL_INFO, project, "Removed a duplicate network %s (%.12s), keeping %.12s",
+                          obj_string (n, "Name"), obj_string (n, "Id"), obj_string (keep, "Id"));
+      else if (strcmp (obj_string (n, "Name"), keep_name) == 0)
+        namesake_left = TRUE;
+    }
+  return g_strdup (namesake_left ? obj_string (keep, "Id") : keep_name);
+}
+
 /* Our network for @project: found by labels, else created as cara-{project} (or
  * cara-{project}-{node} when another node's object holds that name). */
 static char *
@@ -179,12 +212,19 @@ ensure_network (DockerClient *dc, const AgentConfig *cfg, const char *project, G
   if (mine == NULL)
     return NULL;
   if (json_array_get_length (mine) > 0)
-    return g_strdup (obj_string (json_array_get_object_element (mine, 0), "Name"));
+    return pick_own_network (dc, project, mine);
 
   g_mutex_lock (&network_lock);
   g_autofree char *name = g_strdup_printf ("cara-%s", project);
   g_autoptr (GError) local = NULL;
   g_autoptr (JsonObject) other = docker_network_inspect (dc, name, &local);
+  if (other && g_strcmp0 (docker_labels_get (other, AGENT_LABEL_NODE), cfg->node_name) == 0
+      && g_strcmp0 (docker_labels_get (other, AGENT_LABEL_PROJECT), project) == 0)
+    {
+      /* Ours after all: created by a request of ours that finished after we listed (see above). */
+      g_mutex_unlock (&network_lock);
+      return g_steal_pointer (&name);
+    }
   if (other)
     {
       g_free (name);
@@ -212,6 +252,10 @@ ensure_network (DockerClient *dc, const AgentConfig *cfg, const char *project, G
         {
           cara_log_project (G_LOG_LEVEL_INFO, project, "Created network %s with subnet %s", name, subnet);
           g_mutex_unlock (&network_lock);
+          /* A create of a killed predecessor may have finished meanwhile, even under this name. */
+          g_autoptr (JsonArray) now_mine = docker_network_list (dc, (const char *const *) filters, NULL);
+          if (now_mine != NULL && json_array_get_length (now_mine) > 1)
+            return pick_own_network (dc, project, now_mine);
           return g_steal_pointer (&name);
         }
       if (strstr (local->message, "overlap") == NULL)
@@ -337,7 +381,17 @@ wants_start (JsonObject *summary, CaraRestartPolicy policy, DockerClient *dc)
 typedef struct {
   const char *reason;
   char *message;
+  gboolean transient; /* Docker itself did not answer: nothing wrong with the project */
 } Failure;
+
+/* Docker restarting or gone for a moment (connection refused or cut, 503): retried when it answers
+ * again (the event stream's reconnect rechecks every project), never a Failed project. */
+static gboolean
+error_is_transient (const GError *error)
+{
+  return g_error_matches (error, CARA_ERROR, CARA_ERROR_UNREACHABLE)
+      || g_error_matches (error, CARA_ERROR, CARA_ERROR_UNAVAILABLE);
+}
 
 static gboolean
 ensure_services (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p, Failure *fail)
@@ -349,6 +403,7 @@ ensure_services (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p,
   if (network == NULL)
     {
       fail->reason = "NetworkError";
+      fail->transient = error_is_transient (error);
       fail->message = g_strdup (error->message);
       return FALSE;
     }
@@ -361,6 +416,7 @@ ensure_services (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p,
       if (name == NULL)
         {
           fail->reason = "VolumeError";
+          fail->transient = error_is_transient (error);
           fail->message = g_strdup (error->message);
           return FALSE;
         }
@@ -372,6 +428,7 @@ ensure_services (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p,
   if (existing == NULL)
     {
       fail->reason = "DockerError";
+      fail->transient = error_is_transient (error);
       fail->message = g_strdup (error->message);
       return FALSE;
     }
@@ -385,6 +442,7 @@ ensure_services (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p,
       if (body == NULL)
         {
           fail->reason = "InvalidSpec";
+          fail->transient = error_is_transient (error);
           fail->message = g_strdup (error->message);
           return FALSE;
         }
@@ -430,6 +488,7 @@ ensure_services (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p,
       if (!docker_image_ensure (dc, svc->image, cfg->pull_timeout_s, &error))
         {
           fail->reason = "ImagePullFailed";
+          fail->transient = error_is_transient (error);
           fail->message = g_strdup_printf ("service %s: %s", svc->name, error->message);
           return FALSE;
         }
@@ -437,12 +496,14 @@ ensure_services (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p,
       if (!create_container (dc, cfg, project, svc, body, &id, &error))
         {
           fail->reason = "ContainerCreateFailed";
+          fail->transient = error_is_transient (error);
           fail->message = g_strdup_printf ("service %s: %s", svc->name, error->message);
           return FALSE;
         }
       if (!docker_container_start (dc, id, &error))
         {
           fail->reason = "ContainerStartFailed";
+          fail->transient = error_is_transient (error);
           fail->message = g_strdup_printf ("service %s: start: %s", svc->name, error->message);
           return FALSE;
         }
@@ -474,6 +535,8 @@ observe (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p)
   g_autoptr (GError) error = NULL;
   g_auto (GStrv) filters = filters_for (cfg, p->metadata.name, NULL);
   g_autoptr (JsonArray) list = docker_container_list (dc, (const char *const *) filters, &error);
+  if (list == NULL && error_is_transient (error))
+    return NULL;
   if (list == NULL)
     {
       r->phase = CARA_PROJECT_PHASE_FAILED;
@@ -543,8 +606,17 @@ reconcile_ensure (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p
   Failure fail = { 0 };
   if (apply && !ensure_services (dc, cfg, p, &fail))
     {
+      if (fail.transient)
+        {
+          cara_log_project (G_LOG_LEVEL_WARNING, p->metadata.name, "Docker did not answer (%s); "
+                            "retrying when it does", fail.message);
+          g_free (fail.message);
+          return NULL;
+        }
       cara_log_project (G_LOG_LEVEL_WARNING, p->metadata.name, "Reconcile failed: %s", fail.message);
       g_autoptr (CaraStatusReport) r = observe (dc, cfg, p);
+      if (r == NULL)
+        r = cara_status_report_new ();
       r->phase = CARA_PROJECT_PHASE_FAILED;
       g_free (r->reason);
       g_free (r->message);

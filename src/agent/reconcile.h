@@ -11,7 +11,8 @@
 
 /* Makes Docker match @p (network, volumes, containers in dependsOn order; changed services
  * replaced, unchanged ones left alone) when @apply, then observes.  Returns the status to report:
- * phase Running or Failed with reason/message and per-service status. */
+ * phase Running or Failed with reason/message and per-service status; NULL when Docker did not
+ * answer (restarting): nothing to report, the project is looked at again when it answers. */
 CaraStatusReport *reconcile_ensure (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p,
                                     gboolean apply);
 

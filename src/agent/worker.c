@@ -30,6 +30,7 @@ struct _AgentWorker {
   GHashTable *entries; /* name -> Entry */
   GThreadPool *pool;
   Proxy *proxy;
+  gboolean stopping; /* under @lock: the pool is being freed, queue nothing more */
 };
 
 static void
@@ -52,7 +53,7 @@ schedule_locked (AgentWorker *w, const char *name, Entry *e)
       e->dirty = TRUE;
       return;
     }
-  if (e->queued)
+  if (e->queued || w->stopping)
     return;
   e->queued = TRUE;
   g_thread_pool_push (w->pool, g_strdup (name), NULL);
@@ -237,6 +238,11 @@ process (gpointer data, gpointer user_data)
               apply = g_strcmp0 (new_failed_digest, snap.failed_digest) != 0;
             }
           g_autoptr (CaraStatusReport) r = reconcile_ensure (dc, w->cfg, p, apply);
+          if (r == NULL)
+            {
+              g_clear_pointer (&new_failed_digest, g_free);
+              break; /* Docker is away: its event stream's reconnect brings us back here */
+            }
           /* What made it Failed stays the reported reason until the spec changes. */
           if (apply)
             report (w, name, &snap, p, r, &new_last);
@@ -298,6 +304,10 @@ agent_worker_free (AgentWorker *w)
 {
   if (w == NULL)
     return;
+  /* A reconcile still running when we stop may want to queue its project again: not any more. */
+  g_mutex_lock (&w->lock);
+  w->stopping = TRUE;
+  g_mutex_unlock (&w->lock);
   g_thread_pool_free (w->pool, TRUE, TRUE);
   g_hash_table_unref (w->entries);
   g_mutex_clear (&w->lock);

@@ -180,7 +180,7 @@ def main():
             if isinstance(line, str):
                 print(line)
         for d in (c.server, a):
-            for bad in ("AddressSanitizer", "runtime error", "CRITICAL"):
+            for bad in ("AddressSanitizer", "runtime error", "CRITICAL", "critical:"):
                 assert bad not in d.log(), "%s log has %s" % (d.name, bad)
         # Clean up: delete everything, wait for the containers to go.
         for n in expected:
