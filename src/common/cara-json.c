@@ -32,6 +32,46 @@ on_start (JsonParser *parser, gpointer data)
   rc->depth++;
 }
 
+/* json-glib 1.6 turns escapes such as "\215" (octal, which JSON has not got) into raw bytes, so a
+ * parsed document can hold strings that are not UTF-8: found by fuzz-manifest, they made the YAML
+ * emitter fail and would reach PostgreSQL.  Every key and string value is checked; @path names the
+ * first bad one. */
+static gboolean
+strings_valid (JsonNode *node, GString *path)
+{
+  if (JSON_NODE_HOLDS_VALUE (node))
+    return json_node_get_value_type (node) != G_TYPE_STRING || g_utf8_validate (json_node_get_string (node), -1, NULL);
+  gsize len = path->len;
+  if (JSON_NODE_HOLDS_ARRAY (node))
+    {
+      JsonArray *a = json_node_get_array (node);
+      for (guint i = 0; i < json_array_get_length (a); i++)
+        {
+          g_string_append_printf (path, "[%u]", i);
+          if (!strings_valid (json_array_get_element (a, i), path))
+            return FALSE;
+          g_string_truncate (path, len);
+        }
+    }
+  else if (JSON_NODE_HOLDS_OBJECT (node))
+    {
+      JsonObjectIter it;
+      const char *key;
+      JsonNode *member;
+      json_object_iter_init (&it, json_node_get_object (node));
+      while (json_object_iter_next (&it, &key, &member))
+        {
+          if (!g_utf8_validate (key, -1, NULL))
+            return FALSE;
+          g_string_append_printf (path, "%s%s", path->len ? "." : "", key);
+          if (!strings_valid (member, path))
+            return FALSE;
+          g_string_truncate (path, len);
+        }
+    }
+  return TRUE;
+}
+
 JsonNode *
 cara_json_parse (const char *data, gssize len, GError **error)
 {
@@ -64,6 +104,13 @@ cara_json_parse (const char *data, gssize len, GError **error)
     {
       g_set_error_literal (error, CARA_ERROR, CARA_ERROR_INVALID,
                            "invalid JSON: more than one top-level value");
+      return NULL;
+    }
+  g_autoptr (GString) path = g_string_new (NULL);
+  if (!strings_valid (root, path))
+    {
+      g_set_error (error, CARA_ERROR, CARA_ERROR_INVALID, "invalid JSON: %s%sa string that is not UTF-8",
+                   path->str, path->len ? ": " : "");
       return NULL;
     }
   return json_node_copy (root);

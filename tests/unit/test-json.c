@@ -190,6 +190,9 @@ typedef struct {
 } DecodeCase;
 
 static const DecodeCase project_errors[] = {
+  /* json-glib decodes octal escapes (not JSON) into raw bytes: not UTF-8, refused with the path */
+  { "{\"metadata\": {\"name\": \"a\\215b\"}}", "invalid JSON: metadata.name: a string that is not UTF-8" },
+  { "{\"spec\": {\"services\": [{\"image\": \"x\", \"n\\377\": 1}]}}", "invalid JSON: spec.services[0]: a string that is not UTF-8" },
   { "[]", "expected an object, got an array" },
   { "{\"metadata\":[]}", "metadata: expected an object, got an array" },
   { "{\"metadata\":{\"name\":5}}", "metadata.name: expected a string, got a number" },

@@ -183,6 +183,9 @@ class T:
         n_events = self.events()
         self.expect("POST", "/api/v1/projects", b"", 400, detail="invalid request body: EOF")
         self.expect("POST", "/api/v1/projects", "{not json", 400, detail_contains=["invalid request body"])
+        # an escape json-glib would turn into a byte that is not UTF-8 (octal, not JSON): 400, not a 500
+        self.expect("POST", "/api/v1/projects", b'{"metadata": {"name": "a\\215b"}, "spec": {"services": []}}', 400,
+                    detail_contains=["metadata.name", "not UTF-8"])
         # wrong types name the field path
         self.expect("POST", "/api/v1/projects",
                     project_body("p3", [{"name": "web", "image": "x", "env": [{"name": "A", "value": 5}]}]), 400,
