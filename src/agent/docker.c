@@ -298,11 +298,14 @@ docker_container_create (DockerClient *dc, const char *name, JsonNode *config, c
 gboolean
 docker_container_start (DockerClient *dc, const char *id, GError **error)
 {
-  g_autofree char *path = g_strdup_printf ("/containers/%s/start", id);
-  g_autoptr (GError) local = NULL;
-  if (docker_call (dc, "POST", path, NULL, NULL, &local))
+  g_autofree char *path = g_strdup_printf ("%s/containers/%s/start", dc->prefix, id);
+  g_autoptr (CaraHttpResponse) r = cara_http_client_request (dc->http, "POST", path, NULL, NULL, 0, error);
+  if (r == NULL)
+    return FALSE;
+  /* 304: already running (Docker's own restart manager may have been quicker). */
+  if ((r->status >= 200 && r->status < 300) || r->status == 304)
     return TRUE;
-  g_propagate_error (error, g_steal_pointer (&local));
+  g_propagate_error (error, docker_error (r, "POST", path));
   return FALSE;
 }
 
@@ -516,6 +519,10 @@ docker_image_ensure (DockerClient *dc, const char *image, guint timeout_s, GErro
   cara_http_client_set_timeout (dc->http, 60000);
   if (r == NULL)
     {
+      /* A pull that outlasts its timeout is the registry's slowness, not Docker's absence: the
+       * project fails with ImagePullFailed rather than waiting for a retry. */
+      if (error && *error && strstr ((*error)->message, "Operation timed out"))
+        (*error)->code = CARA_ERROR_FAILED;
       g_prefix_error (error, "pull image %s: ", image);
       return FALSE;
     }

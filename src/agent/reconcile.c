@@ -478,11 +478,24 @@ ensure_services (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p,
               cara_log_service (G_LOG_LEVEL_INFO, project, svc->name, "Starting container %.12s",
                                 obj_string (current, "Id"));
               g_clear_error (&error);
-              if (!docker_container_start (dc, obj_string (current, "Id"), &error))
-                cara_log_service (G_LOG_LEVEL_WARNING, project, svc->name, "Failed to start container: %s",
-                                  error->message);
+              if (docker_container_start (dc, obj_string (current, "Id"), &error))
+                continue;
+              if (error_is_transient (error))
+                {
+                  cara_log_service (G_LOG_LEVEL_WARNING, project, svc->name, "Failed to start container: %s",
+                                    error->message);
+                  continue;
+                }
+              /* Docker refused this container for good (after a dockerd restart that outran its
+               * shutdown timeout: "id already in use"): a new one is the only way to run the service. */
+              cara_log_service (G_LOG_LEVEL_WARNING, project, svc->name,
+                                "Failed to start container %.12s: %s; replacing it", obj_string (current, "Id"),
+                                error->message);
+              remove_container (dc, cfg, project, svc->name, obj_string (current, "Id"));
+              g_clear_error (&error);
             }
-          continue;
+          else
+            continue;
         }
 
       if (!docker_image_ensure (dc, svc->image, cfg->pull_timeout_s, &error))

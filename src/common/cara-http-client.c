@@ -275,10 +275,11 @@ perform (CaraHttpClient *c, const char *method, const char *path, const char *co
     {
       const char *why = errbuf[0] ? errbuf : curl_easy_strerror (rc);
       int code = CARA_ERROR_FAILED;
-      /* Refused, unresolvable, or the peer went away mid-request (a daemon restarting). */
+      /* Refused, unresolvable, the peer went away mid-request, or it did not answer in time (a
+       * daemon restarting: dockerd accepts on its socket long before it answers). */
       if (rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST || rc == CURLE_COULDNT_RESOLVE_PROXY
           || rc == CURLE_GOT_NOTHING || rc == CURLE_SEND_ERROR || rc == CURLE_RECV_ERROR
-          || (rc == CURLE_OPERATION_TIMEDOUT && strstr (why, "onnect")))
+          || rc == CURLE_OPERATION_TIMEDOUT)
         code = CARA_ERROR_UNREACHABLE;
       g_set_error (error, CARA_ERROR, code, "%s %s%s: %s", method,
                    c->unix_path ? c->given_url : c->base_url, path, why);

@@ -36,7 +36,7 @@ void cara_http_client_set_timeout (CaraHttpClient *c, guint timeout_ms);
 void cara_http_client_set_connect_timeout (CaraHttpClient *c, guint timeout_ms);
 void cara_http_client_set_user_agent (CaraHttpClient *c, const char *ua);
 
-/* Transport failure -> CARA_ERROR_UNREACHABLE (connection refused, DNS) or CARA_ERROR_FAILED.
+/* Transport failure -> CARA_ERROR_UNREACHABLE (refused, DNS, cut, timed out) or CARA_ERROR_FAILED.
  * Any HTTP status is a successful request: check r->status yourself. @path may carry a query. */
 CaraHttpResponse *cara_http_client_request (CaraHttpClient *c, const char *method, const char *path,
                                             const char *content_type, const char *body, gsize body_len,

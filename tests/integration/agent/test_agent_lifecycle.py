@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: Apache-2.0
 """Container deaths and changes: a killed container is restarted by its policy (Always) and the
 restart is reported, or makes the project Failed naming the service and exit code (Never); a
-changed env rolls only that service; a missing image fails cleanly within seconds."""
+changed env rolls only that service; a container Docker can no longer start (its writable layer
+lost) is replaced by a new one; a missing image fails cleanly within seconds."""
 
 import os
 import signal
@@ -29,7 +30,7 @@ def crash(container):
 
 def main():
     with AgentCluster() as c:
-        c.agent("n1")
+        agent = c.agent("n1")
         name = fx.unique_name("life")
         p = project(name, [
             service("web", command=HTTPD, env=[{"name": "VERSION", "value": "1"}]),
@@ -79,6 +80,23 @@ def main():
             return s.get("state") == "running" and s.get("restartCount", 0) >= 1
         fx.wait_until(started_again, timeout=15, what="web started again by the agent")
         assert containers(["cara.project=" + name, "cara.service=web"])[0]["id"] == now["web"]["id"]
+
+        # a container Docker refuses to start for good (here its writable layer is deleted under it,
+        # as a dockerd restart that outran its shutdown timeout leaves "id already in use"): the
+        # agent replaces it with a new container instead of retrying the dead one forever
+        upper = inspect(name + "-web")["GraphDriver"]["Data"]["UpperDir"]
+        fx.run(["rm", "-rf", upper])
+        fx.docker("stop", "-t", "0", name + "-web")
+
+        def replaced():
+            ws = containers(["cara.project=" + name, "cara.service=web"])
+            return len(ws) == 1 and ws[0]["id"] != now["web"]["id"] and ws[0]["state"] == "running" and ws[0]
+        new_web = fx.wait_until(replaced, timeout=30, what="web replaced after Docker refused to start it")
+        assert "replacing it" in agent.log(), "the agent did not say why it replaced the container"
+        fx.wait_until(lambda: services_of(c.project(name))["web"].get("containerId") == new_web["id"]
+                      and c.project(name)["status"]["phase"] == "Running", timeout=10,
+                      what="replacement reported, project Running")
+        assert "VERSION=2" in fx.docker("exec", name + "-web", "env").split("\n")
 
         # Never: the project fails, naming the service and its exit code, within 2 s
         t0 = crash(name + "-job")
