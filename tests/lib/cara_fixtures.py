@@ -716,8 +716,9 @@ def restart_dockerd(timeout=300):
     """Restart the Docker daemon as an operator would (its containers stop with it, as with a
     package upgrade): systemctl restart when systemd runs it, else SIGTERM to the dockerd process
     and the same command line started again.  Root only (else the test is skipped).  Returns the
-    seconds until it answers again: with ~100 bridge networks that is 1 to 2 minutes on 2 cores
-    (dockerd rebuilds every network's iptables rules before it answers), hence the long timeout."""
+    seconds until it answers again: after the crash matrix's 75 containers and networks that was
+    100 to 160 s on 2 cores (dockerd restores every container and network, its "Loading
+    containers" phase, before it answers), hence the long timeout."""
     if not is_root():
         skip("restarting dockerd needs root")
     sock = ensure_dockerd()

@@ -3,11 +3,14 @@
 """Container deaths and changes: a killed container is restarted by its policy (Always) and the
 restart is reported, or makes the project Failed naming the service and exit code (Never); a
 changed env rolls only that service; a container Docker can no longer start (its writable layer
-lost) is replaced by a new one; a missing image fails cleanly within seconds."""
+lost) is replaced by a new one; a missing image fails cleanly within seconds, and so does a pull
+that outlasts IMAGE_PULL_TIMEOUT (a registry on loopback that accepts and never answers)."""
 
 import os
 import signal
+import socket
 import sys
+import threading
 import time
 
 import cara_fixtures as fx
@@ -30,7 +33,7 @@ def crash(container):
 
 def main():
     with AgentCluster() as c:
-        agent = c.agent("n1")
+        agent = c.agent("n1", env={"IMAGE_PULL_TIMEOUT": "3s"})
         name = fx.unique_name("life")
         p = project(name, [
             service("web", command=HTTPD, env=[{"name": "VERSION", "value": "1"}]),
@@ -120,7 +123,49 @@ def main():
         print("missing image reported Failed after %.2f s: %s" % (took, cond["message"]))
         assert took < 10, took
         assert containers(["cara.project=" + bad]) == []
+
+        # a pull that hangs (the registry accepts and never answers): Failed once the pull timeout
+        # has passed, not retried forever as if Docker itself were away
+        with hanging_registry() as port:
+            slow = fx.unique_name("slow")
+            image = "127.0.0.1:%d/hangs:1" % port
+            t0 = time.monotonic()
+            c.apply(project(slow, [service("x", image=image)]))
+            failed = c.wait_phase(slow, "Failed", timeout=30)
+            took = time.monotonic() - t0
+            cond = [x for x in failed["status"].get("conditions", []) if x["type"] == "Phase"][0]
+            assert cond["reason"] == "ImagePullFailed", cond
+            assert image in cond["message"] and "timed out" in cond["message"], cond
+            print("hanging pull reported Failed after %.2f s: %s" % (took, cond["message"]))
+            assert took >= 3, took
     print("ok")
+
+
+class hanging_registry:
+    """A TCP listener on loopback that accepts connections and never answers them."""
+
+    def __enter__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.sock.settimeout(0.2)
+        self.conns, self.stop = [], threading.Event()
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+        return self.sock.getsockname()[1]
+
+    def _accept(self):
+        while not self.stop.is_set():
+            try:
+                self.conns.append(self.sock.accept()[0])
+            except OSError:
+                pass
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.thread.join()
+        for s in self.conns + [self.sock]:
+            s.close()
 
 
 if __name__ == "__main__":
