@@ -757,12 +757,34 @@ def section_scheduling(args, budget):
 # 4. Footprint (the agent and Docker; the server's is measured in section_control)
 
 
+def idle_cpu(cara, agent, seconds):
+    """CPU and wakeups of the idle daemons (a second agent on a private D-Bus system bus, as on any
+    systemd machine) against dockerd and containerd idle in the same window."""
+    with fx.DBusDaemon() as bus:
+        bus_agent = cara.agent("fp-bus", env=bus.env)
+        try:
+            time.sleep(2)  # past registration and the first reports
+            usage = fx.idle_usage({"cara-server": cara.server.pid, "cara-agent": agent.pid,
+                                   "cara-agent (D-Bus)": bus_agent.pid,
+                                   "dockerd": bl.pids_by_comm("dockerd"),
+                                   "containerd": bl.pids_by_comm("containerd")}, seconds)
+        finally:
+            bus_agent.stop(timeout=10)
+            del cara.agents[bus_agent.node]
+    out = {k: {"cpu_pct": round(c * 100, 2), "wakeups_per_s": round(w, 1)} for k, (c, w) in usage.items()}
+    out["seconds"] = seconds
+    log("idle %d s: %s" % (seconds, ", ".join("%s %.2f%% of a core, %.0f wakeups/s" % (k, v["cpu_pct"], v["wakeups_per_s"])
+                                             for k, v in out.items() if k != "seconds")))
+    return out
+
+
 def section_footprint(args, ctx, budget, footprint):
     cara, agent = ctx["cara"], ctx["agent"]
     footprint["load_start"] = bl.loadavg()
     footprint["agent_idle"] = bl.rss_mib(agent.pid)
     footprint["main_server_idle"] = ctx["server_idle"]
     footprint["docker_before"] = ctx["docker_before"]
+    footprint["idle_cpu"] = idle_cpu(cara, agent, args.idle_seconds)
     names = [name("fp", i) for i in range(args.footprint_projects)]
     bl.parallel(lambda n: cara.post_project(n, 1), names, 8)
     cara.projects.wait_all(names, "Running", timeout=budget.timeout(180))
@@ -936,6 +958,7 @@ def main():
     args.sched_projects = 1000 if q else 10000
     args.sched_time_limit = 120 if q else 300
     args.footprint_projects = 10 if q else 50
+    args.idle_seconds = 5 if q else 20
     args.failure_runs = 1 if q else 3
     only = [s.strip() for s in args.only.split(",") if s.strip()]
     for s in only:

@@ -343,6 +343,20 @@ def footprint_section(f, p, md):
         md.append("")
         md.append("Idle Docker figures were taken before the benchmark made anything; containers other "
                   "people's tests ran at that moment are included in them.\n")
+    idle = f.get("idle_cpu")
+    if idle:
+        md.append("Idle CPU over %d s (user + system time of all threads, from `/proc/PID/stat`) and wakeups "
+                  "(voluntary + involuntary context switches of all threads), the agents heartbeating every 2 s; "
+                  "the floor is Docker's own daemons idle in the same window. Target: each daemon < 2%% of a core.\n"
+                  % idle["seconds"])
+        md.append("| process | CPU (% of a core) | wakeups/s | within target |")
+        md.append("|---|---|---|---|")
+        for k in ("cara-server", "cara-agent", "cara-agent (D-Bus)", "dockerd", "containerd"):
+            v = idle.get(k)
+            if v:
+                ok = ("yes" if v["cpu_pct"] < 2 else "**no**") if k.startswith("cara") else "(floor)"
+                md.append("| `%s` | %.2f | %.1f | %s |" % (k, v["cpu_pct"], v["wakeups_per_s"], ok))
+        md.append("")
     if rows:
         fn = p.data("footprint.dat", [('"%s"' % r[0], r[1], r[2]) for r in rows])
         img = p.plot("footprint", """

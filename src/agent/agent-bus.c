@@ -35,6 +35,7 @@ typedef struct {
   sd_bus *bus;     /* not owned */
   AgentBus *owner; /* not owned */
   gpointer fd_tag;
+  int events; /* what fd_tag polls for now */
 } BusSource;
 
 /* After losing the bus (dbus-daemon restarted), try again this often. */
@@ -76,7 +77,13 @@ bus_source_prepare (GSource *source, gint *timeout)
       *timeout = 0;
       return TRUE;
     }
-  g_source_modify_unix_fd (source, s->fd_tag, (GIOCondition) events);
+  /* Only on a change: g_source_modify_unix_fd() wakes the context, so calling it on every
+   * iteration keeps the main loop from ever sleeping. */
+  if (events != s->events)
+    {
+      g_source_modify_unix_fd (source, s->fd_tag, (GIOCondition) events);
+      s->events = events;
+    }
 
   *timeout = -1;
   if (sd_bus_get_timeout (s->bus, &until) > 0 && until != UINT64_MAX)
@@ -138,7 +145,8 @@ bus_source_new (sd_bus *bus, AgentBus *owner)
 
   s->bus = bus;
   s->owner = owner;
-  s->fd_tag = g_source_add_unix_fd (source, sd_bus_get_fd (bus), G_IO_IN);
+  s->events = G_IO_IN;
+  s->fd_tag = g_source_add_unix_fd (source, sd_bus_get_fd (bus), (GIOCondition) s->events);
   g_source_set_name (source, "sd-bus");
   return source;
 }

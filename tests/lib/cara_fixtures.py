@@ -836,6 +836,53 @@ def docker_cleanup(label_filter):
         docker("volume", "rm", "-f", *volumes, check=False)
 
 
+def cpu_seconds(pid):
+    """User + system CPU time a process has used so far (all its threads), in seconds."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    # utime and stime are fields 14 and 15 of proc(5); fields[0] here is field 3.
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def context_switches(pid):
+    """Voluntary + involuntary context switches of all of a process's threads so far: how often it
+    went to sleep and woke up again."""
+    total = 0
+    for tid in os.listdir("/proc/%d/task" % pid):
+        try:
+            with open("/proc/%d/task/%s/status" % (pid, tid)) as f:
+                for line in f:
+                    if line.startswith(("voluntary_ctxt_switches", "nonvoluntary_ctxt_switches")):
+                        total += int(line.split()[1])
+        except OSError:
+            pass  # a thread that ended meanwhile
+    return total
+
+
+def idle_usage(pids, seconds):
+    """{name: (fraction of a core, wakeups per second)} of the processes {name: pid or [pids]} over
+    the next `seconds`."""
+    def lists():
+        return {k: (v if isinstance(v, (list, tuple)) else [v]) for k, v in pids.items()}
+
+    def sample():
+        out = {}
+        for k, ps in lists().items():
+            cpu = cs = 0
+            for p in ps:
+                try:
+                    cpu += cpu_seconds(p)
+                    cs += context_switches(p)
+                except OSError:
+                    pass
+            out[k] = (cpu, cs)
+        return out
+    before, t0 = sample(), time.monotonic()
+    time.sleep(seconds)
+    after, elapsed = sample(), time.monotonic() - t0
+    return {k: ((after[k][0] - before[k][0]) / elapsed, (after[k][1] - before[k][1]) / elapsed) for k in before}
+
+
 def used_subnets():
     """IPv4 subnets of every Docker network and every route on the host."""
     nets = []
