@@ -178,7 +178,11 @@ def test_watch(ctl, srv):
         for _ in range(n_listed):
             p.stdout.readline()
         ctl.ok("apply", "-f", "-", input=project_yaml("watched"))
+        # Rows of projects listed before may come first (the scheduler places them when node-a
+        # turns Ready): the first row of the new one must be its Pending.
         line = p.stdout.readline()
+        while line and not line.startswith("watched "):
+            line = p.stdout.readline()
         check(line.split()[:2] == ["watched", "Pending"], "new project streamed", line)
         patch_status(srv, "watched", "Running", reason="ContainersRunning")
         # the scheduler may write first; read until the Running row shows
