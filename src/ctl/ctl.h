@@ -180,6 +180,10 @@ int ctl_verb_version (Ctl *ctl, CtlArgs *args, GError **error);
 int ctl_verb_logs (Ctl *ctl, CtlArgs *args, GError **error);
 int ctl_verb_port_forward (Ctl *ctl, CtlArgs *args, GError **error); /* issue 7 */
 int ctl_verb_complete (Ctl *ctl, CtlArgs *args, GError **error);
+int ctl_verb_convert (Ctl *ctl, CtlArgs *args, GError **error);
+/* verb-convert.c: Compose documents of @docs become Project manifests (--project-name,
+ * --env-file, --profile, --strict of @args); FALSE when any had errors (printed on stderr). */
+gboolean ctl_compose_expand (CtlArgs *args, GPtrArray *docs, GError **error);
 int ctl_complete_main (int argc, char **argv);
 
 /* verb-get.c, reused by describe/status/apply */

@@ -33,10 +33,24 @@ const CtlOption ctl_global_options[] = {
   { NULL }
 };
 
+/* Options of Compose files (SPEC §10), for apply and convert. */
+#define COMPOSE_OPTIONS \
+  { "project-name", 'p', CTL_OPT_STRING, "NAME", N_("Project name of a Compose file (default: its name:, else its directory)") }, \
+  { "env-file", 0, CTL_OPT_STRING, "FILE", N_("Variables for a Compose file instead of the .env beside it"), NULL, TRUE }, \
+  { "profile", 0, CTL_OPT_STRINGS, "NAME", N_("Enable the Compose services of this profile (repeatable)") }, \
+  { "strict", 0, CTL_OPT_BOOL, NULL, N_("Treat warnings about a Compose file as errors") }
+
 static const CtlOption apply_options[] = {
   { "filename", 'f', CTL_OPT_STRINGS, "FILE", N_("Manifest file, directory or - for stdin (repeatable)"), NULL, TRUE },
   { "wait", 0, CTL_OPT_BOOL, NULL, N_("Wait until every project is Running") },
   { "timeout", 0, CTL_OPT_STRING, "DURATION", N_("How long --wait waits (default 5m)") },
+  COMPOSE_OPTIONS,
+  { NULL }
+};
+
+static const CtlOption convert_options[] = {
+  { "filename", 'f', CTL_OPT_STRINGS, "FILE", N_("Compose file, or - for stdin (repeatable)"), NULL, TRUE },
+  COMPOSE_OPTIONS,
   { NULL }
 };
 
@@ -86,7 +100,14 @@ const CtlVerb ctl_verbs[] = {
   { "apply", NULL, 0, 0, ctl_verb_apply, apply_options, "-f FILE|DIR|-",
     N_("Create or update resources from manifests"),
     N_("Reads every document of every file (YAML or JSON, separated by ---), checks them all, then creates "
-       "each resource or updates it if it exists. Prints one line per object: created, configured or unchanged."),
+       "each resource or updates it if it exists. Prints one line per object: created, configured or unchanged. "
+       "A Compose file (top-level services: and no kind:) is converted first, as convert shows."),
+    CTL_ARGS_NONE },
+  { "convert", NULL, 0, 0, ctl_verb_convert, convert_options, "-f FILE",
+    N_("Print the Project manifest a Compose file becomes"),
+    N_("Reads a Compose file as docker compose does (interpolation from the environment and .env, profiles), "
+       "prints the Project manifest as YAML (or -o json) and applies nothing. Warnings go to stderr; "
+       "with --strict they are errors."),
     CTL_ARGS_NONE },
   { "get", NULL, 1, G_MAXUINT, ctl_verb_get, get_options, "nodes|projects [NAME...]",
     N_("List nodes or projects"),

@@ -326,6 +326,8 @@ ctl_verb_apply (Ctl *ctl, CtlArgs *args, GError **error)
       g_set_error (error, CARA_ERROR, CARA_ERROR_INVALID, _("no resources found in the given manifests"));
       return -1;
     }
+  if (!ctl_compose_expand (args, docs, error))
+    return -1;
   g_autoptr (GPtrArray) items = g_ptr_array_new_with_free_func ((GDestroyNotify) item_free);
   GError *last = NULL;
   guint invalid = 0;
