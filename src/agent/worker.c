@@ -76,13 +76,14 @@ typedef struct {
   char *project;
   char *phase;
   GPtrArray *services;
+  CaraCondition *ready;
 } Notice;
 
 static gboolean
 deliver_notice (gpointer data)
 {
   Notice *n = data;
-  n->w->notify (n->project, n->phase, n->services, n->w->user_data);
+  n->w->notify (n->project, n->phase, n->services, n->ready, n->w->user_data);
   return G_SOURCE_REMOVE;
 }
 
@@ -94,11 +95,13 @@ notice_free (gpointer data)
   g_free (n->phase);
   if (n->services)
     g_ptr_array_unref (n->services);
+  cara_condition_free (n->ready);
   g_free (n);
 }
 
 static void
-notify (AgentWorker *w, const char *project, CaraProjectPhase phase, GPtrArray *services)
+notify (AgentWorker *w, const char *project, CaraProjectPhase phase, GPtrArray *services,
+        GPtrArray *conditions)
 {
   if (w->notify == NULL)
     return;
@@ -106,6 +109,8 @@ notify (AgentWorker *w, const char *project, CaraProjectPhase phase, GPtrArray *
   n->w = w;
   n->project = g_strdup (project);
   n->phase = g_strdup (cara_project_phase_to_string (phase));
+  CaraCondition *ready = conditions ? cara_conditions_find (conditions, "ServicesReady") : NULL;
+  n->ready = ready ? cara_condition_copy (ready) : NULL;
   if (services)
     {
       n->services = g_ptr_array_new_with_free_func ((GDestroyNotify) cara_service_status_free);
@@ -169,7 +174,7 @@ teardown (AgentWorker *w, DockerClient *dc, const char *name, gboolean report_te
       return;
     }
   proxy_remove (w->proxy, name);
-  notify (w, name, CARA_PROJECT_PHASE_NONE, NULL);
+  notify (w, name, CARA_PROJECT_PHASE_NONE, NULL, NULL);
   if (!report_terminated)
     return;
   g_autoptr (CaraStatusReport) r = cara_status_report_new ();
@@ -250,7 +255,7 @@ process (gpointer data, gpointer user_data)
             new_failed_digest = spec_digest (p);
           if (r->phase == CARA_PROJECT_PHASE_RUNNING)
             proxy_update (w->proxy, dc, w->cfg, p);
-          notify (w, name, r->phase, r->services);
+          notify (w, name, r->phase, r->services, r->conditions);
           break;
         }
       default:
