@@ -127,6 +127,11 @@ readiness_service (const ReadinessService *s, char **ret_message)
           r = READINESS_STARTING;
           msg = g_strdup_printf ("%s has not passed its healthcheck yet", s->name);
         }
+      else if (!s->has_healthcheck && s->uptime_usec >= 0 && s->uptime_usec < READINESS_MIN_UPTIME_USEC)
+        {
+          r = READINESS_STARTING;
+          msg = g_strdup_printf ("%s has just started", s->name);
+        }
     }
   else if (!s->completed)
     {

@@ -10,6 +10,9 @@
 
 #define READINESS_CRASHLOOP_RESTARTS 3
 #define READINESS_WINDOW_USEC (G_GINT64_CONSTANT (5) * 60 * G_USEC_PER_SEC)
+/* A service without a healthcheck counts as ready once it has run this long: a command that
+ * exits at once is seen running for a few milliseconds first. */
+#define READINESS_MIN_UPTIME_USEC (G_GINT64_CONSTANT (2) * G_USEC_PER_SEC)
 
 /* When one service's container restarted, as far as we saw it. */
 typedef struct {
@@ -52,6 +55,7 @@ typedef struct {
   const char *health;       /* Docker health status, NULL without one */
   guint recent_restarts;    /* restart_history_recent() */
   gboolean completed;       /* exited with code 0 under restartPolicy OnFailure: its work is done */
+  gint64 uptime_usec;       /* how long it has been running (when running); < 0: unknown */
 } ReadinessService;
 
 /* The verdict on one service, and a message naming it ("web restarted 4 times in 5m"; NULL when

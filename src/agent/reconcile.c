@@ -600,8 +600,10 @@ set_ready (CaraStatusReport *r, gboolean ready, const char *reason, const char *
 /* @current_ids: as ensure_services() left it, or NULL when nothing was applied (every container
  * found then counts as current). */
 static CaraStatusReport *
-observe (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p, GHashTable *current_ids)
+observe (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p, GHashTable *current_ids,
+         gint64 *ret_recheck_usec)
 {
+  gint64 recheck = 0;
   g_autoptr (CaraStatusReport) r = cara_status_report_new ();
   r->has_services = TRUE;
   g_autoptr (GError) error = NULL;
@@ -665,6 +667,17 @@ observe (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p, GHashTa
       rs->health = ss->health;
       rs->completed = stopped && code == 0 && svc->restart_policy == CARA_RESTART_POLICY_ON_FAILURE;
       rs->recent_restarts = history_observe (p->metadata.name, svc->name, id, ss->restart_count, created);
+      rs->uptime_usec = -1;
+      g_autoptr (GDateTime) started = obj_string (st, "StartedAt") ? g_date_time_new_from_iso8601 (obj_string (st, "StartedAt"), NULL) : NULL;
+      if (started && g_strcmp0 (ss->state, "running") == 0)
+        {
+          gint64 t = g_date_time_to_unix (started) * G_USEC_PER_SEC + g_date_time_get_microsecond (started);
+          rs->uptime_usec = MAX (g_get_real_time () - t, 0);
+          /* Look again when it has been up long enough to count as ready. */
+          if (!rs->has_healthcheck && rs->uptime_usec < READINESS_MIN_UPTIME_USEC)
+            recheck = recheck ? MIN (recheck, READINESS_MIN_UPTIME_USEC - rs->uptime_usec)
+                              : READINESS_MIN_UPTIME_USEC - rs->uptime_usec;
+        }
     }
 
   if (crashed->len)
@@ -691,12 +704,17 @@ observe (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p, GHashTa
     }
   if (r->phase == CARA_PROJECT_PHASE_FAILED)
     set_ready (r, FALSE, "Failed", r->message);
+  if (ret_recheck_usec)
+    *ret_recheck_usec = recheck;
   return g_steal_pointer (&r);
 }
 
 CaraStatusReport *
-reconcile_ensure (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p, gboolean apply)
+reconcile_ensure (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p, gboolean apply,
+                  gint64 *ret_recheck_usec)
 {
+  if (ret_recheck_usec)
+    *ret_recheck_usec = 0;
   Failure fail = { 0 };
   g_autoptr (GHashTable) current_ids = apply ? g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free) : NULL;
   if (apply && !ensure_services (dc, cfg, p, current_ids, &fail))
@@ -709,7 +727,7 @@ reconcile_ensure (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p
           return NULL;
         }
       cara_log_project (G_LOG_LEVEL_WARNING, p->metadata.name, "Reconcile failed: %s", fail.message);
-      g_autoptr (CaraStatusReport) r = observe (dc, cfg, p, current_ids);
+      g_autoptr (CaraStatusReport) r = observe (dc, cfg, p, current_ids, NULL);
       if (r == NULL)
         r = cara_status_report_new ();
       r->phase = CARA_PROJECT_PHASE_FAILED;
@@ -720,7 +738,7 @@ reconcile_ensure (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p
       set_ready (r, FALSE, "Failed", r->message);
       return g_steal_pointer (&r);
     }
-  return observe (dc, cfg, p, current_ids);
+  return observe (dc, cfg, p, current_ids, ret_recheck_usec);
 }
 
 /* ---------------------------------------------------------------- teardown */

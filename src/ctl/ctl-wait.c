@@ -263,9 +263,20 @@ ctl_wait_ready (CtlWait *w, Ctl *ctl, gint64 timeout, GError **error)
           Target *t = w->targets->pdata[i];
           g_autofree char *esc = cara_http_escape (t->name);
           g_autofree char *path = g_strdup_printf ("/api/v1/projects/%s", esc);
-          g_autoptr (JsonNode) node = ctl_get (ctl, path, error);
+          g_autoptr (GError) local = NULL;
+          g_autoptr (JsonNode) node = ctl_get (ctl, path, &local);
+          /* The connection of an abandoned watch may come back empty once ("Empty reply from
+           * server"): one more try on a new one before giving up. */
+          if (node == NULL && g_error_matches (local, CARA_ERROR, CARA_ERROR_UNREACHABLE))
+            {
+              g_clear_error (&local);
+              node = ctl_get (ctl, path, &local);
+            }
           if (node == NULL)
-            return -1;
+            {
+              g_propagate_error (error, g_steal_pointer (&local));
+              return -1;
+            }
           JsonObject *p = json_node_get_object (node);
           const char *rv = ctl_str (ctl_obj (p, "metadata"), "resourceVersion");
           newest_rv = MAX (newest_rv, g_ascii_strtoll (rv, NULL, 10));

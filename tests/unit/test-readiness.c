@@ -90,7 +90,7 @@ test_bounded (void)
 static ReadinessService
 svc (const char *name, const char *state)
 {
-  return (ReadinessService) { .name = name, .state = state, .current = TRUE };
+  return (ReadinessService) { .name = name, .state = state, .current = TRUE, .uptime_usec = -1 };
 }
 
 static void
@@ -102,7 +102,7 @@ test_service_verdicts (void)
     const char *msg;
   } cases[] = {
     { svc ("web", "running"), READINESS_READY, NULL },
-    { { .name = "web", .state = "running", .current = TRUE, .recent_restarts = 2 }, READINESS_READY, NULL },
+    { { .name = "web", .state = "running", .current = TRUE, .recent_restarts = 2, .uptime_usec = -1 }, READINESS_READY, NULL },
     { { .name = "web", .state = "running", .current = TRUE, .recent_restarts = 3 }, READINESS_CRASHLOOP,
       "web restarted 3 times in 5m" },
     { { .name = "web", .state = "restarting", .current = TRUE, .recent_restarts = 4 }, READINESS_CRASHLOOP,
@@ -122,8 +122,18 @@ test_service_verdicts (void)
       READINESS_STARTING, "db has not passed its healthcheck yet" },
     { { .name = "db", .state = "running", .current = TRUE, .has_healthcheck = TRUE, .health = "unhealthy" },
       READINESS_UNHEALTHY, "db is unhealthy" },
+    /* Without a healthcheck: ready once it has stayed up a moment (unknown uptime: at once). */
+    { { .name = "web", .state = "running", .current = TRUE, .uptime_usec = 0 }, READINESS_STARTING,
+      "web has just started" },
+    { { .name = "web", .state = "running", .current = TRUE, .uptime_usec = READINESS_MIN_UPTIME_USEC - 1 },
+      READINESS_STARTING, "web has just started" },
+    { { .name = "web", .state = "running", .current = TRUE, .uptime_usec = READINESS_MIN_UPTIME_USEC }, READINESS_READY,
+      NULL },
+    /* With one, the healthcheck decides. */
+    { { .name = "db", .state = "running", .current = TRUE, .has_healthcheck = TRUE, .health = "healthy",
+        .uptime_usec = 0 }, READINESS_READY, NULL },
     /* Health Docker reports for a service without a healthcheck of ours (the image's) is not ours. */
-    { { .name = "db", .state = "running", .current = TRUE, .health = "unhealthy" }, READINESS_READY, NULL },
+    { { .name = "db", .state = "running", .current = TRUE, .health = "unhealthy", .uptime_usec = -1 }, READINESS_READY, NULL },
   };
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
     {
