@@ -144,6 +144,13 @@ def test_unhealthy(c):
     r = ctl(c, "apply", "-f", "-", "--wait", "--timeout", "2s", input=json.dumps(m))
     assert r.returncode == 1 and "Unhealthy: web is unhealthy" in r.stderr, r.stderr
 
+    # Reported conditions are checked: the field is named, nothing is stored.
+    for bad, field in (({"type": "Phase", "status": "True"}, "conditions[0].type"),
+                       ({"type": "ServicesReady", "status": "Maybe"}, "conditions[0].status")):
+        s, body = c.api("PATCH", "/api/v1/projects/%s/status" % name, {"phase": "Running", "conditions": [bad]})
+        assert s == 400 and field in body["detail"], (s, body)
+    assert ready_condition(c, name)["reason"] == "Unhealthy"
+
 
 def main():
     if not os.path.exists(CTL):
