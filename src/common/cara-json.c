@@ -1002,7 +1002,8 @@ decode_status_report (CaraStatusReport *r, JsonObject *o, GError **error)
       !get_array (o, "", "services", &services, error))
     return FALSE;
   r->has_services = services != NULL;
-  return each_object (o, "", "services", decode_service_status, r->services, error);
+  return each_object (o, "", "services", decode_service_status, r->services, error) &&
+         decode_conditions (o, "", r->conditions, error);
 }
 
 CaraStatusReport *
@@ -1480,5 +1481,6 @@ cara_status_report_to_json (const CaraStatusReport *r)
   put_string (o, "message", r->message);
   if (r->has_services)
     put_array (o, "services", r->services, encode_service_status, TRUE);
+  put_array (o, "conditions", r->conditions, encode_condition, FALSE);
   return object_node (o);
 }

@@ -624,6 +624,7 @@ cara_status_report_new (void)
   CaraStatusReport *r = g_new0 (CaraStatusReport, 1);
 
   r->services = g_ptr_array_new_with_free_func ((GDestroyNotify) cara_service_status_free);
+  r->conditions = conditions_new ();
   return r;
 }
 
@@ -635,5 +636,6 @@ cara_status_report_free (CaraStatusReport *r)
   g_free (r->reason);
   g_free (r->message);
   g_clear_pointer (&r->services, g_ptr_array_unref);
+  g_clear_pointer (&r->conditions, g_ptr_array_unref);
   g_free (r);
 }

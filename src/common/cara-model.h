@@ -262,6 +262,7 @@ typedef struct {
   char *message;
   gboolean has_services;
   GPtrArray *services; /* CaraServiceStatus*, never NULL */
+  GPtrArray *conditions; /* CaraCondition*, never NULL: upserted besides Phase (ServicesReady) */
 } CaraStatusReport;
 
 CaraStatusReport *cara_status_report_new (void);

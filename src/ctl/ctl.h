@@ -182,5 +182,19 @@ int ctl_verb_port_forward (Ctl *ctl, CtlArgs *args, GError **error); /* issue 7 
 int ctl_verb_complete (Ctl *ctl, CtlArgs *args, GError **error);
 int ctl_complete_main (int argc, char **argv);
 
+/* ctl-wait.c: apply --wait (until Running, every changed service replaced, ServicesReady True) */
+typedef struct _CtlWait CtlWait;
+CtlWait *ctl_wait_new (void);
+void ctl_wait_free (CtlWait *w);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (CtlWait, ctl_wait_free)
+/* Before a project is applied: remember it as it is (containers, spec). */
+void ctl_wait_before (CtlWait *w, Ctl *ctl, const char *name);
+/* After: the stored object the server returned (which services changed). */
+void ctl_wait_after (CtlWait *w, const char *name, JsonNode *obj);
+/* 0 when all are ready; -1 with @error on Failed, CrashLoop or timeout. */
+int ctl_wait_ready (CtlWait *w, Ctl *ctl, gint64 timeout, GError **error);
+/* The project's ServicesReady condition, or NULL. */
+JsonObject *ctl_project_ready_condition (JsonObject *project);
+
 /* verb-get.c, reused by describe/status/apply */
 char *ctl_project_conditions_summary (JsonObject *project);

@@ -35,7 +35,7 @@ const CtlOption ctl_global_options[] = {
 
 static const CtlOption apply_options[] = {
   { "filename", 'f', CTL_OPT_STRINGS, "FILE", N_("Manifest file, directory or - for stdin (repeatable)"), NULL, TRUE },
-  { "wait", 0, CTL_OPT_BOOL, NULL, N_("Wait until every project is Running") },
+  { "wait", 0, CTL_OPT_BOOL, NULL, N_("Wait until every project is Running and its services are ready") },
   { "timeout", 0, CTL_OPT_STRING, "DURATION", N_("How long --wait waits (default 5m)") },
   { NULL }
 };

@@ -184,119 +184,6 @@ print_result (Ctl *ctl, Item *it, const char *what, JsonNode *obj, guint index)
   fflush (stdout);
 }
 
-static const char *
-failure_reason (JsonObject *status)
-{
-  JsonArray *conds = ctl_arr (status, "conditions");
-  guint n = conds ? json_array_get_length (conds) : 0;
-  JsonObject *best = NULL;
-  for (guint i = 0; i < n; i++)
-    {
-      JsonObject *c = json_node_get_object (json_array_get_element (conds, i));
-      if (best == NULL || g_str_equal (ctl_str (c, "type"), "Phase"))
-        best = c;
-    }
-  if (best == NULL)
-    return NULL;
-  return *ctl_str (best, "message") ? ctl_str (best, "message") : ctl_str (best, "reason");
-}
-
-static gboolean
-stop_at_first_data (const char *data, gsize len, gpointer user_data)
-{
-  return FALSE;
-}
-
-/* Sleeps until a project changes after resourceVersion @rv (any watch event wakes us: the caller
- * reads its projects again) or @usec pass.  A server without watch answers a list at once, an
- * expired @rv an error event: the floor of 50 ms keeps that a poll, never a spin. */
-static void
-wait_for_change (Ctl *ctl, gint64 rv, gint64 usec)
-{
-  gint64 start = g_get_monotonic_time ();
-  if (rv > 0 && usec > 0)
-    {
-      g_autofree char *path = g_strdup_printf ("/api/v1/projects?watch=true&resourceVersion=%" G_GINT64_FORMAT, rv);
-      CaraHttpClient *c = ctl_client (ctl);
-      cara_http_client_set_timeout (c, (guint) MAX (usec / 1000, 1));
-      cara_http_client_stream (c, "GET", path, NULL, NULL, 0, stop_at_first_data, NULL, NULL, NULL);
-      cara_http_client_set_timeout (c, 0);
-    }
-  gint64 spent = g_get_monotonic_time () - start;
-  if (spent < 50 * 1000)
-    g_usleep ((gulong) (50 * 1000 - spent));
-}
-
-/* Until every project is Running, or one is Failed (then say why).  One progress line, redrawn in
- * place on a terminal, printed anew on change otherwise.  Between looks it waits on the watch
- * stream, so it returns within milliseconds of the last project turning Running. */
-static int
-wait_running (Ctl *ctl, GPtrArray *projects, gint64 timeout, GError **error)
-{
-  gint64 deadline = g_get_monotonic_time () + timeout;
-  g_autofree char *last_line = NULL;
-  gboolean drew = FALSE;
-  for (;;)
-    {
-      guint running = 0;
-      gint64 newest_rv = 0;
-      g_autoptr (GString) line = g_string_new (NULL);
-      for (guint i = 0; i < projects->len; i++)
-        {
-          const char *name = projects->pdata[i];
-          g_autofree char *esc = cara_http_escape (name);
-          g_autofree char *path = g_strdup_printf ("/api/v1/projects/%s", esc);
-          g_autoptr (JsonNode) p = ctl_get (ctl, path, error);
-          if (p == NULL)
-            return -1;
-          JsonObject *status = ctl_obj (json_node_get_object (p), "status");
-          const char *rv = ctl_str (ctl_obj (json_node_get_object (p), "metadata"), "resourceVersion");
-          newest_rv = MAX (newest_rv, g_ascii_strtoll (rv, NULL, 10));
-          const char *phase = *ctl_str (status, "phase") ? ctl_str (status, "phase") : "Pending";
-          if (g_str_equal (phase, "Failed"))
-            {
-              if (drew && ctl->stdout_tty)
-                printf ("\n");
-              const char *why = failure_reason (status);
-              if (why)
-                g_set_error (error, CARA_ERROR, CARA_ERROR_FAILED, _("project %s failed: %s"), name, why);
-              else
-                g_set_error (error, CARA_ERROR, CARA_ERROR_FAILED, _("project %s failed"), name);
-              return -1;
-            }
-          running += g_str_equal (phase, "Running");
-          g_string_append_printf (line, "%s%s %s", i ? ", " : "", name, phase);
-        }
-      g_autofree char *progress = g_strdup_printf (_("Waiting for projects to be Running (%u/%u): %s"), running,
-                                                   projects->len, line->str);
-      if (!ctl->quiet && g_strcmp0 (progress, last_line) != 0)
-        {
-          if (ctl->stdout_tty)
-            printf ("\r\033[K%s", progress);
-          else
-            printf ("%s\n", progress);
-          fflush (stdout);
-          drew = TRUE;
-          g_free (last_line);
-          last_line = g_steal_pointer (&progress);
-        }
-      if (running == projects->len)
-        {
-          if (drew && ctl->stdout_tty)
-            printf ("\n");
-          return 0;
-        }
-      if (g_get_monotonic_time () >= deadline)
-        {
-          if (drew && ctl->stdout_tty)
-            printf ("\n");
-          g_set_error (error, CARA_ERROR, CARA_ERROR_FAILED, _("timed out waiting for projects to be Running"));
-          return -1;
-        }
-      wait_for_change (ctl, newest_rv, MIN (deadline - g_get_monotonic_time (), 5 * G_USEC_PER_SEC));
-    }
-}
-
 int
 ctl_verb_apply (Ctl *ctl, CtlArgs *args, GError **error)
 {
@@ -367,10 +254,14 @@ ctl_verb_apply (Ctl *ctl, CtlArgs *args, GError **error)
     }
 
   g_autoptr (GPtrArray) projects = g_ptr_array_new ();
+  gboolean wait = ctl_opt_bool (args, "wait");
+  g_autoptr (CtlWait) waiter = ctl_wait_new ();
   for (guint i = 0; i < items->len; i++)
     {
       Item *it = items->pdata[i];
       g_autoptr (JsonNode) obj = NULL;
+      if (wait && g_str_equal (it->kind, "projects"))
+        ctl_wait_before (waiter, ctl, it->name);
       const char *what = apply_one (ctl, it, &obj, error);
       if (what == NULL)
         {
@@ -379,10 +270,12 @@ ctl_verb_apply (Ctl *ctl, CtlArgs *args, GError **error)
           return -1;
         }
       print_result (ctl, it, what, obj, i);
+      if (wait && g_str_equal (it->kind, "projects"))
+        ctl_wait_after (waiter, it->name, obj);
       if (g_str_equal (it->kind, "projects") && !g_ptr_array_find_with_equal_func (projects, it->name, g_str_equal, NULL))
         g_ptr_array_add (projects, (gpointer) it->name);
     }
-  if (ctl_opt_bool (args, "wait") && projects->len > 0)
-    return wait_running (ctl, projects, timeout, error);
+  if (wait && projects->len > 0)
+    return ctl_wait_ready (waiter, ctl, timeout, error);
   return 0;
 }

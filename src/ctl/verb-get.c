@@ -16,6 +16,10 @@ ctl_project_conditions_summary (JsonObject *project)
   guint n = conds ? json_array_get_length (conds) : 0;
   if (n == 0)
     return g_strdup ("-");
+  /* A Running project: whether its services are ready ("Ready", or why not: "CrashLoop"). */
+  JsonObject *ready = ctl_project_ready_condition (project);
+  if (ready && g_str_equal (ctl_str (ctl_obj (project, "status"), "phase"), "Running"))
+    return g_strdup (g_str_equal (ctl_str (ready, "status"), "True") ? "Ready" : ctl_str (ready, "reason"));
   JsonNode *last = json_array_get_element (conds, n - 1);
   return g_strdup (JSON_NODE_HOLDS_OBJECT (last) ? ctl_str (json_node_get_object (last), "reason") : "");
 }
@@ -234,7 +238,41 @@ typedef struct {
   GHashTable *shown; /* name -> resourceVersion already printed by the list */
   GHashTable *last_row; /* name -> the row printed last, so identical updates print nothing */
   char *error;       /* an ERROR event ends the stream */
+  GHashTable *containers; /* project -> (service -> containerId last seen); created on first use */
 } Watch;
+
+/* Remembers @o's containers; returns the lines announcing the ones replaced since last seen
+ * (a new containerId for a service that had one), or NULL. */
+static char *
+note_containers (Watch *w, JsonObject *o)
+{
+  if (!g_str_equal (w->kind, "projects"))
+    return NULL;
+  if (w->containers == NULL)
+    w->containers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_hash_table_unref);
+  GHashTable *ids = g_hash_table_lookup (w->containers, ctl_meta_name (o));
+  if (ids == NULL)
+    {
+      ids = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+      g_hash_table_insert (w->containers, g_strdup (ctl_meta_name (o)), ids);
+    }
+  g_autoptr (GString) out = g_string_new (NULL);
+  JsonArray *st = ctl_arr (ctl_obj (o, "status"), "services");
+  for (guint i = 0; st && i < json_array_get_length (st); i++)
+    {
+      JsonNode *e = json_array_get_element (st, i);
+      JsonObject *s = JSON_NODE_HOLDS_OBJECT (e) ? json_node_get_object (e) : NULL;
+      const char *id = ctl_str (s, "containerId");
+      if (s == NULL || !*id)
+        continue;
+      const char *old = g_hash_table_lookup (ids, ctl_str (s, "name"));
+      if (old && !g_str_equal (old, id))
+        g_string_append_printf (out, _("  %s/%s: container %.12s replaced by %.12s\n"), ctl_meta_name (o),
+                                ctl_str (s, "name"), old, id);
+      g_hash_table_replace (ids, g_strdup (ctl_str (s, "name")), g_strdup (id));
+    }
+  return out->len ? g_string_free (g_steal_pointer (&out), FALSE) : NULL;
+}
 
 static gboolean
 watch_event (Watch *w, const char *line)
@@ -281,9 +319,10 @@ watch_event (Watch *w, const char *line)
             row[1] = g_strdup ("Deleted");
           }
         g_autofree char *s = ctl_table_format_row (w->widths, row);
-        if (g_strcmp0 (g_hash_table_lookup (w->last_row, ctl_meta_name (o)), s) == 0)
+        g_autofree char *replaced = note_containers (w, o);
+        if (replaced == NULL && g_strcmp0 (g_hash_table_lookup (w->last_row, ctl_meta_name (o)), s) == 0)
           return TRUE;
-        printf ("%s\n", s);
+        printf ("%s\n%s", s, replaced ? replaced : "");
         g_hash_table_replace (w->last_row, g_strdup (ctl_meta_name (o)), g_strdup (s));
       }
     }
@@ -406,12 +445,14 @@ ctl_verb_get (Ctl *ctl, CtlArgs *args, GError **error)
           JsonObject *o = json_node_get_object (items->pdata[i]);
           g_hash_table_insert (w.shown, g_strdup (ctl_meta_name (o)),
                                g_strdup (ctl_str (ctl_obj (o, "metadata"), "resourceVersion")));
+          g_free (note_containers (&w, o));
         }
       gboolean ok = cara_http_client_stream (ctl_client (ctl), "GET", path->str, NULL, NULL, 0, watch_data, &w,
                                              NULL, error);
       g_string_free (w.buf, TRUE);
       g_hash_table_unref (w.shown);
       g_hash_table_unref (w.last_row);
+      g_clear_pointer (&w.containers, g_hash_table_unref);
       if (!ok)
         {
           g_free (w.error);

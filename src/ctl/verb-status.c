@@ -215,6 +215,11 @@ status_project (Ctl *ctl, JsonObject *p, guint log_lines)
   const char *name = ctl_meta_name (p);
   const char *phase = *ctl_str (status, "phase") ? ctl_str (status, "phase") : "Unknown";
   const char *pc = phase_color (phase);
+  /* Running is green only with every service ready: red while one crash-loops, yellow otherwise. */
+  JsonObject *ready = ctl_project_ready_condition (p);
+  gboolean is_ready = ready == NULL || g_str_equal (ctl_str (ready, "status"), "True");
+  if (g_str_equal (phase, "Running") && !is_ready)
+    pc = g_str_equal (ctl_str (ready, "reason"), "CrashLoop") ? CTL_ANSI_RED : CTL_ANSI_YELLOW;
 
   printf ("%s%s%s %s - %s\n", ctl_color (ctl, pc), bullet (), ctl_color (ctl, CTL_ANSI_NORMAL), name, _("Project"));
   Fields f = fields_new ();
@@ -228,6 +233,11 @@ status_project (Ctl *ctl, JsonObject *p, guint log_lines)
   g_autofree char *when = since (t);
   field (&f, _("Active"), g_strdup_printf ("%s%s%s%s%s", ctl_color (ctl, pc), lower, ctl_color (ctl, CTL_ANSI_NORMAL),
                                            when ? " " : "", when ? when : ""));
+  if (ready && g_str_equal (phase, "Running"))
+    field (&f, _("Ready"), is_ready ? g_strdup_printf ("%s%s%s", ctl_color (ctl, CTL_ANSI_GREEN), _("yes"),
+                                                       ctl_color (ctl, CTL_ANSI_NORMAL))
+                                    : g_strdup_printf ("%s%s: %s%s", ctl_color (ctl, pc), ctl_str (ready, "reason"),
+                                                       ctl_str (ready, "message"), ctl_color (ctl, CTL_ANSI_NORMAL)));
   field (&f, _("Node"), g_strdup (*ctl_str (status, "nodeRef") ? ctl_str (status, "nodeRef") : _("(not scheduled)")));
 
   /* Services: the spec's list, with what the agent reported about each. */
@@ -235,7 +245,7 @@ status_project (Ctl *ctl, JsonObject *p, guint log_lines)
   JsonArray *st = ctl_arr (status, "services");
   guint n = svc ? json_array_get_length (svc) : 0;
   guint running = 0;
-  g_autoptr (CtlTable) table = ctl_table_new ("", "", "", "", "", NULL);
+  g_autoptr (CtlTable) table = ctl_table_new ("", "", "", "", "", "", NULL);
   g_autoptr (GPtrArray) colors = g_ptr_array_new ();
   for (guint i = 0; i < n; i++)
     {
@@ -252,7 +262,11 @@ status_project (Ctl *ctl, JsonObject *p, guint log_lines)
       running += g_str_equal (state, "running");
       gint64 restarts = ss ? ctl_int (ss, "restartCount") : 0;
       g_autofree char *rs = g_strdup_printf (ngettext ("%d restart", "%d restarts", (gulong) restarts), (int) restarts);
-      ctl_table_add_row (table, ctl_str (s, "name"), state, rs, *health ? health : "-", ctl_str (s, "image"), NULL);
+      /* The container's short ID: a replacement shows as a new one. */
+      g_autofree char *cid = ss && *ctl_str (ss, "containerId") ? g_strndup (ctl_str (ss, "containerId"), 12)
+                                                                : g_strdup ("-");
+      ctl_table_add_row (table, ctl_str (s, "name"), state, rs, *health ? health : "-", ctl_str (s, "image"), cid,
+                         NULL);
       g_ptr_array_add (colors, (gpointer) service_color (state, health));
     }
   g_autoptr (GPtrArray) lines = ctl_table_lines (table, FALSE);

@@ -245,11 +245,43 @@ mutate_status (CaraProject *p, gpointer user_data, GError **error)
   p->status.phase = r->phase;
   if ((r->reason && *r->reason) || (r->message && *r->message))
     cara_conditions_upsert (p->status.conditions, cara_condition_new ("Phase", "True", r->reason, r->message));
+  /* The agent's own conditions (ServicesReady): a restated one keeps its lastTransitionTime. */
+  for (guint i = 0; i < r->conditions->len; i++)
+    {
+      const CaraCondition *c = g_ptr_array_index (r->conditions, i);
+      cara_conditions_upsert (p->status.conditions, cara_condition_new (c->type, c->status, c->reason, c->message));
+    }
   if (r->has_services)
     {
       GPtrArray *t = p->status.services;
       p->status.services = r->services;
       r->services = t;
+    }
+  return TRUE;
+}
+
+/* Conditions an agent may report: a type of its own (Phase is the server's rendering of phase,
+ * reason and message) and a Kubernetes-style status. */
+static gboolean
+check_report_conditions (const CaraStatusReport *r, GError **error)
+{
+  for (guint i = 0; i < r->conditions->len; i++)
+    {
+      const CaraCondition *c = g_ptr_array_index (r->conditions, i);
+      if (c->type == NULL || *c->type == '\0' || g_str_equal (c->type, "Phase"))
+        {
+          g_set_error (error, CARA_ERROR, CARA_ERROR_INVALID, "conditions[%u].type: %s", i,
+                       c->type && *c->type ? "\"Phase\" is set from phase, reason and message" : "type is required");
+          return FALSE;
+        }
+      if (g_strcmp0 (c->status, "True") != 0 && g_strcmp0 (c->status, "False") != 0
+          && g_strcmp0 (c->status, "Unknown") != 0)
+        {
+          g_set_error (error, CARA_ERROR, CARA_ERROR_INVALID,
+                       "conditions[%u].status: invalid status \"%s\": must be one of True, False, Unknown", i,
+                       c->status ? c->status : "");
+          return FALSE;
+        }
     }
   return TRUE;
 }
@@ -264,6 +296,11 @@ projects_patch_status (CaraHttpRequest *req, gpointer user_data)
     return;
   g_autoptr (CaraStatusReport) report = cara_status_report_from_json (json, &error);
   if (report == NULL)
+    {
+      api_respond_invalid_body (req, error);
+      return;
+    }
+  if (!check_report_conditions (report, &error))
     {
       api_respond_invalid_body (req, error);
       return;

@@ -467,6 +467,39 @@ test_string_map (void)
   g_assert_cmpuint (g_hash_table_size (back), ==, 2);
 }
 
+/* A status report carries conditions besides the phase (ServicesReady), both ways. */
+static void
+test_status_report_conditions (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonNode) node = cara_json_parse (
+      "{\"phase\":\"Running\",\"conditions\":[{\"type\":\"ServicesReady\",\"status\":\"False\","
+      "\"reason\":\"CrashLoop\",\"message\":\"web restarted 4 times in 5m\"}]}", -1, NULL);
+  g_autoptr (CaraStatusReport) r = cara_status_report_from_json (node, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (r->conditions->len, ==, 1);
+  CaraCondition *c = g_ptr_array_index (r->conditions, 0);
+  g_assert_cmpstr (c->type, ==, "ServicesReady");
+  g_assert_cmpstr (c->status, ==, "False");
+  g_assert_cmpstr (c->reason, ==, "CrashLoop");
+  g_assert_cmpstr (c->message, ==, "web restarted 4 times in 5m");
+  g_autoptr (JsonNode) back = cara_status_report_to_json (r);
+  JsonArray *a = json_object_get_array_member (json_node_get_object (back), "conditions");
+  g_assert_cmpuint (json_array_get_length (a), ==, 1);
+  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (a, 0), "reason"), ==, "CrashLoop");
+
+  /* Without conditions nothing is emitted (older agents' bodies stay as they were). */
+  g_autoptr (CaraStatusReport) empty = cara_status_report_new ();
+  empty->phase = CARA_PROJECT_PHASE_RUNNING;
+  g_autoptr (JsonNode) e = cara_status_report_to_json (empty);
+  g_assert_false (json_object_has_member (json_node_get_object (e), "conditions"));
+
+  g_autoptr (JsonNode) bad = cara_json_parse ("{\"phase\":\"Running\",\"conditions\":[{\"type\":1}]}", -1, NULL);
+  g_autoptr (CaraStatusReport) none = cara_status_report_from_json (bad, &error);
+  g_assert_null (none);
+  g_assert_nonnull (strstr (error->message, "conditions[0].type"));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -495,5 +528,6 @@ main (int argc, char **argv)
   g_test_add_func ("/model/find-service", test_find_service);
   g_test_add_func ("/json/times", test_times);
   g_test_add_func ("/json/string-map", test_string_map);
+  g_test_add_func ("/json/status-report-conditions", test_status_report_conditions);
   return g_test_run ();
 }
