@@ -1,12 +1,22 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 
-/* Helpers shared by the store's files (not for other modules). */
+/* Helpers shared by the store's files (not for other modules): the only header that brings in
+ * libpq, so that nothing outside store*.c talks to PostgreSQL. */
 
 #include <json-glib/json-glib.h>
+#include <libpq-fe.h>
 
 #include "cara-cleanup.h"
 #include "store.h"
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (PGconn, PQfinish)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (PGresult, PQclear)
+
+/* A new connection of your own (e.g. for LISTEN); the caller owns it. */
+PGconn *store_connect_new (GError **error);
+/* The calling thread's connection, (re)connecting when needed. */
+PGconn *store_thread_conn (GError **error);
 
 /* Runs a parameterised statement on @c (text parameters, NULL = SQL NULL, text results).
  * Failures become GErrors: connection trouble -> UNAVAILABLE (and the thread's connection is

@@ -21,7 +21,6 @@
  * state: ..."), CARA_ERROR_UNAVAILABLE (database unreachable), CARA_ERROR_FAILED (other). */
 
 #include <glib.h>
-#include <libpq-fe.h>
 
 #include "cara-model.h"
 
@@ -33,10 +32,6 @@
  * the migrations (safe when several servers start at once). */
 gboolean store_setup (const char *database_url, GError **error);
 const char *store_get_database_url (void);
-/* A new connection of your own (e.g. for LISTEN); the caller owns it. */
-PGconn *store_connect_new (GError **error);
-/* The calling thread's connection, (re)connecting when needed. */
-PGconn *store_thread_conn (GError **error);
 /* Drop the calling thread's connection (e.g. before the thread exits). */
 void store_thread_disconnect (void);
 /* FALSE when the last statement or connection attempt (any thread) could not reach PostgreSQL. */
