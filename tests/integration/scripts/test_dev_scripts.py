@@ -5,7 +5,9 @@ replaced by recording stand-ins on PATH (the real ones would change the machine)
     failing apt-get is named with its exit status and the way out (CARA_DEV_NO_APT=1);
   - CARA_DEV_NO_APT=1 never calls apt-get;
   - the `==>` lines are coloured only on a terminal, and never with NO_COLOR;
-  - a user who is not root gets the script run again through sudo, with the CARA_DEV_* settings."""
+  - a user who is not root gets the script run again through sudo, with the CARA_DEV_* settings;
+  - `meson test` alone (the default setup) leaves out the slow suites and sets LANG=C.UTF-8,
+    while .ci/run names every suite (a `meson` stand-in records what it is asked to run)."""
 
 import os
 import pty
@@ -148,6 +150,38 @@ def main():
     check("apt-get -o DPkg::Lock::Timeout=300 update" in c, ".ci/run waits for the apt lock", c)
     check("'apt-get update -q' failed (exit status 100" in out and "failed stage: install dependencies" in out,
           ".ci/run names the failing apt-get and its status", out)
+
+    # the default test setup: no slow suite, LANG=C.UTF-8; .ci/run still runs every suite
+    build = os.environ.get("CARA_BUILD_DIR")
+    if build:
+        r = subprocess.run(["meson", "test", "-C", build, "--no-rebuild", "--list"], capture_output=True,
+                           text=True, timeout=120)
+        listed = r.stdout.splitlines()
+        check(any(" / test-json" in l for l in listed) and any(" / ctl-usage" in l for l in listed)
+              and not any(s in l for l in listed for s in (":e2e", ":reliability", ":fuzz")),
+              "meson test alone: unit and integration, no e2e/reliability/fuzz", r.stdout)
+        setups = subprocess.run(["meson", "test", "-C", build, "--no-rebuild", "--list", "--setup", "full"],
+                                capture_output=True, text=True, timeout=120).stdout
+        check(":reliability / reliability-soak" in setups and ":e2e / systemd" in setups,
+              "--setup full lists every test", setups)
+        check(os.environ.get("LANG") == "C.UTF-8", "the test setup sets LANG=C.UTF-8", os.environ.get("LANG"))
+        real = shutil.which("meson")
+        stub(bindir, "meson", f'if [ "$1" = introspect ]; then exec {real} introspect --tests {build}; fi\n'
+                              f'echo "meson $*" >> {work}/calls; exit 0')
+        reset_calls(work)
+        r = subprocess.run(["bash", CI], env=env_for(work, bindir, CARA_CI_STAGES="test",
+                                                     CARA_CI_BUILD_PREFIX="build-devscripts-none"),
+                           capture_output=True, text=True, timeout=120)
+        c = calls(work)
+        check(all("--suite " + s in c for s in ("unit", "integration", "e2e", "reliability"))
+              and "--suite fuzz" not in c, ".ci/run names every suite but fuzz (its own stage)", (c, r.stdout))
+        reset_calls(work)
+        r = subprocess.run(["bash", CI], env=env_for(work, bindir, CARA_CI_STAGES="test", CARA_CI_SKIP_SUITES="e2e",
+                                                     CARA_CI_BUILD_PREFIX="build-devscripts-none"),
+                           capture_output=True, text=True, timeout=120)
+        c = calls(work)
+        check("--suite e2e" not in c and "--no-suite e2e" in c and "--suite reliability" in c,
+              ".ci/run CARA_CI_SKIP_SUITES=e2e leaves out e2e only", c)
 
     sys.exit(1 if failures else 0)
 
