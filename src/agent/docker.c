@@ -140,6 +140,21 @@ docker_client_free (DockerClient *dc)
   g_free (dc);
 }
 
+static GPrivate thread_client = G_PRIVATE_INIT ((GDestroyNotify) docker_client_free);
+
+DockerClient *
+docker_client_for_thread (const char *host, GError **error)
+{
+  DockerClient *dc = g_private_get (&thread_client);
+
+  if (dc != NULL && g_strcmp0 (cara_http_client_get_base_url (dc->http), host) == 0)
+    return dc;
+  dc = docker_client_new (host, error);
+  if (dc != NULL)
+    g_private_replace (&thread_client, dc);
+  return dc;
+}
+
 const char *
 docker_client_get_api_version (DockerClient *dc)
 {

@@ -109,7 +109,7 @@ restart_thread (gpointer data)
 {
   RestartJob *j = data;
   g_autoptr (GError) error = NULL;
-  g_autoptr (DockerClient) dc = docker_client_new (j->a->cfg->docker_host, &error);
+  DockerClient *dc = docker_client_for_thread (j->a->cfg->docker_host, &error);
   g_autofree char *f_node = g_strdup_printf ("cara.node=%s", j->a->cfg->node_name);
   g_autofree char *f_project = g_strdup_printf ("cara.project=%s", j->project);
   g_autofree char *f_service = g_strdup_printf ("cara.service=%s", j->service);

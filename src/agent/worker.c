@@ -262,7 +262,7 @@ process (gpointer data, gpointer user_data)
   g_autofree char *new_failed_digest = NULL;
   gboolean gone = FALSE;
   g_autoptr (GError) error = NULL;
-  g_autoptr (DockerClient) dc = docker_client_new (w->cfg->docker_host, &error);
+  DockerClient *dc = docker_client_for_thread (w->cfg->docker_host, &error);
   if (dc == NULL)
     cara_log_project (G_LOG_LEVEL_WARNING, name, "Cannot reach Docker: %s", error->message);
   else if (p == NULL)
@@ -435,7 +435,7 @@ agent_worker_sync (AgentWorker *w, GPtrArray *projects)
   /* What Docker holds for us but the server no longer places here. */
   g_autoptr (GError) error = NULL;
   g_autoptr (GHashTable) local = NULL;
-  g_autoptr (DockerClient) dc = docker_client_new (w->cfg->docker_host, &error);
+  DockerClient *dc = docker_client_for_thread (w->cfg->docker_host, &error);
   if (dc)
     local = reconcile_local_projects (dc, w->cfg, &error);
   if (local == NULL)
