@@ -5,6 +5,31 @@
 
 #include "cara-quantity.h"
 
+static gint64
+quantity_or_unknown (GHashTable *list, const char *key, gboolean cpu)
+{
+  const char *v = list != NULL ? g_hash_table_lookup (list, key) : NULL;
+  gint64 q;
+
+  if (v == NULL)
+    return -1;
+  if (cpu ? !cara_cpu_parse (v, &q, NULL) : !cara_bytes_parse (v, &q, NULL))
+    return -1;
+  return q;
+}
+
+void
+sched_node_from_node (const CaraNode *n, SchedNode *ret)
+{
+  *ret = (SchedNode) { 0 };
+  ret->name = n->metadata.name;
+  ret->state = n->status.state;
+  ret->unschedulable = n->spec.unschedulable;
+  ret->labels = n->metadata.labels;
+  ret->alloc_cpu_m = quantity_or_unknown (n->status.allocatable, "cpu", TRUE);
+  ret->alloc_mem = quantity_or_unknown (n->status.allocatable, "memory", FALSE);
+}
+
 void
 sched_request_from_project (const CaraProject *p, SchedRequest *ret)
 {

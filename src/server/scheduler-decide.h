@@ -29,6 +29,10 @@ typedef struct {
   gint64 mem;
 } SchedRequest;
 
+/* The node's own part of a SchedNode (name, state, labels, allocatable; no usage).  The pointers
+ * point into @n. */
+void sched_node_from_node (const CaraNode *n, SchedNode *ret);
+
 /* Sum of the services' resources of @p.  A quantity that does not parse counts as 0 (validation
  * rejects those on the way in). */
 void sched_request_from_project (const CaraProject *p, SchedRequest *ret);

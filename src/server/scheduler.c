@@ -59,19 +59,6 @@ apply_decision (CaraProject *p, const char *node, const char *reason)
   return TRUE;
 }
 
-static gint64
-quantity_or_unknown (GHashTable *list, const char *key, gboolean cpu)
-{
-  const char *v = list != NULL ? g_hash_table_lookup (list, key) : NULL;
-  gint64 q;
-
-  if (v == NULL)
-    return -1;
-  if (cpu ? !cara_cpu_parse (v, &q, NULL) : !cara_bytes_parse (v, &q, NULL))
-    return -1;
-  return q;
-}
-
 static gint
 created_cmp (gconstpointer a, gconstpointer b)
 {
@@ -116,12 +103,7 @@ scheduler_reconcile (ControllerContext *ctx, const char *key, gint64 *ret_requeu
   for (guint i = 0; i < nodes->len; i++)
     {
       CaraNode *n = nodes->pdata[i];
-      sn[i].name = n->metadata.name;
-      sn[i].state = n->status.state;
-      sn[i].unschedulable = n->spec.unschedulable;
-      sn[i].labels = n->metadata.labels;
-      sn[i].alloc_cpu_m = quantity_or_unknown (n->status.allocatable, "cpu", TRUE);
-      sn[i].alloc_mem = quantity_or_unknown (n->status.allocatable, "memory", FALSE);
+      sched_node_from_node (n, &sn[i]);
       g_hash_table_insert (index, n->metadata.name, GUINT_TO_POINTER (i + 1));
     }
   g_hash_table_iter_init (&it, ctx->cache->placed);
