@@ -117,6 +117,16 @@ scheduler_reconcile (ControllerContext *ctx, const char *key, gint64 *ret_requeu
       sn[idx - 1].used_cpu_m += e->cpu_m;
       sn[idx - 1].used_mem += e->mem;
       sn[idx - 1].n_projects++;
+      if (e->host_ports != NULL)
+        {
+          GHashTableIter pit;
+          gpointer port_key;
+          if (sn[idx - 1].host_ports == NULL)
+            sn[idx - 1].host_ports = g_hash_table_new (g_direct_hash, g_direct_equal);
+          g_hash_table_iter_init (&pit, e->host_ports);
+          while (g_hash_table_iter_next (&pit, &port_key, NULL))
+            g_hash_table_add (sn[idx - 1].host_ports, port_key);
+        }
     }
 
   guint start;
@@ -148,6 +158,8 @@ scheduler_reconcile (ControllerContext *ctx, const char *key, gint64 *ret_requeu
               sn[pick].used_cpu_m += req.cpu_m;
               sn[pick].used_mem += req.mem;
               sn[pick].n_projects++;
+              /* Not undone if the write fails: at worst a port looks taken until the next pass. */
+              sn[pick].host_ports = sched_host_ports_add (sn[pick].host_ports, req.services);
             }
           g_ptr_array_add (batch, p);
           g_ptr_array_add (expected, g_steal_pointer (&rv));
@@ -160,7 +172,11 @@ scheduler_reconcile (ControllerContext *ctx, const char *key, gint64 *ret_requeu
       g_ptr_array_add (expected, NULL);
       written = g_new0 (gboolean, batch->len);
       if (!store_controllers_write_statuses (batch, (const char * const *) expected->pdata, written, error))
-        return FALSE;
+        {
+          for (guint i = 0; i < nodes->len; i++)
+            g_clear_pointer (&sn[i].host_ports, g_hash_table_unref);
+          return FALSE;
+        }
       for (guint b = 0; b < batch->len; b++)
         {
           CaraProject *p = batch->pdata[b];
@@ -194,6 +210,8 @@ scheduler_reconcile (ControllerContext *ctx, const char *key, gint64 *ret_requeu
             }
         }
     }
+  for (guint i = 0; i < nodes->len; i++)
+    g_clear_pointer (&sn[i].host_ports, g_hash_table_unref);
   if (pending->len > start)
     *ret_requeue_after = 1; /* the rest in the next pass (or the next leader) */
   g_debug ("Scheduling pass: %u pending, %u scheduled, %u newly unschedulable", pending->len, n_scheduled,
