@@ -140,8 +140,9 @@ forward (Proxy *px, struct MHD_Connection *conn, const char *method, Request *rq
   g_mutex_unlock (&px->lock);
   if (backend == NULL)
     {
-      g_autofree char *detail = g_strdup_printf ("Host \"%s\" has no backend available.", host);
-      return respond_page (conn, 502, "Bad Gateway", detail);
+      /* No ingress names this host: nothing here to reach (a 404, not a failing gateway). */
+      g_autofree char *detail = g_strdup_printf ("No ingress on this node serves the host \"%s\".", host);
+      return respond_page (conn, 404, "Not Found", detail);
     }
 
   HeaderCopy hc = { .conn = conn };

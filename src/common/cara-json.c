@@ -1348,15 +1348,20 @@ encode_ingress (gconstpointer item)
   const CaraIngress *i = item;
   JsonObject *o = json_object_new ();
   JsonObject *t = json_object_new ();
-  JsonObject *a = json_object_new ();
 
   put_string_always (o, "name", i->name);
   put_string (o, "host", i->host);
   put_string_always (t, "service", i->target.service);
   json_object_set_int_member (t, "port", i->target.port);
   json_object_set_member (o, "target", object_node (t));
-  put_string_always (a, "scope", cara_ingress_scope_to_string (i->access.scope));
-  json_object_set_member (o, "access", object_node (a));
+  /* No scope given: no access object (the Go version wrote {"scope": ""}, which reads as a
+   * value that was set to nothing; decoding a missing access gives the same NONE back). */
+  if (i->access.scope != CARA_INGRESS_SCOPE_NONE)
+    {
+      JsonObject *a = json_object_new ();
+      put_string_always (a, "scope", cara_ingress_scope_to_string (i->access.scope));
+      json_object_set_member (o, "access", object_node (a));
+    }
   return object_node (o);
 }
 

@@ -198,3 +198,8 @@ JsonObject *ctl_project_ready_condition (JsonObject *project);
 
 /* verb-get.c, reused by describe/status/apply */
 char *ctl_project_conditions_summary (JsonObject *project);
+/* {"apiVersion", "kind": "NodeList"|"ProjectList", "items"} of copies of @items (JsonNode*). */
+JsonNode *ctl_make_list (const char *kind, GPtrArray *items);
+/* describe and status with -o json|yaml|name: the objects as get prints them (one object, or a
+ * list for several names).  Returns FALSE with @error when printing fails. */
+gboolean ctl_print_objects (Ctl *ctl, const char *kind, GPtrArray *found, GError **error);

@@ -12,16 +12,35 @@
 char *
 ctl_project_conditions_summary (JsonObject *project)
 {
+  /* The reason of the condition that changed last.  Not the last one in the list (as the Go
+   * version does): the list keeps the order of first insertion, so a condition removed and added
+   * again (Scheduled, after an eviction) would stay last and hide every later change. */
   JsonArray *conds = ctl_arr (ctl_obj (project, "status"), "conditions");
   guint n = conds ? json_array_get_length (conds) : 0;
-  if (n == 0)
+  JsonObject *newest = NULL;
+  g_autoptr (GDateTime) newest_time = NULL;
+  for (guint i = 0; i < n; i++)
+    {
+      JsonNode *e = json_array_get_element (conds, i);
+      if (!JSON_NODE_HOLDS_OBJECT (e))
+        continue;
+      JsonObject *c = json_node_get_object (e);
+      g_autoptr (GDateTime) t = ctl_parse_time (ctl_str (c, "lastTransitionTime"));
+      /* Ties and missing times: the later entry wins. */
+      if (newest == NULL || newest_time == NULL || (t && g_date_time_compare (t, newest_time) >= 0))
+        {
+          newest = c;
+          g_clear_pointer (&newest_time, g_date_time_unref);
+          newest_time = g_steal_pointer (&t);
+        }
+    }
+  if (newest == NULL)
     return g_strdup ("-");
   /* A Running project: whether its services are ready ("Ready", or why not: "CrashLoop"). */
   JsonObject *ready = ctl_project_ready_condition (project);
   if (ready && g_str_equal (ctl_str (ctl_obj (project, "status"), "phase"), "Running"))
     return g_strdup (g_str_equal (ctl_str (ready, "status"), "True") ? "Ready" : ctl_str (ready, "reason"));
-  JsonNode *last = json_array_get_element (conds, n - 1);
-  return g_strdup (JSON_NODE_HOLDS_OBJECT (last) ? ctl_str (json_node_get_object (last), "reason") : "");
+  return g_strdup (ctl_str (newest, "reason"));
 }
 
 static void
@@ -210,8 +229,8 @@ print_name (const char *kind, JsonObject *o)
   printf ("%s/%s\n", ctl_kind_singular (kind), ctl_meta_name (o));
 }
 
-static JsonNode *
-make_list (const char *kind, GPtrArray *items)
+JsonNode *
+ctl_make_list (const char *kind, GPtrArray *items)
 {
   g_autoptr (JsonBuilder) b = json_builder_new ();
   json_builder_begin_object (b);
@@ -399,7 +418,7 @@ ctl_verb_get (Ctl *ctl, CtlArgs *args, GError **error)
           }
       else
         {
-          g_autoptr (JsonNode) list = make_list (kind, items);
+          g_autoptr (JsonNode) list = ctl_make_list (kind, items);
           if (!ctl_print_json_or_yaml (ctl, list, error))
             return -1;
         }

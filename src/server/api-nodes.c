@@ -221,6 +221,14 @@ mutate_heartbeat (CaraNode *n, gpointer user_data, GError **error)
   ctx->old_state = n->status.state;
   g_clear_pointer (&n->status.last_heartbeat, g_date_time_unref);
   n->status.last_heartbeat = g_date_time_new_now_utc ();
+  /* The Ready condition is what heartbeats keep probing: its lastHeartbeatTime is the last one
+   * (node-health sets its status and transition time). */
+  CaraCondition *ready = cara_conditions_find (n->status.conditions, "Ready");
+  if (ready != NULL)
+    {
+      g_clear_pointer (&ready->last_heartbeat_time, g_date_time_unref);
+      ready->last_heartbeat_time = g_date_time_ref (n->status.last_heartbeat);
+    }
   CaraHeartbeat *hb = ctx->hb;
   if (hb == NULL)
     return TRUE;

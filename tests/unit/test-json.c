@@ -344,6 +344,40 @@ test_encode_omitempty (void)
                    "\"info\":{},\"lastHeartbeat\":\"0001-01-01T00:00:00Z\"}}");
 }
 
+/* An ingress without a scope (absent or "") is written without "access"; Internal round-trips. */
+static void
+test_ingress_access (void)
+{
+  static const char *const inputs[] = {
+    "{\"metadata\":{\"name\":\"a\"},\"spec\":{\"ingress\":[{\"name\":\"i\",\"target\":{\"service\":\"s\",\"port\":80}}]}}",
+    "{\"metadata\":{\"name\":\"a\"},\"spec\":{\"ingress\":[{\"name\":\"i\",\"target\":{\"service\":\"s\",\"port\":80},\"access\":{}}]}}",
+    "{\"metadata\":{\"name\":\"a\"},\"spec\":{\"ingress\":[{\"name\":\"i\",\"target\":{\"service\":\"s\",\"port\":80},\"access\":{\"scope\":\"\"}}]}}",
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (inputs); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(CaraProject) p = cara_project_from_data (inputs[i], -1, &error);
+      g_autofree char *out = NULL;
+
+      g_assert_no_error (error);
+      out = cara_project_to_data (p);
+      g_assert_null (strstr (out, "access"));
+      g_assert_nonnull (strstr (out, "\"ingress\":[{\"name\":\"i\",\"target\":{\"service\":\"s\",\"port\":80}}]"));
+    }
+
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CaraProject) p = cara_project_from_data (
+    "{\"metadata\":{\"name\":\"a\"},\"spec\":{\"ingress\":[{\"name\":\"i\",\"target\":{\"service\":\"s\",\"port\":80},"
+    "\"access\":{\"scope\":\"Internal\"}}]}}", -1, &error);
+  g_assert_no_error (error);
+  g_autofree char *out = cara_project_to_data (p);
+  g_assert_nonnull (strstr (out, "\"access\":{\"scope\":\"Internal\"}"));
+  g_autoptr(CaraProject) again = cara_project_from_data (out, -1, &error);
+  g_assert_no_error (error);
+  g_autofree char *again_out = cara_project_to_data (again);
+  g_assert_cmpstr (again_out, ==, out);
+}
+
 static void
 test_enums (void)
 {
@@ -523,6 +557,7 @@ main (int argc, char **argv)
   g_test_add_func ("/json/decode-errors", test_decode_errors);
   g_test_add_func ("/json/decode-misc", test_decode_misc);
   g_test_add_func ("/json/encode-omitempty", test_encode_omitempty);
+  g_test_add_func ("/json/ingress-access", test_ingress_access);
   g_test_add_func ("/model/enums", test_enums);
   g_test_add_func ("/model/conditions", test_conditions);
   g_test_add_func ("/model/find-service", test_find_service);
