@@ -170,6 +170,7 @@ const char *ctl_color (Ctl *ctl, const char *ansi); /* "" when colour is off */
 
 /* verbs */
 int ctl_verb_apply (Ctl *ctl, CtlArgs *args, GError **error);
+int ctl_verb_diff (Ctl *ctl, CtlArgs *args, GError **error);
 int ctl_verb_get (Ctl *ctl, CtlArgs *args, GError **error);
 int ctl_verb_describe (Ctl *ctl, CtlArgs *args, GError **error);
 int ctl_verb_status (Ctl *ctl, CtlArgs *args, GError **error);

@@ -39,6 +39,12 @@ static const CtlOption apply_options[] = {
   { "filename", 'f', CTL_OPT_STRINGS, "FILE", N_("Manifest file, directory or - for stdin (repeatable)"), NULL, TRUE },
   { "wait", 0, CTL_OPT_BOOL, NULL, N_("Wait until every project is Running and its services are ready") },
   { "timeout", 0, CTL_OPT_STRING, "DURATION", N_("How long --wait waits (default 5m)") },
+  { "force", 0, CTL_OPT_BOOL, NULL, N_("Overwrite live changes made since the last apply") },
+  { NULL }
+};
+
+static const CtlOption diff_options[] = {
+  { "filename", 'f', CTL_OPT_STRINGS, "FILE", N_("Manifest file, directory or - for stdin (repeatable)"), NULL, TRUE },
   { NULL }
 };
 
@@ -89,6 +95,11 @@ const CtlVerb ctl_verbs[] = {
     N_("Create or update resources from manifests"),
     N_("Reads every document of every file (YAML or JSON, separated by ---), checks them all, then creates "
        "each resource or updates it if it exists. Prints one line per object: created, configured or unchanged."),
+    CTL_ARGS_NONE },
+  { "diff", NULL, 0, 0, ctl_verb_diff, diff_options, "-f FILE|DIR|-",
+    N_("Show how manifests differ from the live objects"),
+    N_("A unified diff (diff -u) of each live object against what apply would make of it. Exits 0 when "
+       "nothing differs, 1 when something does, and more on trouble."),
     CTL_ARGS_NONE },
   { "get", NULL, 1, G_MAXUINT, ctl_verb_get, get_options, "nodes|projects [NAME...]",
     N_("List nodes or projects"),

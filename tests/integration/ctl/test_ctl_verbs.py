@@ -77,7 +77,12 @@ def test_apply(ctl, srv):
     check(st == 200, "concurrent PUT", st)
     stale = project_yaml("gamma", image="busybox:mine").replace("  name: gamma\n",
                                                                 "  name: gamma\n  resourceVersion: \"%s\"\n" % old_rv)
+    # the live spec changed since the last apply: refused with the field, exit 1
     r = ctl.expect(1, "apply", "-f", "-", input=stale)
+    check("spec.services[0].image" in r.err and '"busybox:concurrent"' in r.err and "--force" in r.err,
+          "a spec changed by someone else is not overwritten; the field is named", r)
+    # --force skips that check; the stale resourceVersion still gets the server's 409
+    r = ctl.expect(1, "apply", "--force", "-f", "-", input=stale)
     check("Conflict" in r.err and r.err.count("\n") == 1, "stale resourceVersion -> one Conflict line", r)
     st, cur = srv.json("GET", "/api/v1/projects/gamma")
     check(cur["spec"]["services"][0]["image"] == "busybox:concurrent", "the concurrent edit is kept", cur)
