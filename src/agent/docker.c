@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cara-error.h"
+#include "cara-json.h"
 #include "docker.h"
 
 struct _DockerClient {
@@ -23,6 +24,8 @@ static GMutex version_lock;
 static JsonNode *
 parse_json (const char *data, gssize len, GError **error)
 {
+  if (!cara_json_check_depth (data, len, error))
+    return NULL;
   g_autoptr (JsonParser) p = json_parser_new_immutable ();
   if (!json_parser_load_from_data (p, data, len, error))
     return NULL;

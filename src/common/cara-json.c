@@ -72,6 +72,47 @@ strings_valid (JsonNode *node, GString *path)
   return TRUE;
 }
 
+/* json-glib 1.6 parses recursively: 100,000 '[' overflow the stack of the thread that reads them.
+ * The bytes are scanned for nesting depth before any tree is built.  Brackets inside "..." strings
+ * do not count; json-glib also takes '...' strings and comments, which could hide a '"' from this
+ * scan, so after a ' or / outside a string every bracket counts (such input is not JSON anyway). */
+gboolean
+cara_json_check_depth (const char *data, gssize len, GError **error)
+{
+  gsize n = len < 0 ? strlen (data) : (gsize) len;
+  gboolean in_string = FALSE, string_aware = TRUE;
+  int depth = 0;
+
+  for (gsize i = 0; i < n; i++)
+    {
+      char c = data[i];
+      if (in_string)
+        {
+          if (c == '\\')
+            i++;
+          else if (c == '"')
+            in_string = FALSE;
+          continue;
+        }
+      if (string_aware && c == '"')
+        in_string = TRUE;
+      else if (c == '\'' || c == '/')
+        string_aware = FALSE;
+      else if (c == '[' || c == '{')
+        {
+          if (++depth > CARA_JSON_MAX_DEPTH)
+            {
+              g_set_error (error, CARA_ERROR, CARA_ERROR_INVALID,
+                           "invalid JSON: nested deeper than the limit of %d levels", CARA_JSON_MAX_DEPTH);
+              return FALSE;
+            }
+        }
+      else if ((c == ']' || c == '}') && depth > 0)
+        depth--;
+    }
+  return TRUE;
+}
+
 JsonNode *
 cara_json_parse (const char *data, gssize len, GError **error)
 {
@@ -85,6 +126,8 @@ cara_json_parse (const char *data, gssize len, GError **error)
       g_set_error_literal (error, CARA_ERROR, CARA_ERROR_INVALID, "invalid JSON: empty document");
       return NULL;
     }
+  if (!cara_json_check_depth (data, len, error))
+    return NULL;
   g_signal_connect (parser, "object-start", G_CALLBACK (on_start), &rc);
   g_signal_connect (parser, "array-start", G_CALLBACK (on_start), &rc);
   g_signal_connect (parser, "object-end", G_CALLBACK (on_container_end), &rc);

@@ -130,6 +130,11 @@ const CtlVerb ctl_verbs[] = {
     CTL_ARGS_KIND_NAMES, kinds_node },
   { "uncordon", NULL, 1, 2, ctl_verb_uncordon, no_options, "node NAME",
     N_("Allow projects on a drained node again"), NULL, CTL_ARGS_KIND_NAMES, kinds_node },
+  { "node", NULL, 2, 2, ctl_verb_node, no_options, "reset-token NAME",
+    N_("Bind a new node token to a node (admin) and print it"),
+    N_("For a node registered while authorisation was off, or an agent that lost its token: the join token "
+       "never takes over an existing node."),
+    CTL_ARGS_NONE },
   { "version", NULL, 0, 0, ctl_verb_version, no_options, "",
     N_("Show the client and server versions"), NULL, CTL_ARGS_NONE },
   { "help", NULL, 0, 1, verb_help, no_options, "[COMMAND]", N_("Show help for a command"), NULL, CTL_ARGS_NONE },

@@ -297,7 +297,7 @@ static gboolean
 watch_event (Watch *w, const char *line)
 {
   g_autoptr (JsonParser) parser = json_parser_new ();
-  if (!json_parser_load_from_data (parser, line, -1, NULL) || !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+  if (!cara_json_check_depth (line, -1, NULL) || !json_parser_load_from_data (parser, line, -1, NULL) || !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
     return TRUE;
   JsonObject *ev = json_node_get_object (json_parser_get_root (parser));
   JsonNode *obj = json_object_get_member (ev, "object");

@@ -78,7 +78,7 @@ nodes_create (CaraHttpRequest *req, gpointer user_data)
   if (hash != NULL)
     {
       g_autoptr (CaraNode) cur = NULL;
-      if (store_bind_node_credential (n->metadata.name, &cred, &error) && store_get_node (n->metadata.name, &cur, &error))
+      if (store_bind_node_credential (n->metadata.name, &cred, !server_auth_request_is_join (req), &error) && store_get_node (n->metadata.name, &cur, &error))
         {
           cara_log_node (G_LOG_LEVEL_INFO, n->metadata.name, "Node %s registered again by its agent", n->metadata.name);
           respond_node (req, 200, cur);
@@ -303,6 +303,40 @@ nodes_heartbeat (CaraHttpRequest *req, gpointer user_data)
   cara_http_respond_empty (req, 204);
 }
 
+/* POST /api/v1/nodes/{name}/reset-token (admin): a new node token for the node, shown once; the
+ * one bound before (if any) stops working.  The way to give a token to a node registered while
+ * authorisation was off, or to replace an agent's lost one. */
+static void
+nodes_reset_token (CaraHttpRequest *req, gpointer user_data)
+{
+  const char *name = cara_http_request_get_param (req, "name");
+  g_autoptr (GError) error = NULL;
+  g_autofree char *token = cara_token_generate (&error);
+  if (token == NULL)
+    {
+      cara_http_respond_error (req, error);
+      return;
+    }
+  g_autofree char *hash = cara_node_token_hash (token);
+  g_autofree char *secret = cara_node_token_agent_secret (token);
+  StoreNodeCredential cred = { hash, secret };
+  if (!store_reset_node_credential (name, &cred, &error))
+    {
+      cara_http_respond_error (req, error);
+      return;
+    }
+  cara_log_node (G_LOG_LEVEL_INFO, name, "Node %s: a new node token was bound by an administrator", name);
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "node");
+  json_builder_add_string_value (b, name);
+  json_builder_set_member_name (b, "token");
+  json_builder_add_string_value (b, token);
+  json_builder_end_object (b);
+  g_autoptr (JsonNode) root = json_builder_get_root (b);
+  cara_http_respond_json (req, 200, root);
+}
+
 static const CaraHttpRoute node_routes[] = {
   { "POST", "/api/v1/nodes", nodes_create, CARA_HTTP_ROLE_JOIN, CARA_HTTP_NODE_HANDLER },
   { "GET", "/api/v1/nodes", nodes_list, CARA_HTTP_ROLE_READ, CARA_HTTP_NODE_NONE },
@@ -310,6 +344,7 @@ static const CaraHttpRoute node_routes[] = {
   { "PUT", "/api/v1/nodes/{name}", nodes_update, CARA_HTTP_ROLE_ADMIN, CARA_HTTP_NODE_NONE },
   { "DELETE", "/api/v1/nodes/{name}", nodes_delete, CARA_HTTP_ROLE_ADMIN, CARA_HTTP_NODE_NONE },
   { "POST", "/api/v1/nodes/{name}/heartbeat", nodes_heartbeat, CARA_HTTP_ROLE_AGENT, CARA_HTTP_NODE_PATH },
+  { "POST", "/api/v1/nodes/{name}/reset-token", nodes_reset_token, CARA_HTTP_ROLE_ADMIN, CARA_HTTP_NODE_NONE },
 };
 
 void api_nodes_register (CaraHttpServer *server);
