@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cara-error.h"
+#include "cara-fields.h"
 #include "cara-json.h"
 #include "cara-manifest.h"
 #include "cara-validate.h"
@@ -65,6 +66,15 @@ comparable (const char *kind, JsonNode *resource, GError **error)
   return json_builder_get_root (b);
 }
 
+/* One "caractrl: " line per problem of a document. */
+static void
+print_problems (const GError *e)
+{
+  g_auto (GStrv) lines = g_strsplit (e->message, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    g_printerr ("caractrl: %s\n", lines[i]);
+}
+
 static Item *
 check_doc (CaraManifestDoc *d, GError **error)
 {
@@ -73,6 +83,14 @@ check_doc (CaraManifestDoc *d, GError **error)
   const char *api = ctl_str (o, "apiVersion");
   g_autoptr (Item) it = g_new0 (Item, 1);
   it->doc = d;
+  if (cara_fields_looks_like_compose (d->node))
+    {
+      g_set_error (error, CARA_ERROR, CARA_ERROR_INVALID,
+                   _("%s: this looks like a Compose file; Compose files are not supported yet: write a Project "
+                     "manifest (apiVersion: %s, kind: Project, spec.services[] with name and image)"),
+                   d->file, CARA_API_VERSION);
+      return NULL;
+    }
   if (g_str_equal (kind, "Project"))
     it->kind = "projects";
   else if (g_str_equal (kind, "Node"))
@@ -89,20 +107,11 @@ check_doc (CaraManifestDoc *d, GError **error)
                    d->file, d->line, api, CARA_API_VERSION);
       return NULL;
     }
-  gboolean ok;
-  if (g_str_equal (it->kind, "projects"))
-    {
-      g_autoptr (CaraProject) p = cara_project_from_json (d->node, error);
-      ok = p != NULL && cara_validate_project (p, error);
-    }
-  else
-    {
-      g_autoptr (CaraNode) n = cara_node_from_json (d->node, error);
-      ok = n != NULL && cara_validate_node (n, error);
-    }
-  if (ok)
-    it->normal = comparable (it->kind, d->node, error);
-  if (!ok || it->normal == NULL)
+  /* Every unknown field and the decoder's and validation's findings, each with file:line. */
+  if (!cara_manifest_doc_check (d, error))
+    return NULL;
+  it->normal = comparable (it->kind, d->node, error);
+  if (it->normal == NULL)
     {
       cara_manifest_doc_locate_error (d, error);
       return NULL;
@@ -341,7 +350,7 @@ ctl_verb_apply (Ctl *ctl, CtlArgs *args, GError **error)
       invalid++;
       if (last)
         {
-          g_printerr ("caractrl: %s\n", last->message);
+          print_problems (last);
           g_error_free (last);
         }
       last = e;
@@ -351,7 +360,7 @@ ctl_verb_apply (Ctl *ctl, CtlArgs *args, GError **error)
       /* Every problem is reported; the exit code says "invalid manifest" (2). */
       if (invalid > 1)
         {
-          g_printerr ("caractrl: %s\n", last->message);
+          print_problems (last);
           g_error_free (last);
           g_set_error (error, CARA_ERROR, CARA_ERROR_INVALID,
                        ngettext ("%u invalid document; nothing was applied", "%u invalid documents; nothing was applied",
