@@ -248,6 +248,209 @@ validate_annotations (GHashTable *annotations, GError **error)
   return TRUE;
 }
 
+/* ---- image references (Docker's grammar, github.com/distribution/reference) ---- */
+
+/* [a-z0-9]+ ((\.|_|__|-+) [a-z0-9]+)* */
+static gboolean
+image_path_component_ok (const char *s)
+{
+  gsize i = 0;
+
+  if (!is_lower_alnum (s[0]))
+    return FALSE;
+  for (;;)
+    {
+      while (is_lower_alnum (s[i]))
+        i++;
+      if (s[i] == '\0')
+        return TRUE;
+      if (s[i] == '.')
+        i++;
+      else if (s[i] == '_')
+        i += s[i + 1] == '_' ? 2 : 1;
+      else if (s[i] == '-')
+        while (s[i] == '-')
+          i++;
+      else
+        return FALSE;
+      if (!is_lower_alnum (s[i]))
+        return FALSE;
+    }
+}
+
+/* host[:port] with host a DNS name ([A-Za-z0-9] or [A-Za-z0-9][A-Za-z0-9-]*[A-Za-z0-9], dotted),
+ * an IPv4 address (the same) or [IPv6]. */
+static gboolean
+image_domain_ok (const char *s)
+{
+  const char *colon;
+  gsize hl;
+
+  if (s[0] == '[')
+    {
+      const char *end = strchr (s, ']');
+      if (end == NULL || end == s + 1)
+        return FALSE;
+      for (const char *p = s + 1; p < end; p++)
+        if (!g_ascii_isxdigit (*p) && *p != ':')
+          return FALSE;
+      colon = end[1] == ':' ? end + 1 : NULL;
+      if (end[1] != '\0' && colon == NULL)
+        return FALSE;
+    }
+  else
+    {
+      colon = strchr (s, ':');
+      hl = colon != NULL ? (gsize) (colon - s) : strlen (s);
+      for (gsize start = 0; start <= hl;)
+        {
+          gsize end = start;
+          while (end < hl && s[end] != '.')
+            end++;
+          if (end == start || !g_ascii_isalnum (s[start]) || !g_ascii_isalnum (s[end - 1]))
+            return FALSE;
+          for (gsize i = start; i < end; i++)
+            if (!g_ascii_isalnum (s[i]) && s[i] != '-')
+              return FALSE;
+          start = end + 1;
+        }
+    }
+  if (colon != NULL)
+    {
+      if (colon[1] == '\0')
+        return FALSE;
+      for (const char *p = colon + 1; *p != '\0'; p++)
+        if (!g_ascii_isdigit (*p))
+          return FALSE;
+    }
+  return TRUE;
+}
+
+/* [A-Za-z][A-Za-z0-9]* ([-_+.] [A-Za-z][A-Za-z0-9]*)* : [0-9a-fA-F]{32,} */
+static gboolean
+image_digest_ok (const char *s)
+{
+  const char *p = s;
+  gsize hex = 0;
+
+  for (;;)
+    {
+      if (!g_ascii_isalpha (*p))
+        return FALSE;
+      while (g_ascii_isalnum (*p))
+        p++;
+      if (*p == ':')
+        break;
+      if (strchr ("-_+.", *p) == NULL || *p == '\0')
+        return FALSE;
+      p++;
+    }
+  for (p++; *p != '\0'; p++, hex++)
+    if (!g_ascii_isxdigit (*p))
+      return FALSE;
+  return hex >= 32;
+}
+
+/* [A-Za-z0-9_][A-Za-z0-9_.-]* */
+static gboolean
+image_tag_ok (const char *s)
+{
+  if (!g_ascii_isalnum (s[0]) && s[0] != '_')
+    return FALSE;
+  for (; *s != '\0'; s++)
+    if (!g_ascii_isalnum (*s) && strchr ("_.-", *s) == NULL)
+      return FALSE;
+  return TRUE;
+}
+
+static gboolean
+has_upper (const char *s)
+{
+  for (; *s != '\0'; s++)
+    if (g_ascii_isupper (*s))
+      return TRUE;
+  return FALSE;
+}
+
+gboolean
+cara_validate_image_reference (const char *ref, const char *path, GError **error)
+{
+  g_autofree char *q = NULL;
+  g_autofree char *name = NULL;
+  g_auto(GStrv) components = NULL;
+  const char *at, *remote, *first_slash;
+  char *last_slash, *colon;
+
+  if (ref == NULL || *ref == '\0')
+    return fail (error, path, "image is required");
+  q = quote (ref, 80);
+  at = strchr (ref, '@');
+  if (at != NULL && !image_digest_ok (at + 1))
+    return fail (error, path,
+                 "invalid image reference %s: the digest after '@' must be ALGORITHM:HEX with at least 32 hexadecimal digits (sha256:...)",
+                 q);
+  name = at != NULL ? g_strndup (ref, (gsize) (at - ref)) : g_strdup (ref);
+  last_slash = strrchr (name, '/');
+  colon = strrchr (last_slash != NULL ? last_slash : name, ':');
+  if (colon != NULL)
+    {
+      const char *tag = colon + 1;
+      gsize len = strlen (tag);
+      if (len == 0)
+        return fail (error, path, "invalid image reference %s: the tag after ':' is empty", q);
+      if (len > 128)
+        return fail (error, path,
+                     "invalid image reference %s: the tag is %" G_GSIZE_FORMAT " characters long: must be no more than 128",
+                     q, len);
+      if (!image_tag_ok (tag))
+        return fail (error, path,
+                     "invalid image reference %s: the tag must start with a letter, digit or '_' and contain only letters, digits, '_', '.' and '-'",
+                     q);
+      *colon = '\0';
+    }
+  if (*name == '\0')
+    return fail (error, path, "invalid image reference %s: the repository name is missing", q);
+  if (strlen (name) > 255)
+    return fail (error, path,
+                 "invalid image reference %s: the repository name is %" G_GSIZE_FORMAT " characters long: must be no more than 255",
+                 q, strlen (name));
+
+  /* As Docker decides: the first component is a registry when it has a '.' or ':', is
+   * "localhost", or has upper-case letters (which a repository path may not). */
+  remote = name;
+  first_slash = strchr (name, '/');
+  if (first_slash != NULL)
+    {
+      g_autofree char *first = g_strndup (name, (gsize) (first_slash - name));
+      if (strpbrk (first, ".:") != NULL || strcmp (first, "localhost") == 0 || has_upper (first))
+        {
+          if (!image_domain_ok (first))
+            return fail (error, path, "invalid image reference %s: the registry \"%s\" is not a valid host[:port]",
+                         q, first);
+          remote = first_slash + 1;
+        }
+    }
+  if (*remote == '\0')
+    return fail (error, path, "invalid image reference %s: empty path component (a leading, trailing or double '/')",
+                 q);
+  components = g_strsplit (remote, "/", -1);
+  for (guint i = 0; components[i] != NULL; i++)
+    {
+      const char *c = components[i];
+      g_autofree char *lower = g_ascii_strdown (c, -1);
+      if (*c == '\0')
+        return fail (error, path, "invalid image reference %s: empty path component (a leading, trailing or double '/')",
+                     q);
+      if (!image_path_component_ok (c) && image_path_component_ok (lower))
+        return fail (error, path, "invalid image reference %s: the repository name must be lowercase", q);
+      if (!image_path_component_ok (c))
+        return fail (error, path,
+                     "invalid image reference %s: path component \"%s\" must be lowercase letters and digits, separated by '.', '_', '__' or '-'",
+                     q, c);
+    }
+  return TRUE;
+}
+
 /* ---- Node ---- */
 
 static gboolean
@@ -399,6 +602,10 @@ validate_service (const CaraService *s, const char *base, const CaraProject *p, 
                   GHashTable *host_ports, GError **error)
 {
   g_autoptr(GHashTable) mount_paths = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autofree char *image_path = g_strdup_printf ("%s.image", base);
+
+  if (!cara_validate_image_reference (s->image, image_path, error))
+    return FALSE;
 
   for (guint j = 0; j < s->env->len; j++)
     {

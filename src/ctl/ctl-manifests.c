@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cara-error.h"
+#include "cara-fields.h"
 #include "cara-json.h"
 #include "cara-validate.h"
 #include "ctl-manifests.h"
@@ -137,6 +138,15 @@ ctl_json_changes (JsonNode *a, JsonNode *b, const char *path, GPtrArray *out)
   g_ptr_array_add (out, g_strdup_printf ("%s: %s -> %s", path, ta, tb));
 }
 
+/* One "caractrl: " line per problem of a document. */
+static void
+print_problems (const GError *e)
+{
+  g_auto (GStrv) lines = g_strsplit (e->message, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    g_printerr ("caractrl: %s\n", lines[i]);
+}
+
 static CtlItem *
 check_doc (CaraManifestDoc *d, GError **error)
 {
@@ -144,9 +154,16 @@ check_doc (CaraManifestDoc *d, GError **error)
   JsonObject *o = JSON_NODE_HOLDS_OBJECT (d->node) ? json_node_get_object (d->node) : NULL;
   const char *api = ctl_str (o, "apiVersion");
   g_autoptr (CtlItem) it = g_new0 (CtlItem, 1);
-  gboolean ok;
 
   it->doc = d;
+  if (cara_fields_looks_like_compose (d->node))
+    {
+      g_set_error (error, CARA_ERROR, CARA_ERROR_INVALID,
+                   _("%s: this looks like a Compose file; Compose files are not supported yet: write a Project "
+                     "manifest (apiVersion: %s, kind: Project, spec.services[] with name and image)"),
+                   d->file, CARA_API_VERSION);
+      return NULL;
+    }
   if (g_str_equal (kind, "Project"))
     it->kind = "projects";
   else if (g_str_equal (kind, "Node"))
@@ -163,19 +180,11 @@ check_doc (CaraManifestDoc *d, GError **error)
                    d->file, d->line, api, CARA_API_VERSION);
       return NULL;
     }
-  if (g_str_equal (it->kind, "projects"))
-    {
-      g_autoptr (CaraProject) p = cara_project_from_json (d->node, error);
-      ok = p != NULL && cara_validate_project (p, error);
-    }
-  else
-    {
-      g_autoptr (CaraNode) n = cara_node_from_json (d->node, error);
-      ok = n != NULL && cara_validate_node (n, error);
-    }
-  if (ok)
-    it->normal = ctl_comparable (it->kind, d->node, error);
-  if (!ok || it->normal == NULL)
+  /* Every unknown field and the decoder's and validation's findings, each with file:line. */
+  if (!cara_manifest_doc_check (d, error))
+    return NULL;
+  it->normal = ctl_comparable (it->kind, d->node, error);
+  if (it->normal == NULL)
     {
       cara_manifest_doc_locate_error (d, error);
       return NULL;
@@ -218,7 +227,7 @@ ctl_manifests_read (GPtrArray *files, GPtrArray **ret_docs, GPtrArray **ret_item
       invalid++;
       if (last)
         {
-          g_printerr ("caractrl: %s\n", last->message);
+          print_problems (last);
           g_error_free (last);
         }
       last = e;
@@ -228,7 +237,7 @@ ctl_manifests_read (GPtrArray *files, GPtrArray **ret_docs, GPtrArray **ret_item
       /* Every problem is reported; the exit code says "invalid manifest" (2). */
       if (invalid > 1)
         {
-          g_printerr ("caractrl: %s\n", last->message);
+          print_problems (last);
           g_error_free (last);
           g_set_error (error, CARA_ERROR, CARA_ERROR_INVALID,
                        ngettext ("%u invalid document; nothing was applied", "%u invalid documents; nothing was applied",

@@ -498,7 +498,10 @@ verb_help (Ctl *ctl, CtlArgs *args, GError **error)
 static int
 report_error (const GError *error)
 {
-  fprintf (stderr, "caractrl: %s\n", error->message);
+  /* A message of several lines (every problem of a manifest) gets the prefix on each. */
+  g_auto (GStrv) lines = g_strsplit (error->message, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    fprintf (stderr, "caractrl: %s\n", lines[i]);
   if (error->domain == CTL_USAGE_ERROR)
     {
       fprintf (stderr, _("Try 'caractrl --help' for more information.\n"));

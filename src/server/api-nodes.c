@@ -22,7 +22,7 @@ static CaraNode *
 decode_node (CaraHttpRequest *req)
 {
   g_autoptr (JsonNode) json = api_parse_body (req);
-  if (json == NULL)
+  if (json == NULL || !api_check_fields (req, "Node", json))
     return NULL;
   g_autoptr (GError) error = NULL;
   CaraNode *n = cara_node_from_json (json, &error);

@@ -20,7 +20,7 @@ static CaraProject *
 decode_project (CaraHttpRequest *req)
 {
   g_autoptr (JsonNode) json = api_parse_body (req);
-  if (json == NULL)
+  if (json == NULL || !api_check_fields (req, "Project", json))
     return NULL;
   g_autoptr (GError) error = NULL;
   CaraProject *p = cara_project_from_json (json, &error);

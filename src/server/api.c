@@ -4,6 +4,7 @@
 
 #include "api.h"
 #include "cara-error.h"
+#include "cara-fields.h"
 
 static ApiWatchHandler watch_handler;
 static gpointer watch_data;
@@ -35,6 +36,19 @@ api_respond_invalid_body (CaraHttpRequest *req, const GError *error)
 {
   g_autofree char *detail = g_strdup_printf ("invalid request body: %s", error->message);
   cara_http_respond_problem (req, 400, detail);
+}
+
+gboolean
+api_check_fields (CaraHttpRequest *req, const char *kind, JsonNode *body)
+{
+  g_autoptr (GPtrArray) problems = cara_fields_check (body, kind, CARA_FIELDS_SPEC);
+  if (problems->len == 0)
+    return TRUE;
+  g_autoptr (GString) detail = g_string_new ("invalid request body: ");
+  for (guint i = 0; i < problems->len; i++)
+    g_string_append_printf (detail, "%s%s", i > 0 ? "; " : "", ((GError *) problems->pdata[i])->message);
+  cara_http_respond_problem (req, 400, detail->str);
+  return FALSE;
 }
 
 JsonNode *

@@ -18,6 +18,10 @@ gboolean api_dispatch_watch (CaraHttpRequest *req, const char *kind);
 /* Parses the request body as JSON; on failure responds 400 "invalid request body: ..." and
  * returns NULL. */
 JsonNode *api_parse_body (CaraHttpRequest *req);
+/* SPEC §2: a Project or Node (@kind) body with unknown fields at the top level or under "spec" gets 400
+ * "invalid request body: " and every one of them ("spec.services[0].enviroment: unknown field
+ * ..."; ...); returns FALSE then.  Metadata and status members are left to the decoder. */
+gboolean api_check_fields (CaraHttpRequest *req, const char *kind, JsonNode *body);
 /* Responds 400 "invalid request body: <error>". */
 void api_respond_invalid_body (CaraHttpRequest *req, const GError *error);
 /* 409 when @body_rv is given and differs from @current_rv (SPEC §3 optimistic concurrency). */
