@@ -565,6 +565,21 @@ cara_project_new (const char *name)
   return p;
 }
 
+void
+cara_project_swap_desired (CaraProject *a, CaraProject *b)
+{
+  __typeof__ (a->spec) spec = a->spec; /* an anonymous struct */
+  GHashTable *labels = a->metadata.labels;
+  GHashTable *annotations = a->metadata.annotations;
+
+  a->spec = b->spec;
+  b->spec = spec;
+  a->metadata.labels = b->metadata.labels;
+  b->metadata.labels = labels;
+  a->metadata.annotations = b->metadata.annotations;
+  b->metadata.annotations = annotations;
+}
+
 CaraProject *
 cara_project_copy (const CaraProject *p)
 {

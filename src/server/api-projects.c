@@ -130,16 +130,7 @@ mutate_spec (CaraProject *cur, gpointer user_data, GError **error)
       return FALSE;
     }
   g_autofree char *before = spec_text (cur);
-  /* Swap the new spec in: the body's object then owns (and frees) the old one. */
-  __typeof__ (cur->spec) tmp = cur->spec;
-  cur->spec = body->spec;
-  body->spec = tmp;
-  GHashTable *t = cur->metadata.labels;
-  cur->metadata.labels = body->metadata.labels;
-  body->metadata.labels = t;
-  t = cur->metadata.annotations;
-  cur->metadata.annotations = body->metadata.annotations;
-  body->metadata.annotations = t;
+  cara_project_swap_desired (cur, body);
 
   if (cur->status.phase == CARA_PROJECT_PHASE_FAILED)
     {
