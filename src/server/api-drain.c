@@ -2,7 +2,8 @@
 #define G_LOG_DOMAIN "cara-api"
 #include "config.h"
 
-#include "api-watch.h"
+#include "api-drain.h"
+#include "api.h"
 
 #include "cara-error.h"
 #include "cara-json.h"
@@ -151,8 +152,8 @@ query_true (CaraHttpRequest *req, const char *key)
   return v != NULL && (g_str_equal (v, "true") || g_str_equal (v, "1"));
 }
 
-static void
-nodes_drain (CaraHttpRequest *req, gpointer user_data)
+void
+api_nodes_drain (CaraHttpRequest *req, gpointer user_data)
 {
   const char *name = cara_http_request_get_param (req, "name");
   g_autoptr (CaraNode) node = NULL;
@@ -206,8 +207,8 @@ uncordon_mutate (CaraNode *n, gpointer user_data, GError **error)
   return TRUE;
 }
 
-static void
-nodes_uncordon (CaraHttpRequest *req, gpointer user_data)
+void
+api_nodes_uncordon (CaraHttpRequest *req, gpointer user_data)
 {
   const char *name = cara_http_request_get_param (req, "name");
   g_autoptr (CaraNode) node = NULL;
@@ -225,14 +226,8 @@ nodes_uncordon (CaraHttpRequest *req, gpointer user_data)
   cara_http_respond_json (req, 200, json);
 }
 
-static const CaraHttpRoute drain_routes[] = {
-  { "POST", "/api/v1/nodes/{name}/drain", nodes_drain, CARA_HTTP_ROLE_ADMIN, CARA_HTTP_NODE_NONE },
-  { "POST", "/api/v1/nodes/{name}/uncordon", nodes_uncordon, CARA_HTTP_ROLE_ADMIN, CARA_HTTP_NODE_NONE },
-};
-
 void
-api_drain_register (CaraHttpServer *server, const ControllerTimeouts *t)
+api_drain_configure (const ControllerTimeouts *t)
 {
   timeouts = t;
-  cara_http_server_add_routes (server, drain_routes, G_N_ELEMENTS (drain_routes), NULL);
 }

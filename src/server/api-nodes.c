@@ -53,8 +53,8 @@ registration_credential (CaraHttpRequest *req, char **ret_hash, char **ret_secre
 /* POST /api/v1/nodes: the Go version's create (409 when the node exists).  An agent registering
  * with its node token binds the token to the node on first registration; registering again with
  * the same token is idempotent (200 and the node), with another token 403. */
-static void
-nodes_create (CaraHttpRequest *req, gpointer user_data)
+void
+api_nodes_create (CaraHttpRequest *req, gpointer user_data)
 {
   g_autoptr (CaraNode) n = decode_node (req);
   g_autoptr (GError) error = NULL;
@@ -103,8 +103,8 @@ nodes_create (CaraHttpRequest *req, gpointer user_data)
   respond_node (req, 201, n);
 }
 
-static void
-nodes_list (CaraHttpRequest *req, gpointer user_data)
+void
+api_nodes_list (CaraHttpRequest *req, gpointer user_data)
 {
   if (api_dispatch_watch (req, "Node"))
     return;
@@ -119,8 +119,8 @@ nodes_list (CaraHttpRequest *req, gpointer user_data)
   cara_http_respond_json (req, 200, json);
 }
 
-static void
-nodes_get (CaraHttpRequest *req, gpointer user_data)
+void
+api_nodes_get (CaraHttpRequest *req, gpointer user_data)
 {
   g_autoptr (CaraNode) n = NULL;
   g_autoptr (GError) error = NULL;
@@ -149,8 +149,8 @@ mutate_spec (CaraNode *cur, gpointer user_data, GError **error)
   return TRUE;
 }
 
-static void
-nodes_update (CaraHttpRequest *req, gpointer user_data)
+void
+api_nodes_update (CaraHttpRequest *req, gpointer user_data)
 {
   const char *name = cara_http_request_get_param (req, "name");
   g_autoptr (CaraNode) body = decode_node (req);
@@ -179,8 +179,8 @@ nodes_update (CaraHttpRequest *req, gpointer user_data)
   respond_node (req, 200, n);
 }
 
-static void
-nodes_delete (CaraHttpRequest *req, gpointer user_data)
+void
+api_nodes_delete (CaraHttpRequest *req, gpointer user_data)
 {
   const char *name = cara_http_request_get_param (req, "name");
   g_autoptr (GError) error = NULL;
@@ -273,8 +273,8 @@ mutate_heartbeat (CaraNode *n, gpointer user_data, GError **error)
   return TRUE;
 }
 
-static void
-nodes_heartbeat (CaraHttpRequest *req, gpointer user_data)
+void
+api_nodes_heartbeat (CaraHttpRequest *req, gpointer user_data)
 {
   const char *name = cara_http_request_get_param (req, "name");
   HeartbeatCtx ctx = { 0 };
@@ -306,8 +306,8 @@ nodes_heartbeat (CaraHttpRequest *req, gpointer user_data)
 /* POST /api/v1/nodes/{name}/reset-token (admin): a new node token for the node, shown once; the
  * one bound before (if any) stops working.  The way to give a token to a node registered while
  * authorisation was off, or to replace an agent's lost one. */
-static void
-nodes_reset_token (CaraHttpRequest *req, gpointer user_data)
+void
+api_nodes_reset_token (CaraHttpRequest *req, gpointer user_data)
 {
   const char *name = cara_http_request_get_param (req, "name");
   g_autoptr (GError) error = NULL;
@@ -335,22 +335,4 @@ nodes_reset_token (CaraHttpRequest *req, gpointer user_data)
   json_builder_end_object (b);
   g_autoptr (JsonNode) root = json_builder_get_root (b);
   cara_http_respond_json (req, 200, root);
-}
-
-static const CaraHttpRoute node_routes[] = {
-  { "POST", "/api/v1/nodes", nodes_create, CARA_HTTP_ROLE_JOIN, CARA_HTTP_NODE_HANDLER },
-  { "GET", "/api/v1/nodes", nodes_list, CARA_HTTP_ROLE_READ, CARA_HTTP_NODE_NONE },
-  { "GET", "/api/v1/nodes/{name}", nodes_get, CARA_HTTP_ROLE_READ, CARA_HTTP_NODE_PATH },
-  { "PUT", "/api/v1/nodes/{name}", nodes_update, CARA_HTTP_ROLE_ADMIN, CARA_HTTP_NODE_NONE },
-  { "DELETE", "/api/v1/nodes/{name}", nodes_delete, CARA_HTTP_ROLE_ADMIN, CARA_HTTP_NODE_NONE },
-  { "POST", "/api/v1/nodes/{name}/heartbeat", nodes_heartbeat, CARA_HTTP_ROLE_AGENT, CARA_HTTP_NODE_PATH },
-  { "POST", "/api/v1/nodes/{name}/reset-token", nodes_reset_token, CARA_HTTP_ROLE_ADMIN, CARA_HTTP_NODE_NONE },
-};
-
-void api_nodes_register (CaraHttpServer *server);
-
-void
-api_nodes_register (CaraHttpServer *server)
-{
-  cara_http_server_add_routes (server, node_routes, G_N_ELEMENTS (node_routes), NULL);
 }

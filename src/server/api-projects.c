@@ -29,8 +29,8 @@ decode_project (CaraHttpRequest *req)
   return p;
 }
 
-static void
-projects_create (CaraHttpRequest *req, gpointer user_data)
+void
+api_projects_create (CaraHttpRequest *req, gpointer user_data)
 {
   g_autoptr (CaraProject) p = decode_project (req);
   g_autoptr (GError) error = NULL;
@@ -57,8 +57,8 @@ projects_create (CaraHttpRequest *req, gpointer user_data)
   respond_project (req, 201, p);
 }
 
-static void
-projects_list (CaraHttpRequest *req, gpointer user_data)
+void
+api_projects_list (CaraHttpRequest *req, gpointer user_data)
 {
   if (api_dispatch_watch (req, "Project"))
     return;
@@ -89,8 +89,8 @@ check_project_node (CaraHttpRequest *req, const CaraProject *p, GError **error)
   return server_auth_check_node (req, node ? node : "", what, error);
 }
 
-static void
-projects_get (CaraHttpRequest *req, gpointer user_data)
+void
+api_projects_get (CaraHttpRequest *req, gpointer user_data)
 {
   g_autoptr (CaraProject) p = NULL;
   g_autoptr (GError) error = NULL;
@@ -146,8 +146,8 @@ mutate_spec (CaraProject *cur, gpointer user_data, GError **error)
   return g_strcmp0 (before, after) != 0; /* unchanged: nothing written, no event */
 }
 
-static void
-projects_update (CaraHttpRequest *req, gpointer user_data)
+void
+api_projects_update (CaraHttpRequest *req, gpointer user_data)
 {
   const char *name = cara_http_request_get_param (req, "name");
   g_autoptr (CaraProject) body = decode_project (req);
@@ -177,8 +177,8 @@ projects_update (CaraHttpRequest *req, gpointer user_data)
   respond_project (req, 200, p);
 }
 
-static void
-projects_delete (CaraHttpRequest *req, gpointer user_data)
+void
+api_projects_delete (CaraHttpRequest *req, gpointer user_data)
 {
   const char *name = cara_http_request_get_param (req, "name");
   gboolean force = g_strcmp0 (cara_http_request_get_query (req, "force"), "true") == 0;
@@ -277,8 +277,8 @@ check_report_conditions (const CaraStatusReport *r, GError **error)
   return TRUE;
 }
 
-static void
-projects_patch_status (CaraHttpRequest *req, gpointer user_data)
+void
+api_projects_patch_status (CaraHttpRequest *req, gpointer user_data)
 {
   const char *name = cara_http_request_get_param (req, "name");
   g_autoptr (JsonNode) json = api_parse_body (req);
@@ -307,21 +307,4 @@ projects_patch_status (CaraHttpRequest *req, gpointer user_data)
     cara_log_project (G_LOG_LEVEL_INFO, name, "Project %s is now %s", name,
                       cara_project_phase_to_string (stored->status.phase));
   cara_http_respond_empty (req, 204);
-}
-
-static const CaraHttpRoute project_routes[] = {
-  { "POST", "/api/v1/projects", projects_create, CARA_HTTP_ROLE_ADMIN, CARA_HTTP_NODE_NONE },
-  { "GET", "/api/v1/projects", projects_list, CARA_HTTP_ROLE_READ, CARA_HTTP_NODE_QUERY },
-  { "GET", "/api/v1/projects/{name}", projects_get, CARA_HTTP_ROLE_READ, CARA_HTTP_NODE_HANDLER },
-  { "PUT", "/api/v1/projects/{name}", projects_update, CARA_HTTP_ROLE_ADMIN, CARA_HTTP_NODE_NONE },
-  { "DELETE", "/api/v1/projects/{name}", projects_delete, CARA_HTTP_ROLE_ADMIN, CARA_HTTP_NODE_NONE },
-  { "PATCH", "/api/v1/projects/{name}/status", projects_patch_status, CARA_HTTP_ROLE_AGENT, CARA_HTTP_NODE_HANDLER },
-};
-
-void api_projects_register (CaraHttpServer *server);
-
-void
-api_projects_register (CaraHttpServer *server)
-{
-  cara_http_server_add_routes (server, project_routes, G_N_ELEMENTS (project_routes), NULL);
 }

@@ -1,13 +1,33 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 
-/* The REST API's route tables (reference §2 + SPEC §3) and small helpers shared by api-*.c. */
+/* The REST API: the one route table (api.c), the handlers it names (api-<kind>.c) and the helpers
+ * they share (api-util.c). */
 
 #include "cara-http-server.h"
 #include "cara-json.h"
 
-/* Adds the node, project, health and version routes. */
+/* Adds every route of the API (api.c's table). */
 void api_register (CaraHttpServer *server);
+
+/* Handlers, CaraHttpHandler each (user_data unused). */
+void api_nodes_create (CaraHttpRequest *req, gpointer user_data);
+void api_nodes_list (CaraHttpRequest *req, gpointer user_data);
+void api_nodes_get (CaraHttpRequest *req, gpointer user_data);
+void api_nodes_update (CaraHttpRequest *req, gpointer user_data);
+void api_nodes_delete (CaraHttpRequest *req, gpointer user_data);
+void api_nodes_heartbeat (CaraHttpRequest *req, gpointer user_data);
+void api_nodes_reset_token (CaraHttpRequest *req, gpointer user_data);
+void api_nodes_drain (CaraHttpRequest *req, gpointer user_data);    /* api-drain.c */
+void api_nodes_uncordon (CaraHttpRequest *req, gpointer user_data); /* api-drain.c */
+void api_projects_create (CaraHttpRequest *req, gpointer user_data);
+void api_projects_list (CaraHttpRequest *req, gpointer user_data);
+void api_projects_get (CaraHttpRequest *req, gpointer user_data);
+void api_projects_update (CaraHttpRequest *req, gpointer user_data);
+void api_projects_delete (CaraHttpRequest *req, gpointer user_data);
+void api_projects_patch_status (CaraHttpRequest *req, gpointer user_data);
+void api_projects_logs (CaraHttpRequest *req, gpointer user_data);        /* api-streams.c */
+void api_projects_portforward (CaraHttpRequest *req, gpointer user_data); /* api-streams.c */
 
 /* Hook for the watch API (issue 5): when set, GET /api/v1/nodes and /api/v1/projects with
  * ?watch=true (or 1) are handed to @handler with @kind "Node" or "Project" instead of listing. */

@@ -194,7 +194,7 @@ main (int argc, char **argv)
   cara_http_server_set_connection_limits (http, cfg->max_connections, cfg->max_connections_per_client);
   cara_http_server_set_log_func (http, log_request, NULL);
   api_register (http);
-  api_streams_register (http, cfg->kf); /* logs and port-forward through the server (issue 7) */
+  api_streams_configure (cfg->kf);
 
   /* controllers and watch (issue 5): watch hub, watch handler, drain/uncordon routes */
   ControllerTimeouts timeouts = {
