@@ -21,6 +21,7 @@ import shutil
 import subprocess
 import sys
 
+sys.dont_write_bytecode = True  # importing test_systemd must leave no __pycache__ in the tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import cara_fixtures  # noqa: E402  (tests/lib through PYTHONPATH)
 import test_systemd  # noqa: E402  (the booted-container driver)
