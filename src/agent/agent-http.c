@@ -541,7 +541,7 @@ agent_http_start (const AgentConfig *cfg, GError **error)
   cara_http_server_set_authorizer (h->server, authorize, h);
   /* Its legitimate caller is the server, with at most 512 relayed streams (api-streams.c). */
   cara_http_server_set_connection_limits (h->server, 1000, 512);
-  /* TLS (issue 11): the server must then be told agent_tls=true */
+  /* TLS: the server must then be told agent_tls=true */
   if (cfg->tls_cert && !cara_http_server_set_tls_files (h->server, cfg->tls_cert, cfg->tls_key, error))
     {
       agent_http_stop (h);

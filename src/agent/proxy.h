@@ -2,7 +2,7 @@
 #pragma once
 
 /* The ingress reverse proxy (reference §5.7): requests on PROXY_LISTEN_ADDR are routed by their
- * Host header to the container behind a project's ingress entry.  Host rule as the Go version: a
+ * Host header to the container behind a project's ingress entry.  Host rule as the reference API: a
  * host with a dot is used verbatim, otherwise "<host>.<project>.local".  Routes are rebuilt from
  * Docker whenever a project is observed running, and dropped on teardown. */
 

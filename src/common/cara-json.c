@@ -861,7 +861,7 @@ decode_ingress (JsonObject *o, const char *path, gpointer out, GError **error)
     return FALSE;
   if (scope != NULL && !cara_ingress_scope_from_string (scope, &i->access.scope))
     {
-      /* The Go version's wording (reference §3.2). */
+      /* The reference API's wording (reference §3.2). */
       g_set_error (error, CARA_ERROR, CARA_ERROR_INVALID,
                    "%s.scope: ingress %s: only \"Internal\" scope is supported", ap,
                    i->name != NULL ? i->name : "");
@@ -1397,7 +1397,7 @@ encode_ingress (gconstpointer item)
   put_string_always (t, "service", i->target.service);
   json_object_set_int_member (t, "port", i->target.port);
   json_object_set_member (o, "target", object_node (t));
-  /* No scope given: no access object (the Go version wrote {"scope": ""}, which reads as a
+  /* No scope given: no access object (the reference implementation wrote {"scope": ""}, which reads as a
    * value that was set to nothing; decoding a missing access gives the same NONE back). */
   if (i->access.scope != CARA_INGRESS_SCOPE_NONE)
     {

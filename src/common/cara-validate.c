@@ -515,7 +515,7 @@ is_empty (const char *s)
   return s == NULL || *s == '\0';
 }
 
-/* Reference §3.2, in the Go version's order and words. */
+/* Reference §3.2, in the reference API's order and words. */
 static gboolean
 validate_go_rules (const CaraProject *p, GError **error)
 {

@@ -108,7 +108,7 @@ ctl_explain_error (Ctl *ctl, GError **error)
 }
 
 /* The server's 404 for a named object reads "Not Found: project not found: web: resource not
- * found" (the Go version's wording, kept on the wire); say it once: project "web" not found.
+ * found" (the reference API's wording, kept on the wire); say it once: project "web" not found.
  * Other 404s (a container of a project, an unknown route) keep their words. */
 static void
 explain_not_found (const char *path, GError **error)

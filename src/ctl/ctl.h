@@ -180,7 +180,7 @@ int ctl_verb_uncordon (Ctl *ctl, CtlArgs *args, GError **error);
 int ctl_verb_node (Ctl *ctl, CtlArgs *args, GError **error);
 int ctl_verb_version (Ctl *ctl, CtlArgs *args, GError **error);
 int ctl_verb_logs (Ctl *ctl, CtlArgs *args, GError **error);
-int ctl_verb_port_forward (Ctl *ctl, CtlArgs *args, GError **error); /* issue 7 */
+int ctl_verb_port_forward (Ctl *ctl, CtlArgs *args, GError **error);
 int ctl_verb_complete (Ctl *ctl, CtlArgs *args, GError **error);
 int ctl_complete_main (int argc, char **argv);
 

@@ -80,7 +80,7 @@ static const CtlOption logs_options[] = {
   { NULL }
 };
 
-/* port-forward (issue 7) */
+/* port-forward */
 static const CtlOption port_forward_options[] = {
   { "address", 0, CTL_OPT_STRING, "ADDR", N_("Local address to listen on (default 127.0.0.1)") },
   { NULL }
@@ -124,7 +124,7 @@ const CtlVerb ctl_verbs[] = {
   { "port-forward", NULL, 2, G_MAXUINT, ctl_verb_port_forward, port_forward_options,
     "PROJECT/SERVICE [LOCAL:]REMOTE...", N_("Forward local ports to a service through the server"),
     N_("Each connection to a local port is relayed by the server to the agent running the service."),
-    CTL_ARGS_PROJECT }, /* issue 7 */
+    CTL_ARGS_PROJECT },
   { "drain", NULL, 1, 2, ctl_verb_drain, drain_options, "node NAME",
     N_("Stop placing projects on a node"), N_("With --evict, its projects are moved to other nodes."),
     CTL_ARGS_KIND_NAMES, kinds_node },

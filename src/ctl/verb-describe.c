@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* caractrl describe node|project NAME...: the reference's layout (§6.3) with values aligned, plus
- * the fields the Go version did not have (resourceVersion, ports, resources, service status...). */
+ * the fields the reference API does not have (resourceVersion, ports, resources, service status...). */
 #include "config.h"
 
 #include <stdio.h>

@@ -50,7 +50,7 @@ registration_credential (CaraHttpRequest *req, char **ret_hash, char **ret_secre
   return TRUE;
 }
 
-/* POST /api/v1/nodes: the Go version's create (409 when the node exists).  An agent registering
+/* POST /api/v1/nodes: the reference API's create (409 when the node exists).  An agent registering
  * with its node token binds the token to the node on first registration; registering again with
  * the same token is idempotent (200 and the node), with another token 403. */
 void

@@ -53,7 +53,7 @@ slot_release (void)
   g_atomic_int_add (&active_streams, -1);
 }
 
-/* TLS to agents (issue 11): [server] agent_tls / $CARA_AGENT_TLS makes every relay use https,
+/* TLS to agents: [server] agent_tls / $CARA_AGENT_TLS makes every relay use https,
  * verified with [server] agent_ca / $CARA_AGENT_CA (else the system CAs).  The relays authenticate
  * to each agent with the secret bound to its node when it registered (cara-token.h): an agent
  * takes no other caller. */

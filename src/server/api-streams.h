@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 
-/* Logs and port-forward through the server (SPEC §3, issue 7): the server finds the project's
+/* Logs and port-forward through the server (SPEC §3): the server finds the project's
  * node and relays to that agent's /api/v1/logs and /api/v1/forward endpoints. */
 
 #include "cara-http-server.h"

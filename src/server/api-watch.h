@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 
-/* The controllers' side of the REST API (issue 5): the watch streams (GET /api/v1/projects and
+/* The controllers' side of the REST API: the watch streams (GET /api/v1/projects and
  * /api/v1/nodes with ?watch=true, handed over by api_dispatch_watch). */
 
 #include "cara-http-server.h"

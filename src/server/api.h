@@ -29,7 +29,7 @@ void api_projects_patch_status (CaraHttpRequest *req, gpointer user_data);
 void api_projects_logs (CaraHttpRequest *req, gpointer user_data);        /* api-streams.c */
 void api_projects_portforward (CaraHttpRequest *req, gpointer user_data); /* api-streams.c */
 
-/* Hook for the watch API (issue 5): when set, GET /api/v1/nodes and /api/v1/projects with
+/* Hook for the watch API: when set, GET /api/v1/nodes and /api/v1/projects with
  * ?watch=true (or 1) are handed to @handler with @kind "Node" or "Project" instead of listing. */
 typedef void (*ApiWatchHandler) (CaraHttpRequest *req, const char *kind, gpointer user_data);
 void api_set_watch_handler (ApiWatchHandler handler, gpointer user_data);
