@@ -734,7 +734,9 @@ reconcile_ensure (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p
       g_free (r->reason);
       g_free (r->message);
       r->reason = g_strdup (fail.reason);
-      r->message = fail.message;
+      /* Left Failed until the spec changes or the project is applied again: say so. */
+      r->message = g_strdup_printf ("%s (re-apply to retry)", fail.message);
+      g_free (fail.message);
       set_ready (r, FALSE, "Failed", r->message);
       return g_steal_pointer (&r);
     }

@@ -190,8 +190,10 @@ report (AgentWorker *w, const char *name, Entry *snapshot_last, const CaraProjec
 {
   g_autoptr (JsonNode) json = cara_status_report_to_json (r);
   g_autofree char *text = cara_json_to_string (json, FALSE);
-  /* Only changes are sent; after an agent restart the first observation always goes out. */
-  if (g_strcmp0 (text, snapshot_last->last_report) == 0)
+  /* Only changes are sent; after an agent restart the first observation always goes out, and so
+   * does one whose phase the server does not show (a retried Failed project is Scheduled there,
+   * and failing the same way again must still reach it). */
+  if (g_strcmp0 (text, snapshot_last->last_report) == 0 && p->status.phase == r->phase)
     return;
   g_autoptr (CaraHttpClient) http = server_client_new (w->cfg);
   g_autoptr (GError) error = NULL;

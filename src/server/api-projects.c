@@ -114,10 +114,16 @@ spec_text (const CaraProject *p)
   return g_strconcat (a, "\n", b, "\n", c, NULL);
 }
 
+typedef struct {
+  CaraProject *body;
+  char *ready_node; /* the Failed project's node, when it was Ready and schedulable just before */
+} UpdateCtx;
+
 static gboolean
 mutate_spec (CaraProject *cur, gpointer user_data, GError **error)
 {
-  CaraProject *body = user_data;
+  UpdateCtx *ctx = user_data;
+  CaraProject *body = ctx->body;
   const char *name = cur->metadata.name;
   if (!api_check_resource_version ("project", name, body->metadata.resource_version,
                                    cur->metadata.resource_version, error))
@@ -132,6 +138,18 @@ mutate_spec (CaraProject *cur, gpointer user_data, GError **error)
   g_autofree char *before = spec_text (cur);
   cara_project_swap_desired (cur, body);
 
+  g_autofree char *after = spec_text (cur);
+  if (cur->status.phase == CARA_PROJECT_PHASE_FAILED && g_strcmp0 (before, after) == 0
+      && ctx->ready_node != NULL && g_strcmp0 (cur->status.node_ref, ctx->ready_node) == 0)
+    {
+      /* The same spec again (caractrl apply of a Failed project): a retry where it failed, now
+       * that what was missing (an image, a port) may be there.  Scheduled makes its agent
+       * reconcile it again. */
+      cur->status.phase = CARA_PROJECT_PHASE_SCHEDULED;
+      g_autofree char *msg = g_strdup_printf ("Re-applied after failure; retrying on node %s", cur->status.node_ref);
+      cara_conditions_upsert (cur->status.conditions, cara_condition_new ("Phase", "True", "Retry", msg));
+      return TRUE;
+    }
   if (cur->status.phase == CARA_PROJECT_PHASE_FAILED)
     {
       /* A corrected spec gets a new chance: back to Pending, to be scheduled again (SPEC §3). */
@@ -142,7 +160,6 @@ mutate_spec (CaraProject *cur, gpointer user_data, GError **error)
                                                   "Spec updated after failure; project reset to Pending for scheduling"));
       return TRUE;
     }
-  g_autofree char *after = spec_text (cur);
   return g_strcmp0 (before, after) != 0; /* unchanged: nothing written, no event */
 }
 
@@ -168,7 +185,20 @@ api_projects_update (CaraHttpRequest *req, gpointer user_data)
       cara_http_respond_error (req, error);
       return;
     }
-  if (!store_update_project (name, mutate_spec, body, &p, &error))
+  /* A Failed project keeps its node on a retry if that node can still take it. */
+  UpdateCtx ctx = { .body = body };
+  g_autoptr (CaraProject) cur = NULL;
+  if (store_get_project (name, &cur, NULL) && cur->status.phase == CARA_PROJECT_PHASE_FAILED
+      && cur->status.node_ref != NULL && *cur->status.node_ref != '\0')
+    {
+      g_autoptr (CaraNode) node = NULL;
+      if (store_get_node (cur->status.node_ref, &node, NULL) && node->status.state == CARA_NODE_STATE_READY
+          && !node->spec.unschedulable)
+        ctx.ready_node = g_strdup (cur->status.node_ref);
+    }
+  gboolean updated = store_update_project (name, mutate_spec, &ctx, &p, &error);
+  g_free (ctx.ready_node);
+  if (!updated)
     {
       cara_http_respond_error (req, error);
       return;

@@ -338,6 +338,29 @@ class T:
         s, d = self.srv.json("GET", "/api/v1/projects/up")
         assert s == 404 or d["status"]["phase"] == "Terminated", (s, d)  # the controller removes it soon
 
+    def test_failed_retry(self):
+        """The same spec PUT again on a Failed project is a retry on its node while that node is Ready
+        and schedulable (back to Scheduled, nodeRef kept); otherwise it is scheduled afresh."""
+        self.expect("POST", "/api/v1/nodes", {"metadata": {"name": "retrier", "labels": {"pin": "retrier"}}}, 201)
+        self.expect("POST", "/api/v1/nodes/retrier/heartbeat", {"state": "Ready"}, 204)
+        body = project_body("rt")
+        body["spec"]["nodeSelector"] = {"pin": "retrier"}
+        self.expect("POST", "/api/v1/projects", body, 201)
+        wait_until(lambda: self.expect("GET", "/api/v1/projects/rt", None, 200)["status"].get("nodeRef") == "retrier",
+                   timeout=20, what="rt Scheduled on retrier")
+        self.expect("PATCH", "/api/v1/projects/rt/status", {"phase": "Failed", "reason": "ImagePullFailed"}, 204)
+        d = self.expect("PUT", "/api/v1/projects/rt", body, 200)
+        assert d["status"]["phase"] == "Scheduled" and d["status"]["nodeRef"] == "retrier", d
+        cond = [c for c in d["status"]["conditions"] if c["type"] == "Phase"][0]
+        assert cond["reason"] == "Retry" and "retrier" in cond["message"], cond
+        # the node cannot take it any more: scheduled afresh (Pending, no node)
+        self.expect("PATCH", "/api/v1/projects/rt/status", {"phase": "Failed", "reason": "ImagePullFailed"}, 204)
+        self.expect("PUT", "/api/v1/nodes/retrier", {"metadata": {"name": "retrier", "labels": {"pin": "retrier"}},
+                                                     "spec": {"unschedulable": True}}, 200)
+        d = self.expect("PUT", "/api/v1/projects/rt", body, 200)
+        assert d["status"]["phase"] == "Pending" and not d["status"].get("nodeRef"), d
+        self.expect("DELETE", "/api/v1/projects/rt?force=true", None, 204)
+
     def test_status_patch(self):
         self.expect("POST", "/api/v1/projects", project_body("st"), 201)
         for phase in ["Scheduled", "Failed", "Running"]:
@@ -460,7 +483,7 @@ def main():
             t = T(srv, PgDb())
             order = ["test_health_version", "test_404_405_head", "test_node_crud", "test_node_update", "test_heartbeat",
                      "test_node_delete", "test_project_create", "test_bad_bodies", "test_unknown_fields", "test_project_list",
-                     "test_project_update", "test_status_patch", "test_project_delete", "test_streams_do_not_hold_workers",
+                     "test_project_update", "test_failed_retry", "test_status_patch", "test_project_delete", "test_streams_do_not_hold_workers",
                      "test_events", "test_list_after_controllers"]
             failed = 0
             for name in order:
