@@ -156,7 +156,7 @@ print_result (Ctl *ctl, CtlItem *it, const char *what, JsonNode *obj, guint inde
   else if (g_str_equal (what, "configured"))
     printf (_("%s/%s configured\n"), singular, it->name);
   else if (g_str_equal (what, "retried"))
-    printf (_("%s/%s retried (it was Failed; sent again unchanged)\n"), singular, it->name);
+    printf (_("%s/%s retried\n"), singular, it->name);
   else
     printf (_("%s/%s unchanged\n"), singular, it->name);
   fflush (stdout);
