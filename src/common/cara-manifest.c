@@ -902,7 +902,7 @@ cara_manifest_doc_check (const CaraManifestDoc *d, GError **error)
     {
       g_autoptr(CaraProject) p = cara_project_from_json (d->node, &decode_error);
       if (p != NULL)
-        cara_validate_project (p, &decode_error);
+        cara_validate_project_all (p, problems);
     }
   else if (strcmp (kind, "Node") == 0)
     {

@@ -820,6 +820,68 @@ cara_validate_project_spec (const CaraProject *p, GError **error)
          cara_validate_label_map (p->spec.node_selector, "spec.nodeSelector", error);
 }
 
+/* The outcome of one check into @problems (a GError* each; *@error is taken and cleared): TRUE
+ * when it passed.  @error is read after @ok was computed, which a plain GError* argument would not
+ * guarantee. */
+static gboolean
+collect (GPtrArray *problems, gboolean ok, GError **error)
+{
+  if (!ok && *error != NULL)
+    g_ptr_array_add (problems, g_steal_pointer (error));
+  g_clear_error (error);
+  return ok;
+}
+
+void
+cara_validate_project_all (const CaraProject *p, GPtrArray *problems)
+{
+  GPtrArray *services = p->spec.services;
+  g_autoptr(GHashTable) names = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr(GHashTable) volumes = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr(GHashTable) host_ports = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autofree gboolean *named = g_new0 (gboolean, services->len + 1);
+  gboolean all_named = TRUE, services_ok = TRUE, volumes_ok;
+  GError *e = NULL;
+
+  collect (problems, cara_validate_project_name (p->metadata.name, &e), &e);
+  collect (problems, cara_validate_label_map (p->metadata.labels, "metadata.labels", &e), &e);
+  collect (problems, validate_annotations (p->metadata.annotations, &e), &e);
+  if (!collect (problems, validate_go_rules (p, &e), &e))
+    return; /* no services, or the like: nothing below is meaningful */
+  for (guint i = 0; i < services->len; i++)
+    {
+      CaraService *s = g_ptr_array_index (services, i);
+      g_autofree char *np = g_strdup_printf ("spec.services[%u].name", i);
+
+      if (!collect (problems, cara_validate_service_name (s->name, np, &e), &e))
+        {
+          all_named = FALSE;
+          continue;
+        }
+      if (g_hash_table_contains (names, s->name))
+        {
+          collect (problems, fail (&e, np, "duplicate service name \"%s\"", s->name), &e);
+          all_named = FALSE;
+          continue;
+        }
+      g_hash_table_add (names, s->name);
+      named[i] = TRUE;
+    }
+  volumes_ok = collect (problems, validate_volumes (p, volumes, &e), &e);
+  /* Each service on its own, once the names and volumes it refers to are known to be sound. */
+  for (guint i = 0; volumes_ok && i < services->len; i++)
+    {
+      g_autofree char *base = g_strdup_printf ("spec.services[%u]", i);
+      if (!named[i])
+        continue;
+      if (!collect (problems, validate_service (g_ptr_array_index (services, i), base, p, volumes, host_ports, &e), &e))
+        services_ok = FALSE;
+    }
+  if (all_named && volumes_ok && services_ok)
+    collect (problems, validate_dependency_cycles (p, &e), &e);
+  collect (problems, cara_validate_label_map (p->spec.node_selector, "spec.nodeSelector", &e), &e);
+}
+
 gboolean
 cara_validate_project (const CaraProject *p, GError **error)
 {

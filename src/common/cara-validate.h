@@ -20,4 +20,7 @@ gboolean cara_validate_image_reference (const char *ref, const char *path, GErro
 gboolean cara_validate_node (const CaraNode *n, GError **error);
 /* Whole project: name, spec, and the status a client may submit. */
 gboolean cara_validate_project (const CaraProject *p, GError **error);
+/* Every problem cara_validate_project() would find one at a time, appended to @problems (GError*):
+ * each check runs on its own where the ones before it leave it meaningful. */
+void cara_validate_project_all (const CaraProject *p, GPtrArray *problems);
 gboolean cara_validate_project_spec (const CaraProject *p, GError **error);

@@ -495,6 +495,24 @@ check_str (const char *yaml)
 
 #define PROJECT_HEAD "apiVersion: caravanserai/v1\nkind: Project\nmetadata:\n  name: web\n"
 
+/* Every problem of a document at once, not only its unknown fields: one per service, the labels,
+ * and the unknown field, each with its line. */
+static void
+test_all_problems (void)
+{
+  g_autofree char *msg = check_str ("apiVersion: caravanserai/v1\nkind: Project\nmetadata:\n  name: web\n"
+                                    "  labels:\n    \"bad key!\": x\n"
+                                    "spec:\n  services:\n"
+                                    "    - name: a\n      image: \"UPPER\"\n"
+                                    "    - name: b\n      image: busybox\n      enviroment: []\n"
+                                    "    - name: c\n      image: busybox\n      ports:\n        - containerPort: 70000\n");
+  g_assert_nonnull (msg);
+  g_assert_nonnull (strstr (msg, "metadata.labels"));
+  g_assert_nonnull (strstr (msg, "spec.services[0].image"));
+  g_assert_nonnull (strstr (msg, "spec.services[1].enviroment"));
+  g_assert_nonnull (strstr (msg, "spec.services[2].ports[0]"));
+}
+
 typedef struct {
   const char *yaml;     /* after PROJECT_HEAD unless it starts with "apiVersion" */
   const char *expected; /* the whole message */
@@ -741,6 +759,7 @@ main (int argc, char **argv)
   g_test_add_func ("/manifest/unknown-fields-many", test_unknown_fields_many);
   g_test_add_func ("/manifest/suggest", test_suggest);
   g_test_add_func ("/manifest/compose", test_compose);
+  g_test_add_func ("/manifest/all-problems", test_all_problems);
   g_test_add_func ("/manifest/encoder-output-known", test_encoder_output_known);
   return g_test_run ();
 }
