@@ -27,6 +27,9 @@ typedef struct {
   char *path;
   char *phase;
   GPtrArray *services; /* CaraServiceStatus*, copies of what the agent reported */
+  gboolean ready;      /* the ServicesReady condition */
+  char *ready_reason;
+  char *ready_message;
 } BusProject;
 
 /* The GSource that drives sd-bus from the GMainLoop. */
@@ -160,6 +163,8 @@ bus_project_free (BusProject *p)
   g_free (p->path);
   g_free (p->phase);
   g_ptr_array_unref (p->services);
+  g_free (p->ready_reason);
+  g_free (p->ready_message);
   g_free (p);
 }
 
@@ -272,6 +277,10 @@ default_project_json (AgentBus *self, BusProject *p)
   project->status.node_ref = g_strdup (self->node_name);
   g_ptr_array_unref (project->status.services);
   project->status.services = copy_services (p->services);
+  if (p->ready_reason != NULL)
+    g_ptr_array_add (project->status.conditions,
+                     cara_condition_new ("ServicesReady", p->ready ? "True" : "False", p->ready_reason,
+                                         p->ready_message));
   status = cara_project_status_to_json (project);
   return cara_json_to_string (status, FALSE);
 }
@@ -459,7 +468,19 @@ project_get_string (sd_bus *bus, const char *path, const char *interface, const 
                     sd_bus_message *reply, void *userdata, sd_bus_error *ret_error)
 {
   BusProject *p = userdata;
-  return sd_bus_message_append (reply, "s", g_str_equal (property, "Name") ? p->name : p->phase);
+  const char *v = g_str_equal (property, "Name")          ? p->name
+                  : g_str_equal (property, "ReadyReason")  ? p->ready_reason
+                  : g_str_equal (property, "ReadyMessage") ? p->ready_message
+                                                           : p->phase;
+  return sd_bus_message_append (reply, "s", v ? v : "");
+}
+
+static int
+project_get_ready (sd_bus *bus, const char *path, const char *interface, const char *property,
+                   sd_bus_message *reply, void *userdata, sd_bus_error *ret_error)
+{
+  BusProject *p = userdata;
+  return sd_bus_message_append (reply, "b", p->ready);
 }
 
 static int
@@ -500,6 +521,9 @@ static const sd_bus_vtable project_vtable[] = {
   SD_BUS_PROPERTY ("Phase", "s", project_get_string, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
   SD_BUS_PROPERTY ("Services", "a(sss)", project_get_services, 0,
                    SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+  SD_BUS_PROPERTY ("ServicesReady", "b", project_get_ready, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+  SD_BUS_PROPERTY ("ReadyReason", "s", project_get_string, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+  SD_BUS_PROPERTY ("ReadyMessage", "s", project_get_string, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
   SD_BUS_METHOD_WITH_ARGS ("Restart", SD_BUS_ARGS ("s", service), SD_BUS_NO_RESULT,
                            agent_method_restart, 0),
   SD_BUS_VTABLE_END,
@@ -788,6 +812,31 @@ agent_bus_project_changed (AgentBus *self, const char *name, const char *phase,
                                              NULL),
              "PropertiesChanged");
   emit_project_changed (self, name, phase);
+}
+
+void
+agent_bus_project_set_ready (AgentBus *self, const char *name, gboolean ready, const char *reason,
+                             const char *message)
+{
+  BusProject *p;
+
+  if (self == NULL || name == NULL)
+    return;
+  p = g_hash_table_lookup (self->projects, name);
+  if (p == NULL)
+    return;
+  ready = !!ready;
+  if (p->ready == ready && g_strcmp0 (p->ready_reason, reason) == 0
+      && g_strcmp0 (p->ready_message, message) == 0)
+    return;
+  p->ready = ready;
+  g_free (p->ready_reason);
+  p->ready_reason = g_strdup (reason);
+  g_free (p->ready_message);
+  p->ready_message = g_strdup (message);
+  warn_emit (sd_bus_emit_properties_changed (self->bus, p->path, PROJECT_IFACE, "ServicesReady",
+                                             "ReadyReason", "ReadyMessage", NULL),
+             "PropertiesChanged");
 }
 
 void

@@ -53,6 +53,11 @@ void agent_bus_set_last_heartbeat (AgentBus *bus, guint64 usec); /* g_get_real_t
  * @services holds CaraServiceStatus* (cara-model.h), may be NULL; both are copied. */
 void agent_bus_project_changed (AgentBus *bus, const char *name, const char *phase,
                                 GPtrArray *services);
+/* The project's ServicesReady condition (status True, its reason and message) on its object:
+ * properties ServicesReady, ReadyReason, ReadyMessage; PropertiesChanged only on a change.
+ * Unknown names are ignored (call agent_bus_project_changed() first). */
+void agent_bus_project_set_ready (AgentBus *bus, const char *name, gboolean ready, const char *reason,
+                                  const char *message);
 /* The project left this node: its object vanishes (InterfacesRemoved) and ProjectChanged(name, "")
  * is emitted.  Unknown names are ignored. */
 void agent_bus_project_removed (AgentBus *bus, const char *name);

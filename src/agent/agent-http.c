@@ -147,7 +147,7 @@ log_thread (gpointer data)
 {
   LogJob *j = data;
   g_autoptr (GError) error = NULL;
-  g_autoptr (DockerClient) dc = docker_client_new (j->h->cfg->docker_host, &error);
+  DockerClient *dc = docker_client_for_thread (j->h->cfg->docker_host, &error);
   if (dc && !docker_container_logs (dc, j->id, j->follow, j->tail, j->timestamps, log_chunk, j, j->cancel, &error)
       && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     cara_log_service (G_LOG_LEVEL_DEBUG, j->project, j->service, "Log stream ended: %s", error->message);
@@ -165,7 +165,7 @@ handle_logs (CaraHttpRequest *req, gpointer user_data)
   const char *service = cara_http_request_get_param (req, "service");
   gboolean follow = query_bool (req, "follow");
   g_autoptr (GError) error = NULL;
-  g_autoptr (DockerClient) dc = docker_client_new (h->cfg->docker_host, &error);
+  DockerClient *dc = docker_client_for_thread (h->cfg->docker_host, &error);
   g_autoptr (JsonObject) info = dc ? find_container (h, dc, project, service, &error) : NULL;
   if (info == NULL)
     {
@@ -437,7 +437,7 @@ handle_forward (CaraHttpRequest *req, gpointer user_data)
       return;
     }
   g_autoptr (GError) error = NULL;
-  g_autoptr (DockerClient) dc = docker_client_new (h->cfg->docker_host, &error);
+  DockerClient *dc = docker_client_for_thread (h->cfg->docker_host, &error);
   g_autoptr (JsonObject) info = dc ? find_container (h, dc, project, service, &error) : NULL;
   g_autofree char *cname = g_strdup_printf ("%s-%s", project, service);
   if (info == NULL)
@@ -541,7 +541,7 @@ agent_http_start (const AgentConfig *cfg, GError **error)
   cara_http_server_set_authorizer (h->server, authorize, h);
   /* Its legitimate caller is the server, with at most 512 relayed streams (api-streams.c). */
   cara_http_server_set_connection_limits (h->server, 1000, 512);
-  /* TLS (issue 11): the server must then be told agent_tls=true */
+  /* TLS: the server must then be told agent_tls=true */
   if (cfg->tls_cert && !cara_http_server_set_tls_files (h->server, cfg->tls_cert, cfg->tls_key, error))
     {
       agent_http_stop (h);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cara-error.h"
+#include "cara-json.h"
 #include "docker.h"
 
 struct _DockerClient {
@@ -23,6 +24,8 @@ static GMutex version_lock;
 static JsonNode *
 parse_json (const char *data, gssize len, GError **error)
 {
+  if (!cara_json_check_depth (data, len, error))
+    return NULL;
   g_autoptr (JsonParser) p = json_parser_new_immutable ();
   if (!json_parser_load_from_data (p, data, len, error))
     return NULL;
@@ -138,6 +141,21 @@ docker_client_free (DockerClient *dc)
   g_free (dc->version);
   g_free (dc->prefix);
   g_free (dc);
+}
+
+static GPrivate thread_client = G_PRIVATE_INIT ((GDestroyNotify) docker_client_free);
+
+DockerClient *
+docker_client_for_thread (const char *host, GError **error)
+{
+  DockerClient *dc = g_private_get (&thread_client);
+
+  if (dc != NULL && g_strcmp0 (cara_http_client_get_base_url (dc->http), host) == 0)
+    return dc;
+  dc = docker_client_new (host, error);
+  if (dc != NULL)
+    g_private_replace (&thread_client, dc);
+  return dc;
 }
 
 const char *

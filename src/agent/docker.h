@@ -19,6 +19,10 @@ typedef struct _DockerClient DockerClient;
 /* @host: "unix:///var/run/docker.sock" or "tcp://host:port".  Negotiates the API version with
  * GET /version the first time a host is seen (fails if the daemon is unreachable). */
 DockerClient *docker_client_new (const char *host, GError **error);
+/* The calling thread's client for @host, made on first use and kept until the thread ends, so that
+ * a reconcile worker reuses its connection and negotiated version instead of building a client
+ * per call.  Borrowed: do not free.  NULL (and an error) while Docker cannot be reached. */
+DockerClient *docker_client_for_thread (const char *host, GError **error);
 void docker_client_free (DockerClient *dc);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (DockerClient, docker_client_free)
 

@@ -72,13 +72,19 @@ on_heartbeat (gboolean registered, gboolean ok, gint64 usec, gpointer user_data)
 }
 
 static void
-on_project (const char *project, const char *phase, GPtrArray *services, gpointer user_data)
+on_project (const char *project, const char *phase, GPtrArray *services, const CaraCondition *ready,
+            gpointer user_data)
 {
   Agent *a = user_data;
   if (phase == NULL || *phase == '\0')
     agent_bus_project_removed (a->bus, project);
   else
-    agent_bus_project_changed (a->bus, project, phase, services);
+    {
+      agent_bus_project_changed (a->bus, project, phase, services);
+      if (ready)
+        agent_bus_project_set_ready (a->bus, project, g_strcmp0 (ready->status, "True") == 0, ready->reason,
+                                     ready->message);
+    }
 }
 
 static gboolean
@@ -103,7 +109,7 @@ restart_thread (gpointer data)
 {
   RestartJob *j = data;
   g_autoptr (GError) error = NULL;
-  g_autoptr (DockerClient) dc = docker_client_new (j->a->cfg->docker_host, &error);
+  DockerClient *dc = docker_client_for_thread (j->a->cfg->docker_host, &error);
   g_autofree char *f_node = g_strdup_printf ("cara.node=%s", j->a->cfg->node_name);
   g_autofree char *f_project = g_strdup_printf ("cara.project=%s", j->project);
   g_autofree char *f_service = g_strdup_printf ("cara.service=%s", j->service);

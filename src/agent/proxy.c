@@ -4,6 +4,7 @@
 #define G_LOG_DOMAIN "cara-proxy"
 
 #include <arpa/inet.h>
+#include <ifaddrs.h>
 #include <netinet/in.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -22,6 +23,7 @@ struct _Proxy {
   struct MHD_Daemon *daemon;
   GMutex lock;
   GHashTable *routes;   /* host -> "http://ip:port" */
+  GHashTable *internal; /* host -> "ip/prefix" of the project network, for access.scope Internal */
   GHashTable *projects; /* project -> GPtrArray of hosts */
 };
 
@@ -126,6 +128,91 @@ client_ip (struct MHD_Connection *conn)
   return g_strdup (buf);
 }
 
+CURLU *
+proxy_upstream_url (const char *backend, const char *target, GError **error)
+{
+  /* Origin-form only: an absolute or authority form ("@127.0.0.1:8080/...") would name another
+   * host once joined to the backend. */
+  if (target == NULL || target[0] != '/' || strchr (target, '#'))
+    {
+      g_set_error (error, CARA_ERROR, CARA_ERROR_INVALID,
+                   "the request target \"%s\" is not a path beginning with \"/\"", target ? target : "");
+      return NULL;
+    }
+  const char *q = strchr (target, '?');
+  g_autofree char *path = q ? g_strndup (target, (gsize) (q - target)) : g_strdup (target);
+  g_autoptr (CURLU) u = curl_url ();
+  CURLUcode rc = curl_url_set (u, CURLUPART_URL, backend, 0);
+  if (rc == CURLUE_OK)
+    rc = curl_url_set (u, CURLUPART_PATH, path, 0);
+  if (rc == CURLUE_OK && q && q[1])
+    rc = curl_url_set (u, CURLUPART_QUERY, q + 1, 0);
+  if (rc != CURLUE_OK)
+    {
+      g_set_error (error, CARA_ERROR, CARA_ERROR_INVALID, "the request target \"%s\": %s", target,
+                   curl_url_strerror (rc));
+      return NULL;
+    }
+  return g_steal_pointer (&u);
+}
+
+/* @cidr: "address/prefix"; the address may have host bits set (a container's own address). */
+static gboolean
+ip_in_cidr (const char *ip, const char *cidr)
+{
+  const char *slash = cidr ? strchr (cidr, '/') : NULL;
+  guint64 prefix = 0;
+  if (slash == NULL || !g_ascii_string_to_unsigned (slash + 1, 10, 0, 128, &prefix, NULL))
+    return FALSE;
+  g_autofree char *net_s = g_strndup (cidr, (gsize) (slash - cidr));
+  g_autoptr (GInetAddress) a = g_inet_address_new_from_string (ip);
+  g_autoptr (GInetAddress) net = g_inet_address_new_from_string (net_s);
+  if (a == NULL || net == NULL || g_inet_address_get_family (a) != g_inet_address_get_family (net)
+      || prefix > 8 * g_inet_address_get_native_size (a))
+    return FALSE;
+  const guint8 *x = g_inet_address_to_bytes (a), *y = g_inet_address_to_bytes (net);
+  for (guint64 bit = 0; bit < prefix; bit++)
+    if (((x[bit / 8] ^ y[bit / 8]) >> (7 - bit % 8)) & 1)
+      return FALSE;
+  return TRUE;
+}
+
+gboolean
+proxy_internal_allowed (const char *client_ip, const char *const *local_addrs, const char *project_net)
+{
+  if (client_ip == NULL || *client_ip == '\0')
+    return FALSE;
+  if (ip_in_cidr (client_ip, "127.0.0.0/8") || g_strcmp0 (client_ip, "::1") == 0)
+    return TRUE;
+  for (const char *const *l = local_addrs; l && *l; l++)
+    if (g_strcmp0 (*l, client_ip) == 0)
+      return TRUE;
+  return ip_in_cidr (client_ip, project_net);
+}
+
+/* The node's own addresses, as text. */
+static GStrv
+local_addresses (void)
+{
+  g_autoptr (GStrvBuilder) b = g_strv_builder_new ();
+  struct ifaddrs *ifs = NULL;
+  if (getifaddrs (&ifs) == 0)
+    {
+      for (struct ifaddrs *i = ifs; i; i = i->ifa_next)
+        {
+          char buf[INET6_ADDRSTRLEN] = "";
+          if (i->ifa_addr && i->ifa_addr->sa_family == AF_INET)
+            inet_ntop (AF_INET, &((struct sockaddr_in *) i->ifa_addr)->sin_addr, buf, sizeof buf);
+          else if (i->ifa_addr && i->ifa_addr->sa_family == AF_INET6)
+            inet_ntop (AF_INET6, &((struct sockaddr_in6 *) i->ifa_addr)->sin6_addr, buf, sizeof buf);
+          if (*buf)
+            g_strv_builder_add (b, buf);
+        }
+      freeifaddrs (ifs);
+    }
+  return g_strv_builder_end (b);
+}
+
 static enum MHD_Result
 forward (Proxy *px, struct MHD_Connection *conn, const char *method, Request *rq)
 {
@@ -137,16 +224,34 @@ forward (Proxy *px, struct MHD_Connection *conn, const char *method, Request *rq
 
   g_mutex_lock (&px->lock);
   g_autofree char *backend = g_strdup (g_hash_table_lookup (px->routes, host));
+  gboolean internal = g_hash_table_contains (px->internal, host);
+  g_autofree char *project_net = g_strdup (g_hash_table_lookup (px->internal, host));
   g_mutex_unlock (&px->lock);
   if (backend == NULL)
     {
-      g_autofree char *detail = g_strdup_printf ("Host \"%s\" has no backend available.", host);
-      return respond_page (conn, 502, "Bad Gateway", detail);
+      /* No ingress names this host: nothing here to reach (a 404, not a failing gateway). */
+      g_autofree char *detail = g_strdup_printf ("No ingress on this node serves the host \"%s\".", host);
+      return respond_page (conn, 404, "Not Found", detail);
     }
+
+  g_autofree char *ip = client_ip (conn);
+  if (internal)
+    {
+      g_auto (GStrv) local = local_addresses ();
+      if (!proxy_internal_allowed (ip, (const char *const *) local, project_net))
+        {
+          g_autofree char *detail = g_strdup_printf ("Host \"%s\" is reachable only from the node and its project "
+                                                     "network (access.scope Internal).", host);
+          return respond_page (conn, 403, "Forbidden", detail);
+        }
+    }
+  g_autoptr (GError) url_error = NULL;
+  g_autoptr (CURLU) url = proxy_upstream_url (backend, rq->uri, &url_error);
+  if (url == NULL)
+    return respond_page (conn, 400, "Bad Request", url_error->message);
 
   HeaderCopy hc = { .conn = conn };
   MHD_get_connection_values (conn, MHD_HEADER_KIND, copy_header, &hc);
-  g_autofree char *ip = client_ip (conn);
   g_autofree char *xff = g_strdup_printf ("X-Forwarded-For: %s", ip);
   g_autofree char *xfh = g_strdup_printf ("X-Forwarded-Host: %s", host_hdr ? host_hdr : "");
   hc.headers = curl_slist_append (hc.headers, xff);
@@ -155,10 +260,9 @@ forward (Proxy *px, struct MHD_Connection *conn, const char *method, Request *rq
   hc.headers = curl_slist_append (hc.headers, "Expect:");
   g_autoptr (CaraCurlSlist) headers = hc.headers;
 
-  g_autofree char *url = g_strconcat (backend, rq->uri ? rq->uri : "/", NULL);
   Upstream up = { .body = g_byte_array_new (), .headers = g_ptr_array_new_with_free_func (g_free) };
   g_autoptr (CURL) curl = curl_easy_init ();
-  curl_easy_setopt (curl, CURLOPT_URL, url);
+  curl_easy_setopt (curl, CURLOPT_CURLU, url);
   curl_easy_setopt (curl, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt (curl, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
   curl_easy_setopt (curl, CURLOPT_TIMEOUT_MS, 120000L);
@@ -216,6 +320,8 @@ access_handler (void *cls, struct MHD_Connection *conn, const char *url, const c
   if (rq->body == NULL)
     {
       rq->body = g_byte_array_new ();
+      if (rq->uri == NULL || rq->uri[0] != '/')
+        return respond_page (conn, 400, "Bad Request", "The request target must be a path beginning with \"/\".");
       return MHD_YES; /* headers only; the body (if any) comes next */
     }
   if (*upload_data_size > 0)
@@ -287,6 +393,7 @@ proxy_start (const char *listen_addr, GError **error)
   Proxy *px = g_new0 (Proxy, 1);
   g_mutex_init (&px->lock);
   px->routes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  px->internal = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   px->projects = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_ptr_array_unref);
   /* A thread per connection: a proxied request blocks while the backend answers. */
   px->daemon = MHD_start_daemon (MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG,
@@ -316,6 +423,7 @@ proxy_stop (Proxy *px)
   if (px->daemon)
     MHD_stop_daemon (px->daemon);
   g_hash_table_unref (px->routes);
+  g_hash_table_unref (px->internal);
   g_hash_table_unref (px->projects);
   g_mutex_clear (&px->lock);
   g_free (px);
@@ -326,7 +434,10 @@ remove_locked (Proxy *px, const char *project)
 {
   GPtrArray *hosts = g_hash_table_lookup (px->projects, project);
   for (guint i = 0; hosts && i < hosts->len; i++)
-    g_hash_table_remove (px->routes, g_ptr_array_index (hosts, i));
+    {
+      g_hash_table_remove (px->routes, g_ptr_array_index (hosts, i));
+      g_hash_table_remove (px->internal, g_ptr_array_index (hosts, i));
+    }
   g_hash_table_remove (px->projects, project);
 }
 
@@ -348,6 +459,7 @@ proxy_update (Proxy *px, DockerClient *dc, const AgentConfig *cfg, const CaraPro
   const char *project = p->metadata.name;
   g_autoptr (GPtrArray) hosts = g_ptr_array_new_with_free_func (g_free);
   g_autoptr (GPtrArray) backends = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GPtrArray) scope_nets = g_ptr_array_new_with_free_func (g_free); /* NULL: no scope */
   for (guint i = 0; i < p->spec.ingress->len; i++)
     {
       const CaraIngress *in = g_ptr_array_index (p->spec.ingress, i);
@@ -358,6 +470,7 @@ proxy_update (Proxy *px, DockerClient *dc, const AgentConfig *cfg, const CaraPro
       g_autoptr (GError) error = NULL;
       g_autoptr (JsonArray) list = docker_container_list (dc, filters, &error);
       const char *ip = NULL;
+      gint64 prefix = 32;
       JsonObject *c = list && json_array_get_length (list) ? json_array_get_object_element (list, 0) : NULL;
       JsonNode *ns = c ? json_object_get_member (c, "NetworkSettings") : NULL;
       JsonNode *nets = ns && JSON_NODE_HOLDS_OBJECT (ns) ? json_object_get_member (json_node_get_object (ns), "Networks")
@@ -372,7 +485,10 @@ proxy_update (Proxy *px, DockerClient *dc, const AgentConfig *cfg, const CaraPro
                                   ? json_object_get_string_member_with_default (json_node_get_object (n), "IPAddress", "")
                                   : "";
               if (*a && (ip == NULL || g_str_has_prefix (l->data, "cara-")))
-                ip = a;
+                {
+                  ip = a;
+                  prefix = json_object_get_int_member_with_default (json_node_get_object (n), "IPPrefixLen", 32);
+                }
             }
         }
       if (ip == NULL)
@@ -383,6 +499,8 @@ proxy_update (Proxy *px, DockerClient *dc, const AgentConfig *cfg, const CaraPro
         }
       g_ptr_array_add (hosts, proxy_resolve_host (in->host, project));
       g_ptr_array_add (backends, g_strdup_printf ("http://%s:%" G_GINT64_FORMAT, ip, in->target.port));
+      g_ptr_array_add (scope_nets, in->access.scope == CARA_INGRESS_SCOPE_INTERNAL
+                                 ? g_strdup_printf ("%s/%" G_GINT64_FORMAT, ip, prefix) : NULL);
     }
 
   g_mutex_lock (&px->lock);
@@ -394,6 +512,9 @@ proxy_update (Proxy *px, DockerClient *dc, const AgentConfig *cfg, const CaraPro
         {
           g_hash_table_replace (px->routes, g_strdup (g_ptr_array_index (hosts, i)),
                                 g_strdup (g_ptr_array_index (backends, i)));
+          if (g_ptr_array_index (scope_nets, i))
+            g_hash_table_replace (px->internal, g_strdup (g_ptr_array_index (hosts, i)),
+                                  g_strdup (g_ptr_array_index (scope_nets, i)));
           g_ptr_array_add (owned, g_strdup (g_ptr_array_index (hosts, i)));
         }
       g_hash_table_replace (px->projects, g_strdup (project), owned);

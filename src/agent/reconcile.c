@@ -8,6 +8,7 @@
 
 #include "cara-error.h"
 #include "cara-log.h"
+#include "readiness.h"
 #include "reconcile-spec.h"
 #include "reconcile.h"
 
@@ -74,6 +75,48 @@ own_restart_forget (const char *id)
   g_mutex_unlock (&own_lock);
 }
 
+/* Restart times per service ("project/service" -> RestartHistory), for the CrashLoop verdict.
+ * Lost on agent restart (then rebuilt from Docker's counts, see restart_history_observe()). */
+static GMutex history_lock;
+static GHashTable *histories;
+
+/* Records one observation of a service's container; returns its restarts within the window. */
+static guint
+history_observe (const char *project, const char *service, const char *id, gint64 count, gint64 created_usec)
+{
+  g_autofree char *key = g_strdup_printf ("%s/%s", project, service);
+  gint64 now = g_get_real_time ();
+  g_mutex_lock (&history_lock);
+  if (histories == NULL)
+    histories = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) restart_history_free);
+  RestartHistory *h = g_hash_table_lookup (histories, key);
+  if (h == NULL)
+    {
+      h = restart_history_new ();
+      g_hash_table_insert (histories, g_steal_pointer (&key), h);
+    }
+  restart_history_observe (h, id, count, created_usec, now);
+  guint n = restart_history_recent (h, now);
+  g_mutex_unlock (&history_lock);
+  return n;
+}
+
+static void
+history_forget_project (const char *project)
+{
+  g_autofree char *prefix = g_strdup_printf ("%s/", project);
+  g_mutex_lock (&history_lock);
+  GHashTableIter it;
+  gpointer k;
+  if (histories)
+    {
+      g_hash_table_iter_init (&it, histories);
+      while (g_hash_table_iter_next (&it, &k, NULL))
+        if (g_str_has_prefix (k, prefix))
+          g_hash_table_iter_remove (&it);
+    }
+  g_mutex_unlock (&history_lock);
+}
 
 static GHashTable *
 labels_new (const AgentConfig *cfg, const char *project)
@@ -393,8 +436,10 @@ error_is_transient (const GError *error)
       || g_error_matches (error, CARA_ERROR, CARA_ERROR_UNAVAILABLE);
 }
 
+/* @current: service name -> ID of the container made from the current spec (filled as we go). */
 static gboolean
-ensure_services (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p, Failure *fail)
+ensure_services (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p, GHashTable *current_ids,
+                 Failure *fail)
 {
   const char *project = p->metadata.name;
   g_autoptr (GError) error = NULL;
@@ -470,6 +515,8 @@ ensure_services (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p,
         }
 
       if (current)
+        g_hash_table_insert (current_ids, svc->name, g_strdup (obj_string (current, "Id")));
+      if (current)
         {
           gboolean never_started = g_strcmp0 (obj_string (current, "State"), "created") == 0;
           if (wants_start (current, svc->restart_policy, dc)
@@ -521,6 +568,7 @@ ensure_services (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p,
           return FALSE;
         }
       cara_log_service (G_LOG_LEVEL_INFO, project, svc->name, "Started container %.12s (%s)", id, svc->image);
+      g_hash_table_insert (current_ids, svc->name, g_steal_pointer (&id));
     }
 
   /* Services removed from the spec. */
@@ -540,9 +588,22 @@ ensure_services (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p,
 
 /* ---------------------------------------------------------------- observe */
 
-static CaraStatusReport *
-observe (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p)
+/* The ServicesReady condition, without times: the report's text then changes only when the
+ * condition does (the worker sends changes only), and the server dates the transitions. */
+static void
+set_ready (CaraStatusReport *r, gboolean ready, const char *reason, const char *message)
 {
+  cara_conditions_remove (r->conditions, "ServicesReady");
+  g_ptr_array_add (r->conditions, cara_condition_new ("ServicesReady", ready ? "True" : "False", reason, message));
+}
+
+/* @current_ids: as ensure_services() left it, or NULL when nothing was applied (every container
+ * found then counts as current). */
+static CaraStatusReport *
+observe (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p, GHashTable *current_ids,
+         gint64 *ret_recheck_usec)
+{
+  gint64 recheck = 0;
   g_autoptr (CaraStatusReport) r = cara_status_report_new ();
   r->has_services = TRUE;
   g_autoptr (GError) error = NULL;
@@ -560,17 +621,28 @@ observe (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p)
 
   g_autoptr (GString) crashed = g_string_new (NULL);
   g_autoptr (GString) missing = g_string_new (NULL);
+  g_autofree ReadinessService *ready_in = g_new0 (ReadinessService, MAX (p->spec.services->len, 1));
   for (guint i = 0; i < p->spec.services->len; i++)
     {
       const CaraService *svc = g_ptr_array_index (p->spec.services, i);
       CaraServiceStatus *ss = cara_service_status_new (svc->name);
       g_ptr_array_add (r->services, ss);
+      ReadinessService *rs = &ready_in[i];
+      rs->name = svc->name;
+      rs->has_healthcheck = svc->healthcheck && svc->healthcheck->command && svc->healthcheck->command[0];
+      const char *want = current_ids ? g_hash_table_lookup (current_ids, svc->name) : NULL;
       const char *id = NULL;
-      for (guint j = 0; j < json_array_get_length (list) && id == NULL; j++)
+      gint64 created = 0;
+      for (guint j = 0; j < json_array_get_length (list); j++)
         {
           JsonObject *c = json_array_get_object_element (list, j);
-          if (g_strcmp0 (docker_labels_get (c, AGENT_LABEL_SERVICE), svc->name) == 0)
-            id = obj_string (c, "Id");
+          if (g_strcmp0 (docker_labels_get (c, AGENT_LABEL_SERVICE), svc->name) != 0)
+            continue;
+          if (id == NULL || g_strcmp0 (obj_string (c, "Id"), want) == 0)
+            {
+              id = obj_string (c, "Id");
+              created = json_object_get_int_member_with_default (c, "Created", 0) * G_USEC_PER_SEC;
+            }
         }
       g_autoptr (JsonObject) info = id ? docker_container_inspect (dc, id, NULL) : NULL;
       if (info == NULL)
@@ -579,6 +651,7 @@ observe (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p)
           g_string_append_printf (missing, "%s%s", missing->len ? ", " : "", svc->name);
           continue;
         }
+      rs->current = current_ids == NULL || g_strcmp0 (id, want) == 0;
       JsonObject *st = obj_object (info, "State");
       ss->container_id = g_strdup (id);
       ss->state = g_strdup (obj_string (st, "Status"));
@@ -590,6 +663,21 @@ observe (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p)
       if (stopped && (svc->restart_policy == CARA_RESTART_POLICY_NEVER))
         g_string_append_printf (crashed, "%sservice %s exited with code %" G_GINT64_FORMAT, crashed->len ? "; " : "",
                                 svc->name, code);
+      rs->state = ss->state;
+      rs->health = ss->health;
+      rs->completed = stopped && code == 0 && svc->restart_policy == CARA_RESTART_POLICY_ON_FAILURE;
+      rs->recent_restarts = history_observe (p->metadata.name, svc->name, id, ss->restart_count, created);
+      rs->uptime_usec = -1;
+      g_autoptr (GDateTime) started = obj_string (st, "StartedAt") ? g_date_time_new_from_iso8601 (obj_string (st, "StartedAt"), NULL) : NULL;
+      if (started && g_strcmp0 (ss->state, "running") == 0)
+        {
+          gint64 t = g_date_time_to_unix (started) * G_USEC_PER_SEC + g_date_time_get_microsecond (started);
+          rs->uptime_usec = MAX (g_get_real_time () - t, 0);
+          /* Look again when it has been up long enough to count as ready. */
+          if (!rs->has_healthcheck && rs->uptime_usec < READINESS_MIN_UPTIME_USEC)
+            recheck = recheck ? MIN (recheck, READINESS_MIN_UPTIME_USEC - rs->uptime_usec)
+                              : READINESS_MIN_UPTIME_USEC - rs->uptime_usec;
+        }
     }
 
   if (crashed->len)
@@ -607,17 +695,29 @@ observe (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p)
   else
     {
       r->phase = CARA_PROJECT_PHASE_RUNNING;
-      r->reason = g_strdup ("ContainersRunning");
-      r->message = g_strdup ("All containers running");
+      g_autofree char *why = NULL;
+      ReadinessReason verdict = readiness_decide (ready_in, p->spec.services->len, &why);
+      set_ready (r, verdict == READINESS_READY, readiness_reason_to_string (verdict), why);
+      /* Not "All containers running" while one is crash-looping: ServicesReady says which. */
+      r->reason = g_strdup (verdict == READINESS_READY ? "ContainersRunning" : "ServicesNotReady");
+      r->message = g_strdup (verdict == READINESS_READY ? "All containers running" : "Not every service is ready yet");
     }
+  if (r->phase == CARA_PROJECT_PHASE_FAILED)
+    set_ready (r, FALSE, "Failed", r->message);
+  if (ret_recheck_usec)
+    *ret_recheck_usec = recheck;
   return g_steal_pointer (&r);
 }
 
 CaraStatusReport *
-reconcile_ensure (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p, gboolean apply)
+reconcile_ensure (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p, gboolean apply,
+                  gint64 *ret_recheck_usec)
 {
+  if (ret_recheck_usec)
+    *ret_recheck_usec = 0;
   Failure fail = { 0 };
-  if (apply && !ensure_services (dc, cfg, p, &fail))
+  g_autoptr (GHashTable) current_ids = apply ? g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free) : NULL;
+  if (apply && !ensure_services (dc, cfg, p, current_ids, &fail))
     {
       if (fail.transient)
         {
@@ -627,17 +727,20 @@ reconcile_ensure (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p
           return NULL;
         }
       cara_log_project (G_LOG_LEVEL_WARNING, p->metadata.name, "Reconcile failed: %s", fail.message);
-      g_autoptr (CaraStatusReport) r = observe (dc, cfg, p);
+      g_autoptr (CaraStatusReport) r = observe (dc, cfg, p, current_ids, NULL);
       if (r == NULL)
         r = cara_status_report_new ();
       r->phase = CARA_PROJECT_PHASE_FAILED;
       g_free (r->reason);
       g_free (r->message);
       r->reason = g_strdup (fail.reason);
-      r->message = fail.message;
+      /* Left Failed until the spec changes or the project is applied again: say so. */
+      r->message = g_strdup_printf ("%s (re-apply to retry)", fail.message);
+      g_free (fail.message);
+      set_ready (r, FALSE, "Failed", r->message);
       return g_steal_pointer (&r);
     }
-  return observe (dc, cfg, p);
+  return observe (dc, cfg, p, current_ids, ret_recheck_usec);
 }
 
 /* ---------------------------------------------------------------- teardown */
@@ -715,6 +818,7 @@ reconcile_teardown (DockerClient *dc, const AgentConfig *cfg, const char *projec
           return FALSE;
         }
     }
+  history_forget_project (project);
   if (removed > 0)
     cara_log_project (G_LOG_LEVEL_INFO, project, "Removed %u Docker objects (containers, network, ephemeral volumes)", removed);
   return TRUE;

@@ -14,7 +14,9 @@
  * phase Running or Failed with reason/message and per-service status; NULL when Docker did not
  * answer (restarting): nothing to report, the project is looked at again when it answers. */
 CaraStatusReport *reconcile_ensure (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p,
-                                    gboolean apply);
+                                    gboolean apply, gint64 *ret_recheck_usec);
+/* *ret_recheck_usec (may be NULL): after how long the project should be observed again because
+ * its ServicesReady condition changes with time alone (a service up long enough); 0: no need. */
 
 /* Removes our containers and network of @project and its Ephemeral volumes (Persistent volumes
  * stay).  Works from labels alone, so it also finishes an interrupted teardown. */

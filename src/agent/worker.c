@@ -31,7 +31,55 @@ struct _AgentWorker {
   GThreadPool *pool;
   Proxy *proxy;
   gboolean stopping; /* under @lock: the pool is being freed, queue nothing more */
+  GHashTable *timers; /* under @lock: pending rechecks (GSource*, on @main_ctx) */
 };
+
+typedef struct {
+  AgentWorker *w;
+  char *name;
+  GSource *source;
+} Recheck;
+
+static void
+recheck_free (gpointer data)
+{
+  Recheck *r = data;
+  g_free (r->name);
+  g_free (r);
+}
+
+static gboolean
+on_recheck (gpointer data)
+{
+  Recheck *r = data;
+  g_mutex_lock (&r->w->lock);
+  g_hash_table_remove (r->w->timers, r->source);
+  g_mutex_unlock (&r->w->lock);
+  agent_worker_recheck (r->w, r->name);
+  return G_SOURCE_REMOVE;
+}
+
+/* Observe @name again after @usec (a condition that changes with time alone). */
+static void
+schedule_recheck (AgentWorker *w, const char *name, gint64 usec)
+{
+  Recheck *r = g_new0 (Recheck, 1);
+  r->w = w;
+  r->name = g_strdup (name);
+  r->source = g_timeout_source_new ((guint) MAX ((usec + 999) / 1000, 1));
+  g_source_set_callback (r->source, on_recheck, r, recheck_free);
+  g_mutex_lock (&w->lock);
+  if (w->stopping)
+    {
+      g_mutex_unlock (&w->lock);
+      g_source_unref (r->source);
+      return;
+    }
+  g_hash_table_add (w->timers, r->source);
+  g_source_attach (r->source, w->main_ctx);
+  g_mutex_unlock (&w->lock);
+  g_source_unref (r->source);
+}
 
 static void
 entry_free (Entry *e)
@@ -76,13 +124,14 @@ typedef struct {
   char *project;
   char *phase;
   GPtrArray *services;
+  CaraCondition *ready;
 } Notice;
 
 static gboolean
 deliver_notice (gpointer data)
 {
   Notice *n = data;
-  n->w->notify (n->project, n->phase, n->services, n->w->user_data);
+  n->w->notify (n->project, n->phase, n->services, n->ready, n->w->user_data);
   return G_SOURCE_REMOVE;
 }
 
@@ -94,11 +143,13 @@ notice_free (gpointer data)
   g_free (n->phase);
   if (n->services)
     g_ptr_array_unref (n->services);
+  cara_condition_free (n->ready);
   g_free (n);
 }
 
 static void
-notify (AgentWorker *w, const char *project, CaraProjectPhase phase, GPtrArray *services)
+notify (AgentWorker *w, const char *project, CaraProjectPhase phase, GPtrArray *services,
+        GPtrArray *conditions)
 {
   if (w->notify == NULL)
     return;
@@ -106,6 +157,8 @@ notify (AgentWorker *w, const char *project, CaraProjectPhase phase, GPtrArray *
   n->w = w;
   n->project = g_strdup (project);
   n->phase = g_strdup (cara_project_phase_to_string (phase));
+  CaraCondition *ready = conditions ? cara_conditions_find (conditions, "ServicesReady") : NULL;
+  n->ready = ready ? cara_condition_copy (ready) : NULL;
   if (services)
     {
       n->services = g_ptr_array_new_with_free_func ((GDestroyNotify) cara_service_status_free);
@@ -137,8 +190,10 @@ report (AgentWorker *w, const char *name, Entry *snapshot_last, const CaraProjec
 {
   g_autoptr (JsonNode) json = cara_status_report_to_json (r);
   g_autofree char *text = cara_json_to_string (json, FALSE);
-  /* Only changes are sent; after an agent restart the first observation always goes out. */
-  if (g_strcmp0 (text, snapshot_last->last_report) == 0)
+  /* Only changes are sent; after an agent restart the first observation always goes out, and so
+   * does one whose phase the server does not show (a retried Failed project is Scheduled there,
+   * and failing the same way again must still reach it). */
+  if (g_strcmp0 (text, snapshot_last->last_report) == 0 && p->status.phase == r->phase)
     return;
   g_autoptr (CaraHttpClient) http = server_client_new (w->cfg);
   g_autoptr (GError) error = NULL;
@@ -169,7 +224,7 @@ teardown (AgentWorker *w, DockerClient *dc, const char *name, gboolean report_te
       return;
     }
   proxy_remove (w->proxy, name);
-  notify (w, name, CARA_PROJECT_PHASE_NONE, NULL);
+  notify (w, name, CARA_PROJECT_PHASE_NONE, NULL, NULL);
   if (!report_terminated)
     return;
   g_autoptr (CaraStatusReport) r = cara_status_report_new ();
@@ -209,7 +264,7 @@ process (gpointer data, gpointer user_data)
   g_autofree char *new_failed_digest = NULL;
   gboolean gone = FALSE;
   g_autoptr (GError) error = NULL;
-  g_autoptr (DockerClient) dc = docker_client_new (w->cfg->docker_host, &error);
+  DockerClient *dc = docker_client_for_thread (w->cfg->docker_host, &error);
   if (dc == NULL)
     cara_log_project (G_LOG_LEVEL_WARNING, name, "Cannot reach Docker: %s", error->message);
   else if (p == NULL)
@@ -237,7 +292,10 @@ process (gpointer data, gpointer user_data)
               new_failed_digest = spec_digest (p);
               apply = g_strcmp0 (new_failed_digest, snap.failed_digest) != 0;
             }
-          g_autoptr (CaraStatusReport) r = reconcile_ensure (dc, w->cfg, p, apply);
+          gint64 recheck = 0;
+          g_autoptr (CaraStatusReport) r = reconcile_ensure (dc, w->cfg, p, apply, &recheck);
+          if (r && recheck > 0)
+            schedule_recheck (w, name, recheck);
           if (r == NULL)
             {
               g_clear_pointer (&new_failed_digest, g_free);
@@ -250,7 +308,7 @@ process (gpointer data, gpointer user_data)
             new_failed_digest = spec_digest (p);
           if (r->phase == CARA_PROJECT_PHASE_RUNNING)
             proxy_update (w->proxy, dc, w->cfg, p);
-          notify (w, name, r->phase, r->services);
+          notify (w, name, r->phase, r->services, r->conditions);
           break;
         }
       default:
@@ -290,6 +348,7 @@ agent_worker_new (const AgentConfig *cfg, GMainContext *main_ctx, AgentProjectNo
   g_mutex_init (&w->lock);
   w->entries = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) entry_free);
   w->pool = g_thread_pool_new (process, w, 4, FALSE, NULL);
+  w->timers = g_hash_table_new (g_direct_hash, g_direct_equal);
   return w;
 }
 
@@ -309,6 +368,13 @@ agent_worker_free (AgentWorker *w)
   w->stopping = TRUE;
   g_mutex_unlock (&w->lock);
   g_thread_pool_free (w->pool, TRUE, TRUE);
+  /* Pending rechecks hold @w: they go with it (the main loop no longer runs). */
+  GHashTableIter it;
+  gpointer src;
+  g_hash_table_iter_init (&it, w->timers);
+  while (g_hash_table_iter_next (&it, &src, NULL))
+    g_source_destroy (src);
+  g_hash_table_unref (w->timers);
   g_hash_table_unref (w->entries);
   g_mutex_clear (&w->lock);
   g_main_context_unref (w->main_ctx);
@@ -371,7 +437,7 @@ agent_worker_sync (AgentWorker *w, GPtrArray *projects)
   /* What Docker holds for us but the server no longer places here. */
   g_autoptr (GError) error = NULL;
   g_autoptr (GHashTable) local = NULL;
-  g_autoptr (DockerClient) dc = docker_client_new (w->cfg->docker_host, &error);
+  DockerClient *dc = docker_client_for_thread (w->cfg->docker_host, &error);
   if (dc)
     local = reconcile_local_projects (dc, w->cfg, &error);
   if (local == NULL)

@@ -9,8 +9,10 @@
 
 typedef struct _AgentWorker AgentWorker;
 
-/* Called on @main_ctx after a project's status was observed (@phase "" when it left this node). */
-typedef void (*AgentProjectNotify) (const char *project, const char *phase, GPtrArray *services, gpointer user_data);
+/* Called on @main_ctx after a project's status was observed (@phase "" when it left this node);
+ * @ready: its ServicesReady condition (NULL when none was decided). */
+typedef void (*AgentProjectNotify) (const char *project, const char *phase, GPtrArray *services,
+                                    const CaraCondition *ready, gpointer user_data);
 
 AgentWorker *agent_worker_new (const AgentConfig *cfg, GMainContext *main_ctx, AgentProjectNotify notify,
                                gpointer user_data);

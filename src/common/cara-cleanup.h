@@ -6,15 +6,13 @@
 
 #include <glib.h>
 #include <curl/curl.h>
-#include <libpq-fe.h>
 #include <microhttpd.h>
 #include <systemd/sd-bus.h>
 #include <yaml.h>
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (PGconn, PQfinish)
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (PGresult, PQclear)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (CURL, curl_easy_cleanup)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (CURLM, curl_multi_cleanup)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (CURLU, curl_url_cleanup)
 
 static inline void
 cara_curl_slist_free (struct curl_slist *l)

@@ -322,7 +322,8 @@ cara_http_error_from_response (const CaraHttpResponse *r)
   if (data && len > 0)
     {
       g_autoptr (JsonParser) parser = json_parser_new ();
-      if (json_parser_load_from_data (parser, data, (gssize) len, NULL)
+      if (cara_json_check_depth (data, (gssize) len, NULL)
+          && json_parser_load_from_data (parser, data, (gssize) len, NULL)
           && JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
         {
           JsonObject *o = json_node_get_object (json_parser_get_root (parser));

@@ -72,6 +72,47 @@ strings_valid (JsonNode *node, GString *path)
   return TRUE;
 }
 
+/* json-glib 1.6 parses recursively: 100,000 '[' overflow the stack of the thread that reads them.
+ * The bytes are scanned for nesting depth before any tree is built.  Brackets inside "..." strings
+ * do not count; json-glib also takes '...' strings and comments, which could hide a '"' from this
+ * scan, so after a ' or / outside a string every bracket counts (such input is not JSON anyway). */
+gboolean
+cara_json_check_depth (const char *data, gssize len, GError **error)
+{
+  gsize n = len < 0 ? strlen (data) : (gsize) len;
+  gboolean in_string = FALSE, string_aware = TRUE;
+  int depth = 0;
+
+  for (gsize i = 0; i < n; i++)
+    {
+      char c = data[i];
+      if (in_string)
+        {
+          if (c == '\\')
+            i++;
+          else if (c == '"')
+            in_string = FALSE;
+          continue;
+        }
+      if (string_aware && c == '"')
+        in_string = TRUE;
+      else if (c == '\'' || c == '/')
+        string_aware = FALSE;
+      else if (c == '[' || c == '{')
+        {
+          if (++depth > CARA_JSON_MAX_DEPTH)
+            {
+              g_set_error (error, CARA_ERROR, CARA_ERROR_INVALID,
+                           "invalid JSON: nested deeper than the limit of %d levels", CARA_JSON_MAX_DEPTH);
+              return FALSE;
+            }
+        }
+      else if ((c == ']' || c == '}') && depth > 0)
+        depth--;
+    }
+  return TRUE;
+}
+
 JsonNode *
 cara_json_parse (const char *data, gssize len, GError **error)
 {
@@ -85,6 +126,8 @@ cara_json_parse (const char *data, gssize len, GError **error)
       g_set_error_literal (error, CARA_ERROR, CARA_ERROR_INVALID, "invalid JSON: empty document");
       return NULL;
     }
+  if (!cara_json_check_depth (data, len, error))
+    return NULL;
   g_signal_connect (parser, "object-start", G_CALLBACK (on_start), &rc);
   g_signal_connect (parser, "array-start", G_CALLBACK (on_start), &rc);
   g_signal_connect (parser, "object-end", G_CALLBACK (on_container_end), &rc);
@@ -818,7 +861,7 @@ decode_ingress (JsonObject *o, const char *path, gpointer out, GError **error)
     return FALSE;
   if (scope != NULL && !cara_ingress_scope_from_string (scope, &i->access.scope))
     {
-      /* The Go version's wording (reference §3.2). */
+      /* The reference API's wording (reference §3.2). */
       g_set_error (error, CARA_ERROR, CARA_ERROR_INVALID,
                    "%s.scope: ingress %s: only \"Internal\" scope is supported", ap,
                    i->name != NULL ? i->name : "");
@@ -1002,7 +1045,8 @@ decode_status_report (CaraStatusReport *r, JsonObject *o, GError **error)
       !get_array (o, "", "services", &services, error))
     return FALSE;
   r->has_services = services != NULL;
-  return each_object (o, "", "services", decode_service_status, r->services, error);
+  return each_object (o, "", "services", decode_service_status, r->services, error) &&
+         decode_conditions (o, "", r->conditions, error);
 }
 
 CaraStatusReport *
@@ -1347,15 +1391,20 @@ encode_ingress (gconstpointer item)
   const CaraIngress *i = item;
   JsonObject *o = json_object_new ();
   JsonObject *t = json_object_new ();
-  JsonObject *a = json_object_new ();
 
   put_string_always (o, "name", i->name);
   put_string (o, "host", i->host);
   put_string_always (t, "service", i->target.service);
   json_object_set_int_member (t, "port", i->target.port);
   json_object_set_member (o, "target", object_node (t));
-  put_string_always (a, "scope", cara_ingress_scope_to_string (i->access.scope));
-  json_object_set_member (o, "access", object_node (a));
+  /* No scope given: no access object (the reference implementation wrote {"scope": ""}, which reads as a
+   * value that was set to nothing; decoding a missing access gives the same NONE back). */
+  if (i->access.scope != CARA_INGRESS_SCOPE_NONE)
+    {
+      JsonObject *a = json_object_new ();
+      put_string_always (a, "scope", cara_ingress_scope_to_string (i->access.scope));
+      json_object_set_member (o, "access", object_node (a));
+    }
   return object_node (o);
 }
 
@@ -1480,5 +1529,6 @@ cara_status_report_to_json (const CaraStatusReport *r)
   put_string (o, "message", r->message);
   if (r->has_services)
     put_array (o, "services", r->services, encode_service_status, TRUE);
+  put_array (o, "conditions", r->conditions, encode_condition, FALSE);
   return object_node (o);
 }

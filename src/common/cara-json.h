@@ -13,6 +13,11 @@
 
 /* Generic helpers */
 JsonNode *cara_json_parse (const char *data, gssize len, GError **error); /* INVALID on bad JSON */
+/* Deepest nesting of arrays/objects any JSON read by the three programs may have; deeper input is
+ * refused (INVALID) before a tree is built.  cara_json_parse checks it; direct json-glib callers
+ * call cara_json_check_depth first. */
+#define CARA_JSON_MAX_DEPTH 64
+gboolean cara_json_check_depth (const char *data, gssize len, GError **error);
 char *cara_json_to_string (JsonNode *node, gboolean pretty);
 
 /* Times: RFC 3339, UTC, fractional seconds trimmed as Go's RFC3339Nano; NULL -> zero time. */

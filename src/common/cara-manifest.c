@@ -8,8 +8,10 @@
 
 #include "cara-cleanup.h"
 #include "cara-error.h"
+#include "cara-fields.h"
 #include "cara-json.h"
 #include "cara-manifest.h"
+#include "cara-validate.h"
 
 /* Bounds against hostile input: nesting depth and nodes produced after alias expansion
  * ("billion laughs"). */
@@ -856,4 +858,77 @@ cara_manifest_doc_locate_error (const CaraManifestDoc *d, GError **error)
         }
     }
   g_prefix_error (error, "%s:%u: ", d->file, line);
+}
+
+/* ================================================================ checking a document */
+
+typedef struct {
+  guint line;
+  guint order;
+  GError *error;
+} Located;
+
+static int
+compare_located (gconstpointer a, gconstpointer b)
+{
+  const Located *x = a, *y = b;
+
+  if (x->line != y->line)
+    return x->line < y->line ? -1 : 1;
+  return x->order < y->order ? -1 : (x->order > y->order);
+}
+
+/* The line cara_manifest_doc_locate_error put in front of the message ("file:LINE: ..."). */
+static guint
+located_line (const CaraManifestDoc *d, const GError *e)
+{
+  gsize skip = strlen (d->file) + 1;
+
+  if (strlen (e->message) <= skip)
+    return 0;
+  return (guint) g_ascii_strtoull (e->message + skip, NULL, 10);
+}
+
+gboolean
+cara_manifest_doc_check (const CaraManifestDoc *d, GError **error)
+{
+  g_autoptr(GPtrArray) problems = cara_fields_check (d->node, NULL, CARA_FIELDS_ALL);
+  g_autoptr(GError) decode_error = NULL;
+  const char *kind = cara_json_get_kind (d->node);
+  g_autoptr(GArray) located = g_array_new (FALSE, FALSE, sizeof (Located));
+  g_autoptr(GString) msg = g_string_new (NULL);
+
+  if (strcmp (kind, "Project") == 0)
+    {
+      g_autoptr(CaraProject) p = cara_project_from_json (d->node, &decode_error);
+      if (p != NULL)
+        cara_validate_project_all (p, problems);
+    }
+  else if (strcmp (kind, "Node") == 0)
+    {
+      g_autoptr(CaraNode) n = cara_node_from_json (d->node, &decode_error);
+      if (n != NULL)
+        cara_validate_node (n, &decode_error);
+    }
+  else
+    return TRUE;
+  if (decode_error != NULL)
+    g_ptr_array_add (problems, g_steal_pointer (&decode_error));
+  if (problems->len == 0)
+    return TRUE;
+
+  for (guint i = 0; i < problems->len; i++)
+    {
+      Located l = { 0, i, problems->pdata[i] };
+      /* One without a field path ("and 3 more unknown fields") goes last. */
+      gboolean has_path = strstr (l.error->message, ": ") != NULL;
+      cara_manifest_doc_locate_error (d, &l.error);
+      l.line = has_path ? located_line (d, l.error) : G_MAXUINT;
+      g_array_append_val (located, l);
+    }
+  g_array_sort (located, compare_located);
+  for (guint i = 0; i < located->len; i++)
+    g_string_append_printf (msg, "%s%s", i > 0 ? "\n" : "", g_array_index (located, Located, i).error->message);
+  g_set_error_literal (error, CARA_ERROR, CARA_ERROR_INVALID, msg->str);
+  return FALSE;
 }

@@ -28,6 +28,12 @@ GPtrArray *cara_manifest_read_path (const char *path, GError **error);
 /* Prefix @error (whose message starts with a field path) with "file:line:" of that field. */
 void cara_manifest_doc_locate_error (const CaraManifestDoc *d, GError **error);
 
+/* Every problem of a Project or Node document at once, each located ("file:line: path: ..."), in
+ * line order: every unknown field (cara-fields.h), and what decoding and validation find.  TRUE
+ * when there is none; else one CARA_ERROR_INVALID error with one problem per line.  Other kinds:
+ * TRUE (the caller says which kinds it takes). */
+gboolean cara_manifest_doc_check (const CaraManifestDoc *d, GError **error);
+
 /* TRUE when a plain YAML scalar with this text reads back as a string (not null, a boolean or a
  * number) under the YAML 1.2 core schema; the emitter quotes the others. */
 gboolean cara_yaml_plain_scalar_is_string (const char *s);

@@ -565,6 +565,21 @@ cara_project_new (const char *name)
   return p;
 }
 
+void
+cara_project_swap_desired (CaraProject *a, CaraProject *b)
+{
+  __typeof__ (a->spec) spec = a->spec; /* an anonymous struct */
+  GHashTable *labels = a->metadata.labels;
+  GHashTable *annotations = a->metadata.annotations;
+
+  a->spec = b->spec;
+  b->spec = spec;
+  a->metadata.labels = b->metadata.labels;
+  b->metadata.labels = labels;
+  a->metadata.annotations = b->metadata.annotations;
+  b->metadata.annotations = annotations;
+}
+
 CaraProject *
 cara_project_copy (const CaraProject *p)
 {
@@ -624,6 +639,7 @@ cara_status_report_new (void)
   CaraStatusReport *r = g_new0 (CaraStatusReport, 1);
 
   r->services = g_ptr_array_new_with_free_func ((GDestroyNotify) cara_service_status_free);
+  r->conditions = conditions_new ();
   return r;
 }
 
@@ -635,5 +651,6 @@ cara_status_report_free (CaraStatusReport *r)
   g_free (r->reason);
   g_free (r->message);
   g_clear_pointer (&r->services, g_ptr_array_unref);
+  g_clear_pointer (&r->conditions, g_ptr_array_unref);
   g_free (r);
 }

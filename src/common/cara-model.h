@@ -246,6 +246,9 @@ typedef struct {
 
 CaraProject *cara_project_new (const char *name);
 CaraProject *cara_project_copy (const CaraProject *p);
+/* Exchanges what a user sets (spec, labels, annotations) between @a and @b: an update takes the
+ * body's, and the body then owns (and frees) the old ones. */
+void cara_project_swap_desired (CaraProject *a, CaraProject *b);
 void cara_project_free (CaraProject *p);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (CaraProject, cara_project_free)
 
@@ -262,6 +265,7 @@ typedef struct {
   char *message;
   gboolean has_services;
   GPtrArray *services; /* CaraServiceStatus*, never NULL */
+  GPtrArray *conditions; /* CaraCondition*, never NULL: upserted besides Phase (ServicesReady) */
 } CaraStatusReport;
 
 CaraStatusReport *cara_status_report_new (void);

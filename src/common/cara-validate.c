@@ -248,6 +248,209 @@ validate_annotations (GHashTable *annotations, GError **error)
   return TRUE;
 }
 
+/* ---- image references (Docker's grammar, github.com/distribution/reference) ---- */
+
+/* [a-z0-9]+ ((\.|_|__|-+) [a-z0-9]+)* */
+static gboolean
+image_path_component_ok (const char *s)
+{
+  gsize i = 0;
+
+  if (!is_lower_alnum (s[0]))
+    return FALSE;
+  for (;;)
+    {
+      while (is_lower_alnum (s[i]))
+        i++;
+      if (s[i] == '\0')
+        return TRUE;
+      if (s[i] == '.')
+        i++;
+      else if (s[i] == '_')
+        i += s[i + 1] == '_' ? 2 : 1;
+      else if (s[i] == '-')
+        while (s[i] == '-')
+          i++;
+      else
+        return FALSE;
+      if (!is_lower_alnum (s[i]))
+        return FALSE;
+    }
+}
+
+/* host[:port] with host a DNS name ([A-Za-z0-9] or [A-Za-z0-9][A-Za-z0-9-]*[A-Za-z0-9], dotted),
+ * an IPv4 address (the same) or [IPv6]. */
+static gboolean
+image_domain_ok (const char *s)
+{
+  const char *colon;
+  gsize hl;
+
+  if (s[0] == '[')
+    {
+      const char *end = strchr (s, ']');
+      if (end == NULL || end == s + 1)
+        return FALSE;
+      for (const char *p = s + 1; p < end; p++)
+        if (!g_ascii_isxdigit (*p) && *p != ':')
+          return FALSE;
+      colon = end[1] == ':' ? end + 1 : NULL;
+      if (end[1] != '\0' && colon == NULL)
+        return FALSE;
+    }
+  else
+    {
+      colon = strchr (s, ':');
+      hl = colon != NULL ? (gsize) (colon - s) : strlen (s);
+      for (gsize start = 0; start <= hl;)
+        {
+          gsize end = start;
+          while (end < hl && s[end] != '.')
+            end++;
+          if (end == start || !g_ascii_isalnum (s[start]) || !g_ascii_isalnum (s[end - 1]))
+            return FALSE;
+          for (gsize i = start; i < end; i++)
+            if (!g_ascii_isalnum (s[i]) && s[i] != '-')
+              return FALSE;
+          start = end + 1;
+        }
+    }
+  if (colon != NULL)
+    {
+      if (colon[1] == '\0')
+        return FALSE;
+      for (const char *p = colon + 1; *p != '\0'; p++)
+        if (!g_ascii_isdigit (*p))
+          return FALSE;
+    }
+  return TRUE;
+}
+
+/* [A-Za-z][A-Za-z0-9]* ([-_+.] [A-Za-z][A-Za-z0-9]*)* : [0-9a-fA-F]{32,} */
+static gboolean
+image_digest_ok (const char *s)
+{
+  const char *p = s;
+  gsize hex = 0;
+
+  for (;;)
+    {
+      if (!g_ascii_isalpha (*p))
+        return FALSE;
+      while (g_ascii_isalnum (*p))
+        p++;
+      if (*p == ':')
+        break;
+      if (strchr ("-_+.", *p) == NULL || *p == '\0')
+        return FALSE;
+      p++;
+    }
+  for (p++; *p != '\0'; p++, hex++)
+    if (!g_ascii_isxdigit (*p))
+      return FALSE;
+  return hex >= 32;
+}
+
+/* [A-Za-z0-9_][A-Za-z0-9_.-]* */
+static gboolean
+image_tag_ok (const char *s)
+{
+  if (!g_ascii_isalnum (s[0]) && s[0] != '_')
+    return FALSE;
+  for (; *s != '\0'; s++)
+    if (!g_ascii_isalnum (*s) && strchr ("_.-", *s) == NULL)
+      return FALSE;
+  return TRUE;
+}
+
+static gboolean
+has_upper (const char *s)
+{
+  for (; *s != '\0'; s++)
+    if (g_ascii_isupper (*s))
+      return TRUE;
+  return FALSE;
+}
+
+gboolean
+cara_validate_image_reference (const char *ref, const char *path, GError **error)
+{
+  g_autofree char *q = NULL;
+  g_autofree char *name = NULL;
+  g_auto(GStrv) components = NULL;
+  const char *at, *remote, *first_slash;
+  char *last_slash, *colon;
+
+  if (ref == NULL || *ref == '\0')
+    return fail (error, path, "image is required");
+  q = quote (ref, 80);
+  at = strchr (ref, '@');
+  if (at != NULL && !image_digest_ok (at + 1))
+    return fail (error, path,
+                 "invalid image reference %s: the digest after '@' must be ALGORITHM:HEX with at least 32 hexadecimal digits (sha256:...)",
+                 q);
+  name = at != NULL ? g_strndup (ref, (gsize) (at - ref)) : g_strdup (ref);
+  last_slash = strrchr (name, '/');
+  colon = strrchr (last_slash != NULL ? last_slash : name, ':');
+  if (colon != NULL)
+    {
+      const char *tag = colon + 1;
+      gsize len = strlen (tag);
+      if (len == 0)
+        return fail (error, path, "invalid image reference %s: the tag after ':' is empty", q);
+      if (len > 128)
+        return fail (error, path,
+                     "invalid image reference %s: the tag is %" G_GSIZE_FORMAT " characters long: must be no more than 128",
+                     q, len);
+      if (!image_tag_ok (tag))
+        return fail (error, path,
+                     "invalid image reference %s: the tag must start with a letter, digit or '_' and contain only letters, digits, '_', '.' and '-'",
+                     q);
+      *colon = '\0';
+    }
+  if (*name == '\0')
+    return fail (error, path, "invalid image reference %s: the repository name is missing", q);
+  if (strlen (name) > 255)
+    return fail (error, path,
+                 "invalid image reference %s: the repository name is %" G_GSIZE_FORMAT " characters long: must be no more than 255",
+                 q, strlen (name));
+
+  /* As Docker decides: the first component is a registry when it has a '.' or ':', is
+   * "localhost", or has upper-case letters (which a repository path may not). */
+  remote = name;
+  first_slash = strchr (name, '/');
+  if (first_slash != NULL)
+    {
+      g_autofree char *first = g_strndup (name, (gsize) (first_slash - name));
+      if (strpbrk (first, ".:") != NULL || strcmp (first, "localhost") == 0 || has_upper (first))
+        {
+          if (!image_domain_ok (first))
+            return fail (error, path, "invalid image reference %s: the registry \"%s\" is not a valid host[:port]",
+                         q, first);
+          remote = first_slash + 1;
+        }
+    }
+  if (*remote == '\0')
+    return fail (error, path, "invalid image reference %s: empty path component (a leading, trailing or double '/')",
+                 q);
+  components = g_strsplit (remote, "/", -1);
+  for (guint i = 0; components[i] != NULL; i++)
+    {
+      const char *c = components[i];
+      g_autofree char *lower = g_ascii_strdown (c, -1);
+      if (*c == '\0')
+        return fail (error, path, "invalid image reference %s: empty path component (a leading, trailing or double '/')",
+                     q);
+      if (!image_path_component_ok (c) && image_path_component_ok (lower))
+        return fail (error, path, "invalid image reference %s: the repository name must be lowercase", q);
+      if (!image_path_component_ok (c))
+        return fail (error, path,
+                     "invalid image reference %s: path component \"%s\" must be lowercase letters and digits, separated by '.', '_', '__' or '-'",
+                     q, c);
+    }
+  return TRUE;
+}
+
 /* ---- Node ---- */
 
 static gboolean
@@ -312,7 +515,7 @@ is_empty (const char *s)
   return s == NULL || *s == '\0';
 }
 
-/* Reference §3.2, in the Go version's order and words. */
+/* Reference §3.2, in the reference API's order and words. */
 static gboolean
 validate_go_rules (const CaraProject *p, GError **error)
 {
@@ -399,6 +602,10 @@ validate_service (const CaraService *s, const char *base, const CaraProject *p, 
                   GHashTable *host_ports, GError **error)
 {
   g_autoptr(GHashTable) mount_paths = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autofree char *image_path = g_strdup_printf ("%s.image", base);
+
+  if (!cara_validate_image_reference (s->image, image_path, error))
+    return FALSE;
 
   for (guint j = 0; j < s->env->len; j++)
     {
@@ -611,6 +818,68 @@ cara_validate_project_spec (const CaraProject *p, GError **error)
     }
   return validate_dependency_cycles (p, error) &&
          cara_validate_label_map (p->spec.node_selector, "spec.nodeSelector", error);
+}
+
+/* The outcome of one check into @problems (a GError* each; *@error is taken and cleared): TRUE
+ * when it passed.  @error is read after @ok was computed, which a plain GError* argument would not
+ * guarantee. */
+static gboolean
+collect (GPtrArray *problems, gboolean ok, GError **error)
+{
+  if (!ok && *error != NULL)
+    g_ptr_array_add (problems, g_steal_pointer (error));
+  g_clear_error (error);
+  return ok;
+}
+
+void
+cara_validate_project_all (const CaraProject *p, GPtrArray *problems)
+{
+  GPtrArray *services = p->spec.services;
+  g_autoptr(GHashTable) names = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr(GHashTable) volumes = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr(GHashTable) host_ports = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autofree gboolean *named = g_new0 (gboolean, services->len + 1);
+  gboolean all_named = TRUE, services_ok = TRUE, volumes_ok;
+  GError *e = NULL;
+
+  collect (problems, cara_validate_project_name (p->metadata.name, &e), &e);
+  collect (problems, cara_validate_label_map (p->metadata.labels, "metadata.labels", &e), &e);
+  collect (problems, validate_annotations (p->metadata.annotations, &e), &e);
+  if (!collect (problems, validate_go_rules (p, &e), &e))
+    return; /* no services, or the like: nothing below is meaningful */
+  for (guint i = 0; i < services->len; i++)
+    {
+      CaraService *s = g_ptr_array_index (services, i);
+      g_autofree char *np = g_strdup_printf ("spec.services[%u].name", i);
+
+      if (!collect (problems, cara_validate_service_name (s->name, np, &e), &e))
+        {
+          all_named = FALSE;
+          continue;
+        }
+      if (g_hash_table_contains (names, s->name))
+        {
+          collect (problems, fail (&e, np, "duplicate service name \"%s\"", s->name), &e);
+          all_named = FALSE;
+          continue;
+        }
+      g_hash_table_add (names, s->name);
+      named[i] = TRUE;
+    }
+  volumes_ok = collect (problems, validate_volumes (p, volumes, &e), &e);
+  /* Each service on its own, once the names and volumes it refers to are known to be sound. */
+  for (guint i = 0; volumes_ok && i < services->len; i++)
+    {
+      g_autofree char *base = g_strdup_printf ("spec.services[%u]", i);
+      if (!named[i])
+        continue;
+      if (!collect (problems, validate_service (g_ptr_array_index (services, i), base, p, volumes, host_ports, &e), &e))
+        services_ok = FALSE;
+    }
+  if (all_named && volumes_ok && services_ok)
+    collect (problems, validate_dependency_cycles (p, &e), &e);
+  collect (problems, cara_validate_label_map (p->spec.node_selector, "spec.nodeSelector", &e), &e);
 }
 
 gboolean

@@ -12,8 +12,15 @@ gboolean cara_validate_node_name (const char *name, GError **error);
 gboolean cara_validate_project_name (const char *name, GError **error);
 gboolean cara_validate_service_name (const char *name, const char *path, GError **error);
 gboolean cara_validate_label_map (GHashTable *labels, const char *path, GError **error);
+/* Docker's image reference grammar (distribution/reference): [DOMAIN[:PORT]/]PATH[:TAG][@DIGEST],
+ * path components lowercase, tag [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}, digest ALGORITHM:HEX with at
+ * least 32 hex digits, the name at most 255 characters. */
+gboolean cara_validate_image_reference (const char *ref, const char *path, GError **error);
 
 gboolean cara_validate_node (const CaraNode *n, GError **error);
 /* Whole project: name, spec, and the status a client may submit. */
 gboolean cara_validate_project (const CaraProject *p, GError **error);
+/* Every problem cara_validate_project() would find one at a time, appended to @problems (GError*):
+ * each check runs on its own where the ones before it leave it meaningful. */
+void cara_validate_project_all (const CaraProject *p, GPtrArray *problems);
 gboolean cara_validate_project_spec (const CaraProject *p, GError **error);

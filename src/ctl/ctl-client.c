@@ -3,6 +3,7 @@
  * and for root on the server's own machine the server's generated admin token. */
 #include "config.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -106,6 +107,28 @@ ctl_explain_error (Ctl *ctl, GError **error)
   (*error)->message = g_steal_pointer (&msg);
 }
 
+/* The server's 404 for a named object reads "Not Found: project not found: web: resource not
+ * found" (the reference API's wording, kept on the wire); say it once: project "web" not found.
+ * Other 404s (a container of a project, an unknown route) keep their words. */
+static void
+explain_not_found (const char *path, GError **error)
+{
+  if (error == NULL || *error == NULL || !g_error_matches (*error, CARA_ERROR, CARA_ERROR_NOT_FOUND)
+      || strstr ((*error)->message, "resource not found") == NULL || !g_str_has_prefix (path, "/api/v1/"))
+    return;
+  g_auto (GStrv) parts = g_strsplit (path + strlen ("/api/v1/"), "/", 3);
+  if (parts[0] == NULL || parts[1] == NULL)
+    return;
+  g_autofree char *name = g_uri_unescape_segment (parts[1], strchr (parts[1], '?'), NULL);
+  const char *kind = ctl_kind_canonical (parts[0]);
+  if (kind == NULL || name == NULL || *name == '\0')
+    return;
+  g_autofree char *msg = g_str_equal (kind, "nodes") ? g_strdup_printf (_("node \"%s\" not found"), name)
+                                                     : g_strdup_printf (_("project \"%s\" not found"), name);
+  g_free ((*error)->message);
+  (*error)->message = g_steal_pointer (&msg);
+}
+
 gboolean
 ctl_request (Ctl *ctl, const char *method, const char *path, JsonNode *body, guint *ret_status,
              JsonNode **ret_json, GError **error)
@@ -113,6 +136,7 @@ ctl_request (Ctl *ctl, const char *method, const char *path, JsonNode *body, gui
   if (!cara_http_client_json (ctl_client (ctl), method, path, body, ret_status, ret_json, error))
     {
       ctl_explain_error (ctl, error);
+      explain_not_found (path, error);
       return FALSE;
     }
   return TRUE;
@@ -232,24 +256,61 @@ ctl_wait_timeout (CtlArgs *args, gint64 *ret_usec, GError **error)
   return TRUE;
 }
 
+/* On a terminal (and not -q) a progress line shows what is being waited for and the object's
+ * phase; it is erased once the object is gone, so only the verb's own lines remain. */
+static void
+wait_progress (Ctl *ctl, const char *kind, const char *name, JsonNode *o, char **last)
+{
+  if (!ctl->stdout_tty || ctl->quiet)
+    return;
+  JsonObject *status = JSON_NODE_HOLDS_OBJECT (o) ? ctl_obj (json_node_get_object (o), "status") : NULL;
+  const char *phase = *ctl_str (status, "phase") ? ctl_str (status, "phase") : ctl_str (status, "state");
+  g_autofree char *line = *phase ? g_strdup_printf (_("waiting for %s/%s to be deleted (%s)..."),
+                                                    ctl_kind_singular (kind), name, phase)
+                                 : g_strdup_printf (_("waiting for %s/%s to be deleted..."),
+                                                    ctl_kind_singular (kind), name);
+  if (g_strcmp0 (line, *last) == 0)
+    return;
+  printf ("\r\033[K%s", line);
+  fflush (stdout);
+  g_free (*last);
+  *last = g_steal_pointer (&line);
+}
+
+static void
+wait_progress_end (Ctl *ctl, const char *last, gboolean keep)
+{
+  if (last == NULL)
+    return;
+  fputs (keep ? "\n" : "\r\033[K", stdout);
+  fflush (stdout);
+}
+
 gboolean
 ctl_wait_gone (Ctl *ctl, const char *kind, const char *name, gint64 deadline, GError **error)
 {
   g_autofree char *esc = cara_http_escape (name);
   g_autofree char *path = g_strdup_printf ("/api/v1/%s/%s", kind, esc);
+  g_autofree char *last = NULL;
   for (;;)
     {
       g_autoptr (GError) local = NULL;
       g_autoptr (JsonNode) o = ctl_get (ctl, path, &local);
       if (o == NULL && g_error_matches (local, CARA_ERROR, CARA_ERROR_NOT_FOUND))
-        return TRUE;
+        {
+          wait_progress_end (ctl, last, FALSE);
+          return TRUE;
+        }
       if (o == NULL)
         {
+          wait_progress_end (ctl, last, TRUE);
           g_propagate_error (error, g_steal_pointer (&local));
           return FALSE;
         }
+      wait_progress (ctl, kind, name, o, &last);
       if (g_get_monotonic_time () >= deadline)
         {
+          wait_progress_end (ctl, last, TRUE);
           g_set_error (error, CARA_ERROR, CARA_ERROR_FAILED, _("timed out waiting for %s \"%s\" to be deleted"),
                        ctl_kind_singular (kind), name);
           return FALSE;

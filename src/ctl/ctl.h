@@ -170,15 +170,17 @@ const char *ctl_color (Ctl *ctl, const char *ansi); /* "" when colour is off */
 
 /* verbs */
 int ctl_verb_apply (Ctl *ctl, CtlArgs *args, GError **error);
+int ctl_verb_diff (Ctl *ctl, CtlArgs *args, GError **error);
 int ctl_verb_get (Ctl *ctl, CtlArgs *args, GError **error);
 int ctl_verb_describe (Ctl *ctl, CtlArgs *args, GError **error);
 int ctl_verb_status (Ctl *ctl, CtlArgs *args, GError **error);
 int ctl_verb_delete (Ctl *ctl, CtlArgs *args, GError **error);
 int ctl_verb_drain (Ctl *ctl, CtlArgs *args, GError **error);
 int ctl_verb_uncordon (Ctl *ctl, CtlArgs *args, GError **error);
+int ctl_verb_node (Ctl *ctl, CtlArgs *args, GError **error);
 int ctl_verb_version (Ctl *ctl, CtlArgs *args, GError **error);
 int ctl_verb_logs (Ctl *ctl, CtlArgs *args, GError **error);
-int ctl_verb_port_forward (Ctl *ctl, CtlArgs *args, GError **error); /* issue 7 */
+int ctl_verb_port_forward (Ctl *ctl, CtlArgs *args, GError **error);
 int ctl_verb_complete (Ctl *ctl, CtlArgs *args, GError **error);
 int ctl_verb_convert (Ctl *ctl, CtlArgs *args, GError **error);
 /* verb-convert.c: Compose documents of @docs become Project manifests (--project-name,
@@ -186,5 +188,24 @@ int ctl_verb_convert (Ctl *ctl, CtlArgs *args, GError **error);
 gboolean ctl_compose_expand (CtlArgs *args, GPtrArray *docs, GError **error);
 int ctl_complete_main (int argc, char **argv);
 
+/* ctl-wait.c: apply --wait (until Running, every changed service replaced, ServicesReady True) */
+typedef struct _CtlWait CtlWait;
+CtlWait *ctl_wait_new (void);
+void ctl_wait_free (CtlWait *w);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (CtlWait, ctl_wait_free)
+/* Before a project is applied: remember it as it is (containers, spec). */
+void ctl_wait_before (CtlWait *w, Ctl *ctl, const char *name);
+/* After: the stored object the server returned (which services changed). */
+void ctl_wait_after (CtlWait *w, const char *name, JsonNode *obj);
+/* 0 when all are ready; -1 with @error on Failed, CrashLoop or timeout. */
+int ctl_wait_ready (CtlWait *w, Ctl *ctl, gint64 timeout, GError **error);
+/* The project's ServicesReady condition, or NULL. */
+JsonObject *ctl_project_ready_condition (JsonObject *project);
+
 /* verb-get.c, reused by describe/status/apply */
 char *ctl_project_conditions_summary (JsonObject *project);
+/* {"apiVersion", "kind": "NodeList"|"ProjectList", "items"} of copies of @items (JsonNode*). */
+JsonNode *ctl_make_list (const char *kind, GPtrArray *items);
+/* describe and status with -o json|yaml|name: the objects as get prints them (one object, or a
+ * list for several names).  Returns FALSE with @error when printing fails. */
+gboolean ctl_print_objects (Ctl *ctl, const char *kind, GPtrArray *found, GError **error);

@@ -6,6 +6,8 @@
 #include <locale.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 
 #include "cara-error.h"
 #include "ctl.h"
@@ -42,8 +44,9 @@ const CtlOption ctl_global_options[] = {
 
 static const CtlOption apply_options[] = {
   { "filename", 'f', CTL_OPT_STRINGS, "FILE", N_("Manifest file, directory or - for stdin (repeatable)"), NULL, TRUE },
-  { "wait", 0, CTL_OPT_BOOL, NULL, N_("Wait until every project is Running") },
+  { "wait", 0, CTL_OPT_BOOL, NULL, N_("Wait until every project is Running and its services are ready") },
   { "timeout", 0, CTL_OPT_STRING, "DURATION", N_("How long --wait waits (default 5m)") },
+  { "force", 0, CTL_OPT_BOOL, NULL, N_("Overwrite live changes made since the last apply") },
   COMPOSE_OPTIONS,
   { NULL }
 };
@@ -51,6 +54,11 @@ static const CtlOption apply_options[] = {
 static const CtlOption convert_options[] = {
   { "filename", 'f', CTL_OPT_STRINGS, "FILE", N_("Compose file, or - for stdin (repeatable)"), NULL, TRUE },
   COMPOSE_OPTIONS,
+  { NULL }
+};
+
+static const CtlOption diff_options[] = {
+  { "filename", 'f', CTL_OPT_STRINGS, "FILE", N_("Manifest file, directory or - for stdin (repeatable)"), NULL, TRUE },
   { NULL }
 };
 
@@ -86,7 +94,7 @@ static const CtlOption logs_options[] = {
   { NULL }
 };
 
-/* port-forward (issue 7) */
+/* port-forward */
 static const CtlOption port_forward_options[] = {
   { "address", 0, CTL_OPT_STRING, "ADDR", N_("Local address to listen on (default 127.0.0.1)") },
   { NULL }
@@ -109,15 +117,24 @@ const CtlVerb ctl_verbs[] = {
        "prints the Project manifest as YAML (or -o json) and applies nothing. Warnings go to stderr; "
        "with --strict they are errors."),
     CTL_ARGS_NONE },
+  { "diff", NULL, 0, 0, ctl_verb_diff, diff_options, "-f FILE|DIR|-",
+    N_("Show how manifests differ from the live objects"),
+    N_("A unified diff (diff -u) of each live object against what apply would make of it. Exits 0 when "
+       "nothing differs, 1 when something does, and more on trouble."),
+    CTL_ARGS_NONE },
   { "get", NULL, 1, G_MAXUINT, ctl_verb_get, get_options, "nodes|projects [NAME...]",
     N_("List nodes or projects"),
     N_("Resource types: nodes (node, no) and projects (project, proj); names may also be given as project/NAME."),
     CTL_ARGS_KIND_NAMES, kinds_all },
   { "describe", NULL, 1, G_MAXUINT, ctl_verb_describe, no_options, "node|project NAME...",
-    N_("Show every detail of a node or project"), NULL, CTL_ARGS_KIND_NAMES, kinds_all },
+    N_("Show every detail of a node or project"),
+    N_("With -o json or yaml, the objects themselves (a list for several names), as get prints them."),
+    CTL_ARGS_KIND_NAMES, kinds_all },
   { "status", NULL, 0, G_MAXUINT, ctl_verb_status, status_options, "[project|node NAME...]",
     N_("Show the state of a project, a node or the cluster"),
-    N_("Without arguments, summarises the cluster: nodes by state and projects by phase."),
+    N_("Without arguments, summarises the cluster: nodes by state and projects by phase. With -o json or "
+       "yaml, a project or node is printed as the object get prints (no log lines: see logs), the cluster as "
+       "{server, serverVersion, nodes, projects, failed} with counts by state and phase."),
     CTL_ARGS_KIND_NAMES, kinds_status },
   { "delete", NULL, 0, G_MAXUINT, ctl_verb_delete, delete_options, "project|node NAME...|-f FILE",
     N_("Delete projects or nodes"), NULL, CTL_ARGS_KIND_NAMES, kinds_all },
@@ -128,12 +145,17 @@ const CtlVerb ctl_verbs[] = {
   { "port-forward", NULL, 2, G_MAXUINT, ctl_verb_port_forward, port_forward_options,
     "PROJECT/SERVICE [LOCAL:]REMOTE...", N_("Forward local ports to a service through the server"),
     N_("Each connection to a local port is relayed by the server to the agent running the service."),
-    CTL_ARGS_PROJECT }, /* issue 7 */
+    CTL_ARGS_PROJECT },
   { "drain", NULL, 1, 2, ctl_verb_drain, drain_options, "node NAME",
     N_("Stop placing projects on a node"), N_("With --evict, its projects are moved to other nodes."),
     CTL_ARGS_KIND_NAMES, kinds_node },
   { "uncordon", NULL, 1, 2, ctl_verb_uncordon, no_options, "node NAME",
     N_("Allow projects on a drained node again"), NULL, CTL_ARGS_KIND_NAMES, kinds_node },
+  { "node", NULL, 2, 2, ctl_verb_node, no_options, "reset-token NAME",
+    N_("Bind a new node token to a node (admin) and print it"),
+    N_("For a node registered while authorisation was off, or an agent that lost its token: the join token "
+       "never takes over an existing node."),
+    CTL_ARGS_NONE },
   { "version", NULL, 0, 0, ctl_verb_version, no_options, "",
     N_("Show the client and server versions"), NULL, CTL_ARGS_NONE },
   { "help", NULL, 0, 1, verb_help, no_options, "[COMMAND]", N_("Show help for a command"), NULL, CTL_ARGS_NONE },
@@ -356,6 +378,55 @@ ctl_parse_args (int argc, char **argv, guint start, const CtlVerb **ret_verb, Ct
   return TRUE;
 }
 
+/* Help is wrapped to the terminal's width, 80 columns when not on a terminal. */
+static guint
+help_width (void)
+{
+  struct winsize ws;
+  if (isatty (STDOUT_FILENO) && ioctl (STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 40)
+    return ws.ws_col;
+  return 80;
+}
+
+/* Prints @text from column @col (the cursor is there already), breaking lines between words
+ * before @width and starting continuation lines at column @indent.  Newlines in @text are kept. */
+static void
+print_wrapped (const char *text, guint col, guint indent, guint width)
+{
+  g_auto (GStrv) paragraphs = g_strsplit (text, "\n", -1);
+  for (guint p = 0; paragraphs[p]; p++)
+    {
+      if (p > 0)
+        {
+          printf ("\n%*s", (int) indent, "");
+          col = indent;
+        }
+      g_auto (GStrv) words = g_strsplit (paragraphs[p], " ", -1);
+      gboolean first = TRUE;
+      for (guint i = 0; words[i]; i++)
+        {
+          if (*words[i] == '\0')
+            continue;
+          guint w = ctl_display_width (words[i]);
+          if (!first && col + 1 + w > width)
+            {
+              printf ("\n%*s", (int) indent, "");
+              col = indent;
+              first = TRUE;
+            }
+          if (!first)
+            {
+              putchar (' ');
+              col++;
+            }
+          fputs (words[i], stdout);
+          col += w;
+          first = FALSE;
+        }
+    }
+  putchar ('\n');
+}
+
 static void
 print_options (const CtlOption *opts)
 {
@@ -373,8 +444,12 @@ print_options (const CtlOption *opts)
       width = MAX (width, strlen (left));
       g_ptr_array_add (lefts, left);
     }
+  guint term = help_width ();
   for (guint i = 0; i < lefts->len; i++)
-    printf ("  %-*s  %s\n", (int) width, (char *) lefts->pdata[i], _(opts[i].help));
+    {
+      printf ("  %-*s  ", (int) width, (char *) lefts->pdata[i]);
+      print_wrapped (_(opts[i].help), width + 4, width + 4, term);
+    }
 }
 
 static void
@@ -383,21 +458,25 @@ print_main_help (void)
   printf (_("Usage: caractrl [OPTIONS...] COMMAND ...\n\n"));
   printf (_("Manage a Caravanserai cluster: its nodes and the projects running on them.\n"));
   printf ("\n%s\n", _("Commands:"));
+  /* Names only (as kubectl lists them): with the usage the lines ran past 80 columns; each
+   * command's page shows its usage. */
   guint width = 0;
   for (const CtlVerb *v = ctl_verbs; v->name; v++)
     if (!v->hidden)
-      width = MAX (width, strlen (v->name) + 1 + strlen (v->usage));
+      width = MAX (width, strlen (v->name));
+  guint term = help_width ();
   for (const CtlVerb *v = ctl_verbs; v->name; v++)
     {
       if (v->hidden)
         continue;
-      g_autofree char *left = g_strdup_printf ("%s %s", v->name, v->usage);
-      printf ("  %-*s  %s\n", (int) width, left, _(v->summary));
+      printf ("  %-*s  ", (int) width, v->name);
+      print_wrapped (_(v->summary), width + 4, width + 4, term);
     }
   printf ("\n%s\n", _("Options:"));
   print_options (ctl_global_options);
-  printf ("\n%s\n", _("Exit status: 0 success, 1 failure (including not found), 2 bad usage or invalid manifest,\n"
-                      "4 not authorized, 7 server unreachable."));
+  printf ("\n");
+  print_wrapped (_("Exit status: 0 success, 1 failure (including not found), 2 bad usage or invalid manifest, "
+                   "4 not authorized, 7 server unreachable."), 0, 0, term);
   printf (_("See 'caractrl COMMAND --help' and caractrl(1) for more.\n"));
 }
 
@@ -405,9 +484,11 @@ void
 ctl_print_verb_help (const CtlVerb *v)
 {
   printf (_("Usage: caractrl %s %s [OPTIONS...]\n\n"), v->name, v->usage);
-  printf ("%s.\n", _(v->summary));
+  guint term = help_width ();
+  g_autofree char *summary = g_strdup_printf ("%s.", _(v->summary));
+  print_wrapped (summary, 0, 0, term);
   if (v->description)
-    printf ("%s\n", _(v->description));
+    print_wrapped (_(v->description), 0, 0, term);
   if (v->options && v->options->long_name)
     {
       printf ("\n%s\n", _("Options:"));
@@ -438,7 +519,10 @@ verb_help (Ctl *ctl, CtlArgs *args, GError **error)
 static int
 report_error (const GError *error)
 {
-  fprintf (stderr, "caractrl: %s\n", error->message);
+  /* A message of several lines (every problem of a manifest) gets the prefix on each. */
+  g_auto (GStrv) lines = g_strsplit (error->message, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    fprintf (stderr, "caractrl: %s\n", lines[i]);
   if (error->domain == CTL_USAGE_ERROR)
     {
       fprintf (stderr, _("Try 'caractrl --help' for more information.\n"));

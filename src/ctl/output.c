@@ -192,6 +192,21 @@ ctl_print_json_or_yaml (Ctl *ctl, JsonNode *node, GError **error)
   return TRUE;
 }
 
+gboolean
+ctl_print_objects (Ctl *ctl, const char *kind, GPtrArray *found, GError **error)
+{
+  if (ctl->output == CTL_OUTPUT_NAME)
+    {
+      for (guint i = 0; i < found->len; i++)
+        printf ("%s/%s\n", ctl_kind_singular (kind), ctl_meta_name (json_node_get_object (found->pdata[i])));
+      return TRUE;
+    }
+  if (found->len == 1)
+    return ctl_print_json_or_yaml (ctl, found->pdata[0], error);
+  g_autoptr (JsonNode) list = ctl_make_list (kind, found);
+  return ctl_print_json_or_yaml (ctl, list, error);
+}
+
 GDateTime *
 ctl_parse_time (const char *rfc3339)
 {

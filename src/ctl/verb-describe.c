@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* caractrl describe node|project NAME...: the reference's layout (§6.3) with values aligned, plus
- * the fields the Go version did not have (resourceVersion, ports, resources, service status...). */
+ * the fields the reference API does not have (resourceVersion, ports, resources, service status...). */
 #include "config.h"
 
 #include <stdio.h>
@@ -393,6 +393,12 @@ ctl_verb_describe (Ctl *ctl, CtlArgs *args, GError **error)
     return -1;
 
   ctl_pager_open (ctl);
+  if (ctl->output == CTL_OUTPUT_JSON || ctl->output == CTL_OUTPUT_YAML || ctl->output == CTL_OUTPUT_NAME)
+    {
+      if (found->len > 0 && !ctl_print_objects (ctl, kind, found, error))
+        return -1;
+      return rc;
+    }
   for (guint i = 0; i < found->len; i++)
     {
       g_autoptr (GPtrArray) d = g_ptr_array_new_with_free_func ((GDestroyNotify) line_free);

@@ -12,12 +12,35 @@
 char *
 ctl_project_conditions_summary (JsonObject *project)
 {
+  /* The reason of the condition that changed last.  Not the last one in the list (as the Go
+   * version does): the list keeps the order of first insertion, so a condition removed and added
+   * again (Scheduled, after an eviction) would stay last and hide every later change. */
   JsonArray *conds = ctl_arr (ctl_obj (project, "status"), "conditions");
   guint n = conds ? json_array_get_length (conds) : 0;
-  if (n == 0)
+  JsonObject *newest = NULL;
+  g_autoptr (GDateTime) newest_time = NULL;
+  for (guint i = 0; i < n; i++)
+    {
+      JsonNode *e = json_array_get_element (conds, i);
+      if (!JSON_NODE_HOLDS_OBJECT (e))
+        continue;
+      JsonObject *c = json_node_get_object (e);
+      g_autoptr (GDateTime) t = ctl_parse_time (ctl_str (c, "lastTransitionTime"));
+      /* Ties and missing times: the later entry wins. */
+      if (newest == NULL || newest_time == NULL || (t && g_date_time_compare (t, newest_time) >= 0))
+        {
+          newest = c;
+          g_clear_pointer (&newest_time, g_date_time_unref);
+          newest_time = g_steal_pointer (&t);
+        }
+    }
+  if (newest == NULL)
     return g_strdup ("-");
-  JsonNode *last = json_array_get_element (conds, n - 1);
-  return g_strdup (JSON_NODE_HOLDS_OBJECT (last) ? ctl_str (json_node_get_object (last), "reason") : "");
+  /* A Running project: whether its services are ready ("Ready", or why not: "CrashLoop"). */
+  JsonObject *ready = ctl_project_ready_condition (project);
+  if (ready && g_str_equal (ctl_str (ctl_obj (project, "status"), "phase"), "Running"))
+    return g_strdup (g_str_equal (ctl_str (ready, "status"), "True") ? "Ready" : ctl_str (ready, "reason"));
+  return g_strdup (ctl_str (newest, "reason"));
 }
 
 static void
@@ -206,8 +229,8 @@ print_name (const char *kind, JsonObject *o)
   printf ("%s/%s\n", ctl_kind_singular (kind), ctl_meta_name (o));
 }
 
-static JsonNode *
-make_list (const char *kind, GPtrArray *items)
+JsonNode *
+ctl_make_list (const char *kind, GPtrArray *items)
 {
   g_autoptr (JsonBuilder) b = json_builder_new ();
   json_builder_begin_object (b);
@@ -234,13 +257,47 @@ typedef struct {
   GHashTable *shown; /* name -> resourceVersion already printed by the list */
   GHashTable *last_row; /* name -> the row printed last, so identical updates print nothing */
   char *error;       /* an ERROR event ends the stream */
+  GHashTable *containers; /* project -> (service -> containerId last seen); created on first use */
 } Watch;
+
+/* Remembers @o's containers; returns the lines announcing the ones replaced since last seen
+ * (a new containerId for a service that had one), or NULL. */
+static char *
+note_containers (Watch *w, JsonObject *o)
+{
+  if (!g_str_equal (w->kind, "projects"))
+    return NULL;
+  if (w->containers == NULL)
+    w->containers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_hash_table_unref);
+  GHashTable *ids = g_hash_table_lookup (w->containers, ctl_meta_name (o));
+  if (ids == NULL)
+    {
+      ids = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+      g_hash_table_insert (w->containers, g_strdup (ctl_meta_name (o)), ids);
+    }
+  g_autoptr (GString) out = g_string_new (NULL);
+  JsonArray *st = ctl_arr (ctl_obj (o, "status"), "services");
+  for (guint i = 0; st && i < json_array_get_length (st); i++)
+    {
+      JsonNode *e = json_array_get_element (st, i);
+      JsonObject *s = JSON_NODE_HOLDS_OBJECT (e) ? json_node_get_object (e) : NULL;
+      const char *id = ctl_str (s, "containerId");
+      if (s == NULL || !*id)
+        continue;
+      const char *old = g_hash_table_lookup (ids, ctl_str (s, "name"));
+      if (old && !g_str_equal (old, id))
+        g_string_append_printf (out, _("  %s/%s: container %.12s replaced by %.12s\n"), ctl_meta_name (o),
+                                ctl_str (s, "name"), old, id);
+      g_hash_table_replace (ids, g_strdup (ctl_str (s, "name")), g_strdup (id));
+    }
+  return out->len ? g_string_free (g_steal_pointer (&out), FALSE) : NULL;
+}
 
 static gboolean
 watch_event (Watch *w, const char *line)
 {
   g_autoptr (JsonParser) parser = json_parser_new ();
-  if (!json_parser_load_from_data (parser, line, -1, NULL) || !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+  if (!cara_json_check_depth (line, -1, NULL) || !json_parser_load_from_data (parser, line, -1, NULL) || !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
     return TRUE;
   JsonObject *ev = json_node_get_object (json_parser_get_root (parser));
   JsonNode *obj = json_object_get_member (ev, "object");
@@ -281,9 +338,10 @@ watch_event (Watch *w, const char *line)
             row[1] = g_strdup ("Deleted");
           }
         g_autofree char *s = ctl_table_format_row (w->widths, row);
-        if (g_strcmp0 (g_hash_table_lookup (w->last_row, ctl_meta_name (o)), s) == 0)
+        g_autofree char *replaced = note_containers (w, o);
+        if (replaced == NULL && g_strcmp0 (g_hash_table_lookup (w->last_row, ctl_meta_name (o)), s) == 0)
           return TRUE;
-        printf ("%s\n", s);
+        printf ("%s\n%s", s, replaced ? replaced : "");
         g_hash_table_replace (w->last_row, g_strdup (ctl_meta_name (o)), g_strdup (s));
       }
     }
@@ -360,7 +418,7 @@ ctl_verb_get (Ctl *ctl, CtlArgs *args, GError **error)
           }
       else
         {
-          g_autoptr (JsonNode) list = make_list (kind, items);
+          g_autoptr (JsonNode) list = ctl_make_list (kind, items);
           if (!ctl_print_json_or_yaml (ctl, list, error))
             return -1;
         }
@@ -406,12 +464,14 @@ ctl_verb_get (Ctl *ctl, CtlArgs *args, GError **error)
           JsonObject *o = json_node_get_object (items->pdata[i]);
           g_hash_table_insert (w.shown, g_strdup (ctl_meta_name (o)),
                                g_strdup (ctl_str (ctl_obj (o, "metadata"), "resourceVersion")));
+          g_free (note_containers (&w, o));
         }
       gboolean ok = cara_http_client_stream (ctl_client (ctl), "GET", path->str, NULL, NULL, 0, watch_data, &w,
                                              NULL, error);
       g_string_free (w.buf, TRUE);
       g_hash_table_unref (w.shown);
       g_hash_table_unref (w.last_row);
+      g_clear_pointer (&w.containers, g_hash_table_unref);
       if (!ok)
         {
           g_free (w.error);

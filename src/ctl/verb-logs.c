@@ -30,6 +30,14 @@ on_interrupt (int sig)
 int
 ctl_verb_logs (Ctl *ctl, CtlArgs *args, GError **error)
 {
+  /* Logs are the containers' own text: there is no object to print as json or yaml. */
+  const char *output = ctl_opt_string (args, "output");
+  if (output && !g_str_equal (output, "table"))
+    {
+      g_set_error (error, CTL_USAGE_ERROR, 0, _("logs does not support -o %s: it prints the containers' output as it is"),
+                   output);
+      return -1;
+    }
   const char *target = args->positional->pdata[0];
   g_autofree char *project = g_strdup (target);
   char *slash = strchr (project, '/');

@@ -215,6 +215,11 @@ status_project (Ctl *ctl, JsonObject *p, guint log_lines)
   const char *name = ctl_meta_name (p);
   const char *phase = *ctl_str (status, "phase") ? ctl_str (status, "phase") : "Unknown";
   const char *pc = phase_color (phase);
+  /* Running is green only with every service ready: red while one crash-loops, yellow otherwise. */
+  JsonObject *ready = ctl_project_ready_condition (p);
+  gboolean is_ready = ready == NULL || g_str_equal (ctl_str (ready, "status"), "True");
+  if (g_str_equal (phase, "Running") && !is_ready)
+    pc = g_str_equal (ctl_str (ready, "reason"), "CrashLoop") ? CTL_ANSI_RED : CTL_ANSI_YELLOW;
 
   printf ("%s%s%s %s - %s\n", ctl_color (ctl, pc), bullet (), ctl_color (ctl, CTL_ANSI_NORMAL), name, _("Project"));
   Fields f = fields_new ();
@@ -228,6 +233,11 @@ status_project (Ctl *ctl, JsonObject *p, guint log_lines)
   g_autofree char *when = since (t);
   field (&f, _("Active"), g_strdup_printf ("%s%s%s%s%s", ctl_color (ctl, pc), lower, ctl_color (ctl, CTL_ANSI_NORMAL),
                                            when ? " " : "", when ? when : ""));
+  if (ready && g_str_equal (phase, "Running"))
+    field (&f, _("Ready"), is_ready ? g_strdup_printf ("%s%s%s", ctl_color (ctl, CTL_ANSI_GREEN), _("yes"),
+                                                       ctl_color (ctl, CTL_ANSI_NORMAL))
+                                    : g_strdup_printf ("%s%s: %s%s", ctl_color (ctl, pc), ctl_str (ready, "reason"),
+                                                       ctl_str (ready, "message"), ctl_color (ctl, CTL_ANSI_NORMAL)));
   field (&f, _("Node"), g_strdup (*ctl_str (status, "nodeRef") ? ctl_str (status, "nodeRef") : _("(not scheduled)")));
 
   /* Services: the spec's list, with what the agent reported about each. */
@@ -235,7 +245,7 @@ status_project (Ctl *ctl, JsonObject *p, guint log_lines)
   JsonArray *st = ctl_arr (status, "services");
   guint n = svc ? json_array_get_length (svc) : 0;
   guint running = 0;
-  g_autoptr (CtlTable) table = ctl_table_new ("", "", "", "", "", NULL);
+  g_autoptr (CtlTable) table = ctl_table_new ("", "", "", "", "", "", NULL);
   g_autoptr (GPtrArray) colors = g_ptr_array_new ();
   for (guint i = 0; i < n; i++)
     {
@@ -252,7 +262,11 @@ status_project (Ctl *ctl, JsonObject *p, guint log_lines)
       running += g_str_equal (state, "running");
       gint64 restarts = ss ? ctl_int (ss, "restartCount") : 0;
       g_autofree char *rs = g_strdup_printf (ngettext ("%d restart", "%d restarts", (gulong) restarts), (int) restarts);
-      ctl_table_add_row (table, ctl_str (s, "name"), state, rs, *health ? health : "-", ctl_str (s, "image"), NULL);
+      /* The container's short ID: a replacement shows as a new one. */
+      g_autofree char *cid = ss && *ctl_str (ss, "containerId") ? g_strndup (ctl_str (ss, "containerId"), 12)
+                                                                : g_strdup ("-");
+      ctl_table_add_row (table, ctl_str (s, "name"), state, rs, *health ? health : "-", ctl_str (s, "image"), cid,
+                         NULL);
       g_ptr_array_add (colors, (gpointer) service_color (state, health));
     }
   g_autoptr (GPtrArray) lines = ctl_table_lines (table, FALSE);
@@ -358,6 +372,62 @@ count_by (JsonArray *items, const char *member, const char *const *order, guint 
   return g_string_free (g_steal_pointer (&s), FALSE);
 }
 
+/* {"total": N, "Ready": n, ...}: the counts of -o json|yaml for the cluster summary. */
+static JsonNode *
+counts_json (JsonArray *items, const char *member)
+{
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  g_autoptr (GHashTable) counts = g_hash_table_new (g_str_hash, g_str_equal);
+  guint total = items ? json_array_get_length (items) : 0;
+  for (guint i = 0; i < total; i++)
+    {
+      const char *v = ctl_str (ctl_obj (json_node_get_object (json_array_get_element (items, i)), "status"), member);
+      if (!*v)
+        v = "Unknown";
+      g_hash_table_insert (counts, (gpointer) v, GUINT_TO_POINTER (GPOINTER_TO_UINT (g_hash_table_lookup (counts, v)) + 1));
+    }
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "total");
+  json_builder_add_int_value (b, total);
+  g_autoptr (GList) keys = g_list_sort (g_hash_table_get_keys (counts), (GCompareFunc) g_strcmp0);
+  for (GList *l = keys; l; l = l->next)
+    {
+      json_builder_set_member_name (b, l->data);
+      json_builder_add_int_value (b, GPOINTER_TO_UINT (g_hash_table_lookup (counts, l->data)));
+    }
+  json_builder_end_object (b);
+  return json_builder_get_root (b);
+}
+
+/* status -o json|yaml without arguments: {server, serverVersion, nodes{total, <state>: n},
+ * projects{total, <phase>: n}, failed[names]}. */
+static gboolean
+print_cluster_object (Ctl *ctl, JsonObject *version, JsonArray *ni, JsonArray *pi, GError **error)
+{
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "server");
+  json_builder_add_string_value (b, ctl->server);
+  json_builder_set_member_name (b, "serverVersion");
+  json_builder_add_string_value (b, ctl_str (version, "version"));
+  json_builder_set_member_name (b, "nodes");
+  json_builder_add_value (b, counts_json (ni, "state"));
+  json_builder_set_member_name (b, "projects");
+  json_builder_add_value (b, counts_json (pi, "phase"));
+  json_builder_set_member_name (b, "failed");
+  json_builder_begin_array (b);
+  for (guint i = 0; pi && i < json_array_get_length (pi); i++)
+    {
+      JsonObject *p = json_node_get_object (json_array_get_element (pi, i));
+      if (g_str_equal (ctl_str (ctl_obj (p, "status"), "phase"), "Failed"))
+        json_builder_add_string_value (b, ctl_meta_name (p));
+    }
+  json_builder_end_array (b);
+  json_builder_end_object (b);
+  g_autoptr (JsonNode) root = json_builder_get_root (b);
+  return ctl_print_json_or_yaml (ctl, root, error);
+}
+
 static int
 status_cluster (Ctl *ctl, GError **error)
 {
@@ -372,6 +442,9 @@ status_cluster (Ctl *ctl, GError **error)
   g_autoptr (JsonNode) version = ctl_get (ctl, "/api/v1/version", NULL);
   JsonArray *ni = JSON_NODE_HOLDS_OBJECT (nodes) ? ctl_arr (json_node_get_object (nodes), "items") : NULL;
   JsonArray *pi = JSON_NODE_HOLDS_OBJECT (projects) ? ctl_arr (json_node_get_object (projects), "items") : NULL;
+  if (ctl->output == CTL_OUTPUT_JSON || ctl->output == CTL_OUTPUT_YAML)
+    return print_cluster_object (ctl, version && JSON_NODE_HOLDS_OBJECT (version) ? json_node_get_object (version) : NULL,
+                                 ni, pi, error) ? 0 : -1;
   guint n_nodes = 0, n_projects = 0;
   g_autofree char *by_state = count_by (ni, "state", states, &n_nodes);
   g_autofree char *by_phase = count_by (pi, "phase", phases, &n_projects);
@@ -449,6 +522,14 @@ ctl_verb_status (Ctl *ctl, CtlArgs *args, GError **error)
   if (!ctl_fetch_named (ctl, kind, names, &found, &extra, &rc, error))
     return -1;
   ctl_pager_open (ctl);
+  /* -o json|yaml: the objects themselves, as get and describe print them (the log lines are
+   * left to `caractrl logs`). */
+  if (ctl->output == CTL_OUTPUT_JSON || ctl->output == CTL_OUTPUT_YAML || ctl->output == CTL_OUTPUT_NAME)
+    {
+      if (found->len > 0 && !ctl_print_objects (ctl, kind, found, error))
+        return -1;
+      return rc;
+    }
   for (guint i = 0; i < found->len; i++)
     {
       if (i > 0)

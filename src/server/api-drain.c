@@ -2,20 +2,26 @@
 #define G_LOG_DOMAIN "cara-api"
 #include "config.h"
 
-#include "api-watch.h"
+#include "api-drain.h"
+#include "api.h"
 
 #include "cara-error.h"
 #include "cara-json.h"
 #include "cara-log.h"
 #include "controller-decide.h"
 #include "rescheduler.h"
+#include "scheduler-decide.h"
 #include "store.h"
 
 /* Drain and uncordon (SPEC §3).  Draining is a node state set here and kept until uncordon
  * (heartbeats never overwrite it, node-health never changes it); the scheduler places nothing on
  * a Draining node.  ?evict=true also moves the node's Scheduled and Running projects: they go
  * back to Pending and the scheduler places them elsewhere, while the node's agent tears down its
- * copies (they are no longer placed on it).  Terminating projects stay for the agent to finish. */
+ * copies (they are no longer placed on it).  Terminating projects stay for the agent to finish.
+ * A project that no other node could take (none Ready, schedulable and matching its
+ * nodeSelector) is not evicted: it keeps running where it is rather than being stopped with
+ * nowhere to go.  The node's condition "Evicted" says what happened (True: every project moved;
+ * False, reason NoOtherNode: which projects stayed), in the answer and in `describe node`. */
 
 static const ControllerTimeouts *timeouts;
 
@@ -48,15 +54,35 @@ evict_mutate (CaraProject *p, gpointer user_data, GError **error)
   return TRUE;
 }
 
+/* TRUE when a node other than @self passes the scheduler's filters for @p (what is already placed
+ * there is not counted: the scheduler decides that when it places the project). */
 static gboolean
-evict_projects (const char *node, guint *ret_moved, GError **error)
+other_node_could_take (const CaraProject *p, GPtrArray *nodes, const char *self)
+{
+  g_autofree SchedNode *sn = g_new0 (SchedNode, MAX (nodes->len, 1));
+  SchedRequest req;
+  guint n = 0;
+
+  for (guint i = 0; i < nodes->len; i++)
+    {
+      CaraNode *node = nodes->pdata[i];
+      if (g_strcmp0 (node->metadata.name, self) != 0)
+        sched_node_from_node (node, &sn[n++]);
+    }
+  sched_request_from_project (p, &req);
+  return scheduler_decide (&req, sn, n, NULL) >= 0;
+}
+
+static gboolean
+evict_projects (const char *node, guint *ret_moved, GPtrArray *ret_kept, GError **error)
 {
   static const char *const phases[] = { "Scheduled", "Running", NULL };
   StoreProjectFilter filter = { .node_ref = node, .phases = phases };
   g_autoptr (GPtrArray) projects = NULL;
+  g_autoptr (GPtrArray) nodes = NULL;
   guint moved = 0;
 
-  if (!store_list_projects (&filter, &projects, NULL, error))
+  if (!store_list_projects (&filter, &projects, NULL, error) || !store_list_nodes (&nodes, NULL, error))
     return FALSE;
   for (guint i = 0; i < projects->len; i++)
     {
@@ -64,6 +90,11 @@ evict_projects (const char *node, guint *ret_moved, GError **error)
       EvictRun run = { .node = node };
       g_autoptr (GError) local = NULL;
 
+      if (!other_node_could_take (p, nodes, node))
+        {
+          g_ptr_array_add (ret_kept, g_strdup (p->metadata.name));
+          continue;
+        }
       if (!store_update_project (p->metadata.name, evict_mutate, &run, NULL, &local))
         {
           if (g_error_matches (local, CARA_ERROR, CARA_ERROR_NOT_FOUND))
@@ -82,6 +113,38 @@ evict_projects (const char *node, guint *ret_moved, GError **error)
   return TRUE;
 }
 
+typedef struct {
+  guint moved;
+  GPtrArray *kept; /* project names */
+} EvictResult;
+
+static gboolean
+evicted_condition_mutate (CaraNode *n, gpointer user_data, GError **error)
+{
+  EvictResult *r = user_data;
+  g_autofree char *msg = NULL;
+
+  if (r->kept->len == 0)
+    {
+      msg = g_strdup_printf ("%u project%s moved to other nodes", r->moved, r->moved == 1 ? "" : "s");
+      cara_conditions_upsert (n->status.conditions, cara_condition_new ("Evicted", "True", "Evicted", msg));
+      return TRUE;
+    }
+  g_ptr_array_add (r->kept, NULL);
+  g_autofree char *names = g_strjoinv (", ", (char **) r->kept->pdata);
+  g_ptr_array_remove_index (r->kept, r->kept->len - 1);
+  msg = g_strdup_printf ("No other node can take %s, so %s on this node: %s", r->kept->len == 1 ? "this project" : "these projects",
+                         r->kept->len == 1 ? "it stays" : "they stay", names);
+  if (r->moved)
+    {
+      g_autofree char *more = g_strdup_printf ("%s (%u other%s moved)", msg, r->moved, r->moved == 1 ? "" : "s");
+      g_free (msg);
+      msg = g_steal_pointer (&more);
+    }
+  cara_conditions_upsert (n->status.conditions, cara_condition_new ("Evicted", "False", "NoOtherNode", msg));
+  return TRUE;
+}
+
 static gboolean
 query_true (CaraHttpRequest *req, const char *key)
 {
@@ -89,14 +152,15 @@ query_true (CaraHttpRequest *req, const char *key)
   return v != NULL && (g_str_equal (v, "true") || g_str_equal (v, "1"));
 }
 
-static void
-nodes_drain (CaraHttpRequest *req, gpointer user_data)
+void
+api_nodes_drain (CaraHttpRequest *req, gpointer user_data)
 {
   const char *name = cara_http_request_get_param (req, "name");
   g_autoptr (CaraNode) node = NULL;
   g_autoptr (GError) error = NULL;
   g_autoptr (JsonNode) json = NULL;
-  guint moved = 0;
+  g_autoptr (GPtrArray) kept = g_ptr_array_new_with_free_func (g_free);
+  EvictResult result = { .kept = kept };
 
   if (!store_update_node (name, drain_mutate, NULL, NULL, &error))
     {
@@ -104,10 +168,17 @@ nodes_drain (CaraHttpRequest *req, gpointer user_data)
       return;
     }
   cara_log_node (G_LOG_LEVEL_MESSAGE, name, "Node %s is Draining", name);
-  if (query_true (req, "evict") && !evict_projects (name, &moved, &error))
+  if (query_true (req, "evict"))
     {
-      cara_http_respond_error (req, error);
-      return;
+      if (!evict_projects (name, &result.moved, kept, &error)
+          || !store_update_node (name, evicted_condition_mutate, &result, NULL, &error))
+        {
+          cara_http_respond_error (req, error);
+          return;
+        }
+      if (kept->len > 0)
+        cara_log_node (G_LOG_LEVEL_MESSAGE, name, "Node %s: %u project(s) stay, no other node can take them",
+                       name, kept->len);
     }
   if (!store_get_node (name, &node, &error))
     {
@@ -129,13 +200,15 @@ uncordon_mutate (CaraNode *n, gpointer user_data, GError **error)
   node_health_decide (CARA_NODE_STATE_NONE, controller_time_usec (n->status.last_heartbeat), NULL, NULL,
                       g_get_real_time (), timeouts->heartbeat_timeout, &d);
   n->status.state = d.state;
-  cara_conditions_upsert (n->status.conditions,
-                          cara_condition_new ("Ready", d.cond_status, d.cond_reason, d.cond_message));
+  cara_conditions_remove (n->status.conditions, "Evicted");
+  CaraCondition *c = cara_condition_new ("Ready", d.cond_status, d.cond_reason, d.cond_message);
+  c->last_heartbeat_time = n->status.last_heartbeat ? g_date_time_ref (n->status.last_heartbeat) : NULL;
+  cara_conditions_upsert (n->status.conditions, c);
   return TRUE;
 }
 
-static void
-nodes_uncordon (CaraHttpRequest *req, gpointer user_data)
+void
+api_nodes_uncordon (CaraHttpRequest *req, gpointer user_data)
 {
   const char *name = cara_http_request_get_param (req, "name");
   g_autoptr (CaraNode) node = NULL;
@@ -153,14 +226,8 @@ nodes_uncordon (CaraHttpRequest *req, gpointer user_data)
   cara_http_respond_json (req, 200, json);
 }
 
-static const CaraHttpRoute drain_routes[] = {
-  { "POST", "/api/v1/nodes/{name}/drain", nodes_drain, CARA_HTTP_ROLE_ADMIN, CARA_HTTP_NODE_NONE },
-  { "POST", "/api/v1/nodes/{name}/uncordon", nodes_uncordon, CARA_HTTP_ROLE_ADMIN, CARA_HTTP_NODE_NONE },
-};
-
 void
-api_drain_register (CaraHttpServer *server, const ControllerTimeouts *t)
+api_drain_configure (const ControllerTimeouts *t)
 {
   timeouts = t;
-  cara_http_server_add_routes (server, drain_routes, G_N_ELEMENTS (drain_routes), NULL);
 }

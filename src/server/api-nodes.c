@@ -22,7 +22,7 @@ static CaraNode *
 decode_node (CaraHttpRequest *req)
 {
   g_autoptr (JsonNode) json = api_parse_body (req);
-  if (json == NULL)
+  if (json == NULL || !api_check_fields (req, "Node", json))
     return NULL;
   g_autoptr (GError) error = NULL;
   CaraNode *n = cara_node_from_json (json, &error);
@@ -50,11 +50,11 @@ registration_credential (CaraHttpRequest *req, char **ret_hash, char **ret_secre
   return TRUE;
 }
 
-/* POST /api/v1/nodes: the Go version's create (409 when the node exists).  An agent registering
+/* POST /api/v1/nodes: the reference API's create (409 when the node exists).  An agent registering
  * with its node token binds the token to the node on first registration; registering again with
  * the same token is idempotent (200 and the node), with another token 403. */
-static void
-nodes_create (CaraHttpRequest *req, gpointer user_data)
+void
+api_nodes_create (CaraHttpRequest *req, gpointer user_data)
 {
   g_autoptr (CaraNode) n = decode_node (req);
   g_autoptr (GError) error = NULL;
@@ -78,7 +78,7 @@ nodes_create (CaraHttpRequest *req, gpointer user_data)
   if (hash != NULL)
     {
       g_autoptr (CaraNode) cur = NULL;
-      if (store_bind_node_credential (n->metadata.name, &cred, &error) && store_get_node (n->metadata.name, &cur, &error))
+      if (store_bind_node_credential (n->metadata.name, &cred, !server_auth_request_is_join (req), &error) && store_get_node (n->metadata.name, &cur, &error))
         {
           cara_log_node (G_LOG_LEVEL_INFO, n->metadata.name, "Node %s registered again by its agent", n->metadata.name);
           respond_node (req, 200, cur);
@@ -103,8 +103,8 @@ nodes_create (CaraHttpRequest *req, gpointer user_data)
   respond_node (req, 201, n);
 }
 
-static void
-nodes_list (CaraHttpRequest *req, gpointer user_data)
+void
+api_nodes_list (CaraHttpRequest *req, gpointer user_data)
 {
   if (api_dispatch_watch (req, "Node"))
     return;
@@ -119,8 +119,8 @@ nodes_list (CaraHttpRequest *req, gpointer user_data)
   cara_http_respond_json (req, 200, json);
 }
 
-static void
-nodes_get (CaraHttpRequest *req, gpointer user_data)
+void
+api_nodes_get (CaraHttpRequest *req, gpointer user_data)
 {
   g_autoptr (CaraNode) n = NULL;
   g_autoptr (GError) error = NULL;
@@ -149,8 +149,8 @@ mutate_spec (CaraNode *cur, gpointer user_data, GError **error)
   return TRUE;
 }
 
-static void
-nodes_update (CaraHttpRequest *req, gpointer user_data)
+void
+api_nodes_update (CaraHttpRequest *req, gpointer user_data)
 {
   const char *name = cara_http_request_get_param (req, "name");
   g_autoptr (CaraNode) body = decode_node (req);
@@ -179,8 +179,8 @@ nodes_update (CaraHttpRequest *req, gpointer user_data)
   respond_node (req, 200, n);
 }
 
-static void
-nodes_delete (CaraHttpRequest *req, gpointer user_data)
+void
+api_nodes_delete (CaraHttpRequest *req, gpointer user_data)
 {
   const char *name = cara_http_request_get_param (req, "name");
   g_autoptr (GError) error = NULL;
@@ -221,6 +221,14 @@ mutate_heartbeat (CaraNode *n, gpointer user_data, GError **error)
   ctx->old_state = n->status.state;
   g_clear_pointer (&n->status.last_heartbeat, g_date_time_unref);
   n->status.last_heartbeat = g_date_time_new_now_utc ();
+  /* The Ready condition is what heartbeats keep probing: its lastHeartbeatTime is the last one
+   * (node-health sets its status and transition time). */
+  CaraCondition *ready = cara_conditions_find (n->status.conditions, "Ready");
+  if (ready != NULL)
+    {
+      g_clear_pointer (&ready->last_heartbeat_time, g_date_time_unref);
+      ready->last_heartbeat_time = g_date_time_ref (n->status.last_heartbeat);
+    }
   CaraHeartbeat *hb = ctx->hb;
   if (hb == NULL)
     return TRUE;
@@ -265,8 +273,8 @@ mutate_heartbeat (CaraNode *n, gpointer user_data, GError **error)
   return TRUE;
 }
 
-static void
-nodes_heartbeat (CaraHttpRequest *req, gpointer user_data)
+void
+api_nodes_heartbeat (CaraHttpRequest *req, gpointer user_data)
 {
   const char *name = cara_http_request_get_param (req, "name");
   HeartbeatCtx ctx = { 0 };
@@ -295,19 +303,36 @@ nodes_heartbeat (CaraHttpRequest *req, gpointer user_data)
   cara_http_respond_empty (req, 204);
 }
 
-static const CaraHttpRoute node_routes[] = {
-  { "POST", "/api/v1/nodes", nodes_create, CARA_HTTP_ROLE_JOIN, CARA_HTTP_NODE_HANDLER },
-  { "GET", "/api/v1/nodes", nodes_list, CARA_HTTP_ROLE_READ, CARA_HTTP_NODE_NONE },
-  { "GET", "/api/v1/nodes/{name}", nodes_get, CARA_HTTP_ROLE_READ, CARA_HTTP_NODE_PATH },
-  { "PUT", "/api/v1/nodes/{name}", nodes_update, CARA_HTTP_ROLE_ADMIN, CARA_HTTP_NODE_NONE },
-  { "DELETE", "/api/v1/nodes/{name}", nodes_delete, CARA_HTTP_ROLE_ADMIN, CARA_HTTP_NODE_NONE },
-  { "POST", "/api/v1/nodes/{name}/heartbeat", nodes_heartbeat, CARA_HTTP_ROLE_AGENT, CARA_HTTP_NODE_PATH },
-};
-
-void api_nodes_register (CaraHttpServer *server);
-
+/* POST /api/v1/nodes/{name}/reset-token (admin): a new node token for the node, shown once; the
+ * one bound before (if any) stops working.  The way to give a token to a node registered while
+ * authorisation was off, or to replace an agent's lost one. */
 void
-api_nodes_register (CaraHttpServer *server)
+api_nodes_reset_token (CaraHttpRequest *req, gpointer user_data)
 {
-  cara_http_server_add_routes (server, node_routes, G_N_ELEMENTS (node_routes), NULL);
+  const char *name = cara_http_request_get_param (req, "name");
+  g_autoptr (GError) error = NULL;
+  g_autofree char *token = cara_token_generate (&error);
+  if (token == NULL)
+    {
+      cara_http_respond_error (req, error);
+      return;
+    }
+  g_autofree char *hash = cara_node_token_hash (token);
+  g_autofree char *secret = cara_node_token_agent_secret (token);
+  StoreNodeCredential cred = { hash, secret };
+  if (!store_reset_node_credential (name, &cred, &error))
+    {
+      cara_http_respond_error (req, error);
+      return;
+    }
+  cara_log_node (G_LOG_LEVEL_INFO, name, "Node %s: a new node token was bound by an administrator", name);
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "node");
+  json_builder_add_string_value (b, name);
+  json_builder_set_member_name (b, "token");
+  json_builder_add_string_value (b, token);
+  json_builder_end_object (b);
+  g_autoptr (JsonNode) root = json_builder_get_root (b);
+  cara_http_respond_json (req, 200, root);
 }

@@ -20,7 +20,7 @@ static CaraProject *
 decode_project (CaraHttpRequest *req)
 {
   g_autoptr (JsonNode) json = api_parse_body (req);
-  if (json == NULL)
+  if (json == NULL || !api_check_fields (req, "Project", json))
     return NULL;
   g_autoptr (GError) error = NULL;
   CaraProject *p = cara_project_from_json (json, &error);
@@ -29,8 +29,8 @@ decode_project (CaraHttpRequest *req)
   return p;
 }
 
-static void
-projects_create (CaraHttpRequest *req, gpointer user_data)
+void
+api_projects_create (CaraHttpRequest *req, gpointer user_data)
 {
   g_autoptr (CaraProject) p = decode_project (req);
   g_autoptr (GError) error = NULL;
@@ -57,8 +57,8 @@ projects_create (CaraHttpRequest *req, gpointer user_data)
   respond_project (req, 201, p);
 }
 
-static void
-projects_list (CaraHttpRequest *req, gpointer user_data)
+void
+api_projects_list (CaraHttpRequest *req, gpointer user_data)
 {
   if (api_dispatch_watch (req, "Project"))
     return;
@@ -89,8 +89,8 @@ check_project_node (CaraHttpRequest *req, const CaraProject *p, GError **error)
   return server_auth_check_node (req, node ? node : "", what, error);
 }
 
-static void
-projects_get (CaraHttpRequest *req, gpointer user_data)
+void
+api_projects_get (CaraHttpRequest *req, gpointer user_data)
 {
   g_autoptr (CaraProject) p = NULL;
   g_autoptr (GError) error = NULL;
@@ -114,10 +114,16 @@ spec_text (const CaraProject *p)
   return g_strconcat (a, "\n", b, "\n", c, NULL);
 }
 
+typedef struct {
+  CaraProject *body;
+  char *ready_node; /* the Failed project's node, when it was Ready and schedulable just before */
+} UpdateCtx;
+
 static gboolean
 mutate_spec (CaraProject *cur, gpointer user_data, GError **error)
 {
-  CaraProject *body = user_data;
+  UpdateCtx *ctx = user_data;
+  CaraProject *body = ctx->body;
   const char *name = cur->metadata.name;
   if (!api_check_resource_version ("project", name, body->metadata.resource_version,
                                    cur->metadata.resource_version, error))
@@ -130,17 +136,20 @@ mutate_spec (CaraProject *cur, gpointer user_data, GError **error)
       return FALSE;
     }
   g_autofree char *before = spec_text (cur);
-  /* Swap the new spec in: the body's object then owns (and frees) the old one. */
-  __typeof__ (cur->spec) tmp = cur->spec;
-  cur->spec = body->spec;
-  body->spec = tmp;
-  GHashTable *t = cur->metadata.labels;
-  cur->metadata.labels = body->metadata.labels;
-  body->metadata.labels = t;
-  t = cur->metadata.annotations;
-  cur->metadata.annotations = body->metadata.annotations;
-  body->metadata.annotations = t;
+  cara_project_swap_desired (cur, body);
 
+  g_autofree char *after = spec_text (cur);
+  if (cur->status.phase == CARA_PROJECT_PHASE_FAILED && g_strcmp0 (before, after) == 0
+      && ctx->ready_node != NULL && g_strcmp0 (cur->status.node_ref, ctx->ready_node) == 0)
+    {
+      /* The same spec again (caractrl apply of a Failed project): a retry where it failed, now
+       * that what was missing (an image, a port) may be there.  Scheduled makes its agent
+       * reconcile it again. */
+      cur->status.phase = CARA_PROJECT_PHASE_SCHEDULED;
+      g_autofree char *msg = g_strdup_printf ("Re-applied after failure; retrying on node %s", cur->status.node_ref);
+      cara_conditions_upsert (cur->status.conditions, cara_condition_new ("Phase", "True", "Retry", msg));
+      return TRUE;
+    }
   if (cur->status.phase == CARA_PROJECT_PHASE_FAILED)
     {
       /* A corrected spec gets a new chance: back to Pending, to be scheduled again (SPEC §3). */
@@ -151,12 +160,11 @@ mutate_spec (CaraProject *cur, gpointer user_data, GError **error)
                                                   "Spec updated after failure; project reset to Pending for scheduling"));
       return TRUE;
     }
-  g_autofree char *after = spec_text (cur);
   return g_strcmp0 (before, after) != 0; /* unchanged: nothing written, no event */
 }
 
-static void
-projects_update (CaraHttpRequest *req, gpointer user_data)
+void
+api_projects_update (CaraHttpRequest *req, gpointer user_data)
 {
   const char *name = cara_http_request_get_param (req, "name");
   g_autoptr (CaraProject) body = decode_project (req);
@@ -177,7 +185,20 @@ projects_update (CaraHttpRequest *req, gpointer user_data)
       cara_http_respond_error (req, error);
       return;
     }
-  if (!store_update_project (name, mutate_spec, body, &p, &error))
+  /* A Failed project keeps its node on a retry if that node can still take it. */
+  UpdateCtx ctx = { .body = body };
+  g_autoptr (CaraProject) cur = NULL;
+  if (store_get_project (name, &cur, NULL) && cur->status.phase == CARA_PROJECT_PHASE_FAILED
+      && cur->status.node_ref != NULL && *cur->status.node_ref != '\0')
+    {
+      g_autoptr (CaraNode) node = NULL;
+      if (store_get_node (cur->status.node_ref, &node, NULL) && node->status.state == CARA_NODE_STATE_READY
+          && !node->spec.unschedulable)
+        ctx.ready_node = g_strdup (cur->status.node_ref);
+    }
+  gboolean updated = store_update_project (name, mutate_spec, &ctx, &p, &error);
+  g_free (ctx.ready_node);
+  if (!updated)
     {
       cara_http_respond_error (req, error);
       return;
@@ -186,8 +207,8 @@ projects_update (CaraHttpRequest *req, gpointer user_data)
   respond_project (req, 200, p);
 }
 
-static void
-projects_delete (CaraHttpRequest *req, gpointer user_data)
+void
+api_projects_delete (CaraHttpRequest *req, gpointer user_data)
 {
   const char *name = cara_http_request_get_param (req, "name");
   gboolean force = g_strcmp0 (cara_http_request_get_query (req, "force"), "true") == 0;
@@ -245,6 +266,12 @@ mutate_status (CaraProject *p, gpointer user_data, GError **error)
   p->status.phase = r->phase;
   if ((r->reason && *r->reason) || (r->message && *r->message))
     cara_conditions_upsert (p->status.conditions, cara_condition_new ("Phase", "True", r->reason, r->message));
+  /* The agent's own conditions (ServicesReady): a restated one keeps its lastTransitionTime. */
+  for (guint i = 0; i < r->conditions->len; i++)
+    {
+      const CaraCondition *c = g_ptr_array_index (r->conditions, i);
+      cara_conditions_upsert (p->status.conditions, cara_condition_new (c->type, c->status, c->reason, c->message));
+    }
   if (r->has_services)
     {
       GPtrArray *t = p->status.services;
@@ -254,8 +281,34 @@ mutate_status (CaraProject *p, gpointer user_data, GError **error)
   return TRUE;
 }
 
-static void
-projects_patch_status (CaraHttpRequest *req, gpointer user_data)
+/* Conditions an agent may report: a type of its own (Phase is the server's rendering of phase,
+ * reason and message) and a Kubernetes-style status. */
+static gboolean
+check_report_conditions (const CaraStatusReport *r, GError **error)
+{
+  for (guint i = 0; i < r->conditions->len; i++)
+    {
+      const CaraCondition *c = g_ptr_array_index (r->conditions, i);
+      if (c->type == NULL || *c->type == '\0' || g_str_equal (c->type, "Phase"))
+        {
+          g_set_error (error, CARA_ERROR, CARA_ERROR_INVALID, "conditions[%u].type: %s", i,
+                       c->type && *c->type ? "\"Phase\" is set from phase, reason and message" : "type is required");
+          return FALSE;
+        }
+      if (g_strcmp0 (c->status, "True") != 0 && g_strcmp0 (c->status, "False") != 0
+          && g_strcmp0 (c->status, "Unknown") != 0)
+        {
+          g_set_error (error, CARA_ERROR, CARA_ERROR_INVALID,
+                       "conditions[%u].status: invalid status \"%s\": must be one of True, False, Unknown", i,
+                       c->status ? c->status : "");
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+void
+api_projects_patch_status (CaraHttpRequest *req, gpointer user_data)
 {
   const char *name = cara_http_request_get_param (req, "name");
   g_autoptr (JsonNode) json = api_parse_body (req);
@@ -264,6 +317,11 @@ projects_patch_status (CaraHttpRequest *req, gpointer user_data)
     return;
   g_autoptr (CaraStatusReport) report = cara_status_report_from_json (json, &error);
   if (report == NULL)
+    {
+      api_respond_invalid_body (req, error);
+      return;
+    }
+  if (!check_report_conditions (report, &error))
     {
       api_respond_invalid_body (req, error);
       return;
@@ -279,21 +337,4 @@ projects_patch_status (CaraHttpRequest *req, gpointer user_data)
     cara_log_project (G_LOG_LEVEL_INFO, name, "Project %s is now %s", name,
                       cara_project_phase_to_string (stored->status.phase));
   cara_http_respond_empty (req, 204);
-}
-
-static const CaraHttpRoute project_routes[] = {
-  { "POST", "/api/v1/projects", projects_create, CARA_HTTP_ROLE_ADMIN, CARA_HTTP_NODE_NONE },
-  { "GET", "/api/v1/projects", projects_list, CARA_HTTP_ROLE_READ, CARA_HTTP_NODE_QUERY },
-  { "GET", "/api/v1/projects/{name}", projects_get, CARA_HTTP_ROLE_READ, CARA_HTTP_NODE_HANDLER },
-  { "PUT", "/api/v1/projects/{name}", projects_update, CARA_HTTP_ROLE_ADMIN, CARA_HTTP_NODE_NONE },
-  { "DELETE", "/api/v1/projects/{name}", projects_delete, CARA_HTTP_ROLE_ADMIN, CARA_HTTP_NODE_NONE },
-  { "PATCH", "/api/v1/projects/{name}/status", projects_patch_status, CARA_HTTP_ROLE_AGENT, CARA_HTTP_NODE_HANDLER },
-};
-
-void api_projects_register (CaraHttpServer *server);
-
-void
-api_projects_register (CaraHttpServer *server)
-{
-  cara_http_server_add_routes (server, project_routes, G_N_ELEMENTS (project_routes), NULL);
 }

@@ -5,6 +5,8 @@
 #define G_LOG_DOMAIN "cara-streams"
 #include "config.h"
 
+#include "api.h"
+
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -51,7 +53,7 @@ slot_release (void)
   g_atomic_int_add (&active_streams, -1);
 }
 
-/* TLS to agents (issue 11): [server] agent_tls / $CARA_AGENT_TLS makes every relay use https,
+/* TLS to agents: [server] agent_tls / $CARA_AGENT_TLS makes every relay use https,
  * verified with [server] agent_ca / $CARA_AGENT_CA (else the system CAs).  The relays authenticate
  * to each agent with the secret bound to its node when it registered (cara-token.h): an agent
  * takes no other caller. */
@@ -403,8 +405,8 @@ leg_error_text (LogLeg *l)
   return g_strdup (e->message);
 }
 
-static void
-handle_logs (CaraHttpRequest *req, gpointer user_data)
+void
+api_projects_logs (CaraHttpRequest *req, gpointer user_data)
 {
   const char *service = cara_http_request_get_query (req, "service");
   if (service && *service == '\0')
@@ -669,8 +671,8 @@ forward_upgraded (void *cls, struct MHD_Connection *connection, void *req_cls, c
   g_thread_unref (g_thread_new ("forward-relay", forward_thread, f));
 }
 
-static void
-handle_portforward (CaraHttpRequest *req, gpointer user_data)
+void
+api_projects_portforward (CaraHttpRequest *req, gpointer user_data)
 {
   const char *service = cara_http_request_get_query (req, "service");
   const char *port_s = cara_http_request_get_query (req, "port");
@@ -735,13 +737,8 @@ handle_portforward (CaraHttpRequest *req, gpointer user_data)
   /* If the client vanishes before MHD completes the upgrade, @f and its slot leak (rare). */
 }
 
-static const CaraHttpRoute stream_routes[] = {
-  { "GET", "/api/v1/projects/{name}/logs", handle_logs, CARA_HTTP_ROLE_READ, CARA_HTTP_NODE_NONE },
-  { "GET", "/api/v1/projects/{name}/portforward", handle_portforward, CARA_HTTP_ROLE_ADMIN, CARA_HTTP_NODE_NONE },
-};
-
 void
-api_streams_register (CaraHttpServer *server, GKeyFile *kf)
+api_streams_configure (GKeyFile *kf)
 {
   gboolean tls = FALSE;
   g_autoptr (GError) error = NULL;
@@ -752,5 +749,4 @@ api_streams_register (CaraHttpServer *server, GKeyFile *kf)
   agent_ca_value = cara_config_string (kf, "server", "agent_ca", "CARA_AGENT_CA", NULL, NULL);
   if (agent_ca_value && !*agent_ca_value)
     g_clear_pointer (&agent_ca_value, g_free);
-  cara_http_server_add_routes (server, stream_routes, G_N_ELEMENTS (stream_routes), NULL);
 }

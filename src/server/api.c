@@ -1,70 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+/* The one route table of cara-server: every route with its method, template and roles.  The
+ * template is also what logs and metrics name a request by. */
 #define G_LOG_DOMAIN "cara-api"
 #include "config.h"
 
 #include "api.h"
-#include "cara-error.h"
-
-static ApiWatchHandler watch_handler;
-static gpointer watch_data;
-
-void
-api_set_watch_handler (ApiWatchHandler handler, gpointer user_data)
-{
-  watch_handler = handler;
-  watch_data = user_data;
-}
-
-gboolean
-api_dispatch_watch (CaraHttpRequest *req, const char *kind)
-{
-  const char *w = cara_http_request_get_query (req, "watch");
-  if (w == NULL || !(g_str_equal (w, "true") || g_str_equal (w, "1")))
-    return FALSE;
-  if (watch_handler == NULL)
-    {
-      cara_http_respond_problem (req, 400, "watch is not supported by this server");
-      return TRUE;
-    }
-  watch_handler (req, kind, watch_data);
-  return TRUE;
-}
-
-void
-api_respond_invalid_body (CaraHttpRequest *req, const GError *error)
-{
-  g_autofree char *detail = g_strdup_printf ("invalid request body: %s", error->message);
-  cara_http_respond_problem (req, 400, detail);
-}
-
-JsonNode *
-api_parse_body (CaraHttpRequest *req)
-{
-  gsize len = 0;
-  const char *body = cara_http_request_get_body (req, &len);
-  if (len == 0)
-    {
-      cara_http_respond_problem (req, 400, "invalid request body: EOF");
-      return NULL;
-    }
-  g_autoptr (GError) error = NULL;
-  JsonNode *node = cara_json_parse (body, len, &error);
-  if (node == NULL)
-    api_respond_invalid_body (req, error);
-  return node;
-}
-
-gboolean
-api_check_resource_version (const char *kind, const char *name, const char *body_rv, const char *current_rv,
-                            GError **error)
-{
-  if (body_rv == NULL || *body_rv == '\0' || g_strcmp0 (body_rv, current_rv) == 0)
-    return TRUE;
-  g_set_error (error, CARA_ERROR, CARA_ERROR_CONFLICT,
-               "operation conflicts with current resource state: %s \"%s\" has resourceVersion %s, "
-               "the request was based on %s", kind, name, current_rv, body_rv);
-  return FALSE;
-}
 
 static void
 healthz (CaraHttpRequest *req, gpointer user_data)
@@ -86,18 +26,32 @@ version (CaraHttpRequest *req, gpointer user_data)
   cara_http_respond_json (req, 200, root);
 }
 
-static const CaraHttpRoute misc_routes[] = {
+static const CaraHttpRoute routes[] = {
   { "GET", "/api/healthz", healthz, CARA_HTTP_ROLE_PUBLIC, CARA_HTTP_NODE_NONE },
   { "GET", "/api/v1/version", version, CARA_HTTP_ROLE_PUBLIC, CARA_HTTP_NODE_NONE },
-};
 
-void api_nodes_register (CaraHttpServer *server);
-void api_projects_register (CaraHttpServer *server);
+  { "POST", "/api/v1/nodes", api_nodes_create, CARA_HTTP_ROLE_JOIN, CARA_HTTP_NODE_HANDLER },
+  { "GET", "/api/v1/nodes", api_nodes_list, CARA_HTTP_ROLE_READ, CARA_HTTP_NODE_NONE },
+  { "GET", "/api/v1/nodes/{name}", api_nodes_get, CARA_HTTP_ROLE_READ, CARA_HTTP_NODE_PATH },
+  { "PUT", "/api/v1/nodes/{name}", api_nodes_update, CARA_HTTP_ROLE_ADMIN, CARA_HTTP_NODE_NONE },
+  { "DELETE", "/api/v1/nodes/{name}", api_nodes_delete, CARA_HTTP_ROLE_ADMIN, CARA_HTTP_NODE_NONE },
+  { "POST", "/api/v1/nodes/{name}/heartbeat", api_nodes_heartbeat, CARA_HTTP_ROLE_AGENT, CARA_HTTP_NODE_PATH },
+  { "POST", "/api/v1/nodes/{name}/reset-token", api_nodes_reset_token, CARA_HTTP_ROLE_ADMIN, CARA_HTTP_NODE_NONE },
+  { "POST", "/api/v1/nodes/{name}/drain", api_nodes_drain, CARA_HTTP_ROLE_ADMIN, CARA_HTTP_NODE_NONE },
+  { "POST", "/api/v1/nodes/{name}/uncordon", api_nodes_uncordon, CARA_HTTP_ROLE_ADMIN, CARA_HTTP_NODE_NONE },
+
+  { "POST", "/api/v1/projects", api_projects_create, CARA_HTTP_ROLE_ADMIN, CARA_HTTP_NODE_NONE },
+  { "GET", "/api/v1/projects", api_projects_list, CARA_HTTP_ROLE_READ, CARA_HTTP_NODE_QUERY },
+  { "GET", "/api/v1/projects/{name}", api_projects_get, CARA_HTTP_ROLE_READ, CARA_HTTP_NODE_HANDLER },
+  { "PUT", "/api/v1/projects/{name}", api_projects_update, CARA_HTTP_ROLE_ADMIN, CARA_HTTP_NODE_NONE },
+  { "DELETE", "/api/v1/projects/{name}", api_projects_delete, CARA_HTTP_ROLE_ADMIN, CARA_HTTP_NODE_NONE },
+  { "PATCH", "/api/v1/projects/{name}/status", api_projects_patch_status, CARA_HTTP_ROLE_AGENT, CARA_HTTP_NODE_HANDLER },
+  { "GET", "/api/v1/projects/{name}/logs", api_projects_logs, CARA_HTTP_ROLE_READ, CARA_HTTP_NODE_NONE },
+  { "GET", "/api/v1/projects/{name}/portforward", api_projects_portforward, CARA_HTTP_ROLE_ADMIN, CARA_HTTP_NODE_NONE },
+};
 
 void
 api_register (CaraHttpServer *server)
 {
-  cara_http_server_add_routes (server, misc_routes, G_N_ELEMENTS (misc_routes), NULL);
-  api_nodes_register (server);
-  api_projects_register (server);
+  cara_http_server_add_routes (server, routes, G_N_ELEMENTS (routes), NULL);
 }

@@ -1,15 +1,35 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 
-/* The REST API's route tables (reference §2 + SPEC §3) and small helpers shared by api-*.c. */
+/* The REST API: the one route table (api.c), the handlers it names (api-<kind>.c) and the helpers
+ * they share (api-util.c). */
 
 #include "cara-http-server.h"
 #include "cara-json.h"
 
-/* Adds the node, project, health and version routes. */
+/* Adds every route of the API (api.c's table). */
 void api_register (CaraHttpServer *server);
 
-/* Hook for the watch API (issue 5): when set, GET /api/v1/nodes and /api/v1/projects with
+/* Handlers, CaraHttpHandler each (user_data unused). */
+void api_nodes_create (CaraHttpRequest *req, gpointer user_data);
+void api_nodes_list (CaraHttpRequest *req, gpointer user_data);
+void api_nodes_get (CaraHttpRequest *req, gpointer user_data);
+void api_nodes_update (CaraHttpRequest *req, gpointer user_data);
+void api_nodes_delete (CaraHttpRequest *req, gpointer user_data);
+void api_nodes_heartbeat (CaraHttpRequest *req, gpointer user_data);
+void api_nodes_reset_token (CaraHttpRequest *req, gpointer user_data);
+void api_nodes_drain (CaraHttpRequest *req, gpointer user_data);    /* api-drain.c */
+void api_nodes_uncordon (CaraHttpRequest *req, gpointer user_data); /* api-drain.c */
+void api_projects_create (CaraHttpRequest *req, gpointer user_data);
+void api_projects_list (CaraHttpRequest *req, gpointer user_data);
+void api_projects_get (CaraHttpRequest *req, gpointer user_data);
+void api_projects_update (CaraHttpRequest *req, gpointer user_data);
+void api_projects_delete (CaraHttpRequest *req, gpointer user_data);
+void api_projects_patch_status (CaraHttpRequest *req, gpointer user_data);
+void api_projects_logs (CaraHttpRequest *req, gpointer user_data);        /* api-streams.c */
+void api_projects_portforward (CaraHttpRequest *req, gpointer user_data); /* api-streams.c */
+
+/* Hook for the watch API: when set, GET /api/v1/nodes and /api/v1/projects with
  * ?watch=true (or 1) are handed to @handler with @kind "Node" or "Project" instead of listing. */
 typedef void (*ApiWatchHandler) (CaraHttpRequest *req, const char *kind, gpointer user_data);
 void api_set_watch_handler (ApiWatchHandler handler, gpointer user_data);
@@ -18,6 +38,10 @@ gboolean api_dispatch_watch (CaraHttpRequest *req, const char *kind);
 /* Parses the request body as JSON; on failure responds 400 "invalid request body: ..." and
  * returns NULL. */
 JsonNode *api_parse_body (CaraHttpRequest *req);
+/* SPEC §2: a Project or Node (@kind) body with unknown fields at the top level or under "spec" gets 400
+ * "invalid request body: " and every one of them ("spec.services[0].enviroment: unknown field
+ * ..."; ...); returns FALSE then.  Metadata and status members are left to the decoder. */
+gboolean api_check_fields (CaraHttpRequest *req, const char *kind, JsonNode *body);
 /* Responds 400 "invalid request body: <error>". */
 void api_respond_invalid_body (CaraHttpRequest *req, const GError *error);
 /* 409 when @body_rv is given and differs from @current_rv (SPEC §3 optimistic concurrency). */

@@ -9,6 +9,8 @@ static void
 cache_placed_free (CachePlaced *p)
 {
   g_free (p->node_ref);
+  if (p->host_ports)
+    g_hash_table_unref (p->host_ports);
   g_free (p);
 }
 
@@ -101,6 +103,7 @@ controller_cache_set_project (ControllerCache *c, const CaraProject *p)
       e->node_ref = g_strdup (p->status.node_ref);
       e->cpu_m = req.cpu_m;
       e->mem = req.mem;
+      e->host_ports = sched_host_ports_add (NULL, p->spec.services);
       e->marked = cara_conditions_find (p->status.conditions, "NotReadyAt") != NULL ||
                   cara_conditions_find (p->status.conditions, "TerminatingAt") != NULL;
       c->n_marked += e->marked;

@@ -16,6 +16,7 @@ typedef struct {
   char *node_ref;
   gint64 cpu_m;
   gint64 mem;
+  GHashTable *host_ports; /* sched_host_port_key()s of its services; NULL when none */
   gboolean marked; /* has a NotReadyAt or TerminatingAt clock */
 } CachePlaced;
 

@@ -11,7 +11,8 @@
 #include "cara-json.h"
 #include "cara-log.h"
 #include "controller-queue.h"
-#include "leader.h"
+#include "store-leader.h"
+#include "store-listen.h"
 #include "store.h"
 
 #define LEADER_RETRY_USEC (1 * G_USEC_PER_SEC)
@@ -42,9 +43,8 @@ struct _ControllerManager {
   gint stopping;  /* atomic: set by controller_manager_stop() */
 
   /* Everything below belongs to the controller thread. */
-  PGconn *lock_conn;
-  PGconn *listen_conn;
-  GSource *listen_source;
+  StoreLeaderLock *lock;
+  StoreListener *listener;
   GSource *process_source;  /* idle: ready keys waiting */
   GSource *deadline_source; /* timeout: the next delayed key */
   GSource *resync_source;
@@ -297,28 +297,28 @@ schedule_processing (ControllerManager *m)
     }
 }
 
-static gboolean
-listen_cb (gint fd, GIOCondition cond, gpointer user_data)
+static void
+notified_cb (gpointer user_data)
 {
   ControllerManager *m = user_data;
   g_autoptr (GError) error = NULL;
-  gboolean any = FALSE;
-  PGnotify *n;
 
-  if (!PQconsumeInput (m->listen_conn))
-    {
-      step_down (m, "the LISTEN connection was lost", FALSE);
-      return G_SOURCE_REMOVE;
-    }
-  while ((n = PQnotifies (m->listen_conn)) != NULL)
-    {
-      any = TRUE;
-      PQfreemem (n);
-    }
-  if (any && !pump_events (m, &error))
+  if (!pump_events (m, &error))
     g_warning ("Reading events failed (the next notification or resync retries): %s", error->message);
-  return G_SOURCE_CONTINUE;
 }
+
+static void
+listen_lost_cb (const char *why, gpointer user_data)
+{
+  g_autofree char *msg = g_strdup_printf ("the LISTEN connection was lost: %s", why);
+
+  step_down (user_data, msg, FALSE);
+}
+
+static const StoreListenCallbacks listen_callbacks = {
+  .notified = notified_cb,
+  .lost = listen_lost_cb,
+};
 
 static gboolean
 resync_cb (gpointer user_data)
@@ -333,21 +333,9 @@ resync_cb (gpointer user_data)
 static gboolean
 become_leader (ControllerManager *m, GError **error)
 {
-  g_autoptr (PGresult) r = NULL;
-
-  m->listen_conn = store_connect_new (error);
-  if (m->listen_conn == NULL)
+  m->listener = store_listen_start (m->context, &listen_callbacks, m, error);
+  if (m->listener == NULL)
     return FALSE;
-  r = PQexec (m->listen_conn, "LISTEN cara_events");
-  if (PQresultStatus (r) != PGRES_COMMAND_OK)
-    {
-      g_set_error (error, CARA_ERROR, CARA_ERROR_UNAVAILABLE, "LISTEN: %s", PQerrorMessage (m->listen_conn));
-      return FALSE;
-    }
-  PQsetnonblocking (m->listen_conn, 1);
-  m->listen_source = g_unix_fd_source_new (PQsocket (m->listen_conn), G_IO_IN | G_IO_ERR | G_IO_HUP);
-  g_source_set_callback (m->listen_source, G_SOURCE_FUNC (listen_cb), m, NULL);
-  g_source_attach (m->listen_source, m->context);
 
   m->resync_source = g_timeout_source_new ((guint) MAX (m->t.resync_interval / 1000, 10));
   g_source_set_callback (m->resync_source, resync_cb, m, NULL);
@@ -371,13 +359,11 @@ step_down (ControllerManager *m, const char *why, gboolean expected)
   gboolean was = g_atomic_int_get (&m->is_leader);
 
   g_atomic_int_set (&m->is_leader, FALSE);
-  destroy_source (&m->listen_source);
+  g_clear_pointer (&m->listener, store_listener_free);
   destroy_source (&m->process_source);
   destroy_source (&m->deadline_source);
   destroy_source (&m->resync_source);
-  g_clear_pointer (&m->listen_conn, PQfinish);
-  /* Closing the lock connection releases the lock for the others. */
-  g_clear_pointer (&m->lock_conn, PQfinish);
+  store_leader_release (m->lock);
   for (guint c = 0; c < C_N; c++)
     g_clear_pointer (&m->queues[c], controller_queue_free);
   g_clear_pointer (&m->cache, controller_cache_free);
@@ -396,24 +382,14 @@ leader_tick_cb (gpointer user_data)
 
   if (g_atomic_int_get (&m->is_leader))
     {
-      if (!leader_check (m->lock_conn, &error))
+      if (!store_leader_check (m->lock, &error))
         step_down (m, error->message, FALSE);
       return G_SOURCE_CONTINUE;
     }
 
-  if (m->lock_conn == NULL)
-    {
-      m->lock_conn = store_connect_new (&error);
-      if (m->lock_conn == NULL)
-        {
-          g_debug ("Leader election: %s", error->message);
-          return G_SOURCE_CONTINUE;
-        }
-    }
-  if (!leader_try_acquire (m->lock_conn, &acquired, &error))
+  if (!store_leader_try_acquire (m->lock, &acquired, &error))
     {
       g_debug ("Leader election: %s", error->message);
-      g_clear_pointer (&m->lock_conn, PQfinish);
       return G_SOURCE_CONTINUE;
     }
   if (!acquired)
@@ -448,6 +424,7 @@ controller_manager_start (const ControllerTimeouts *t)
   ControllerManager *m = g_new0 (ControllerManager, 1);
 
   m->t = *t;
+  m->lock = store_leader_lock_new ();
   m->context = g_main_context_new ();
   m->loop = g_main_loop_new (m->context, FALSE);
   m->thread = g_thread_new ("controllers", manager_thread, m);
@@ -471,6 +448,7 @@ controller_manager_stop (ControllerManager *m)
   g_thread_join (m->thread);
   g_main_loop_unref (m->loop);
   g_main_context_unref (m->context);
+  store_leader_lock_free (m->lock);
   g_free (m);
 }
 

@@ -8,7 +8,6 @@
  * requeue-after and per-key exponential backoff (controller-queue.h). */
 
 #include <glib.h>
-#include <libpq-fe.h>
 
 #include "controller-cache.h"
 
@@ -53,7 +52,7 @@ extern const ControllerDef expiry_controller;
 typedef struct _ControllerManager ControllerManager;
 
 /* After store_setup(): the store functions called on the controller thread use its own
- * connection (store_thread_conn). */
+ * connection. */
 ControllerManager *controller_manager_start (const ControllerTimeouts *t);
 void controller_manager_stop (ControllerManager *m);
 gboolean controller_manager_is_leader (ControllerManager *m);

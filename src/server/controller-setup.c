@@ -8,6 +8,7 @@
 
 #include "api.h"
 #include "cara-quantity.h"
+#include "api-drain.h"
 #include "api-watch.h"
 #include "controller-manager.h"
 #include "watch-hub.h"
@@ -29,7 +30,7 @@ controllers_register (CaraHttpServer *http, const ControllerTimeouts *t)
   hub = watch_hub_start (max != NULL ? (guint) strtoul (max, NULL, 10) : WATCH_DEFAULT_MAX_WATCHERS,
                          bookmark_usec);
   api_set_watch_handler (api_watch_handle, hub);
-  api_drain_register (http, &timeouts);
+  api_drain_configure (&timeouts);
 }
 
 void

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 
-/* The entry points main.c calls for issue 5.  controllers_register(): after store_setup() and
+/* The controllers' entry points for main.c.  controllers_register(): after store_setup() and
  * api_register(), before the HTTP server starts: starts the watch hub (every replica), registers
  * the watch handler and the drain/uncordon routes.  controllers_start(): starts the controller
  * manager, which runs the controllers only while this replica is the leader.

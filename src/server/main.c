@@ -8,7 +8,7 @@
 #include <glib-unix.h>
 
 #include "api.h"
-#include "api-streams.h" /* logs and port-forward relays (issue 7) */
+#include "api-streams.h" /* logs and port-forward relays */
 #include "cara-daemon.h"
 #include "cara-error.h"
 #include "cara-http-server.h"
@@ -194,9 +194,9 @@ main (int argc, char **argv)
   cara_http_server_set_connection_limits (http, cfg->max_connections, cfg->max_connections_per_client);
   cara_http_server_set_log_func (http, log_request, NULL);
   api_register (http);
-  api_streams_register (http, cfg->kf); /* logs and port-forward through the server (issue 7) */
+  api_streams_configure (cfg->kf);
 
-  /* controllers and watch (issue 5): watch hub, watch handler, drain/uncordon routes */
+  /* controllers and watch: watch hub, watch handler, drain/uncordon routes */
   ControllerTimeouts timeouts = {
     .heartbeat_timeout = cfg->node_heartbeat_timeout_usec,
     .grace_period = cfg->reschedule_grace_period_usec,
@@ -224,7 +224,7 @@ main (int argc, char **argv)
   g_timeout_add_seconds (60, trim_events, NULL);
   cara_daemon_watchdog_start (NULL);
 
-  /* controllers (issue 5): the manager runs them while this replica is the leader */
+  /* controllers: the manager runs them while this replica is the leader */
   controllers_start ();
 
   g_message ("Serving the API%s on %s (database %s)", cfg->tls_cert ? " over HTTPS" : "", s.listen_desc,
@@ -235,7 +235,7 @@ main (int argc, char **argv)
 
   g_main_loop_run (s.loop);
 
-  /* controllers and watch (issue 5): stop them and end the watch streams first */
+  /* controllers and watch: stop them and end the watch streams first */
   controllers_shutdown ();
 
   cara_http_server_stop (http);

@@ -33,9 +33,9 @@ node_health_mutate (CaraNode *n, gpointer user_data, GError **error)
     return FALSE;
   run->old_state = n->status.state;
   n->status.state = run->d.state;
-  cara_conditions_upsert (n->status.conditions,
-                          cara_condition_new ("Ready", run->d.cond_status, run->d.cond_reason,
-                                              run->d.cond_message));
+  CaraCondition *c = cara_condition_new ("Ready", run->d.cond_status, run->d.cond_reason, run->d.cond_message);
+  c->last_heartbeat_time = n->status.last_heartbeat ? g_date_time_ref (n->status.last_heartbeat) : NULL;
+  cara_conditions_upsert (n->status.conditions, c);
   return TRUE;
 }
 

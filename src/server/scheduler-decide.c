@@ -5,10 +5,81 @@
 
 #include "cara-quantity.h"
 
+static gint64
+quantity_or_unknown (GHashTable *list, const char *key, gboolean cpu)
+{
+  const char *v = list != NULL ? g_hash_table_lookup (list, key) : NULL;
+  gint64 q;
+
+  if (v == NULL)
+    return -1;
+  if (cpu ? !cara_cpu_parse (v, &q, NULL) : !cara_bytes_parse (v, &q, NULL))
+    return -1;
+  return q;
+}
+
+void
+sched_node_from_node (const CaraNode *n, SchedNode *ret)
+{
+  *ret = (SchedNode) { 0 };
+  ret->name = n->metadata.name;
+  ret->state = n->status.state;
+  ret->unschedulable = n->spec.unschedulable;
+  ret->labels = n->metadata.labels;
+  ret->alloc_cpu_m = quantity_or_unknown (n->status.allocatable, "cpu", TRUE);
+  ret->alloc_mem = quantity_or_unknown (n->status.allocatable, "memory", FALSE);
+}
+
+guint
+sched_host_port_key (const CaraPort *port)
+{
+  return (guint) port->host_port | (port->protocol == CARA_PROTOCOL_UDP ? 1u << 16 : 0);
+}
+
+GHashTable *
+sched_host_ports_add (GHashTable *set, const GPtrArray *services)
+{
+  for (guint i = 0; services && i < services->len; i++)
+    {
+      const CaraService *s = services->pdata[i];
+      for (guint k = 0; k < s->ports->len; k++)
+        {
+          const CaraPort *port = s->ports->pdata[k];
+          if (port->host_port <= 0)
+            continue;
+          if (set == NULL)
+            set = g_hash_table_new (g_direct_hash, g_direct_equal);
+          g_hash_table_add (set, GUINT_TO_POINTER (sched_host_port_key (port)));
+        }
+    }
+  return set;
+}
+
+/* TRUE when a hostPort of @req is already held on @n. */
+static gboolean
+host_port_taken (const SchedRequest *req, const SchedNode *n)
+{
+  if (n->host_ports == NULL || req->services == NULL)
+    return FALSE;
+  for (guint i = 0; i < req->services->len; i++)
+    {
+      const CaraService *s = req->services->pdata[i];
+      for (guint k = 0; k < s->ports->len; k++)
+        {
+          const CaraPort *port = s->ports->pdata[k];
+          if (port->host_port > 0
+              && g_hash_table_contains (n->host_ports, GUINT_TO_POINTER (sched_host_port_key (port))))
+            return TRUE;
+        }
+    }
+  return FALSE;
+}
+
 void
 sched_request_from_project (const CaraProject *p, SchedRequest *ret)
 {
   ret->node_selector = p->spec.node_selector;
+  ret->services = p->spec.services;
   ret->cpu_m = 0;
   ret->mem = 0;
   for (guint i = 0; i < p->spec.services->len; i++)
@@ -31,6 +102,7 @@ typedef enum {
   WHY_SELECTOR,
   WHY_CPU,
   WHY_MEMORY,
+  WHY_HOST_PORT,
   WHY_N
 } Why;
 
@@ -113,6 +185,9 @@ why_text (Why why, guint count, const SchedRequest *req)
         g_autofree char *q = cara_bytes_format (req->mem);
         return g_strdup_printf ("%u %s insufficient memory (need %s)", count, one ? "has" : "have", q);
       }
+    case WHY_HOST_PORT:
+      return g_strdup_printf ("%u %s the requested hostPort already in use by another project", count,
+                              one ? "has" : "have");
     case WHY_N:
     default:
       g_assert_not_reached ();
@@ -161,6 +236,11 @@ scheduler_decide (const SchedRequest *req, const SchedNode *nodes, guint n_nodes
       if (n->alloc_mem >= 0 && req->mem > 0 && n->used_mem + req->mem > n->alloc_mem)
         {
           counts[WHY_MEMORY]++;
+          fits = FALSE;
+        }
+      if (host_port_taken (req, n))
+        {
+          counts[WHY_HOST_PORT]++;
           fits = FALSE;
         }
       if (!fits)

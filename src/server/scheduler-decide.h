@@ -21,13 +21,24 @@ typedef struct {
   gint64 used_cpu_m;    /* sum of the requests of projects placed there */
   gint64 used_mem;
   guint n_projects;
+  GHashTable *host_ports; /* set of sched_host_port_key()s held by projects placed there; may be NULL */
 } SchedNode;
 
 typedef struct {
   GHashTable *node_selector; /* may be NULL */
   gint64 cpu_m;              /* request: sum over the services; 0 when none */
   gint64 mem;
+  const GPtrArray *services; /* CaraService*: their ports' hostPorts; may be NULL */
 } SchedRequest;
+
+/* A hostPort and its protocol as one hash key (GUINT_TO_POINTER). */
+guint sched_host_port_key (const CaraPort *port);
+/* Adds the hostPorts of @services to @set (created when NULL); returns the set. */
+GHashTable *sched_host_ports_add (GHashTable *set, const GPtrArray *services);
+
+/* The node's own part of a SchedNode (name, state, labels, allocatable; no usage).  The pointers
+ * point into @n. */
+void sched_node_from_node (const CaraNode *n, SchedNode *ret);
 
 /* Sum of the services' resources of @p.  A quantity that does not parse counts as 0 (validation
  * rejects those on the way in). */

@@ -59,19 +59,6 @@ apply_decision (CaraProject *p, const char *node, const char *reason)
   return TRUE;
 }
 
-static gint64
-quantity_or_unknown (GHashTable *list, const char *key, gboolean cpu)
-{
-  const char *v = list != NULL ? g_hash_table_lookup (list, key) : NULL;
-  gint64 q;
-
-  if (v == NULL)
-    return -1;
-  if (cpu ? !cara_cpu_parse (v, &q, NULL) : !cara_bytes_parse (v, &q, NULL))
-    return -1;
-  return q;
-}
-
 static gint
 created_cmp (gconstpointer a, gconstpointer b)
 {
@@ -116,12 +103,7 @@ scheduler_reconcile (ControllerContext *ctx, const char *key, gint64 *ret_requeu
   for (guint i = 0; i < nodes->len; i++)
     {
       CaraNode *n = nodes->pdata[i];
-      sn[i].name = n->metadata.name;
-      sn[i].state = n->status.state;
-      sn[i].unschedulable = n->spec.unschedulable;
-      sn[i].labels = n->metadata.labels;
-      sn[i].alloc_cpu_m = quantity_or_unknown (n->status.allocatable, "cpu", TRUE);
-      sn[i].alloc_mem = quantity_or_unknown (n->status.allocatable, "memory", FALSE);
+      sched_node_from_node (n, &sn[i]);
       g_hash_table_insert (index, n->metadata.name, GUINT_TO_POINTER (i + 1));
     }
   g_hash_table_iter_init (&it, ctx->cache->placed);
@@ -135,6 +117,16 @@ scheduler_reconcile (ControllerContext *ctx, const char *key, gint64 *ret_requeu
       sn[idx - 1].used_cpu_m += e->cpu_m;
       sn[idx - 1].used_mem += e->mem;
       sn[idx - 1].n_projects++;
+      if (e->host_ports != NULL)
+        {
+          GHashTableIter pit;
+          gpointer port_key;
+          if (sn[idx - 1].host_ports == NULL)
+            sn[idx - 1].host_ports = g_hash_table_new (g_direct_hash, g_direct_equal);
+          g_hash_table_iter_init (&pit, e->host_ports);
+          while (g_hash_table_iter_next (&pit, &port_key, NULL))
+            g_hash_table_add (sn[idx - 1].host_ports, port_key);
+        }
     }
 
   guint start;
@@ -166,6 +158,8 @@ scheduler_reconcile (ControllerContext *ctx, const char *key, gint64 *ret_requeu
               sn[pick].used_cpu_m += req.cpu_m;
               sn[pick].used_mem += req.mem;
               sn[pick].n_projects++;
+              /* Not undone if the write fails: at worst a port looks taken until the next pass. */
+              sn[pick].host_ports = sched_host_ports_add (sn[pick].host_ports, req.services);
             }
           g_ptr_array_add (batch, p);
           g_ptr_array_add (expected, g_steal_pointer (&rv));
@@ -178,7 +172,11 @@ scheduler_reconcile (ControllerContext *ctx, const char *key, gint64 *ret_requeu
       g_ptr_array_add (expected, NULL);
       written = g_new0 (gboolean, batch->len);
       if (!store_controllers_write_statuses (batch, (const char * const *) expected->pdata, written, error))
-        return FALSE;
+        {
+          for (guint i = 0; i < nodes->len; i++)
+            g_clear_pointer (&sn[i].host_ports, g_hash_table_unref);
+          return FALSE;
+        }
       for (guint b = 0; b < batch->len; b++)
         {
           CaraProject *p = batch->pdata[b];
@@ -212,6 +210,8 @@ scheduler_reconcile (ControllerContext *ctx, const char *key, gint64 *ret_requeu
             }
         }
     }
+  for (guint i = 0; i < nodes->len; i++)
+    g_clear_pointer (&sn[i].host_ports, g_hash_table_unref);
   if (pending->len > start)
     *ret_requeue_after = 1; /* the rest in the next pass (or the next leader) */
   g_debug ("Scheduling pass: %u pending, %u scheduled, %u newly unschedulable", pending->len, n_scheduled,

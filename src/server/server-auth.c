@@ -147,6 +147,9 @@ match_token (ServerAuth *a, const char *given)
   return caller;
 }
 
+/* The request data of a join-token request (a node token's request carries its node's name). */
+static char join_marker[] = "join token";
+
 static gboolean
 forbid (GError **error, CaraHttpRequest *req, const char *who)
 {
@@ -222,7 +225,10 @@ server_auth_authorize (CaraHttpRequest *req, const CaraHttpRoute *route, gpointe
       return route->role == CARA_HTTP_ROLE_READ || forbid (error, req, "the read-only token");
     case CALLER_JOIN:
       if (route->role == CARA_HTTP_ROLE_JOIN)
-        return TRUE;
+        {
+          cara_http_request_set_data (req, join_marker, NULL);
+          return TRUE;
+        }
       g_set_error (error, CARA_ERROR, CARA_ERROR_FORBIDDEN,
                    "the join token only registers nodes (POST /api/v1/nodes); an agent then uses its node "
                    "token: it may not %s %s", cara_http_request_get_method (req), cara_http_request_get_path (req));
@@ -241,7 +247,14 @@ server_auth_authorize (CaraHttpRequest *req, const CaraHttpRoute *route, gpointe
 const char *
 server_auth_request_node (CaraHttpRequest *req)
 {
-  return cara_http_request_get_data (req);
+  const char *data = cara_http_request_get_data (req);
+  return data == join_marker ? NULL : data;
+}
+
+gboolean
+server_auth_request_is_join (CaraHttpRequest *req)
+{
+  return cara_http_request_get_data (req) == join_marker;
 }
 
 gboolean

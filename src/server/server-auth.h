@@ -34,5 +34,7 @@ gboolean server_auth_authorize (CaraHttpRequest *req, const CaraHttpRoute *route
 /* The node whose token made @req, or NULL (admin, join or read-only token, or authorisation off).
  * Handlers of CARA_HTTP_NODE_HANDLER routes use it to keep an agent to its own node. */
 const char *server_auth_request_node (CaraHttpRequest *req);
+/* TRUE when @req was made with the join token (it may create nodes, never claim existing ones). */
+gboolean server_auth_request_is_join (CaraHttpRequest *req);
 /* For those handlers: FALSE with a FORBIDDEN error unless @req may act for @node. */
 gboolean server_auth_check_node (CaraHttpRequest *req, const char *node, const char *what, GError **error);

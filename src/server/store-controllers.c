@@ -69,6 +69,7 @@ store_controllers_write_statuses (GPtrArray *projects, const char * const *expec
   g_autoptr (GHashTable) current = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   g_autoptr (PGresult) locked = NULL;
   g_autofree char *names_text = NULL;
+  g_autoptr (StoreTxn) t = NULL;
   guint n_write = 0;
   PGconn *c;
 
@@ -82,19 +83,17 @@ store_controllers_write_statuses (GPtrArray *projects, const char * const *expec
   g_ptr_array_add (names, NULL);
   names_text = store_text_array ((const char * const *) names->pdata);
 
-  c = store_begin (NULL, error);
-  if (c == NULL)
+  t = store_txn_begin (NULL, error);
+  if (t == NULL)
     return FALSE;
+  c = store_txn_conn (t);
   {
     const char *p[] = { names_text };
     locked = store_exec (c, "SELECT name, resource_version FROM projects WHERE name = ANY($1::text[]) "
                             "ORDER BY name FOR UPDATE", 1, p, error);
   }
   if (locked == NULL)
-    {
-      store_rollback (c);
-      return FALSE;
-    }
+    return FALSE;
   for (int r = 0; r < PQntuples (locked); r++)
     g_hash_table_insert (current, g_strdup (PQgetvalue (locked, r, 0)), g_strdup (PQgetvalue (locked, r, 1)));
   for (guint i = 0; i < projects->len; i++)
@@ -104,14 +103,10 @@ store_controllers_write_statuses (GPtrArray *projects, const char * const *expec
       n_write += ret_written[i];
     }
   if (n_write == 0)
-    {
-      store_rollback (c);
-      return TRUE;
-    }
+    return TRUE;
 
-  if (!write_locked (c, projects, ret_written, n_write, error) || !store_commit (c, error))
+  if (!write_locked (c, projects, ret_written, n_write, error) || !store_txn_commit (t, error))
     {
-      store_rollback (c);
       for (guint i = 0; i < projects->len; i++)
         ret_written[i] = FALSE;
       return FALSE;

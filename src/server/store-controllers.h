@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 
-/* Store functions only the controllers need (issue 5), on top of store-private.h. */
+/* Store functions only the controllers need, on top of store-private.h. */
 
 #include <glib.h>
 

@@ -79,8 +79,8 @@ static const struct {
 gboolean
 store_migrate (PGconn *c, GError **error)
 {
-  g_autoptr (PGresult) b = store_exec (c, "BEGIN", 0, NULL, error);
-  if (b == NULL)
+  g_autoptr (StoreTxn) txn = store_txn_begin_on (c, error);
+  if (txn == NULL)
     return FALSE;
   /* Two servers starting at once: the second waits here, then sees the migrations applied. */
   g_autoptr (PGresult) l = store_exec (c, "SELECT pg_advisory_xact_lock(1667330657, 1)", 0, NULL, error);
@@ -90,10 +90,7 @@ store_migrate (PGconn *c, GError **error)
   g_autoptr (PGresult) v = t ? store_exec (c, "SELECT coalesce(max(version), 0) FROM schema_migrations", 0, NULL, error)
                              : NULL;
   if (v == NULL)
-    {
-      store_rollback (c);
-      return FALSE;
-    }
+    return FALSE;
   int current = atoi (PQgetvalue (v, 0, 0));
   for (guint i = 0; i < G_N_ELEMENTS (migrations); i++)
     {
@@ -105,7 +102,6 @@ store_migrate (PGconn *c, GError **error)
         {
           g_set_error (error, CARA_ERROR, CARA_ERROR_FAILED, "migration %d (%s) failed: %s", migrations[i].version,
                        migrations[i].name, PQresultErrorMessage (r));
-          store_rollback (c);
           return FALSE;
         }
       g_autofree char *ver = g_strdup_printf ("%d", migrations[i].version);
@@ -113,11 +109,8 @@ store_migrate (PGconn *c, GError **error)
       g_autoptr (PGresult) ins = store_exec (c, "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
                                              2, p, error);
       if (ins == NULL)
-        {
-          store_rollback (c);
-          return FALSE;
-        }
+        return FALSE;
       g_info ("Applied database migration %d (%s)", migrations[i].version, migrations[i].name);
     }
-  return store_commit (c, error);
+  return store_txn_commit (txn, error);
 }

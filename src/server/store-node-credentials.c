@@ -32,35 +32,59 @@ store_node_credential_write (PGconn *c, const char *name, const StoreNodeCredent
 }
 
 gboolean
-store_bind_node_credential (const char *name, const StoreNodeCredential *cred, GError **error)
+store_bind_node_credential (const char *name, const StoreNodeCredential *cred, gboolean claim_unbound,
+                            GError **error)
 {
-  PGconn *c = store_begin (NULL, error);
-  if (c == NULL)
-    return FALSE;
+  g_autoptr (StoreTxn) t = store_txn_begin (NULL, error);
+  g_autoptr (PGresult) r = NULL;
   const char *p[] = { name };
-  g_autoptr (PGresult) r = store_exec (c, "SELECT token_hash FROM nodes WHERE name = $1 FOR UPDATE", 1, p, error);
+
+  if (t == NULL)
+    return FALSE;
+  r = store_exec (store_txn_conn (t), "SELECT token_hash FROM nodes WHERE name = $1 FOR UPDATE", 1, p, error);
   if (r == NULL)
-    {
-      store_rollback (c);
-      return FALSE;
-    }
+    return FALSE;
   if (PQntuples (r) == 0)
     {
-      store_rollback (c);
       g_set_error (error, CARA_ERROR, CARA_ERROR_NOT_FOUND, "node not found: %s: resource not found", name);
       return FALSE;
     }
   if (!PQgetisnull (r, 0, 0) && g_strcmp0 (PQgetvalue (r, 0, 0), cred->token_hash) != 0)
     {
-      store_rollback (c);
       g_set_error (error, CARA_ERROR, CARA_ERROR_FORBIDDEN,
                    "node %s is registered with another node token; if this machine replaces it, delete the node "
                    "first (caractrl delete node %s)", name, name);
       return FALSE;
     }
-  if (!store_node_credential_write (c, name, cred, error) || !store_commit (c, error))
+  if (PQgetisnull (r, 0, 0) && !claim_unbound)
     {
-      store_rollback (c);
+      g_set_error (error, CARA_ERROR, CARA_ERROR_FORBIDDEN,
+                   "node %s exists without a node token (registered while authorisation was off); the join "
+                   "token may only create new nodes: an administrator binds a token to it with "
+                   "caractrl node reset-token %s", name, name);
+      return FALSE;
+    }
+  return store_node_credential_write (store_txn_conn (t), name, cred, error) && store_txn_commit (t, error);
+}
+
+gboolean
+store_reset_node_credential (const char *name, const StoreNodeCredential *cred, GError **error)
+{
+  const char *p[] = { name, cred->token_hash, cred->agent_secret };
+  g_autoptr (GError) local = NULL;
+  g_autoptr (PGresult) r = store_exec_once ("UPDATE nodes SET token_hash = $2, agent_secret = $3 WHERE name = $1",
+                                            G_N_ELEMENTS (p), p, &local);
+  if (r == NULL)
+    {
+      if (g_error_matches (local, CARA_ERROR, CARA_ERROR_CONFLICT))
+        set_token_taken (error);
+      else
+        g_propagate_error (error, g_steal_pointer (&local));
+      return FALSE;
+    }
+  if (g_strcmp0 (PQcmdTuples (r), "0") == 0)
+    {
+      g_set_error (error, CARA_ERROR, CARA_ERROR_NOT_FOUND, "node %s not found", name);
       return FALSE;
     }
   return TRUE;

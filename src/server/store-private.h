@@ -1,12 +1,22 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 
-/* Helpers shared by the store's files (not for other modules). */
+/* Helpers shared by the store's files (not for other modules): the only header that brings in
+ * libpq, so that nothing outside store*.c talks to PostgreSQL. */
 
 #include <json-glib/json-glib.h>
+#include <libpq-fe.h>
 
 #include "cara-cleanup.h"
 #include "store.h"
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (PGconn, PQfinish)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (PGresult, PQclear)
+
+/* A new connection of your own (e.g. for LISTEN); the caller owns it. */
+PGconn *store_connect_new (GError **error);
+/* The calling thread's connection, (re)connecting when needed. */
+PGconn *store_thread_conn (GError **error);
 
 /* Runs a parameterised statement on @c (text parameters, NULL = SQL NULL, text results).
  * Failures become GErrors: connection trouble -> UNAVAILABLE (and the thread's connection is
@@ -18,10 +28,17 @@ PGresult *store_exec (PGconn *c, const char *sql, int n_params, const char * con
  * Only for single statements outside a transaction. */
 PGresult *store_exec_once (const char *sql, int n_params, const char * const *params, GError **error);
 
-/* BEGIN on the thread's connection (with the same one retry); returns the connection. */
-PGconn *store_begin (const char *begin_sql, GError **error);
-gboolean store_commit (PGconn *c, GError **error);
-void store_rollback (PGconn *c);
+/* A transaction that rolls back when freed unless store_txn_commit() succeeded, so every early
+ * return of a g_autoptr (StoreTxn) leaves nothing half-written. */
+typedef struct _StoreTxn StoreTxn;
+/* BEGIN (@begin_sql, NULL for a plain BEGIN) on the thread's connection, with the same one retry. */
+StoreTxn *store_txn_begin (const char *begin_sql, GError **error);
+/* BEGIN on a connection of the caller's (e.g. the migrations' own). */
+StoreTxn *store_txn_begin_on (PGconn *c, GError **error);
+PGconn *store_txn_conn (StoreTxn *t);
+gboolean store_txn_commit (StoreTxn *t, GError **error);
+void store_txn_free (StoreTxn *t);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (StoreTxn, store_txn_free)
 
 /* Next resourceVersion (under the rv advisory lock) and the transaction's now(), in µs. */
 gboolean store_next_rv (PGconn *c, gint64 *ret_rv, gint64 *ret_now_usec, GError **error);

@@ -190,28 +190,64 @@ store_exec_once (const char *sql, int n_params, const char * const *params, GErr
     }
 }
 
-PGconn *
-store_begin (const char *begin_sql, GError **error)
+struct _StoreTxn {
+  PGconn *conn; /* not owned */
+  gboolean on_thread_conn;
+  gboolean open;
+};
+
+static StoreTxn *
+txn_new (PGconn *c, gboolean on_thread_conn)
+{
+  StoreTxn *t = g_new0 (StoreTxn, 1);
+  t->conn = c;
+  t->on_thread_conn = on_thread_conn;
+  t->open = TRUE;
+  return t;
+}
+
+StoreTxn *
+store_txn_begin (const char *begin_sql, GError **error)
 {
   g_autoptr (PGresult) r = store_exec_once (begin_sql ? begin_sql : "BEGIN", 0, NULL, error);
   if (r == NULL)
     return NULL;
-  return thread_conn_get ();
+  return txn_new (thread_conn_get (), TRUE);
+}
+
+StoreTxn *
+store_txn_begin_on (PGconn *c, GError **error)
+{
+  g_autoptr (PGresult) r = store_exec (c, "BEGIN", 0, NULL, error);
+  if (r == NULL)
+    return NULL;
+  return txn_new (c, FALSE);
+}
+
+PGconn *
+store_txn_conn (StoreTxn *t)
+{
+  return t->conn;
 }
 
 gboolean
-store_commit (PGconn *c, GError **error)
+store_txn_commit (StoreTxn *t, GError **error)
 {
-  g_autoptr (PGresult) r = store_exec (c, "COMMIT", 0, NULL, error);
+  g_autoptr (PGresult) r = store_exec (t->conn, "COMMIT", 0, NULL, error);
+  /* A failed COMMIT ends the transaction too (PostgreSQL rolls it back). */
+  t->open = FALSE;
   return r != NULL;
 }
 
 void
-store_rollback (PGconn *c)
+store_txn_free (StoreTxn *t)
 {
-  if (PQstatus (c) != CONNECTION_OK)
+  if (t == NULL)
     return;
-  PQclear (PQexec (c, "ROLLBACK"));
+  /* store_exec drops the thread's connection when it broke: then there is nothing to roll back. */
+  if (t->open && (!t->on_thread_conn || thread_conn_get () == t->conn) && PQstatus (t->conn) == CONNECTION_OK)
+    PQclear (PQexec (t->conn, "ROLLBACK"));
+  g_free (t);
 }
 
 gboolean

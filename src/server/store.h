@@ -21,7 +21,6 @@
  * state: ..."), CARA_ERROR_UNAVAILABLE (database unreachable), CARA_ERROR_FAILED (other). */
 
 #include <glib.h>
-#include <libpq-fe.h>
 
 #include "cara-model.h"
 
@@ -33,10 +32,6 @@
  * the migrations (safe when several servers start at once). */
 gboolean store_setup (const char *database_url, GError **error);
 const char *store_get_database_url (void);
-/* A new connection of your own (e.g. for LISTEN); the caller owns it. */
-PGconn *store_connect_new (GError **error);
-/* The calling thread's connection, (re)connecting when needed. */
-PGconn *store_thread_conn (GError **error);
 /* Drop the calling thread's connection (e.g. before the thread exits). */
 void store_thread_disconnect (void);
 /* FALSE when the last statement or connection attempt (any thread) could not reach PostgreSQL. */
@@ -71,7 +66,13 @@ gboolean store_delete_node (const char *name, GError **error);
 /* Binds @cred to node @name when it has no credential yet or the same token hash (then the
  * agent secret is refreshed).  Another token already bound -> FORBIDDEN; no such node ->
  * NOT_FOUND; the token bound to another node -> CONFLICT. */
-gboolean store_bind_node_credential (const char *name, const StoreNodeCredential *cred, GError **error);
+/* Binds @cred to node @name when it has none yet (only if @claim_unbound: the join token may not
+ * claim a node registered while authorisation was off) or has this one already; FORBIDDEN when
+ * another is bound, NOT_FOUND without the node. */
+gboolean store_bind_node_credential (const char *name, const StoreNodeCredential *cred, gboolean claim_unbound,
+                                     GError **error);
+/* The administrator's reset: binds @cred to node @name whatever was bound before. */
+gboolean store_reset_node_credential (const char *name, const StoreNodeCredential *cred, GError **error);
 /* The node a token hash is bound to; none -> NOT_FOUND. */
 gboolean store_find_node_by_token_hash (const char *token_hash, char **ret_name, GError **error);
 /* The secret to present to the agent of @name; *@ret_secret is NULL when none is bound. */

@@ -10,6 +10,7 @@
 #include "cara-cleanup.h"
 #include "cara-error.h"
 #include "cara-json.h"
+#include "store-listen.h"
 #include "store.h"
 
 #define RECONNECT_MS 1000
@@ -33,8 +34,7 @@ struct _WatchHub {
   GMainLoop *loop;
 
   /* hub thread only */
-  PGconn *listen_conn;
-  GSource *listen_source;
+  StoreListener *listener;
   GSource *reconnect_source;
   GSource *heartbeat_source;
   GPtrArray *watchers;
@@ -333,42 +333,38 @@ pump_events (WatchHub *h, Watcher *only, gint64 after, gint64 upto, gint64 *ret_
 
 static void hub_disconnect (WatchHub *h, const char *why);
 
-static gboolean
-listen_cb (gint fd, GIOCondition cond, gpointer user_data)
+static void
+notified_cb (gpointer user_data)
 {
   WatchHub *h = user_data;
   g_autoptr (GError) error = NULL;
-  gboolean any = FALSE;
-  PGnotify *n;
 
-  if (!PQconsumeInput (h->listen_conn))
-    {
-      hub_disconnect (h, PQerrorMessage (h->listen_conn));
-      return G_SOURCE_REMOVE;
-    }
-  while ((n = PQnotifies (h->listen_conn)) != NULL)
-    {
-      any = TRUE;
-      PQfreemem (n);
-    }
-  if (!any)
-    return G_SOURCE_CONTINUE;
   if (h->watchers->len == 0)
     {
       /* Nobody to tell: catch up on the newest rv when a watcher comes. */
       h->stale = TRUE;
-      return G_SOURCE_CONTINUE;
+      return;
     }
   /* The payload names one event; reading everything after the last one we sent is the same set
    * in rv order, and covers notifications coalesced by PostgreSQL. */
   if (!pump_events (h, NULL, h->last_rv, -1, &h->last_rv, &error))
     {
       hub_disconnect (h, error->message);
-      return G_SOURCE_REMOVE;
+      return;
     }
   drop_dead (h);
-  return G_SOURCE_CONTINUE;
 }
+
+static void
+listen_lost_cb (const char *why, gpointer user_data)
+{
+  hub_disconnect (user_data, why);
+}
+
+static const StoreListenCallbacks listen_callbacks = {
+  .notified = notified_cb,
+  .lost = listen_lost_cb,
+};
 
 static void
 destroy_source (GSource **s)
@@ -384,28 +380,17 @@ destroy_source (GSource **s)
 static gboolean
 hub_connect (WatchHub *h, GError **error)
 {
-  g_autoptr (PGresult) r = NULL;
-  g_autoptr (PGconn) conn = store_connect_new (error);
+  g_autoptr (StoreListener) listener = store_listen_start (h->context, &listen_callbacks, h, error);
   gint64 oldest = 0, newest = 0;
 
-  if (conn == NULL)
+  if (listener == NULL)
     return FALSE;
-  r = PQexec (conn, "LISTEN cara_events");
-  if (PQresultStatus (r) != PGRES_COMMAND_OK)
-    {
-      g_set_error (error, CARA_ERROR, CARA_ERROR_UNAVAILABLE, "LISTEN: %s", PQerrorMessage (conn));
-      return FALSE;
-    }
   /* LISTEN is active before we read the newest rv, so nothing falls in between. */
   if (!store_events_range (&oldest, &newest, error))
     return FALSE;
-  PQsetnonblocking (conn, 1);
   h->last_rv = newest;
   h->synced = TRUE;
-  h->listen_conn = g_steal_pointer (&conn);
-  h->listen_source = g_unix_fd_source_new (PQsocket (h->listen_conn), G_IO_IN | G_IO_ERR | G_IO_HUP);
-  g_source_set_callback (h->listen_source, G_SOURCE_FUNC (listen_cb), h, NULL);
-  g_source_attach (h->listen_source, h->context);
+  h->listener = g_steal_pointer (&listener);
   return TRUE;
 }
 
@@ -431,8 +416,7 @@ static void
 hub_disconnect (WatchHub *h, const char *why)
 {
   g_warning ("Watch hub lost PostgreSQL: %s", why);
-  destroy_source (&h->listen_source);
-  g_clear_pointer (&h->listen_conn, PQfinish);
+  g_clear_pointer (&h->listener, store_listener_free);
   h->synced = FALSE;
   for (guint i = 0; i < h->watchers->len; i++)
     watcher_end (h->watchers->pdata[i], 410, "Expired", "the server lost its event feed; watch again");
@@ -659,9 +643,8 @@ hub_thread (gpointer user_data)
     ;
   destroy_source (&h->heartbeat_source);
   destroy_source (&h->reconnect_source);
-  destroy_source (&h->listen_source);
   g_ptr_array_set_size (h->watchers, 0);
-  g_clear_pointer (&h->listen_conn, PQfinish);
+  g_clear_pointer (&h->listener, store_listener_free);
   store_thread_disconnect ();
   g_main_context_pop_thread_default (h->context);
   return NULL;

@@ -52,7 +52,7 @@ def host_mirror():
 DEV_PACKAGES = [
     "meson", "ninja-build", "gcc", "pkg-config", "gettext", "libglib2.0-dev", "libjson-glib-dev",
     "libyaml-dev", "libmicrohttpd-dev", "libcurl4-gnutls-dev", "libpq-dev", "libsystemd-dev",
-    "docker.io", "curl", "sudo",
+    "docker.io", "curl", "sudo", "busybox-static",
 ]
 
 

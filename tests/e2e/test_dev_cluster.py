@@ -4,10 +4,13 @@ PID 1 and a clean copy of the source tree (the tracked files only).
 
 The image already holds what dev-cluster would apt-get (systemd_image.DEV_PACKAGES), so the test
 needs no network; the rest is exactly what a newcomer runs: up (build, daemons as transient
-units, node Ready), the printed caractrl commands, status, down, purge.  The agent inside uses the
-host's dockerd through the mounted socket."""
+units, node Ready, the examples' image made without a registry), the printed caractrl commands
+(their CARA_TOKEN line must set a working token), examples/hello.yaml, status, down (no zombie
+left), up again as a user with sudo (its printed lines, with sudo, work too), purge.  The agent
+inside uses the host's dockerd through the mounted socket."""
 
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -19,6 +22,8 @@ import systemd_image  # noqa: E402
 from test_systemd import StepFailed, free_port, poll, run  # noqa: E402
 
 TEST_IMAGE = "cara-test/busybox:latest"
+EXAMPLE_IMAGE = "caravanserai/busybox:local"
+SRC = "/srv/caravanserai"  # where a user other than root can read it
 
 
 def log(msg):
@@ -41,7 +46,7 @@ class DevCluster:
         cmd = ["docker", "exec"]
         for k, v in self.env.items():
             cmd += ["-e", f"{k}={v}"]
-        cmd += [self.container, "bash", "-c", "cd /root/caravanserai 2>/dev/null; " + script]
+        cmd += [self.container, "bash", "-c", f"cd {SRC} 2>/dev/null; " + script]
         return run(cmd, check=check, timeout=timeout)
 
     def check(self, name, fn):
@@ -79,11 +84,11 @@ class DevCluster:
             files = [os.path.relpath(os.path.join(d, f), self.source)
                      for d, dirs, fs in os.walk(self.source)
                      for f in fs if not os.path.relpath(d, self.source).startswith("build")]
-        self.sh("mkdir -p /root/caravanserai", check=True)
+        self.sh(f"mkdir -p {SRC}", check=True)
         tar = subprocess.Popen(["tar", "-C", self.source, "--null", "-T", "-", "-c"],
                                stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         unpack = subprocess.Popen(["docker", "exec", "-i", self.container, "tar", "-C",
-                                   "/root/caravanserai", "-x"], stdin=tar.stdout)
+                                   SRC, "-x"], stdin=tar.stdout)
         tar.stdout.close()
         tar.stdin.write("\0".join(files).encode())
         tar.stdin.close()
@@ -92,6 +97,8 @@ class DevCluster:
         return f"{image}, {len(files)} source files"
 
     def up(self):
+        # dev-cluster must make the examples' image itself (not in use: docker refuses then)
+        run(["docker", "rmi", EXAMPLE_IMAGE], check=False)
         r = self.sh("scripts/dev-cluster up 2>&1", check=False, timeout=600)
         out = r.stdout
         log(out[-2500:])
@@ -107,32 +114,52 @@ class DevCluster:
         units = self.sh("systemctl is-active cara-dev-server cara-dev-agent", check=False).stdout.split()
         if units != ["active", "active"]:
             raise StepFailed(f"transient units are {units}, expected both active")
+        label = run(["docker", "image", "inspect", "--format",
+                     '{{index .Config.Labels "org.caravanserai.image"}}', EXAMPLE_IMAGE], check=False)
+        if label.stdout.strip() != "busybox":
+            raise StepFailed(f"up did not make {EXAMPLE_IMAGE}: {label.stdout}{label.stderr}")
+        # root without sudo: nothing printed may need sudo (this image has it, a root box may not)
+        if "sudo " in out.split("Caravanserai is up", 1)[-1]:
+            raise StepFailed("as root, the printed lines use sudo")
         # The printed export lines, pasted into a shell as a newcomer would.
         self.exports = "".join(l.strip() + "; " for l in out.splitlines() if l.startswith("  export "))
-        return "node Ready, instructions printed, transient units active"
+        self.check_token(self.exports)
+        return f"node Ready, {EXAMPLE_IMAGE} made, instructions printed, token works, transient units active"
+
+    def check_token(self, exports, user=None):
+        """The printed CARA_TOKEN line sets a token the server takes as an admin's."""
+        if "CARA_TOKEN=" not in exports:
+            raise StepFailed(f"no CARA_TOKEN line printed: {exports}")
+        script = (exports + 'test -n "$CARA_TOKEN" || { echo empty token; exit 1; }; '
+                  'curl -fsS -o /dev/null -w "%{http_code}" -H "Authorization: Bearer $CARA_TOKEN" '
+                  '"$CARA_SERVER/api/v1/nodes"')
+        if user:
+            script = f"su {user} -c {shlex.quote(script)}"
+        r = self.sh(script, check=False)
+        if r.returncode != 0 or r.stdout.strip() != "200":
+            raise StepFailed(f"the printed CARA_TOKEN line does not give a working token"
+                             f"{' as ' + user if user else ''}: {r.stdout}{r.stderr}")
 
     def use(self):
         ctl = "export NO_COLOR=1; " + self.exports
         out = self.sh(ctl + "caractrl get nodes").stdout
         if self.node not in out or "Ready" not in out:
             raise StepFailed(f"caractrl get nodes:\n{out}")
-        manifest = f"""apiVersion: caravanserai/v1
-kind: Project
-metadata:
-  name: devhello
-spec:
-  services:
-    - name: web
-      image: {TEST_IMAGE}
-      command: ["httpd", "-f", "-p", "8080", "-h", "/www"]
-"""
-        self.sh(f"cat > /root/devhello.yaml <<'EOF'\n{manifest}EOF")
+        # the quick start's example as it is, but on a free port (the container shares the host's)
+        self.hello_port = free_port()
+        self.sh(f"sed -e 's/name: hello$/name: devhello/' -e 's/hostPort: 8088/hostPort: {self.hello_port}/' "
+                "examples/hello.yaml > /root/devhello.yaml")
         r = self.sh(ctl + "caractrl apply -f /root/devhello.yaml --wait", check=False, timeout=180)
         if r.returncode != 0:
             raise StepFailed(f"caractrl apply --wait exited {r.returncode}:\n{r.stdout}{r.stderr}")
         out = self.sh(ctl + "caractrl get projects").stdout
         if "devhello" not in out or "Running" not in out:
             raise StepFailed(f"caractrl get projects:\n{out}")
+        page = poll(lambda: "Hello from Caravanserai" in self.sh(
+            f"curl -fsS --max-time 5 http://127.0.0.1:{self.hello_port}/", check=False).stdout, 30,
+            "the example's page")
+        if not page:
+            raise StepFailed("examples/hello.yaml serves no page")
         bus = self.sh("busctl introspect org.caravanserai.Agent /org/caravanserai/Agent", check=False)
         if "org.caravanserai.Agent1" not in bus.stdout:
             raise StepFailed(f"the agent is not on the system bus: {bus.stdout}{bus.stderr}")
@@ -152,12 +179,25 @@ spec:
         st = self.sh("scripts/dev-cluster status").stdout
         if "not answering" not in st:
             raise StepFailed(f"the server still answers after down:\n{st}")
-        # up again: the state is kept, the project comes back without being re-applied
-        self.sh("scripts/dev-cluster up >/dev/null 2>&1", timeout=300)
-        out = self.sh(self.exports + "caractrl get projects").stdout
+        zombies = self.sh("ps -eo stat=,pid=,comm= | awk '$1 ~ /^Z/'", check=False).stdout.strip()
+        if zombies:
+            raise StepFailed(f"zombies after down:\n{zombies}")
+        # up again, as a user with sudo (no sudo typed): the state is kept, the project comes
+        # back without being re-applied, and the printed lines work for that user
+        self.sh("id dev >/dev/null 2>&1 || useradd -m -s /bin/bash dev; "
+                "echo 'dev ALL=(ALL) NOPASSWD: ALL' > /etc/sudoers.d/dev; chmod 0440 /etc/sudoers.d/dev")
+        env = " ".join(f"{k}={v}" for k, v in self.env.items())
+        r = self.sh(f"su dev -c 'cd {SRC} && {env} scripts/dev-cluster up 2>&1'", check=False, timeout=300)
+        if r.returncode != 0:
+            raise StepFailed(f"up as a user with sudo exited {r.returncode}:\n{r.stdout[-2500:]}")
+        exports = "".join(l.strip() + "; " for l in r.stdout.splitlines() if l.startswith("  export "))
+        if "$(sudo cat " not in exports:
+            raise StepFailed(f"as a sudo user, the token line does not use sudo: {exports}")
+        self.check_token(exports, user="dev")
+        out = self.sh(f"su dev -c {shlex.quote(exports + 'caractrl get projects')}").stdout
         if "devhello" not in out:
             raise StepFailed(f"after down and up the project is gone:\n{out}")
-        return "units stopped; up again keeps the project"
+        return "units stopped, no zombie; up again as a sudo user keeps the project, its token works"
 
     def purge(self):
         self.sh("scripts/dev-cluster purge 2>&1", timeout=120)
@@ -173,6 +213,8 @@ spec:
         if self.started and os.environ.get("CARA_E2E_KEEP") != "1":
             subprocess.run(["docker", "rm", "-f", self.container], capture_output=True)
         cara_fixtures.docker_cleanup(f"cara.node={self.node}")
+        # the examples' image this test made (docker refuses while a container uses it)
+        subprocess.run(["docker", "rmi", EXAMPLE_IMAGE], capture_output=True)
 
 
 def main():
@@ -189,9 +231,9 @@ def main():
     d = DevCluster()
     try:
         for name, fn in [("fresh Debian 12 with systemd and a clean source tree", d.boot),
-                         ("sudo scripts/dev-cluster up", d.up),
+                         ("scripts/dev-cluster up (as root)", d.up),
                          ("the printed caractrl commands work", d.use),
-                         ("scripts/dev-cluster down (and up again)", d.down),
+                         ("scripts/dev-cluster down (and up again as a sudo user)", d.down),
                          ("scripts/dev-cluster purge", d.purge)]:
             if not d.check(name, fn):
                 if d.started:

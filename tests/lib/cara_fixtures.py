@@ -15,7 +15,6 @@ import contextlib
 import fcntl
 import functools
 import http.client
-import io
 import ipaddress
 import json
 import os
@@ -28,7 +27,6 @@ import signal
 import socket
 import subprocess
 import sys
-import tarfile
 import tempfile
 import threading
 import time
@@ -40,6 +38,12 @@ TEST_USER = "cara-test"
 BUSYBOX_IMAGE = "cara-test/busybox:latest"
 TEST_SUBNET_POOL = ipaddress.ip_network("10.214.0.0/16")  # not the agent's default 10.213.0.0/16
 SKIP = 77
+
+
+def _source_dir():
+    """The source tree: CARA_SOURCE_DIR (meson sets it), else the one holding this file."""
+    return os.environ.get("CARA_SOURCE_DIR") or os.path.dirname(os.path.dirname(
+        os.path.dirname(os.path.abspath(__file__))))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -749,43 +753,6 @@ def docker(*args, check=True, input=None, timeout=300):
     return run(["docker"] + [str(a) for a in args], check=check, input=input, timeout=timeout).stdout.strip()
 
 
-def _busybox_rootfs_tar(path):
-    applets = run(["/bin/busybox", "--list-full"]).stdout.split()
-    files = {
-        "etc/passwd": "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n",
-        "etc/group": "root:x:0:\nnogroup:x:65534:\n",
-        "etc/nsswitch.conf": "passwd: files\ngroup: files\nhosts: files dns\n",
-        "www/index.html": "<html><body>cara-test busybox</body></html>\n",
-    }
-    dirs = {"bin": 0o755, "sbin": 0o755, "usr": 0o755, "usr/bin": 0o755, "usr/sbin": 0o755, "etc": 0o755,
-            "root": 0o700, "tmp": 0o1777, "var": 0o755, "www": 0o755, "proc": 0o755, "sys": 0o755,
-            "dev": 0o755}
-
-    def info(name, kind, mode):
-        ti = tarfile.TarInfo(name)
-        ti.type, ti.mode, ti.uid, ti.gid, ti.mtime = kind, mode, 0, 0, int(time.time())
-        return ti
-
-    with tarfile.open(path, "w") as tar:
-        for d, mode in sorted(dirs.items()):
-            tar.addfile(info(d, tarfile.DIRTYPE, mode))
-        ti = info("bin/busybox", tarfile.REGTYPE, 0o755)
-        ti.size = os.path.getsize("/bin/busybox")
-        with open("/bin/busybox", "rb") as f:
-            tar.addfile(ti, f)
-        for applet in applets:
-            if applet in ("bin/busybox", "linuxrc") or "/" not in applet:
-                continue
-            ti = info(applet, tarfile.SYMTYPE, 0o777)
-            ti.linkname = "/bin/busybox"
-            tar.addfile(ti)
-        for name, text in files.items():
-            data = text.encode()
-            ti = info(name, tarfile.REGTYPE, 0o644)
-            ti.size = len(data)
-            tar.addfile(ti, io.BytesIO(data))
-
-
 def image_exists(name):
     return run(["docker", "image", "inspect", name], check=False).returncode == 0
 
@@ -800,8 +767,9 @@ def _is_static(path):
 
 
 def ensure_busybox_image(name=BUSYBOX_IMAGE):
-    """Make the test image without a registry: the host's static busybox, a symlink per applet,
-    /etc/passwd, /etc/group, /tmp and /www/index.html (for `httpd -f -h /www`). Returns name."""
+    """Make the test image without a registry with scripts/busybox-image: the host's static
+    busybox, a symlink per applet, /etc/passwd, /etc/group, /tmp and /www/index.html (for
+    `httpd -f -h /www`). Returns name."""
     ensure_dockerd()
     if image_exists(name):
         return name
@@ -810,11 +778,8 @@ def ensure_busybox_image(name=BUSYBOX_IMAGE):
     with _host_lock("busybox-image"):
         if image_exists(name):
             return name
-        with tempfile.TemporaryDirectory(prefix="cara-busybox-") as tmp:
-            tar = os.path.join(tmp, "rootfs.tar")
-            _busybox_rootfs_tar(tar)
-            docker("import", "--change", 'CMD ["/bin/sh"]', "--change", "LABEL cara.test=busybox",
-                   "--message", "cara test image (host busybox-static)", tar, name)
+        # The same recipe as scripts/dev-cluster's image for the examples.
+        run([os.path.join(_source_dir(), "scripts", "busybox-image"), name])
     return name
 
 

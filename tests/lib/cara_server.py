@@ -8,143 +8,27 @@ CaraServer starts $CARA_SERVER_BIN on a free loopback port (or with the argument
 give), waits until GET /api/healthz answers 200, and on exit stops it (SIGTERM, then SIGKILL).
 The server's log goes to a file; it is printed to stderr when the `with` block raised.
 
-`postgres()` is tests/lib/cara_fixtures.py's Postgres when that module exists, else a minimal
-private PostgreSQL (unix socket only, run as a non-root user when we are root).
+`postgres()` is tests/lib/cara_fixtures.py's Postgres; skip, free_port, wait_until and http are
+that module's too.
 """
 
 import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.error
-import urllib.request
 
-PG_BINDIR = os.environ.get("PG_BINDIR", "/usr/lib/postgresql/15/bin")
+import cara_fixtures
 
-
-def skip(reason):
-    print("SKIP: " + reason)
-    sys.exit(77)
-
-
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_until(pred, timeout=10.0, interval=0.05, what="condition"):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        try:
-            v = pred()
-            if v:
-                return v
-        except Exception as e:  # noqa: BLE001 - report the last failure
-            last = e
-        time.sleep(interval)
-    raise TimeoutError("timed out after %.1fs waiting for %s (last error: %r)" % (timeout, what, last))
-
-
-def http(method, url, body=None, headers=None, timeout=10):
-    """Returns (status, headers, body bytes); never raises on HTTP error statuses."""
-    data = None
-    hdrs = dict(headers or {})
-    if body is not None:
-        if isinstance(body, (dict, list)):
-            data = json.dumps(body).encode()
-            hdrs.setdefault("Content-Type", "application/json")
-        elif isinstance(body, str):
-            data = body.encode()
-        else:
-            data = body
-    req = urllib.request.Request(url, data=data, method=method, headers=hdrs)
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as r:
-            return r.status, r.headers, r.read()
-    except urllib.error.HTTPError as e:
-        return e.code, e.headers, e.read()
-
-
-class _MiniPostgres:
-    """A throw-away PostgreSQL cluster, used only until cara_fixtures.Postgres exists."""
-
-    USER = "cara-test"
-
-    def __init__(self):
-        self.dir = tempfile.mkdtemp(prefix="cara-pg-")
-        os.chmod(self.dir, 0o755)
-        self.data = os.path.join(self.dir, "data")
-        self.port = 5432
-        self.proc = None
-        self.runas = []
-        if os.geteuid() == 0:
-            if subprocess.run(["id", self.USER], capture_output=True).returncode != 0:
-                subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin",
-                                self.USER], capture_output=True)
-            shutil.chown(self.dir, self.USER)
-            self.runas = ["runuser", "-u", self.USER, "--"]
-        subprocess.run(self.runas + [os.path.join(PG_BINDIR, "initdb"), "-D", self.data, "-A", "trust",
-                                     "-U", "postgres", "--no-sync", "-E", "UTF8"],
-                       check=True, capture_output=True)
-        with open(os.path.join(self.data, "postgresql.conf"), "a") as f:
-            f.write("listen_addresses = ''\nunix_socket_directories = '%s'\nfsync = off\n"
-                    "synchronous_commit = off\nfull_page_writes = off\nmax_connections = 200\n" % self.dir)
-        self.url = "postgresql:///postgres?host=%s&port=%d&user=postgres" % (self.dir, self.port)
-        self.start()
-
-    def start(self):
-        self.proc = subprocess.Popen(self.runas + [os.path.join(PG_BINDIR, "postgres"), "-D", self.data],
-                                     stdout=subprocess.DEVNULL, stderr=open(os.path.join(self.dir, "log"), "a"))
-        wait_until(lambda: self.psql("SELECT 1").strip() == "1", timeout=30, what="PostgreSQL to start")
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)  # fast shutdown
-            self.proc.wait(30)
-        self.proc = None
-
-    def restart(self):
-        self.stop()
-        self.start()
-
-    def psql(self, sql, db="postgres"):
-        r = subprocess.run([os.path.join(PG_BINDIR, "psql"), "-h", self.dir, "-p", str(self.port), "-U",
-                            "postgres", "-d", db, "-XAtqc", sql], capture_output=True, text=True)
-        if r.returncode != 0:
-            raise RuntimeError(r.stderr)
-        return r.stdout
-
-    def create_database(self, name):
-        self.psql('CREATE DATABASE "%s"' % name)
-        return "postgresql:///%s?host=%s&port=%d&user=postgres" % (name, self.dir, self.port)
-
-    def close(self):
-        self.stop()
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
+# The shared helpers, re-exported for the tests that import them from here.
+from cara_fixtures import free_port, http, skip, wait_until  # noqa: E402,F401
 
 
 def postgres():
-    """A context manager giving a private PostgreSQL with .url, .psql(), .restart(), .stop(), .start()."""
-    try:
-        import cara_fixtures  # noqa: PLC0415
-        if hasattr(cara_fixtures, "Postgres"):
-            return cara_fixtures.Postgres()
-    except ImportError:
-        pass
-    return _MiniPostgres()
+    """A private PostgreSQL (cara_fixtures.Postgres): .url, .psql(), .restart(), .stop(), .start()."""
+    return cara_fixtures.Postgres()
 
 
 def schema_version():

@@ -176,6 +176,62 @@ test_request_from_project (void)
   g_assert_true (req.node_selector == p->spec.node_selector);
 }
 
+static void
+add_port (CaraService *s, gint64 host_port, CaraProtocol proto)
+{
+  CaraPort *port = g_new0 (CaraPort, 1);
+  port->container_port = 80;
+  port->host_port = host_port;
+  port->protocol = proto;
+  g_ptr_array_add (s->ports, port);
+}
+
+/* A hostPort already held by a project on a node rules that node out (tcp and udp apart); when
+ * every eligible node holds it, the reason says so. */
+static void
+test_host_port (void)
+{
+  g_autoptr (CaraProject) placed = cara_project_new ("old");
+  g_autoptr (CaraProject) want = cara_project_new ("new");
+  CaraService *ps = cara_service_new ("web", "busybox");
+  CaraService *ws = cara_service_new ("web", "busybox");
+  SchedNode nodes[] = { node ("a", -1, -1), node ("b", -1, -1) };
+  SchedRequest req;
+  g_autofree char *reason = NULL;
+
+  add_port (ps, 8080, CARA_PROTOCOL_TCP);
+  add_port (ps, 53, CARA_PROTOCOL_UDP);
+  g_ptr_array_add (placed->spec.services, ps);
+  add_port (ws, 0, CARA_PROTOCOL_NONE); /* no hostPort: never a conflict */
+  add_port (ws, 8080, CARA_PROTOCOL_NONE);
+  g_ptr_array_add (want->spec.services, ws);
+  sched_request_from_project (want, &req);
+
+  /* "a" would win the spread (name) but holds 8080/tcp: "b" it is. */
+  nodes[0].host_ports = sched_host_ports_add (NULL, placed->spec.services);
+  g_assert_cmpint (scheduler_decide (&req, nodes, 2, &reason), ==, 1);
+  g_assert_null (reason);
+
+  /* Held on both: unschedulable, saying why. */
+  nodes[1].host_ports = sched_host_ports_add (NULL, placed->spec.services);
+  g_assert_cmpint (scheduler_decide (&req, nodes, 2, &reason), ==, -1);
+  g_assert_cmpstr (reason, ==, "0/2 nodes are available: 2 have the requested hostPort already in use by another project");
+  g_clear_pointer (&reason, g_free);
+
+  /* 8080/udp is another port than 8080/tcp; 53/udp is taken. */
+  CaraPort *p = ws->ports->pdata[1];
+  p->protocol = CARA_PROTOCOL_UDP;
+  g_assert_cmpint (scheduler_decide (&req, nodes, 2, &reason), ==, 0);
+  p->host_port = 53;
+  g_assert_cmpint (scheduler_decide (&req, nodes, 2, &reason), ==, -1);
+  g_clear_pointer (&reason, g_free);
+
+  /* A project without hostPorts adds nothing. */
+  g_assert_null (sched_host_ports_add (NULL, NULL));
+  g_hash_table_unref (nodes[0].host_ports);
+  g_hash_table_unref (nodes[1].host_ports);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -189,5 +245,6 @@ main (int argc, char **argv)
   g_test_add_func ("/scheduler/spread-without-resources", test_spread_without_resources);
   g_test_add_func ("/scheduler/least-allocated", test_least_allocated);
   g_test_add_func ("/scheduler/request-from-project", test_request_from_project);
+  g_test_add_func ("/scheduler/host-port", test_host_port);
   return g_test_run ();
 }

@@ -344,6 +344,40 @@ test_encode_omitempty (void)
                    "\"info\":{},\"lastHeartbeat\":\"0001-01-01T00:00:00Z\"}}");
 }
 
+/* An ingress without a scope (absent or "") is written without "access"; Internal round-trips. */
+static void
+test_ingress_access (void)
+{
+  static const char *const inputs[] = {
+    "{\"metadata\":{\"name\":\"a\"},\"spec\":{\"ingress\":[{\"name\":\"i\",\"target\":{\"service\":\"s\",\"port\":80}}]}}",
+    "{\"metadata\":{\"name\":\"a\"},\"spec\":{\"ingress\":[{\"name\":\"i\",\"target\":{\"service\":\"s\",\"port\":80},\"access\":{}}]}}",
+    "{\"metadata\":{\"name\":\"a\"},\"spec\":{\"ingress\":[{\"name\":\"i\",\"target\":{\"service\":\"s\",\"port\":80},\"access\":{\"scope\":\"\"}}]}}",
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (inputs); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(CaraProject) p = cara_project_from_data (inputs[i], -1, &error);
+      g_autofree char *out = NULL;
+
+      g_assert_no_error (error);
+      out = cara_project_to_data (p);
+      g_assert_null (strstr (out, "access"));
+      g_assert_nonnull (strstr (out, "\"ingress\":[{\"name\":\"i\",\"target\":{\"service\":\"s\",\"port\":80}}]"));
+    }
+
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CaraProject) p = cara_project_from_data (
+    "{\"metadata\":{\"name\":\"a\"},\"spec\":{\"ingress\":[{\"name\":\"i\",\"target\":{\"service\":\"s\",\"port\":80},"
+    "\"access\":{\"scope\":\"Internal\"}}]}}", -1, &error);
+  g_assert_no_error (error);
+  g_autofree char *out = cara_project_to_data (p);
+  g_assert_nonnull (strstr (out, "\"access\":{\"scope\":\"Internal\"}"));
+  g_autoptr(CaraProject) again = cara_project_from_data (out, -1, &error);
+  g_assert_no_error (error);
+  g_autofree char *again_out = cara_project_to_data (again);
+  g_assert_cmpstr (again_out, ==, out);
+}
+
 static void
 test_enums (void)
 {
@@ -467,6 +501,39 @@ test_string_map (void)
   g_assert_cmpuint (g_hash_table_size (back), ==, 2);
 }
 
+/* A status report carries conditions besides the phase (ServicesReady), both ways. */
+static void
+test_status_report_conditions (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonNode) node = cara_json_parse (
+      "{\"phase\":\"Running\",\"conditions\":[{\"type\":\"ServicesReady\",\"status\":\"False\","
+      "\"reason\":\"CrashLoop\",\"message\":\"web restarted 4 times in 5m\"}]}", -1, NULL);
+  g_autoptr (CaraStatusReport) r = cara_status_report_from_json (node, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (r->conditions->len, ==, 1);
+  CaraCondition *c = g_ptr_array_index (r->conditions, 0);
+  g_assert_cmpstr (c->type, ==, "ServicesReady");
+  g_assert_cmpstr (c->status, ==, "False");
+  g_assert_cmpstr (c->reason, ==, "CrashLoop");
+  g_assert_cmpstr (c->message, ==, "web restarted 4 times in 5m");
+  g_autoptr (JsonNode) back = cara_status_report_to_json (r);
+  JsonArray *a = json_object_get_array_member (json_node_get_object (back), "conditions");
+  g_assert_cmpuint (json_array_get_length (a), ==, 1);
+  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (a, 0), "reason"), ==, "CrashLoop");
+
+  /* Without conditions nothing is emitted (older agents' bodies stay as they were). */
+  g_autoptr (CaraStatusReport) empty = cara_status_report_new ();
+  empty->phase = CARA_PROJECT_PHASE_RUNNING;
+  g_autoptr (JsonNode) e = cara_status_report_to_json (empty);
+  g_assert_false (json_object_has_member (json_node_get_object (e), "conditions"));
+
+  g_autoptr (JsonNode) bad = cara_json_parse ("{\"phase\":\"Running\",\"conditions\":[{\"type\":1}]}", -1, NULL);
+  g_autoptr (CaraStatusReport) none = cara_status_report_from_json (bad, &error);
+  g_assert_null (none);
+  g_assert_nonnull (strstr (error->message, "conditions[0].type"));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -490,10 +557,12 @@ main (int argc, char **argv)
   g_test_add_func ("/json/decode-errors", test_decode_errors);
   g_test_add_func ("/json/decode-misc", test_decode_misc);
   g_test_add_func ("/json/encode-omitempty", test_encode_omitempty);
+  g_test_add_func ("/json/ingress-access", test_ingress_access);
   g_test_add_func ("/model/enums", test_enums);
   g_test_add_func ("/model/conditions", test_conditions);
   g_test_add_func ("/model/find-service", test_find_service);
   g_test_add_func ("/json/times", test_times);
   g_test_add_func ("/json/string-map", test_string_map);
+  g_test_add_func ("/json/status-report-conditions", test_status_report_conditions);
   return g_test_run ();
 }

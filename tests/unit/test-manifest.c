@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "cara-error.h"
+#include "cara-fields.h"
 #include "cara-json.h"
 #include "cara-manifest.h"
 #include "cara-validate.h"
@@ -475,6 +476,268 @@ test_yaml_emit (void)
   g_assert_false (cara_yaml_plain_scalar_is_string (".NaN"));
 }
 
+/* ---- unknown fields (SPEC §2) ---- */
+
+/* The whole error of cara_manifest_doc_check on the first document of @yaml, or NULL. */
+static char *
+check_str (const char *yaml)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) docs = read_str (yaml, &error);
+
+  g_assert_no_error (error);
+  g_assert_cmpuint (docs->len, >=, 1);
+  if (cara_manifest_doc_check (g_ptr_array_index (docs, 0), &error))
+    return NULL;
+  g_assert_error (error, CARA_ERROR, CARA_ERROR_INVALID);
+  return g_strdup (error->message);
+}
+
+#define PROJECT_HEAD "apiVersion: caravanserai/v1\nkind: Project\nmetadata:\n  name: web\n"
+
+/* Every problem of a document at once, not only its unknown fields: one per service, the labels,
+ * and the unknown field, each with its line. */
+static void
+test_all_problems (void)
+{
+  g_autofree char *msg = check_str ("apiVersion: caravanserai/v1\nkind: Project\nmetadata:\n  name: web\n"
+                                    "  labels:\n    \"bad key!\": x\n"
+                                    "spec:\n  services:\n"
+                                    "    - name: a\n      image: \"UPPER\"\n"
+                                    "    - name: b\n      image: busybox\n      enviroment: []\n"
+                                    "    - name: c\n      image: busybox\n      ports:\n        - containerPort: 70000\n");
+  g_assert_nonnull (msg);
+  g_assert_nonnull (strstr (msg, "metadata.labels"));
+  g_assert_nonnull (strstr (msg, "spec.services[0].image"));
+  g_assert_nonnull (strstr (msg, "spec.services[1].enviroment"));
+  g_assert_nonnull (strstr (msg, "spec.services[2].ports[0]"));
+}
+
+typedef struct {
+  const char *yaml;     /* after PROJECT_HEAD unless it starts with "apiVersion" */
+  const char *expected; /* the whole message */
+} FieldCase;
+
+static const FieldCase field_cases[] = {
+  /* every level of a Project */
+  { "spec:\n  services:\n    - name: web\n      image: nginx\n      enviroment: []\n",
+    "t.yaml:9: spec.services[0].enviroment: unknown field \"enviroment\" (did you mean \"env\"?)" },
+  { "spec:\n  services:\n    - name: web\n      image: nginx\n      environment:\n        A: b\n",
+    "t.yaml:9: spec.services[0].environment: unknown field \"environment\" (did you mean \"env\"? a list of {name, value})" },
+  { "spec:\n  services:\n    - name: web\n      image: nginx\n      restart: always\n",
+    "t.yaml:9: spec.services[0].restart: unknown field \"restart\" (did you mean \"restartPolicy: Always\"?)" },
+  { "spec:\n  services:\n    - name: web\n      image: nginx\n      restart: on-failure:3\n",
+    "t.yaml:9: spec.services[0].restart: unknown field \"restart\" (did you mean \"restartPolicy: OnFailure\"?)" },
+  { "spec:\n  services:\n    - name: web\n      image: nginx\n      restart: sometimes\n",
+    "t.yaml:9: spec.services[0].restart: unknown field \"restart\" (did you mean \"restartPolicy\"? one of Always, OnFailure, Never)" },
+  { "spec:\n  services:\n    - name: web\n      image: nginx\n      restart_policy: Never\n",
+    "t.yaml:9: spec.services[0].restart_policy: unknown field \"restart_policy\" (did you mean \"restartPolicy: Never\"?)" },
+  { "spec:\n  services:\n    - name: web\n      image: nginx\n      depends_on: [db]\n",
+    "t.yaml:9: spec.services[0].depends_on: unknown field \"depends_on\" (did you mean \"dependsOn\"?)" },
+  { "spec:\n  services:\n    - name: web\n      imgae: nginx\n",
+    "t.yaml:7: spec.services[0].image: service web: image is required\n"
+    "t.yaml:8: spec.services[0].imgae: unknown field \"imgae\" (did you mean \"image\"?)" },
+  { "spec:\n  services:\n    - name: web\n      image: nginx\n      env:\n        - name: A\n          vlaue: b\n",
+    "t.yaml:11: spec.services[0].env[0].vlaue: unknown field \"vlaue\" (did you mean \"value\"?)" },
+  { "spec:\n  services:\n    - name: web\n      image: nginx\n      ports:\n        - containerPort: 80\n          published: 8080\n",
+    "t.yaml:11: spec.services[0].ports[0].published: unknown field \"published\" (did you mean \"hostPort\"?)" },
+  { "spec:\n  services:\n    - name: web\n      image: nginx\n      ports:\n        - target: 80\n",
+    "t.yaml:10: spec.services[0].ports[0].target: unknown field \"target\" (did you mean \"containerPort\"?)\n"
+    "t.yaml:10: spec.services[0].ports[0].containerPort: service web: containerPort is required" },
+  { "spec:\n  services:\n    - name: web\n      image: nginx\n      resources: {cpu: \"1\", mem: 64Mi}\n",
+    "t.yaml:9: spec.services[0].resources.mem: unknown field \"mem\" (did you mean \"memory\"?)" },
+  { "spec:\n  services:\n    - name: web\n      image: nginx\n      healthcheck:\n        test: [true]\n",
+    "t.yaml:9: spec.services[0].healthcheck.command: service web: healthcheck command is required\n"
+    "t.yaml:10: spec.services[0].healthcheck.test: unknown field \"test\" (did you mean \"command\"?)" },
+  { "spec:\n  services:\n    - name: web\n      image: nginx\n      volumeMounts:\n        - name: d\n          mountPath: /d\n          readonly: true\n  volumes: [{name: d, type: Ephemeral}]\n",
+    "t.yaml:12: spec.services[0].volumeMounts[0].readonly: unknown field \"readonly\" (did you mean \"readOnly\"?)" },
+  { "spec:\n  services: [{name: web, image: nginx}]\n  volumes: [{name: d, type: Ephemeral, size: 1G}]\n",
+    "t.yaml:7: spec.volumes[0].size: unknown field \"size\" (expected one of: name, type)" },
+  { "spec:\n  services: [{name: web, image: nginx}]\n  ingress:\n    - name: i\n      target: {service: web, prot: 80}\n",
+    "t.yaml:9: spec.ingress[0].target.prot: unknown field \"prot\" (did you mean \"port\"?)\n"
+    "t.yaml:9: spec.ingress[0].target.port: ingress i: target port must be greater than 0" },
+  { "spec:\n  services: [{name: web, image: nginx}]\n  ingress:\n    - name: i\n      target: {service: web, port: 80}\n      access: {scopes: Internal}\n",
+    "t.yaml:10: spec.ingress[0].access.scopes: unknown field \"scopes\" (did you mean \"scope\"?)" },
+  { "spec:\n  services: [{name: web, image: nginx}]\n  nodeselector: {a: b}\n",
+    "t.yaml:7: spec.nodeselector: unknown field \"nodeselector\" (did you mean \"nodeSelector\"?)" },
+  { "spec:\n  service: [{name: web, image: nginx}]\n",
+    "t.yaml:5: spec.services: must contain at least one service\n"
+    "t.yaml:6: spec.service: unknown field \"service\" (did you mean \"services\"?)" },
+  { "specs:\n  services: [{name: web, image: nginx}]\n",
+    "t.yaml:1: spec.services: must contain at least one service\n"
+    "t.yaml:5: specs: unknown field \"specs\" (did you mean \"spec\"?)" },
+  /* metadata and status are checked in manifests too */
+  { "  lables: {a: b}\nspec:\n  services: [{name: web, image: nginx}]\n",
+    "t.yaml:5: metadata.lables: unknown field \"lables\" (did you mean \"labels\"?)" },
+  { "spec:\n  services: [{name: web, image: nginx}]\nstatus:\n  phase: Running\n  services: [{name: web, restart_count: 1, helth: ok}]\n",
+    "t.yaml:9: status.services[0].restart_count: unknown field \"restart_count\" (did you mean \"restartCount\"?)\n"
+    "t.yaml:9: status.services[0].helth: unknown field \"helth\" (did you mean \"health\"?)" },
+  /* free-form maps take any keys */
+  { "  labels: {enviroment: x, restart: y}\n  annotations: {whatever: z}\nspec:\n  services: [{name: web, image: nginx}]\n  nodeSelector: {disk: ssd}\n",
+    NULL },
+  /* no suggestion: the valid members */
+  { "spec:\n  services: [{name: web, image: nginx, xyzzy: 1}]\n",
+    "t.yaml:6: spec.services[0].xyzzy: unknown field \"xyzzy\" (expected one of: name, image, env, volumeMounts, command, ports, resources, restartPolicy, healthcheck, dependsOn)" },
+  /* several errors of one document at once, in line order, with the validation's finding */
+  { "spec:\n  services:\n    - name: web\n      image: UPPER\n      enviroment: []\n      restart: always\n  extra: 1\n",
+    "t.yaml:8: spec.services[0].image: invalid image reference \"UPPER\": the repository name must be lowercase\n"
+    "t.yaml:9: spec.services[0].enviroment: unknown field \"enviroment\" (did you mean \"env\"?)\n"
+    "t.yaml:10: spec.services[0].restart: unknown field \"restart\" (did you mean \"restartPolicy: Always\"?)\n"
+    "t.yaml:11: spec.extra: unknown field \"extra\" (expected one of: services, volumes, ingress, nodeSelector, expireAt)" },
+  /* Nodes */
+  { "apiVersion: caravanserai/v1\nkind: Node\nmetadata:\n  name: n1\nspec:\n  unschedulabel: true\n",
+    "t.yaml:6: spec.unschedulabel: unknown field \"unschedulabel\" (did you mean \"unschedulable\"?)" },
+  { "apiVersion: caravanserai/v1\nkind: Node\nmetadata:\n  name: n1\nstatus:\n  network: {throughput: {downlaod: 1G}}\n",
+    "t.yaml:6: status.network.throughput.downlaod: unknown field \"downlaod\" (did you mean \"download\"?)" },
+  { "apiVersion: caravanserai/v1\nkind: Node\nmetadata:\n  name: n1\nstatus:\n  conditions: [{type: Ready, stauts: 'True'}]\n",
+    "t.yaml:6: status.conditions[0].stauts: unknown field \"stauts\" (did you mean \"status\"?)" },
+  /* a valid document */
+  { "spec:\n  services:\n    - name: web\n      image: localhost:5000/a/b:tag\n      env: [{name: A, value: b}]\n      restartPolicy: OnFailure\n",
+    NULL },
+};
+
+static void
+test_unknown_fields (void)
+{
+  guint failed = 0;
+
+  for (guint i = 0; i < G_N_ELEMENTS (field_cases); i++)
+    {
+      const FieldCase *c = &field_cases[i];
+      g_autofree char *yaml = g_str_has_prefix (c->yaml, "apiVersion") ? g_strdup (c->yaml)
+                                                                      : g_strconcat (PROJECT_HEAD, c->yaml, NULL);
+      g_autofree char *got = check_str (yaml);
+
+      if (g_strcmp0 (got, c->expected) != 0)
+        {
+          g_printerr ("case %u:\n%s\nexpected:\n%s\ngot:\n%s\n\n", i, yaml, c->expected ? c->expected : "(valid)",
+                      got ? got : "(valid)");
+          failed++;
+        }
+    }
+  g_assert_cmpuint (failed, ==, 0);
+}
+
+static void
+test_unknown_fields_scope (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) body = cara_json_parse (
+      "{\"metadata\":{\"name\":\"w\",\"uid\":\"x\"},\"spec\":{\"services\":[{\"name\":\"a\",\"image\":\"b\","
+      "\"enviroment\":[]},{\"name\":\"c\",\"image\":\"d\",\"restart\":\"no\"}],\"extra\":{}},"
+      "\"status\":{\"newField\":1},\"specs\":{}}", -1, &error);
+  g_autoptr(GPtrArray) spec_only = NULL;
+  g_autoptr(GPtrArray) all = NULL;
+  g_autoptr(GPtrArray) other = NULL;
+
+  g_assert_no_error (error);
+  /* No kind in the body: the server names it. */
+  spec_only = cara_fields_check (body, "Project", CARA_FIELDS_SPEC);
+  g_assert_cmpuint (spec_only->len, ==, 4);
+  g_assert_cmpstr (((GError *) spec_only->pdata[0])->message, ==,
+                   "spec.services[0].enviroment: unknown field \"enviroment\" (did you mean \"env\"?)");
+  g_assert_cmpstr (((GError *) spec_only->pdata[1])->message, ==,
+                   "spec.services[1].restart: unknown field \"restart\" (did you mean \"restartPolicy: Never\"?)");
+  g_assert_true (g_str_has_prefix (((GError *) spec_only->pdata[2])->message, "spec.extra: unknown field \"extra\""));
+  g_assert_cmpstr (((GError *) spec_only->pdata[3])->message, ==, "specs: unknown field \"specs\" (did you mean \"spec\"?)");
+  all = cara_fields_check (body, "Project", CARA_FIELDS_ALL);
+  g_assert_cmpuint (all->len, ==, 6);
+  g_assert_true (g_str_has_prefix (((GError *) all->pdata[0])->message, "metadata.uid: unknown field \"uid\""));
+  g_assert_true (g_str_has_prefix (((GError *) all->pdata[4])->message, "status.newField: unknown field"));
+  /* Without a kind, the document's own; other kinds have no table. */
+  other = cara_fields_check (body, NULL, CARA_FIELDS_ALL);
+  g_assert_cmpuint (other->len, ==, 0);
+}
+
+static void
+test_unknown_fields_many (void)
+{
+  g_autoptr(GString) yaml = g_string_new (PROJECT_HEAD "spec:\n  services:\n    - name: web\n      image: nginx\n");
+  g_autofree char *got = NULL;
+  g_auto(GStrv) lines = NULL;
+
+  for (guint i = 0; i < CARA_FIELDS_MAX_PROBLEMS + 7; i++)
+    g_string_append_printf (yaml, "      unknown%u: 1\n", i);
+  got = check_str (yaml->str);
+  lines = g_strsplit (got, "\n", -1);
+  g_assert_cmpuint (g_strv_length (lines), ==, CARA_FIELDS_MAX_PROBLEMS + 1);
+  g_assert_true (g_str_has_prefix (lines[0], "t.yaml:9: spec.services[0].unknown0: unknown field \"unknown0\""));
+  g_assert_cmpstr (lines[CARA_FIELDS_MAX_PROBLEMS], ==, "t.yaml:1: and 7 more unknown fields");
+}
+
+static void
+test_suggest (void)
+{
+  const char *const service[] = { "name", "image", "env", "volumeMounts", "command", "ports", "resources",
+                                  "restartPolicy", "healthcheck", "dependsOn", NULL };
+  const char *const spec[] = { "services", "volumes", "ingress", "nodeSelector", "expireAt", NULL };
+
+  g_assert_cmpstr (cara_fields_suggest ("enviroment", service), ==, "env");
+  g_assert_cmpstr (cara_fields_suggest ("ENV", service), ==, "env");
+  g_assert_cmpstr (cara_fields_suggest ("envs", service), ==, "env");
+  g_assert_cmpstr (cara_fields_suggest ("nmae", service), ==, "name");
+  g_assert_cmpstr (cara_fields_suggest ("entrypoint", service), ==, "command");
+  g_assert_cmpstr (cara_fields_suggest ("volumes", service), ==, "volumeMounts");
+  g_assert_cmpstr (cara_fields_suggest ("volume", service), ==, "volumeMounts");
+  g_assert_cmpstr (cara_fields_suggest ("health", service), ==, "healthcheck");
+  g_assert_cmpstr (cara_fields_suggest ("Depends-On", service), ==, "dependsOn");
+  g_assert_cmpstr (cara_fields_suggest ("volumes", spec), ==, "volumes");
+  g_assert_cmpstr (cara_fields_suggest ("ingres", spec), ==, "ingress");
+  g_assert_cmpstr (cara_fields_suggest ("expire_at", spec), ==, "expireAt");
+  /* not close: nothing */
+  g_assert_null (cara_fields_suggest ("xyzzy", service));
+  g_assert_null (cara_fields_suggest ("image_pull_policy", service));
+  g_assert_null (cara_fields_suggest ("environment", spec)); /* env is not a member of spec */
+  g_assert_null (cara_fields_suggest ("", service));
+}
+
+static void
+test_compose (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) compose = read_str ("services:\n  web:\n    image: nginx\n", &error);
+  g_autoptr(GPtrArray) with_kind = read_str ("kind: Project\nservices:\n  web: {}\n", &error);
+  g_autoptr(GPtrArray) list = read_str ("services: [web]\n", &error);
+
+  g_assert_no_error (error);
+  g_assert_true (cara_fields_looks_like_compose (((CaraManifestDoc *) compose->pdata[0])->node));
+  g_assert_false (cara_fields_looks_like_compose (((CaraManifestDoc *) with_kind->pdata[0])->node));
+  g_assert_false (cara_fields_looks_like_compose (((CaraManifestDoc *) list->pdata[0])->node));
+}
+
+/* Whatever the encoder writes is known: `get -o yaml` output can be applied again. */
+static void
+test_encoder_output_known (void)
+{
+  const char *files[] = { "project-full.json", "node-full.json" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (files); i++)
+    {
+      g_autofree char *path = g_build_filename (TEST_DATA_DIR, files[i], NULL);
+      g_autofree char *data = NULL;
+      g_autoptr(GError) error = NULL;
+      g_autoptr(JsonNode) written = NULL;
+      g_autoptr(GPtrArray) problems = NULL;
+
+      g_assert_true (g_file_get_contents (path, &data, NULL, &error));
+      if (i == 0)
+        {
+          g_autoptr(CaraProject) p = cara_project_from_data (data, -1, &error);
+          g_assert_no_error (error);
+          written = cara_project_to_json (p);
+        }
+      else
+        {
+          g_autoptr(CaraNode) n = cara_node_from_data (data, -1, &error);
+          g_assert_no_error (error);
+          written = cara_node_to_json (n);
+        }
+      problems = cara_fields_check (written, NULL, CARA_FIELDS_ALL);
+      if (problems->len > 0)
+        g_error ("%s: %s", files[i], ((GError *) problems->pdata[0])->message);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -491,5 +754,12 @@ main (int argc, char **argv)
   g_test_add_func ("/manifest/directory", test_directory);
   g_test_add_func ("/manifest/stdin", test_stdin);
   g_test_add_func ("/manifest/yaml-emit", test_yaml_emit);
+  g_test_add_func ("/manifest/unknown-fields", test_unknown_fields);
+  g_test_add_func ("/manifest/unknown-fields-scope", test_unknown_fields_scope);
+  g_test_add_func ("/manifest/unknown-fields-many", test_unknown_fields_many);
+  g_test_add_func ("/manifest/suggest", test_suggest);
+  g_test_add_func ("/manifest/compose", test_compose);
+  g_test_add_func ("/manifest/all-problems", test_all_problems);
+  g_test_add_func ("/manifest/encoder-output-known", test_encoder_output_known);
   return g_test_run ();
 }

@@ -34,6 +34,10 @@ static const Case project_cases[] = {
   { "name dots", "{'metadata':{'name':'my.web'},'spec':{'services':[" SVC "]}}",
     "metadata.name: name \"my.web\" is invalid: project names may not contain dots: they are used in Docker container names and DNS labels" },
   { "name leading dot", "{'metadata':{'name':'.web'},'spec':{'services':[" SVC "]}}", "metadata.name: name \".web\" is invalid" },
+  /* image references are checked in every service, with the field path */
+  { "image bad", S (SVC ",{'name':'db','image':'Postgres:15'}"),
+    "spec.services[1].image: invalid image reference \"Postgres:15\": the repository name must be lowercase" },
+  { "image digest", S ("{'name':'web','image':'nginx@sha256:0123456789abcdef0123456789abcdef'}"), NULL },
   /* labels / annotations */
   { "labels ok", "{'metadata':{'name':'a','labels':{'app':'web','example.com/tier':'front_end-1.2','empty':''},'annotations':{'note':'anything at all: yes'}},'spec':{'services':[" SVC "]}}", NULL },
   { "label key bad", "{'metadata':{'name':'a','labels':{'bad key':'x'}},'spec':{'services':[" SVC "]}}", "metadata.labels.bad key: key \"bad key\" is invalid" },
@@ -207,6 +211,109 @@ test_name_functions (void)
   g_assert_cmpstr (error->message, ==, "x.name: each service must have a non-empty name");
 }
 
+/* ---- image references: Docker's grammar (distribution/reference) ---- */
+
+typedef struct {
+  const char *ref;
+  const char *error; /* expected message after "spec.services[0].image: invalid image reference "REF": ", NULL = valid */
+} ImageCase;
+
+#define HEX64 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
+static const ImageCase image_cases[] = {
+  { "nginx", NULL },
+  { "nginx:alpine", NULL },
+  { "library/nginx:1.25.3-alpine", NULL },
+  { "docker.io/library/nginx:latest", NULL },
+  { "localhost:5000/a/b:tag", NULL },
+  { "localhost/a", NULL },
+  { "registry.example.com:443/team/app_v2", NULL },
+  { "127.0.0.1:5000/x", NULL },
+  { "[::1]:5000/x:1", NULL },
+  { "a@sha256:" HEX64, NULL },
+  { "a:1@sha256:" HEX64, NULL },
+  { "a@sha256+b64u.x_y-z:0123456789ABCDEF0123456789abcdef", NULL },
+  { "my-app.a__b--c:_Tag.1-x", NULL },
+  { "UPPER/foo", NULL }, /* Docker reads an upper-case first component as a registry host */
+  { "caravanserai/busybox:local", NULL },
+  { "cara-test/busybox:latest", NULL },
+  { "UPPER", "the repository name must be lowercase" },
+  { "library/Nginx", "the repository name must be lowercase" },
+  { "a:", "the tag after ':' is empty" },
+  { ":tag", "the repository name is missing" },
+  { "@sha256:" HEX64, "the repository name is missing" },
+  { "a//b", "empty path component" },
+  { "a/", "empty path component" },
+  { "/a", "empty path component" },
+  { "localhost:5000/", "empty path component" },
+  { "a:-tag", "the tag must start with a letter, digit or '_'" },
+  { "a:t@g", "the digest after '@'" },
+  { "a:tag:more", "path component \"a:tag\"" },
+  { "a@sha256:abc", "the digest after '@' must be ALGORITHM:HEX with at least 32" },
+  { "a@sha256:" HEX64 "g", "the digest after '@'" },
+  { "a@:" HEX64, "the digest after '@'" },
+  { "a@1sha:" HEX64, "the digest after '@'" },
+  { "a@sha256:0123456789abcdef0123456789abcdef@b", "the digest after '@'" },
+  { "a..b", "path component \"a..b\"" },
+  { "a___b", "path component \"a___b\"" },
+  { "-a", "path component \"-a\"" },
+  { "a-", "path component \"a-\"" },
+  { "a b", "path component \"a b\"" },
+  { "my image", "path component \"my image\"" },
+  { "exa_mple.com:5000/x", "the registry \"exa_mple.com:5000\" is not a valid host[:port]" },
+  { "example.com:port/x", "the registry \"example.com:port\"" },
+  { "-example.com/x", "the registry \"-example.com\"" },
+  { "example..com/x", "the registry \"example..com\"" },
+  { "localhost:/x", "the registry \"localhost:\"" },
+  { "[zz]/x", "path component \"[zz]\"" }, /* no '.' or ':': not a registry */
+  { "[zz]:1/x", "the registry \"[zz]:1\"" },
+  { "[::1/x", "the registry \"[::1\"" },
+};
+
+static void
+test_image_reference (void)
+{
+  g_autofree char *tag128 = g_strnfill (128, 't');
+  g_autofree char *tag129 = g_strnfill (129, 't');
+  g_autofree char *name255 = g_strnfill (255, 'a');
+  g_autofree char *name256 = g_strnfill (256, 'a');
+  g_autofree char *ok_tag = g_strconcat ("a:", tag128, NULL);
+  g_autofree char *long_tag = g_strconcat ("a:", tag129, NULL);
+  g_autoptr(GError) error = NULL;
+
+  for (guint i = 0; i < G_N_ELEMENTS (image_cases); i++)
+    {
+      const ImageCase *c = &image_cases[i];
+      g_autoptr(GError) e = NULL;
+      gboolean ok = cara_validate_image_reference (c->ref, "spec.services[0].image", &e);
+      g_autofree char *prefix = NULL;
+
+      if (c->error == NULL)
+        {
+          if (!ok)
+            g_error ("%s: expected valid, got: %s", c->ref, e->message);
+          continue;
+        }
+      if (ok)
+        g_error ("%s: expected \"%s\", got valid", c->ref, c->error);
+      g_assert_error (e, CARA_ERROR, CARA_ERROR_INVALID);
+      prefix = g_strdup_printf ("spec.services[0].image: invalid image reference \"%s\": ", c->ref);
+      if (!g_str_has_prefix (e->message, prefix) || strstr (e->message, c->error) == NULL)
+        g_error ("%s:\n  expected: %s%s...\n  got:      %s", c->ref, prefix, c->error, e->message);
+    }
+
+  g_assert_true (cara_validate_image_reference (ok_tag, "x", NULL));
+  g_assert_false (cara_validate_image_reference (long_tag, "x", &error));
+  g_assert_nonnull (strstr (error->message, "the tag is 129 characters long: must be no more than 128"));
+  g_clear_error (&error);
+  g_assert_true (cara_validate_image_reference (name255, "x", NULL));
+  g_assert_false (cara_validate_image_reference (name256, "x", &error));
+  g_assert_nonnull (strstr (error->message, "the repository name is 256 characters long"));
+  g_clear_error (&error);
+  g_assert_false (cara_validate_image_reference ("", "x", &error));
+  g_assert_cmpstr (error->message, ==, "x: image is required");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -222,5 +329,6 @@ main (int argc, char **argv)
       g_test_add_data_func (path, &node_cases[i], test_node);
     }
   g_test_add_func ("/validate/name-functions", test_name_functions);
+  g_test_add_func ("/validate/image-reference", test_image_reference);
   return g_test_run ();
 }

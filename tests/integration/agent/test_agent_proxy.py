@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """The agent's ingress reverse proxy (reference §5.7): routes by Host (a host with a dot verbatim,
 else <host>.<project>.local, any :port ignored), passes path, query, method and body, sets
-X-Forwarded-For/Host/Proto, answers 502 with the Caravanserai page for unknown hosts, and drops a
+X-Forwarded-For/Host/Proto, answers 404 with the Caravanserai page naming the host for unknown hosts, and drops a
 project's routes when it is deleted."""
 
 import sys
@@ -47,13 +47,13 @@ def main():
         assert text.rstrip().endswith("posted-body"), text
 
         s, h, body = page("nobody.example.test")
-        assert s == 502 and h["Content-Type"].startswith("text/html"), (s, dict(h))
-        assert b"Caravanserai Proxy" in body and b"nobody.example.test" in body and b"502" in body, body
+        assert s == 404 and h["Content-Type"].startswith("text/html"), (s, dict(h))
+        assert b"Caravanserai Proxy" in body and b"nobody.example.test" in body and b"404" in body, body
 
         c.api("DELETE", "/api/v1/projects/" + name)
         c.wait_gone(name)
         s, _, _ = page(short)
-        assert s == 502, s
+        assert s == 404, s
     print("ok")
 
 

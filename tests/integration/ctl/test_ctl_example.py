@@ -21,6 +21,18 @@ def main():
         # every document of every example passes the client's checks (then the send fails: 7)
         r = ctl.expect(7, "apply", "-f", examples)
         check("cannot connect" in r.err, "examples are valid", r)
+        r = ctl.expect(7, "apply", "-f", os.path.join(examples, "nodes"))
+        check("cannot connect" in r.err, "examples/nodes are valid", r)
+    # `apply -f examples/` makes projects only (a Node there would be a phantom NotReady node), none
+    # on cara-server's own port 8080, and the quick start's image is the one dev-cluster makes
+    for name in sorted(os.listdir(examples)):
+        if name.endswith((".yaml", ".yml", ".json")):
+            with open(os.path.join(examples, name)) as f:
+                text = f.read()
+            check("kind: Node" not in text, "%s holds no Node" % name, text)
+            check("hostPort: 8080" not in text, "%s publishes nothing on 8080" % name, text)
+    with open(os.path.join(examples, "hello.yaml")) as f:
+        check("image: caravanserai/busybox:local\n" in f.read(), "hello.yaml uses dev-cluster's image")
 
     try:
         from cara_agent import AgentCluster, containers  # noqa: PLC0415
@@ -36,7 +48,7 @@ def main():
         with open(os.path.join(examples, "hello.yaml")) as f:
             text = f.read()
         text = (text.replace("name: hello\n", "name: %s\n" % name, 1)
-                .replace("image: busybox:latest", "image: " + fx.BUSYBOX_IMAGE)
+                .replace("image: caravanserai/busybox:local", "image: " + fx.BUSYBOX_IMAGE)
                 .replace("hostPort: 8088", "hostPort: %d" % port))
         manifest = ctl.file("hello.yaml", text)
 

@@ -85,6 +85,35 @@ def main():
         r = ctl.expect(2, "apply", "-f", "-", input="apiVersion: caravanserai/v1\nkind: Project\nmetadata:\n"
                        "  name: Bad_Name\nspec:\n  services:\n    - name: app\n      image: busybox\n")
         check("metadata.name" in r.err, "bad name is found locally", r)
+        # unknown fields (SPEC §2): every one of a document, each on its own line with file:line and a
+        # suggestion, together with what validation finds; exit 2 and nothing sent (7 otherwise)
+        typo = ctl.file("typo.yaml", "apiVersion: caravanserai/v1\nkind: Project\nmetadata:\n  name: web\n"
+                        "  lables: {a: b}\nspec:\n  services:\n    - name: web\n      image: Busybox\n"
+                        "      enviroment:\n        - name: A\n          value: b\n      restart: always\n"
+                        "  volumes:\n    - name: d\n      type: Ephemeral\n      size: 1G\n")
+        r = ctl.expect(2, "apply", "-f", typo)
+        want = ['caractrl: %s:5: metadata.lables: unknown field "lables" (did you mean "labels"?)' % typo,
+                'caractrl: %s:9: spec.services[0].image: invalid image reference "Busybox": the repository name '
+                'must be lowercase' % typo,
+                'caractrl: %s:10: spec.services[0].enviroment: unknown field "enviroment" (did you mean "env"?)' % typo,
+                'caractrl: %s:13: spec.services[0].restart: unknown field "restart" (did you mean "restartPolicy: '
+                'Always"?)' % typo,
+                'caractrl: %s:17: spec.volumes[0].size: unknown field "size" (expected one of: name, type)' % typo]
+        check(r.err.splitlines() == want and r.out == "", "every unknown field at once, with file:line", r)
+        # with another document, the valid one is not sent either
+        r = ctl.expect(2, "apply", "-f", ok_first := ctl.file("two.yaml", "apiVersion: caravanserai/v1\nkind: Project\n"
+                                                               "metadata:\n  name: fine\nspec:\n  services:\n"
+                                                               "    - {name: app, image: busybox}\n---\n"
+                                                               "kind: Project\nmetadata: {name: x}\nspec:\n"
+                                                               "  services: [{name: app, image: busybox, cmd: [sh]}]\n"))
+        check('%s:12: spec.services[0].cmd: unknown field "cmd" (did you mean "command"?) (nothing was applied)'
+              % ok_first in r.err, "unknown field in the second document", r)
+        # a Compose file is converted (then the server is tried: 7); its errors are FILE:LINE: key.path
+        compose = ctl.file("compose.yaml", "services:\n  web:\n    image: nginx\n    restart: always\n")
+        ctl.expect(7, "apply", "-f", compose)
+        bad = ctl.file("bad-compose.yaml", "services:\n  web:\n    image: nginx\n    privileged: true\n")
+        r = ctl.expect(2, "apply", "-f", bad)
+        check(r.err.startswith("caractrl: %s:4: services.web.privileged: not supported" % bad), "Compose error", r)
         r = ctl.expect(1, "apply", "-f", os.path.join(ctl.home, "missing.yaml"))
         check("missing.yaml" in r.err, "missing file named", r)
         # a valid manifest then tries the server: 7

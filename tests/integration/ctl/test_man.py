@@ -22,6 +22,21 @@ def main():
         path = os.path.join(SOURCE, "man", page)
         p = subprocess.run(["groff", "-man", "-Tutf8", "-ww", "-z", path], capture_output=True, text=True)
         check(p.returncode == 0 and p.stderr == "", "groff warnings in " + page, p.stderr)
+    # caravanserai-project(5), made from docs/manifest.md: no warnings, and every field is in it
+    built = os.path.join(os.environ.get("CARA_BUILD_DIR", ""), "man", "caravanserai-project.5")
+    check(os.path.exists(built), "caravanserai-project.5 is built", built)
+    p = subprocess.run(["groff", "-man", "-Tutf8", "-ww", "-z", built], capture_output=True, text=True)
+    check(p.returncode == 0 and p.stderr == "", "groff warnings in caravanserai-project.5", p.stderr)
+    page = subprocess.run(["groff", "-man", "-Tascii", "-P-cbou", built], capture_output=True, text=True,
+                          env=dict(os.environ, MANWIDTH="200")).stdout
+    page = re.sub(r"-\n\s*", "-", page)
+    with open(os.path.join(SOURCE, "docs", "manifest.md")) as f:
+        fields = re.findall(r"^\| `([^`]+)` \|", f.read(), re.M)
+    check(len(fields) > 40, "docs/manifest.md lists the fields", fields)
+    for field in fields:
+        check(field in page, "caravanserai-project(5) lacks " + field)
+    for must in ("ServicesReady", "CrashLoop", "caravanserai/last-applied", "restartPolicy", "nodeSelector"):
+        check(must in page, "caravanserai-project(5) lacks " + must)
     text = subprocess.run(["groff", "-man", "-Tascii", "-P-cbou", os.path.join(SOURCE, "man", "caractrl.1")],
                           capture_output=True, text=True, env=dict(os.environ, MANWIDTH="200")).stdout
     text = re.sub(r"-\n\s*", "-", text)

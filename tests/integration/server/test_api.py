@@ -214,6 +214,61 @@ class T:
         self.expect("GET", "/api/v1/projects/p3", None, 404)
         assert self.events() == n_events, "a rejected request stored something"
 
+    def test_unknown_fields(self):
+        """SPEC §2: unknown fields at the top level and anywhere under spec get 400 naming every path; nothing is
+        stored.  metadata and status stay lenient (server-managed members, agents of another version)."""
+        n_events = self.events()
+        n_rows = self.pg.psql("SELECT count(*) FROM projects").strip()
+        body = project_body("typo", [{"name": "web", "image": "busybox", "enviroment": [{"name": "A", "value": "b"}],
+                                      "restart": "always", "ports": [{"containerPort": 80, "published": 8080}]},
+                                     {"name": "db", "image": "busybox", "healthcheck": {"command": ["true"], "interval": 3}}],
+                            specs={})
+        body["spec"]["volume"] = []
+        d = self.expect("POST", "/api/v1/projects", body, 400)
+        for piece in ['spec.services[0].enviroment: unknown field "enviroment" (did you mean "env"?)',
+                      'spec.services[0].restart: unknown field "restart" (did you mean "restartPolicy: Always"?)',
+                      'spec.services[0].ports[0].published: unknown field "published" (did you mean "hostPort"?)',
+                      'spec.services[1].healthcheck.interval: unknown field "interval" (did you mean "intervalSeconds"?)',
+                      'spec.volume: unknown field "volume" (did you mean "volumes"?)',
+                      'specs: unknown field "specs" (did you mean "spec"?)']:
+            assert piece in d["detail"], (piece, d["detail"])
+        assert d["detail"].startswith("invalid request body: "), d
+        # without a kind in the body the route's kind applies
+        del body["kind"]
+        self.expect("POST", "/api/v1/projects", body, 400, detail_contains=["spec.services[0].enviroment"])
+        self.expect("GET", "/api/v1/projects/typo", None, 404)
+        # an update is refused the same way and leaves the stored spec alone
+        before = self.expect("GET", "/api/v1/projects/p1", None, 200)
+        bad = project_body("p1", [{"name": "web", "image": "busybox", "enviroment": []}])
+        self.expect("PUT", "/api/v1/projects/p1", bad, 400,
+                    detail='invalid request body: spec.services[0].enviroment: unknown field "enviroment" '
+                           '(did you mean "env"?)')
+        after = self.expect("GET", "/api/v1/projects/p1", None, 200)
+        assert after == before, (before, after)
+        # image references: Docker's grammar, with the field path
+        for image, why in [("UPPER", "must be lowercase"), ("a:", "tag after ':' is empty"), (":tag", "name is missing"),
+                           ("a//b", "empty path component"), ("a@sha256:abc", "digest")]:
+            self.expect("POST", "/api/v1/projects", project_body("img", [{"name": "web", "image": image}]), 400,
+                        detail_contains=["spec.services[0].image: invalid image reference", why])
+        self.expect("PUT", "/api/v1/projects/p1", project_body("p1", [{"name": "web", "image": "Busybox"}]), 400,
+                    detail_contains=["spec.services[0].image"])
+        assert self.pg.psql("SELECT count(*) FROM projects").strip() == n_rows
+        assert self.events() == n_events, "a rejected request stored something"
+        ok = self.expect("POST", "/api/v1/projects",
+                         project_body("img", [{"name": "web", "image": "localhost:5000/a/b:tag"},
+                                              {"name": "db", "image": "a@sha256:" + "0" * 64}]), 201)
+        assert ok["spec"]["services"][0]["image"] == "localhost:5000/a/b:tag", ok
+        self.expect("DELETE", "/api/v1/projects/img?force=true", None, 204)
+        # nodes: spec strict, metadata and status lenient
+        self.expect("POST", "/api/v1/nodes", {"metadata": {"name": "strict"}, "spec": {"unschedulabel": True}}, 400,
+                    detail_contains=['spec.unschedulabel: unknown field "unschedulabel" (did you mean "unschedulable"?)'])
+        self.expect("GET", "/api/v1/nodes/strict", None, 404)
+        self.expect("POST", "/api/v1/nodes", {"metadata": {"name": "lenient", "uid": "x"},
+                                              "status": {"state": "NotReady", "newerAgentField": 1}}, 201)
+        self.expect("PUT", "/api/v1/nodes/lenient", {"metadata": {"name": "lenient"}, "spec": {"hostnme": "h"}}, 400,
+                    detail_contains=["spec.hostnme", '"hostname"'])
+        self.expect("DELETE", "/api/v1/nodes/lenient", None, 204)
+
     def test_project_list(self):
         # Failed without a node: no controller touches these while we look
         for name in ["zeta", "alpha", "mid"]:
@@ -282,6 +337,29 @@ class T:
         self.expect("PATCH", "/api/v1/projects/up/status", {"phase": "Terminated"}, 204)
         s, d = self.srv.json("GET", "/api/v1/projects/up")
         assert s == 404 or d["status"]["phase"] == "Terminated", (s, d)  # the controller removes it soon
+
+    def test_failed_retry(self):
+        """The same spec PUT again on a Failed project is a retry on its node while that node is Ready
+        and schedulable (back to Scheduled, nodeRef kept); otherwise it is scheduled afresh."""
+        self.expect("POST", "/api/v1/nodes", {"metadata": {"name": "retrier", "labels": {"pin": "retrier"}}}, 201)
+        self.expect("POST", "/api/v1/nodes/retrier/heartbeat", {"state": "Ready"}, 204)
+        body = project_body("rt")
+        body["spec"]["nodeSelector"] = {"pin": "retrier"}
+        self.expect("POST", "/api/v1/projects", body, 201)
+        wait_until(lambda: self.expect("GET", "/api/v1/projects/rt", None, 200)["status"].get("nodeRef") == "retrier",
+                   timeout=20, what="rt Scheduled on retrier")
+        self.expect("PATCH", "/api/v1/projects/rt/status", {"phase": "Failed", "reason": "ImagePullFailed"}, 204)
+        d = self.expect("PUT", "/api/v1/projects/rt", body, 200)
+        assert d["status"]["phase"] == "Scheduled" and d["status"]["nodeRef"] == "retrier", d
+        cond = [c for c in d["status"]["conditions"] if c["type"] == "Phase"][0]
+        assert cond["reason"] == "Retry" and "retrier" in cond["message"], cond
+        # the node cannot take it any more: scheduled afresh (Pending, no node)
+        self.expect("PATCH", "/api/v1/projects/rt/status", {"phase": "Failed", "reason": "ImagePullFailed"}, 204)
+        self.expect("PUT", "/api/v1/nodes/retrier", {"metadata": {"name": "retrier", "labels": {"pin": "retrier"}},
+                                                     "spec": {"unschedulable": True}}, 200)
+        d = self.expect("PUT", "/api/v1/projects/rt", body, 200)
+        assert d["status"]["phase"] == "Pending" and not d["status"].get("nodeRef"), d
+        self.expect("DELETE", "/api/v1/projects/rt?force=true", None, 204)
 
     def test_status_patch(self):
         self.expect("POST", "/api/v1/projects", project_body("st"), 201)
@@ -404,8 +482,8 @@ def main():
                     return pg.psql(sql, db=dbname)
             t = T(srv, PgDb())
             order = ["test_health_version", "test_404_405_head", "test_node_crud", "test_node_update", "test_heartbeat",
-                     "test_node_delete", "test_project_create", "test_bad_bodies", "test_project_list",
-                     "test_project_update", "test_status_patch", "test_project_delete", "test_streams_do_not_hold_workers",
+                     "test_node_delete", "test_project_create", "test_bad_bodies", "test_unknown_fields", "test_project_list",
+                     "test_project_update", "test_failed_retry", "test_status_patch", "test_project_delete", "test_streams_do_not_hold_workers",
                      "test_events", "test_list_after_controllers"]
             failed = 0
             for name in order:

@@ -158,7 +158,9 @@ def run(pg, url, env, data_dir):
         # the admin may act for any node (and registers without binding a token)
         expect(srv, "POST", "/api/v1/nodes/n2/heartbeat", admin, 204)
         expect(srv, "POST", "/api/v1/nodes", admin, 201, {"metadata": {"name": "n4"}})
-        register(srv, join, "n4", "node-4-" + os.urandom(16).hex(), 200)  # an unbound node is claimed
+        # an unbound node is not claimed with the join token (takeover); the admin may bind one
+        register(srv, join, "n4", "node-4-" + os.urandom(16).hex(), 403)
+        register(srv, admin, "n4", "node-4-" + os.urandom(16).hex(), 200)
         # read-only tokens
         expect(srv, "GET", "/api/v1/projects/p", "reader-2", 200)
         expect(srv, "POST", "/api/v1/nodes/n1/heartbeat", "reader-1", 403)

@@ -1,0 +1,102 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Security hardening of cara-server (issue 18), each part against a real server and PostgreSQL:
+- JSON nested deeper than 64 levels is refused with 400 before a tree is built (100,000 '[' used to
+  overflow a worker's stack and kill the server).
+- Node takeover: the join token creates nodes only; a node registered while auth was off gets a
+  token only from the admin (POST /api/v1/nodes/{name}/reset-token, caractrl node reset-token)."""
+
+import json
+import os
+import subprocess
+import tempfile
+import shutil
+
+from cara_server import CaraServer, postgres
+
+
+def tokens_of(srv):
+    out = {}
+    for name in ["admin", "join"]:
+        with open(os.path.join(srv.data_dir, name + ".token")) as f:
+            out[name] = f.read().strip()
+    return out
+
+
+def bearer(token, **extra):
+    h = {"Authorization": "Bearer " + token}
+    h.update(extra)
+    return h
+
+
+def check_deep_json(srv, tok):
+    deep = b"[" * 100000 + b"]" * 100000
+    node_token = "node-deep-" + os.urandom(16).hex()
+    for path, token, extra in [("/api/v1/nodes", tok["join"], {"Cara-Node-Token": node_token}),
+                               ("/api/v1/projects", tok["admin"], {})]:
+        status, hdrs, data = srv.request("POST", path, deep, bearer(token, **extra))
+        assert status == 400, (path, status, data)
+        assert hdrs["Content-Type"] == "application/problem+json", hdrs
+        assert "64" in json.loads(data)["detail"], data
+    # a node token's heartbeat
+    status, _, data = srv.request("POST", "/api/v1/nodes", {"metadata": {"name": "deep"}},
+                                  bearer(tok["join"], **{"Cara-Node-Token": node_token}))
+    assert status == 201, (status, data)
+    status, _, data = srv.request("POST", "/api/v1/nodes/deep/heartbeat", deep, bearer(node_token))
+    assert status == 400, (status, data)
+    # still serving, and 64 levels are fine where JSON is expected
+    assert srv.request("GET", "/api/healthz")[0] == 200
+    ok = b"[" * 64 + b"]" * 64
+    status, _, data = srv.request("POST", "/api/v1/projects", ok, bearer(tok["admin"]))
+    assert status == 400 and b"64" not in data, (status, data)
+    print("ok   deep JSON: 400 naming the limit, server alive")
+
+
+def check_takeover(url):
+    data_dir = tempfile.mkdtemp(prefix="cara-sec-")
+    try:
+        with CaraServer(database_url=url, env={"CARA_AUTH": "none"}, data_dir=data_dir) as srv:
+            status, _, data = srv.request("POST", "/api/v1/nodes", {"metadata": {"name": "old"}})
+            assert status == 201, (status, data)
+        with CaraServer(database_url=url, env={"CARA_AUTH": "token"}, data_dir=data_dir) as srv:
+            tok = tokens_of(srv)
+            thief = "thief-" + os.urandom(16).hex()
+            status, _, data = srv.request("POST", "/api/v1/nodes", {"metadata": {"name": "old"}},
+                                          bearer(tok["join"], **{"Cara-Node-Token": thief}))
+            assert status == 403 and b"reset-token" in data, (status, data)
+            assert srv.request("GET", "/api/v1/nodes/old", None, bearer(thief))[0] == 401
+            # the admin binds one, shown once; it works, and a second reset replaces it
+            status, _, data = srv.request("POST", "/api/v1/nodes/old/reset-token", None, bearer(tok["join"]))
+            assert status == 403, (status, data)
+            ctl = os.environ.get("CARACTRL_BIN", "caractrl")
+            r = subprocess.run([ctl, "-s", srv.url, "--token", tok["admin"], "node", "reset-token", "old"],
+                               capture_output=True, text=True, timeout=30)
+            assert r.returncode == 0, (r.returncode, r.stdout, r.stderr)
+            first = r.stdout.strip()
+            assert len(first) >= 32, r.stdout
+            assert srv.request("POST", "/api/v1/nodes/old/heartbeat", {"state": "Ready"}, bearer(first))[0] == 204
+            status, _, data = srv.request("POST", "/api/v1/nodes/old/reset-token", None, bearer(tok["admin"]))
+            second = json.loads(data)["token"]
+            assert status == 200 and second != first, (status, data)
+            assert srv.request("POST", "/api/v1/nodes/old/heartbeat", {"state": "Ready"}, bearer(first))[0] == 401
+            assert srv.request("POST", "/api/v1/nodes/old/heartbeat", {"state": "Ready"}, bearer(second))[0] == 204
+            assert srv.request("POST", "/api/v1/nodes/nosuch/reset-token", None, bearer(tok["admin"]))[0] == 404
+            # a new node still registers with the join token
+            status, _, data = srv.request("POST", "/api/v1/nodes", {"metadata": {"name": "new"}},
+                                          bearer(tok["join"], **{"Cara-Node-Token": thief}))
+            assert status == 201, (status, data)
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
+    print("ok   node takeover: join token creates only, admin reset-token binds")
+
+
+def main():
+    with postgres() as pg:
+        url = pg.create_database("security")
+        with CaraServer(database_url=url, env={"CARA_AUTH": "token"}) as srv:
+            tok = tokens_of(srv)
+            check_deep_json(srv, tok)
+        check_takeover(pg.create_database("takeover"))
+
+
+if __name__ == "__main__":
+    main()
