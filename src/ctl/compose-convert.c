@@ -124,10 +124,10 @@ want_list (Conv *c, JsonNode *v, const char *path)
 static JsonNode *
 string_array_node (char **strv)
 {
-  JsonArray *a = json_array_new ();
+  g_autoptr(JsonArray) a = json_array_new ();
   for (guint i = 0; strv != NULL && strv[i] != NULL; i++)
     json_array_add_string_element (a, strv[i]);
-  return json_node_init_array (json_node_alloc (), a);
+  return json_node_init_array (json_node_alloc (), a); /* takes its own reference */
 }
 
 static guint
@@ -1510,7 +1510,7 @@ ctl_compose_convert (CaraManifestDoc *doc, const CtlComposeOptions *opts, GHashT
   g_autoptr(JsonArray) services = json_array_new ();
   g_autoptr(JsonObject) spec = json_object_new ();
   g_autoptr(JsonObject) meta = json_object_new ();
-  JsonObject *root;
+  g_autoptr(JsonObject) root = NULL;
   CtlKeyIter it;
   const char *name;
   JsonNode *v;
@@ -1590,5 +1590,5 @@ ctl_compose_convert (CaraManifestDoc *doc, const CtlComposeOptions *opts, GHashT
   json_object_set_string_member (meta, "name", opts->project_name);
   json_object_set_object_member (root, "metadata", g_steal_pointer (&meta));
   json_object_set_object_member (root, "spec", g_steal_pointer (&spec));
-  return json_node_init_object (json_node_alloc (), root);
+  return json_node_init_object (json_node_alloc (), root); /* takes its own reference */
 }

@@ -42,6 +42,13 @@ parse_range (const char *s, gint64 *ret_lo, gint64 *ret_hi)
   return TRUE;
 }
 
+static gboolean
+bad_port (const char *s, char **ret_error)
+{
+  *ret_error = g_strdup_printf (_("invalid port \"%s\" (expected [[HOST_IP:]HOST_PORT:]CONTAINER_PORT[/PROTOCOL])"), s);
+  return FALSE;
+}
+
 gboolean
 ctl_compose_parse_port (const char *s, GPtrArray *out, char **ret_error)
 {
@@ -69,13 +76,13 @@ ctl_compose_parse_port (const char *s, GPtrArray *out, char **ret_error)
       /* [IPv6]:published:target */
       char *close = strchr (rest, ']');
       if (close == NULL || close[1] != ':')
-        goto bad;
+        return bad_port (s, ret_error);
       host_ip = g_strndup (rest + 1, (gsize) (close - rest - 1));
       rest[0] = ' ';
       published = close + 2;
       colon = strchr (published, ':');
       if (colon == NULL)
-        goto bad;
+        return bad_port (s, ret_error);
       *colon = '\0';
       target = colon + 1;
     }
@@ -106,11 +113,11 @@ ctl_compose_parse_port (const char *s, GPtrArray *out, char **ret_error)
         }
     }
   if (!parse_range (target, &tlo, &thi))
-    goto bad;
+    return bad_port (s, ret_error);
   if (published != NULL && *published != '\0')
     {
       if (!parse_range (published, &plo, &phi))
-        goto bad;
+        return bad_port (s, ret_error);
       if (phi - plo != thi - tlo && !(plo != phi && tlo == thi))
         {
           *ret_error = g_strdup_printf (_("port ranges \"%s\" differ in length"), s);
@@ -132,10 +139,6 @@ ctl_compose_parse_port (const char *s, GPtrArray *out, char **ret_error)
       g_ptr_array_add (out, p);
     }
   return TRUE;
-
-bad:
-  *ret_error = g_strdup_printf (_("invalid port \"%s\" (expected [[HOST_IP:]HOST_PORT:]CONTAINER_PORT[/PROTOCOL])"), s);
-  return FALSE;
 }
 
 gboolean
@@ -158,6 +161,13 @@ ctl_compose_parse_seconds (const char *s, gint64 *ret_seconds, gboolean *ret_rou
   return TRUE;
 }
 
+static char *
+bad_size (const char *s, char **ret_error)
+{
+  *ret_error = g_strdup_printf (_("invalid size \"%s\" (for example 512m or 1g)"), s);
+  return NULL;
+}
+
 char *
 ctl_compose_memory (JsonNode *v, char **ret_error)
 {
@@ -178,7 +188,7 @@ ctl_compose_memory (JsonNode *v, char **ret_error)
   g_strstrip (s);
   num = g_ascii_strtod (s, &end);
   if (end == s || !isfinite (num) || num <= 0)
-    goto bad;
+    return bad_size (s, ret_error);
   if (g_str_equal (end, "") || g_str_equal (end, "b"))
     mult = 1;
   else if (g_str_equal (end, "k") || g_str_equal (end, "kb"))
@@ -188,14 +198,10 @@ ctl_compose_memory (JsonNode *v, char **ret_error)
   else if (g_str_equal (end, "g") || g_str_equal (end, "gb"))
     mult = 1024 * 1024 * 1024;
   else
-    goto bad;
+    return bad_size (s, ret_error);
   if (num * (double) mult > 1e18)
-    goto bad;
+    return bad_size (s, ret_error);
   return cara_bytes_format ((gint64) ceil (num * (double) mult));
-
-bad:
-  *ret_error = g_strdup_printf (_("invalid size \"%s\" (for example 512m or 1g)"), s);
-  return NULL;
 }
 
 char *
