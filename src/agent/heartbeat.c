@@ -54,13 +54,11 @@ static gboolean
 wait_for (Heartbeat *hb, gint64 usec)
 {
   gint64 until = g_get_monotonic_time () + usec;
-  g_mutex_lock (&hb->lock);
+  g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&hb->lock);
   while (!hb->stop)
     if (!g_cond_wait_until (&hb->cond, &hb->lock, until))
       break;
-  gboolean go_on = !hb->stop;
-  g_mutex_unlock (&hb->lock);
-  return go_on;
+  return !hb->stop;
 }
 
 /* With the join token, presenting this node's token to be bound to it (SPEC §9). */

@@ -446,9 +446,8 @@ proxy_remove (Proxy *px, const char *project)
 {
   if (px == NULL)
     return;
-  g_mutex_lock (&px->lock);
+  g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&px->lock);
   remove_locked (px, project);
-  g_mutex_unlock (&px->lock);
 }
 
 void

@@ -59,20 +59,17 @@ own_restart_allowed (const char *id)
 static gint64
 own_restart_count (const char *id)
 {
-  g_mutex_lock (&own_lock);
+  g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&own_lock);
   OwnRestarts *r = own_restarts ? g_hash_table_lookup (own_restarts, id) : NULL;
-  gint64 n = r ? r->count : 0;
-  g_mutex_unlock (&own_lock);
-  return n;
+  return r ? r->count : 0;
 }
 
 static void
 own_restart_forget (const char *id)
 {
-  g_mutex_lock (&own_lock);
+  g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&own_lock);
   if (own_restarts)
     g_hash_table_remove (own_restarts, id);
-  g_mutex_unlock (&own_lock);
 }
 
 /* Restart times per service ("project/service" -> RestartHistory), for the CrashLoop verdict.
@@ -86,7 +83,7 @@ history_observe (const char *project, const char *service, const char *id, gint6
 {
   g_autofree char *key = g_strdup_printf ("%s/%s", project, service);
   gint64 now = g_get_real_time ();
-  g_mutex_lock (&history_lock);
+  g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&history_lock);
   if (histories == NULL)
     histories = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) restart_history_free);
   RestartHistory *h = g_hash_table_lookup (histories, key);
@@ -96,16 +93,14 @@ history_observe (const char *project, const char *service, const char *id, gint6
       g_hash_table_insert (histories, g_steal_pointer (&key), h);
     }
   restart_history_observe (h, id, count, created_usec, now);
-  guint n = restart_history_recent (h, now);
-  g_mutex_unlock (&history_lock);
-  return n;
+  return restart_history_recent (h, now);
 }
 
 static void
 history_forget_project (const char *project)
 {
   g_autofree char *prefix = g_strdup_printf ("%s/", project);
-  g_mutex_lock (&history_lock);
+  g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&history_lock);
   GHashTableIter it;
   gpointer k;
   if (histories)
@@ -115,7 +110,6 @@ history_forget_project (const char *project)
         if (g_str_has_prefix (k, prefix))
           g_hash_table_iter_remove (&it);
     }
-  g_mutex_unlock (&history_lock);
 }
 
 static GHashTable *

@@ -384,44 +384,40 @@ agent_worker_free (AgentWorker *w)
 void
 agent_worker_update (AgentWorker *w, CaraProject *p)
 {
-  g_mutex_lock (&w->lock);
+  g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&w->lock);
   Entry *e = entry_get_locked (w, p->metadata.name);
   cara_project_free (e->desired);
   e->desired = p;
   schedule_locked (w, p->metadata.name, e);
-  g_mutex_unlock (&w->lock);
 }
 
 void
 agent_worker_remove (AgentWorker *w, const char *name)
 {
-  g_mutex_lock (&w->lock);
+  g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&w->lock);
   Entry *e = entry_get_locked (w, name);
   g_clear_pointer (&e->desired, cara_project_free);
   schedule_locked (w, name, e);
-  g_mutex_unlock (&w->lock);
 }
 
 void
 agent_worker_recheck (AgentWorker *w, const char *name)
 {
-  g_mutex_lock (&w->lock);
+  g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&w->lock);
   Entry *e = g_hash_table_lookup (w->entries, name);
   if (e)
     schedule_locked (w, name, e);
-  g_mutex_unlock (&w->lock);
 }
 
 void
 agent_worker_recheck_all (AgentWorker *w)
 {
-  g_mutex_lock (&w->lock);
+  g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&w->lock);
   GHashTableIter it;
   gpointer k, v;
   g_hash_table_iter_init (&it, w->entries);
   while (g_hash_table_iter_next (&it, &k, &v))
     schedule_locked (w, k, v);
-  g_mutex_unlock (&w->lock);
 }
 
 void

@@ -132,19 +132,16 @@ typedef enum { CALLER_NONE, CALLER_READ, CALLER_JOIN, CALLER_NODE, CALLER_ADMIN 
 static Caller
 match_token (ServerAuth *a, const char *given)
 {
-  Caller caller = CALLER_NONE;
-  g_mutex_lock (&a->lock);
+  g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&a->lock);
   const Tokens *t = a->tokens;
   if (cara_token_equal (given, t->admin))
-    caller = CALLER_ADMIN;
-  else if (cara_token_equal (given, t->join))
-    caller = CALLER_JOIN;
-  else
-    for (guint i = 0; t->read && t->read[i]; i++)
-      if (cara_token_equal (given, t->read[i]))
-        caller = CALLER_READ;
-  g_mutex_unlock (&a->lock);
-  return caller;
+    return CALLER_ADMIN;
+  if (cara_token_equal (given, t->join))
+    return CALLER_JOIN;
+  for (guint i = 0; t->read && t->read[i]; i++)
+    if (cara_token_equal (given, t->read[i]))
+      return CALLER_READ;
+  return CALLER_NONE;
 }
 
 /* The request data of a join-token request (a node token's request carries its node's name). */
