@@ -60,6 +60,17 @@ gboolean store_list_nodes (GPtrArray **ret_nodes, gint64 *ret_rv, GError **error
 typedef gboolean (*StoreNodeMutateFunc) (CaraNode *node, gpointer user_data, GError **error);
 gboolean store_update_node (const char *name, StoreNodeMutateFunc mutate, gpointer user_data, CaraNode **ret,
                             GError **error);
+
+/* Heartbeats that change nothing but the time (heartbeat-batch.h).  After a heartbeat written with
+ * store_update_node at @resource_version, marks the row as holding the heartbeat of @digest; a
+ * write after it (the rv differs) already cleared the mark, and then this does nothing. */
+gboolean store_mark_node_heartbeat (const char *name, const char *resource_version, const char *digest,
+                                    GError **error);
+/* Writes each node's heartbeat time (RFC 3339): the time column and the lastHeartbeat fields of the
+ * status, no new resourceVersion, no event.  Adds to @ret_marked the nodes whose rows still hold the
+ * heartbeat of the same digest (for the others, something else was written since). */
+gboolean store_flush_heartbeats (guint n, const char * const *names, const char * const *times,
+                                 const char * const *digests, GHashTable *ret_marked, GError **error);
 /* Refuses (CONFLICT) while projects in Scheduled/Running/Terminating still reference the node. */
 gboolean store_delete_node (const char *name, GError **error);
 
