@@ -45,5 +45,5 @@ export function table(label, headers, rows, empty) {
   return h('div', { class: 'scroll' },
     h('table', { 'aria-label': label },
       h('thead', {}, h('tr', {}, headers.map((x) => h('th', { scope: 'col' }, x)))),
-      h('tbody', {}, rows.map((r) => h('tr', {}, r.map((c) => h('td', {}, c)))))));
+      h('tbody', {}, rows.map((r) => h('tr', {}, r.map((c, i) => h('td', { 'data-label': headers[i] }, c)))))));
 }

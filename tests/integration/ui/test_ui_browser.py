@@ -49,7 +49,7 @@ def find(*names):
 
 
 class Browser:
-    def __init__(self):
+    def __init__(self, lang="en-US"):
         chrome = find("chromium", "/usr/bin/chromium", "chromium-browser", "google-chrome")
         driver = find("chromedriver", "/usr/bin/chromedriver")
         if not chrome or not driver:
@@ -57,11 +57,12 @@ class Browser:
         opts = webdriver.ChromeOptions()
         opts.binary_location = chrome
         for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                  "--window-size=1280,800", "--lang=en-US", "--no-first-run", "--disable-extensions",
-                  "--user-data-dir=" + os.path.join(fx.log_dir(), "chromium-profile")):
+                  "--window-size=1280,800", "--lang=" + lang, "--no-first-run", "--disable-extensions",
+                  "--user-data-dir=" + os.path.join(fx.log_dir(), "chromium-profile-" + lang)):
             opts.add_argument(a)
+        opts.add_experimental_option("prefs", {"intl.accept_languages": lang})
         opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-        service_log = os.path.join(fx.log_dir(), "chromedriver.log")
+        service_log = os.path.join(fx.log_dir(), "chromedriver-%s.log" % lang)
         try:
             self.d = webdriver.Chrome(service=webdriver.ChromeService(driver, log_output=service_log)
                                       if hasattr(webdriver, "ChromeService")
@@ -115,6 +116,12 @@ class Browser:
         sw, iw = self.d.execute_script("return [document.documentElement.scrollWidth, window.innerWidth]")
         assert sw <= iw, "%s scrolls sideways: %d > %d" % (what, sw, iw)
 
+    def viewport(self, width, height):
+        self.d.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+            "width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 600})
+        got = self.d.execute_script("return [window.innerWidth, window.innerHeight]")
+        assert got == [width, height], got
+
     def set_dark(self, dark):
         self.d.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": [
             {"name": "prefers-color-scheme", "value": "dark" if dark else "light"}]})
@@ -123,6 +130,7 @@ class Browser:
         out = os.environ.get("CARA_UI_SCREENSHOTS")
         if out:
             os.makedirs(out, exist_ok=True)
+            self.d.execute_script("window.scrollTo(0, 0)")
             time.sleep(0.3)  # let the page settle after the last update before the picture
             self.d.save_screenshot(os.path.join(out, name))
 
@@ -146,6 +154,7 @@ def main():
                        resources={"cpu": "250m", "memory": "64Mi"}),
                service("web", command=["httpd", "-f", "-p", "80", "-h", "/www"], resources={"cpu": "100m", "memory": "32Mi"})]
 
+        b.viewport(1280, 800)
         b.d.get(c.url + "/ui/")
         b.d.execute_script("window.__noReload = 'same page'")
         # a wrong token: a clear message, still on the sign-in form
@@ -217,15 +226,16 @@ def main():
         b.confirm("button[data-key=uncordon]")
         b.wait("the node Ready again", lambda: "Ready" in b.text("h1") and b.visible("button[data-key=drain]"))
         # a phone
-        b.d.set_window_size(390, 844)
+        b.viewport(390, 844)
         b.fits("the node page at 390x844")
         b.d.get(c.url + "/ui/#/projects/" + name)
         b.wait("the project page on a phone", lambda: b.visible("button[data-key=delete]"))
         b.fits("the project page at 390x844")
+        b.shot("ui-project-phone.png")
         b.d.get(c.url + "/ui/#/")
         b.wait("the overview on a phone", lambda: b.visible(row))
         b.fits("the overview at 390x844")
-        b.d.set_window_size(1280, 800)
+        b.viewport(1280, 800)
         b.d.execute_script("window.__noReload = 'same page'")
 
         # read-only: everything visible, no action button anywhere
@@ -262,8 +272,19 @@ def main():
                 if not (expected_401 or optional_404):
                     problems.append(e)
         assert not problems, "the browser console: %s" % json.dumps(problems, indent=1)
+        b.d.quit()
+
+        # a browser that prefers Traditional Chinese gets the page in it
+        zh = Browser("zh-TW")
+        zh.viewport(1280, 800)
+        zh.d.get(c.url + "/ui/")
+        zh.wait("the sign-in form in zh_TW", lambda: "登入" in zh.text("#signin h1"))
+        zh.sign_in(READER)
+        zh.wait("the overview in zh_TW", lambda: "總覽" in zh.text("h1") and "就緒" in zh.text("table")
+                and zh.text(".who") == "唯讀")
+        assert zh.d.execute_script("return document.documentElement.lang") == "zh-TW"
     print("ok   sign-in (wrong token refused), Pending -> Running live, keyboard, logs, drain/uncordon, "
-          "read-only without actions, delete, 1280x800 and 390x844, dark mode, clean console")
+          "read-only without actions, delete, 1280x800 and 390x844, dark mode, clean console, zh_TW")
 
 
 if __name__ == "__main__":
