@@ -7,7 +7,8 @@ const KEY = 'caravanserai.token';
 
 export const auth = {
   get token() { return sessionStorage.getItem(KEY); },
-  set token(v) { if (v) sessionStorage.setItem(KEY, v); else sessionStorage.removeItem(KEY); },
+  // '' when the server needs none (CARA_AUTH=none); null when not signed in
+  set token(v) { if (v === null || v === undefined) sessionStorage.removeItem(KEY); else sessionStorage.setItem(KEY, v); },
   onUnauthorized: () => {},
 };
 

@@ -121,10 +121,10 @@ async function signIn(token) {
     return;
   }
   const who = await resp.json();
-  auth.token = token || null;
+  auth.token = token || '';
   ctx.role = who.role;
   $('signin').hidden = true;
-  $('signout').hidden = !token;
+  $('signout').hidden = false;
   $('who').textContent = who.role === 'admin' ? t('admin') : t('read-only');
   $('who').className = 'who ' + (who.role === 'admin' ? 'admin' : 'read');
   startWatches();
@@ -136,7 +136,7 @@ function confirm({ title, text, extra, action }) {
   const dlg = $('confirm');
   $('confirm-title').textContent = title;
   $('confirm-text').textContent = text || '';
-  replace($('confirm-extra'), extra || null);
+  $('confirm-extra').replaceChildren(...(extra ? [extra] : []));
   $('confirm-ok').textContent = action;
   dlg.returnValue = '';
   const back = document.activeElement;
@@ -185,7 +185,7 @@ async function boot() {
   window.addEventListener('hashchange', route);
   // the ages shown ("5 min ago") move on
   setInterval(changed, 30000);
-  if (auth.token) signIn(auth.token);
+  if (auth.token !== null) signIn(auth.token);
   else showSignIn('');
 }
 

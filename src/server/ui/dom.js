@@ -23,11 +23,16 @@ function append(el, children) {
 
 // Replaces the children of @el, keeping the keyboard focus on the element with the same
 // data-key when there is one (live updates must not throw the user out of a table).
+// Nothing is touched when the new children equal the old ones (most watch events change
+// nothing a section shows), so a click or a text selection there is never lost.
 export function replace(el, ...children) {
+  const next = document.createDocumentFragment();
+  append(next, children);
+  if (next.childNodes.length === el.childNodes.length
+      && [...next.childNodes].every((n, i) => n.isEqualNode(el.childNodes[i]))) return;
   const active = document.activeElement;
   const key = active && el.contains(active) ? active.getAttribute('data-key') : null;
-  el.replaceChildren();
-  append(el, children);
+  el.replaceChildren(next);
   if (key) {
     const again = el.querySelector(`[data-key="${CSS.escape(key)}"]`);
     if (again) again.focus();

@@ -353,7 +353,8 @@ export class ProjectView {
         return;
       }
       const items = (list.items || []).slice().sort((a, b) => b.revision - a.revision);
-      const current = items.length ? items[0].revision : null;
+      const p = this.ctx.projects.get(this.name);
+      const current = (p && p.metadata.generation) || (items.length ? items[0].revision : null);
       replace(this.revisions, table(t('Revision history'), [t('Revision'), t('Created'), t('Change cause'), ''],
         items.map((r) => [r.revision, ago(r.createdAt), r.changeCause || '-',
           r.revision === current ? t('current')

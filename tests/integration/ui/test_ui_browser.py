@@ -3,7 +3,8 @@
 """The dashboard in a real browser (headless Chromium driven by Selenium) against a real
 cara-server, cara-agent and dockerd (SPEC §15): a wrong token gets a clear message; an admin
 signs in and sees a project go Pending -> Running without a reload, opens it by keyboard, follows
-a service's log and sees the line its container prints, drains the node behind a confirmation
+a service's log and sees the line its container prints, sees its events and rolls it back to
+an earlier revision (where the server has events and revisions yet), drains the node behind a confirmation
 and sees its state change, then uncordons it; a read-only token sees no action button anywhere;
 the admin deletes the project; the page fits 1280x800 and 390x844 without sideways scrolling, in
 light and dark; the browser console shows no CSP violation and no error (the only failed loads
@@ -29,6 +30,7 @@ except ImportError:
 try:
     from selenium import webdriver
     from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
+    from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.support.ui import WebDriverWait
@@ -105,8 +107,18 @@ class Browser:
         self.visible("#signout")[0].click()
         self.wait("the sign-in form", lambda: self.visible("#token"))
 
+    def click(self, css):
+        """Clicks the element, again if a live update replaced it under the pointer."""
+        def clicked():
+            try:
+                self.visible(css)[0].click()
+                return True
+            except (StaleElementReferenceException, IndexError):
+                return False
+        self.wait("a click on " + css, clicked)
+
     def confirm(self, button_css):
-        self.visible(button_css)[0].click()
+        self.click(button_css)
         dlg = self.wait("the confirmation", lambda: self.visible("dialog[open]"))[0]
         ok = dlg.find_element(By.ID, "confirm-ok")
         ok.click()
@@ -137,6 +149,11 @@ class Browser:
 
 def api(c, method, path, body=None, token=ADMIN):
     return fx.http_json(method, c.url + path, body, headers={"Authorization": "Bearer " + token})
+
+
+def api_status(c, path):
+    """The status of a GET (a route this server lacks answers 404 in plain text)."""
+    return fx.http("GET", c.url + path, headers={"Authorization": "Bearer " + ADMIN})[0]
 
 
 def main():
@@ -184,26 +201,46 @@ def main():
         first = b.d.execute_script("return document.querySelector('a[href], button:not([hidden]), input, select')")
         assert first.get_attribute("class") == "skip", "the first focusable element is not the skip link"
         assert b.d.switch_to.active_element.tag_name == "h1", "the page's heading does not have the focus"
+        keys = ActionChains(b.d)  # keys go to whatever has the focus, as a user's do
         for _ in range(60):
-            if b.d.switch_to.active_element.get_attribute("data-key") == "project:" + name:
+            if b.d.execute_script("return document.activeElement.getAttribute('data-key')") == "project:" + name:
                 break
-            b.d.switch_to.active_element.send_keys(Keys.TAB)
+            keys.send_keys(Keys.TAB).perform()
         else:
             raise AssertionError("Tab never reached the project's link")
-        b.d.switch_to.active_element.send_keys(Keys.ENTER)
+        keys.send_keys(Keys.ENTER).perform()
         b.wait("the project page", lambda: "#/projects/" in b.d.current_url and b.visible("#log-service"))
         b.wait("the services running", lambda: b.text("section:has(#h-services) tbody").count("running") == 2)
         assert "cara-test/busybox" in b.text("section:has(#h-services)")
         # the log of a chosen service
         from selenium.webdriver.support.ui import Select
         Select(b.visible("#log-service")[0]).select_by_value("talker")
-        b.visible("#log-follow")[0].click()
+        b.click("#log-follow")
         b.wait("the container's line in the log", lambda: "hello-from-the-ui-test" in b.text("#logs"))
         b.wait("the log to follow", lambda: "tick-3" in b.text("#logs"), timeout=20)
         # the routes of other parts: real data or a quiet "not available", never an error
         b.wait("the events and revisions sections", lambda: "Loading" not in b.text("section:has(#h-events)")
                and "Loading" not in b.text("section:has(#h-revision-history)"))
         assert not b.visible("section .error"), b.text("section .error")
+        s = api_status(c, "/api/v1/events?project=" + name)
+        if s == 200:
+            b.wait("the project's Scheduled event", lambda: "Scheduled" in b.text("section:has(#h-events) tbody"))
+        else:
+            assert "not available" in b.text("section:has(#h-events)"), b.text("section:has(#h-events)")
+        s = api_status(c, "/api/v1/projects/%s/revisions" % name)
+        if s == 200:
+            # a third spec, then back to the second one from the page
+            changed = project(name, [dict(web[0], env=[{"name": "UI_TEST", "value": "3"}]), web[1]])
+            assert api(c, "PUT", "/api/v1/projects/" + name, changed)[0] == 200
+            history = "section:has(#h-revision-history) tbody tr"
+            b.wait("three revisions", lambda: len(b.d.find_elements(By.CSS_SELECTOR, history)) >= 3)
+            b.confirm('button[data-key="rollback:2"]')
+            fx.wait_until(lambda: api(c, "GET", "/api/v1/projects/" + name)[2]["metadata"].get("generation") == 4,
+                          timeout=30, what="the rollback applied as revision 4")
+            b.wait("the rollback in the history", lambda: len(b.d.find_elements(By.CSS_SELECTOR, history)) >= 4)
+            b.wait("the project Running again", lambda: "Running" in b.text("h1"), timeout=60)
+        else:
+            assert "not available" in b.text("section:has(#h-revision-history)")
         b.fits("the project page at 1280x800")
         b.shot("ui-project-light.png")
         b.set_dark(True)
@@ -218,7 +255,7 @@ def main():
         b.d.execute_script("window.__noReload = 'same page'")
 
         # drain the node from its page, behind a confirmation; then uncordon it
-        b.visible('a[data-key="node:%s"]' % node)[0].click()
+        b.click('a[data-key="node:%s"]' % node)
         b.wait("the node page", lambda: b.visible("button[data-key=drain]"))
         b.confirm("button[data-key=drain]")
         b.wait("the node Draining", lambda: "Draining" in b.text("h1"))

@@ -30,6 +30,11 @@ def get(srv, path, headers=None, method="GET"):
         conn.close()
 
 
+def rss_kib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        return int(next(line for line in f if line.startswith("VmRSS:")).split()[1])
+
+
 def resource_files():
     root = ET.parse(os.path.join(UI, "cara-ui.gresource.xml")).getroot()
     return [f.text for f in root.iter("file")]
@@ -105,8 +110,18 @@ def main():
         status, _, body = get(srv, "/api/v1/whoami", {"Authorization": "Bearer ui-admin"})
         assert status == 200 and json.loads(body) == {"role": "admin"}, (status, body)
         total = sum(os.path.getsize(os.path.join(UI, f)) for f in files)
+        assert total < 1024 * 1024, "the dashboard's files take %d bytes, over 1 MiB" % total
+        # serving them costs the server little memory: they are the binary's own bytes
+        for _ in range(50):
+            get(srv, "/api/v1/version")
+        before = rss_kib(srv.proc.pid)
+        for _ in range(50):
+            for name in files:
+                assert get(srv, "/ui/" + name)[0] == 200
+        grown = rss_kib(srv.proc.pid) - before
+        assert grown < 1024, "serving the dashboard grew the server's RSS by %d KiB" % grown
     print("ok   %d files (%d bytes) with their types, CSP, X-Frame-Options, nosniff, ETag/304, 404s; "
-          "%d texts translated" % (len(files), total, n_texts))
+          "%d texts translated; RSS +%d KiB after serving every file 50 times" % (len(files), total, n_texts, grown))
 
 
 if __name__ == "__main__":
