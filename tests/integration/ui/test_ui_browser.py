@@ -142,7 +142,8 @@ class Browser:
         out = os.environ.get("CARA_UI_SCREENSHOTS")
         if out:
             os.makedirs(out, exist_ok=True)
-            self.d.execute_script("window.scrollTo(0, 0)")
+            # the top of the page, without the last action's passing notice
+            self.d.execute_script("window.scrollTo(0, 0); document.getElementById('toast').className = 'toast'")
             time.sleep(0.3)  # let the page settle after the last update before the picture
             self.d.save_screenshot(os.path.join(out, name))
 
