@@ -69,8 +69,14 @@ function route() {
   if (!ctx.role) return;
   const m = /^#\/(nodes|projects)\/([^/]+)$/.exec(location.hash);
   if (view) view.destroy();
-  if (m && m[1] === 'nodes') view = new NodeView(ctx, decodeURIComponent(m[2]));
-  else if (m) view = new ProjectView(ctx, decodeURIComponent(m[2]));
+  let name = null;
+  try {
+    name = m ? decodeURIComponent(m[2]) : null;
+  } catch (e) {
+    // a malformed address: the overview then
+  }
+  if (name && m[1] === 'nodes') view = new NodeView(ctx, name);
+  else if (name) view = new ProjectView(ctx, name);
   else view = new OverviewView(ctx);
   const crumbs = view.title();
   replace($('crumbs'), h('a', { href: '#/' }, t('Overview')), crumbs.map((c) => [' › ', h('span', { 'aria-current': 'page' }, c)]));

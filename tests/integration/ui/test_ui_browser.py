@@ -5,10 +5,12 @@ cara-server, cara-agent and dockerd (SPEC §15): a wrong token gets a clear mess
 signs in and sees a project go Pending -> Running without a reload, opens it by keyboard, follows
 a service's log and sees the line its container prints, sees its events and rolls it back to
 an earlier revision (where the server has events and revisions yet), drains the node behind a confirmation
-and sees its state change, then uncordons it; a read-only token sees no action button anywhere;
+and sees its state change, then uncordons it; across a server restart it says "Reconnecting",
+watches again from the last resourceVersion and shows a drain made meanwhile; a read-only token sees no action button anywhere;
 the admin deletes the project; the page fits 1280x800 and 390x844 without sideways scrolling, in
 light and dark; the browser console shows no CSP violation and no error (the only failed loads
-allowed are the wrong token's 401 and the 404s of API routes this server may not have yet).
+allowed are the wrong token's 401, the 404s of API routes this server may not have yet and the
+network errors while the server is away).
 
 CARA_UI_SCREENSHOTS=DIR saves the overview and a project page, light and dark, into DIR (the
 README's pictures in docs/ come from there)."""
@@ -63,7 +65,7 @@ class Browser:
                   "--user-data-dir=" + os.path.join(fx.log_dir(), "chromium-profile-" + lang)):
             opts.add_argument(a)
         opts.add_experimental_option("prefs", {"intl.accept_languages": lang})
-        opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+        opts.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
         service_log = os.path.join(fx.log_dir(), "chromedriver-%s.log" % lang)
         try:
             self.d = webdriver.Chrome(service=webdriver.ChromeService(driver, log_output=service_log)
@@ -97,6 +99,15 @@ class Browser:
     def drain_console(self):
         self.console += self.d.get_log("browser")
         return self.console
+
+    def requested(self):
+        """The URLs the page requested since the last call (Chromium's network log)."""
+        urls = []
+        for e in self.d.get_log("performance"):
+            m = json.loads(e["message"])["message"]
+            if m.get("method") == "Network.requestWillBeSent":
+                urls.append(m["params"]["request"]["url"])
+        return urls
 
     def sign_in(self, token):
         box = self.wait("the sign-in form", lambda: self.visible("#token"))[0]
@@ -263,6 +274,25 @@ def main():
         assert (api(c, "GET", "/api/v1/nodes/" + node)[2])["status"]["state"] == "Draining"
         b.confirm("button[data-key=uncordon]")
         b.wait("the node Ready again", lambda: "Ready" in b.text("h1") and b.visible("button[data-key=drain]"))
+        # the server restarts: the page says so, watches again from the last resourceVersion it
+        # saw and shows what changed meanwhile, without a reload
+        b.requested()
+        restart_from = len(b.drain_console())
+        c.server.stop()
+        b.wait("the page to notice", lambda: "Reconnecting" in b.text("#live"))
+        c.server.start()
+        c.server.wait_http(c.url + "/api/healthz", timeout=60)
+        b.wait("the page live again", lambda: "Live" in b.text("#live") and "Reconnecting" not in b.text("#live"),
+               timeout=40)
+        restart_console = b.drain_console()[restart_from:]
+        s, _, body = api(c, "POST", "/api/v1/nodes/%s/drain" % node)
+        assert s in (200, 202, 204), (s, body)
+        b.wait("the drain made by someone else", lambda: "Draining" in b.text("h1"))
+        again = [u for u in b.requested() if "watch=true" in u]
+        assert any("/api/v1/nodes?watch=true&resourceVersion=" in u for u in again), again
+        assert any("/api/v1/projects?watch=true&resourceVersion=" in u for u in again), again
+        b.confirm("button[data-key=uncordon]")
+        b.wait("the node Ready again", lambda: "Ready" in b.text("h1") and b.visible("button[data-key=drain]"))
         # a phone
         b.viewport(390, 844)
         b.fits("the node page at 390x844")
@@ -307,7 +337,9 @@ def main():
             elif e.get("level") == "SEVERE" or "error" in msg.lower():
                 expected_401 = e in wrong_token_console and "/api/v1/whoami" in msg and "401" in msg
                 optional_404 = "404" in msg and any(r in msg for r in OPTIONAL_ROUTES)
-                if not (expected_401 or optional_404):
+                # the server away: its streams cut, connections refused
+                restart = e in restart_console and e.get("source") == "network" and "net::ERR_" in msg
+                if not (expected_401 or optional_404 or restart):
                     problems.append(e)
         assert not problems, "the browser console: %s" % json.dumps(problems, indent=1)
         b.d.quit()
@@ -322,7 +354,7 @@ def main():
                 and zh.text(".who") == "唯讀")
         assert zh.d.execute_script("return document.documentElement.lang") == "zh-TW"
     print("ok   sign-in (wrong token refused), Pending -> Running live, keyboard, logs, drain/uncordon, "
-          "read-only without actions, delete, 1280x800 and 390x844, dark mode, clean console, zh_TW")
+          "server restart, read-only without actions, delete, 1280x800 and 390x844, dark mode, clean console, zh_TW")
 
 
 if __name__ == "__main__":
