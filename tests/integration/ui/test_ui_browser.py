@@ -53,11 +53,16 @@ def find(*names):
 
 
 class Browser:
-    def __init__(self, lang="en-US"):
+    @staticmethod
+    def programs():
         chrome = find("chromium", "/usr/bin/chromium", "chromium-browser", "google-chrome")
         driver = find("chromedriver", "/usr/bin/chromedriver")
         if not chrome or not driver:
             fx.skip("chromium and chromium-driver are not installed")
+        return chrome, driver
+
+    def __init__(self, lang="en-US"):
+        chrome, driver = self.programs()
         opts = webdriver.ChromeOptions()
         opts.binary_location = chrome
         for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
@@ -169,6 +174,7 @@ def api_status(c, path):
 
 
 def main():
+    Browser.programs()
     with AgentCluster(server_env={"CARA_AUTH": "token", "CARA_ADMIN_TOKEN": ADMIN, "CARA_JOIN_TOKEN": JOIN,
                                   "CARA_READ_TOKENS": READER}) as c:
         b = Browser()

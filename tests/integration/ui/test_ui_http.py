@@ -95,6 +95,9 @@ def main():
             assert re.fullmatch(r'"[0-9a-f]{32}"', etag), etag
             status, hdrs2, body = get(srv, "/ui/" + name, {"If-None-Match": etag})
             assert status == 304 and body == b"" and hdrs2["etag"] == etag, (name, status, hdrs2)
+            for tags in ('W/' + etag, '"other", ' + etag, "*"):
+                status, _, body = get(srv, "/ui/" + name, {"If-None-Match": tags})
+                assert status == 304 and body == b"", (name, tags, status)
             status, _, body = get(srv, "/ui/" + name, {"If-None-Match": '"other"'})
             assert status == 200 and body, (name, status)
             status, hdrs, body = get(srv, "/ui/" + name, method="HEAD")
