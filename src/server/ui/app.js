@@ -22,15 +22,18 @@ let view = null;
 let watches = [];
 const live = { nodes: 'connecting', projects: 'connecting' };
 let pending = false;
+let lastRender = 0;
 
-// Many watch events arrive at once (the initial replay): render once per turn of the event loop.
+// Watch events come in bursts (the initial replay, a thousand heartbeats): draw at most four
+// times a second, and at once after a quiet spell.
 function changed() {
   if (pending) return;
   pending = true;
   setTimeout(() => {
     pending = false;
+    lastRender = Date.now();
     if (view) view.update();
-  }, 0);
+  }, Math.max(0, lastRender + 250 - Date.now()));
 }
 
 function showLive() {

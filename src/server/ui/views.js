@@ -145,16 +145,27 @@ class EventsPanel {
   }
 }
 
+// At most this many rows a table (a big cluster's page stays quick); the filter finds the rest.
+const MAX_ROWS = 200;
+
+function limited(rows) {
+  if (rows.length <= MAX_ROWS) return [rows, null];
+  return [rows.slice(0, MAX_ROWS), h('p', { class: 'quiet' }, t('Showing {shown} of {total}.', { shown: MAX_ROWS, total: rows.length }))];
+}
+
 export class OverviewView {
   constructor(ctx) {
     this.ctx = ctx;
     this.summary = h('div', { class: 'summary' });
     this.nodes = h('div');
     this.projects = h('div');
+    this.filter = h('input', { type: 'search', id: 'filter', class: 'filter', placeholder: t('Filter by name'),
+      'aria-label': t('Filter by name'), oninput: () => this.update() });
     this.events = new EventsPanel('', { warnings: true });
     this.el = h('div', {},
       h('h1', { tabindex: '-1' }, t('Overview')),
       this.summary,
+      this.filter,
       section(t('Nodes'), this.nodes),
       section(t('Projects'), this.projects),
       section(t('Recent warnings'), this.events.el));
@@ -174,16 +185,20 @@ export class OverviewView {
       h('div', { class: 'stat' }, h('span', { class: 'num' }, nodes.size), h('span', {}, t('nodes')), h('div', {}, chips(states))),
       h('div', { class: 'stat' }, h('span', { class: 'num' }, projects.size), h('span', {}, t('projects')), h('div', {}, chips(phases))));
 
-    const nodeRows = sorted(nodes).map((n) => {
+    const match = (o) => o.metadata.name.includes(this.filter.value.trim());
+    const nodeRows = sorted(nodes).filter(match).map((n) => {
       const a = alloc.get(n.metadata.name) || { cpu: 0, memory: 0, projects: 0 };
       const al = (n.status && n.status.allocatable) || {};
       return [nodeLink(n.metadata.name), badge(t(nodeState(n)), nodeState(n).toLowerCase()),
         meter(a.cpu, quantity(al.cpu), cpuText, t('CPU allocated')),
         meter(a.memory, quantity(al.memory), memText, t('Memory allocated')), a.projects];
     });
-    replace(this.nodes, table(t('Nodes'), [t('Name'), t('State'), t('CPU'), t('Memory'), t('Projects')], nodeRows,
-      t('No nodes have registered yet.')));
-    replace(this.projects, table(t('Projects'), projectHeaders(), projectRows(sorted(projects)), t('No projects.')));
+    const [nodeShown, nodeMore] = limited(nodeRows);
+    replace(this.nodes, table(t('Nodes'), [t('Name'), t('State'), t('CPU'), t('Memory'), t('Projects')], nodeShown,
+      nodes.size ? t('No match.') : t('No nodes have registered yet.')), nodeMore);
+    const [projectShown, projectMore] = limited(sorted(projects).filter(match));
+    replace(this.projects, table(t('Projects'), projectHeaders(), projectRows(projectShown),
+      projects.size ? t('No match.') : t('No projects.')), projectMore);
   }
 
   destroy() { this.events.destroy(); }
@@ -245,8 +260,8 @@ export class NodeView {
       [t('System'), [info.os, info.kernel, info.agentVersion && 'cara-agent ' + info.agentVersion].filter(Boolean).join(' · ')],
       [t('Created'), ago(n.metadata.createdAt)],
     ]));
-    const mine = sorted(this.ctx.projects).filter((p) => p.status && p.status.nodeRef === this.name);
-    replace(this.projects, table(t('Projects'), projectHeaders(), projectRows(mine), t('No projects on this node.')));
+    const [mine, more] = limited(sorted(this.ctx.projects).filter((p) => p.status && p.status.nodeRef === this.name));
+    replace(this.projects, table(t('Projects'), projectHeaders(), projectRows(mine), t('No projects on this node.')), more);
   }
 
   async drain() {

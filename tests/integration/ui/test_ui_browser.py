@@ -3,12 +3,14 @@
 """The dashboard in a real browser (headless Chromium driven by Selenium) against a real
 cara-server, cara-agent and dockerd (SPEC §15): a wrong token gets a clear message; an admin
 signs in and sees a project go Pending -> Running without a reload, opens it by keyboard, follows
-a service's log and sees the line its container prints, sees its events and rolls it back to
-an earlier revision (where the server has events and revisions yet), drains the node behind a confirmation
-and sees its state change, then uncordons it; across a server restart it says "Reconnecting",
-watches again from the last resourceVersion and shows a drain made meanwhile; a read-only token sees no action button anywhere;
-the admin deletes the project; the page fits 1280x800 and 390x844 without sideways scrolling, in
-light and dark; the browser console shows no CSP violation and no error (the only failed loads
+a service's log and sees the line its container prints, sees its events and rolls it back to an
+earlier revision (where the server has events and revisions yet), drains the node behind a
+confirmation and sees its state change, then uncordons it; across a server restart the page says
+"Reconnecting", watches again from the last resourceVersion and shows a drain made meanwhile; a
+read-only token sees no action button anywhere; of 206 projects the first 200 are shown and a
+filter finds the others; the admin deletes the project, behind a confirmation; the page fits
+1280x800 and 390x844 without sideways scrolling, in light and dark, and in zh_TW for a browser
+that prefers it; the browser console shows no CSP violation and no error (the only failed loads
 allowed are the wrong token's 401, the 404s of API routes this server may not have yet and the
 network errors while the server is away).
 
@@ -324,9 +326,27 @@ def main():
             assert not buttons, "a read-only token sees action buttons on %s: %s" % (where, buttons)
         assert b.d.execute_script("return window.__noReload") == "same page", "the page was reloaded"
 
+        # many projects: the table shows the first 200, the filter finds the others
+        bulk = ["%s-b%03d" % (name, i) for i in range(205)]
+        for n in bulk:
+            s, _, body = api(c, "POST", "/api/v1/projects", project(n, [service("x")], node_selector={"ui-test": "nowhere"}))
+            assert s == 201, (s, body)
+        b.d.execute_script("location.hash = '#/'")
+        b.wait("the table capped", lambda: "Showing 200 of 206." in b.text("section:has(#h-projects)"))
+        b.visible("#filter")[0].send_keys("-b204")
+        b.wait("the filter", lambda: len(b.d.find_elements(By.CSS_SELECTOR, "section:has(#h-projects) tbody tr")) == 1
+               and name + "-b204" in b.text("section:has(#h-projects) tbody"))
+        b.visible("#filter")[0].send_keys("x")
+        b.wait("no match", lambda: "No match." in b.text("section:has(#h-projects)"))
+        for n in bulk:
+            assert api(c, "DELETE", "/api/v1/projects/%s?force=true" % n)[0] == 204
+        b.wait("the bulk gone", lambda: len(b.d.find_elements(By.CSS_SELECTOR, "section:has(#h-projects) tbody tr")) == 0)
+
         # the admin deletes the project, behind a confirmation
         b.sign_out()
         b.sign_in(ADMIN)
+        b.wait("the overview as admin", lambda: b.visible(row))
+        b.click(row)
         b.wait("the project page as admin", lambda: b.visible("button[data-key=delete]"))
         b.confirm("button[data-key=delete]")
         b.wait("the project gone", lambda: "was deleted" in b.text(".head") or "Terminating" in b.text("h1"), timeout=60)
@@ -360,7 +380,7 @@ def main():
                 and zh.text(".who") == "唯讀")
         assert zh.d.execute_script("return document.documentElement.lang") == "zh-TW"
     print("ok   sign-in (wrong token refused), Pending -> Running live, keyboard, logs, drain/uncordon, "
-          "server restart, read-only without actions, delete, 1280x800 and 390x844, dark mode, clean console, zh_TW")
+          "server restart, read-only without actions, 206 projects filtered, delete, 1280x800 and 390x844, dark mode, clean console, zh_TW")
 
 
 if __name__ == "__main__":
