@@ -74,8 +74,9 @@ function projectLink(name) {
   return h('a', { href: `#/projects/${enc(name)}`, 'data-key': 'project:' + name }, name);
 }
 
-function section(title, ...content) {
-  const id = 'h-' + title.replace(/\W+/g, '-').toLowerCase();
+// A card with a heading; @key names it in the page (id "h-KEY"), whatever the language.
+function section(key, title, ...content) {
+  const id = 'h-' + key;
   return h('section', { class: 'card', 'aria-labelledby': id }, h('h2', { id }, title), ...content);
 }
 
@@ -166,9 +167,9 @@ export class OverviewView {
       h('h1', { tabindex: '-1' }, t('Overview')),
       this.summary,
       this.filter,
-      section(t('Nodes'), this.nodes),
-      section(t('Projects'), this.projects),
-      section(t('Recent warnings'), this.events.el));
+      section('nodes', t('Nodes'), this.nodes),
+      section('projects', t('Projects'), this.projects),
+      section('recent-warnings', t('Recent warnings'), this.events.el));
   }
 
   title() { return []; }
@@ -222,8 +223,8 @@ export class NodeView {
     this.details = h('div');
     this.projects = h('div');
     this.events = new EventsPanel('&node=' + enc(name));
-    this.el = h('div', {}, this.head, section(t('Details'), this.details), section(t('Projects'), this.projects),
-      section(t('Events'), this.events.el));
+    this.el = h('div', {}, this.head, section('details', t('Details'), this.details), section('projects', t('Projects'), this.projects),
+      section('events', t('Events'), this.events.el));
   }
 
   title() { return [t('Node {name}', { name: this.name })]; }
@@ -307,11 +308,11 @@ export class ProjectView {
       h('button', { type: 'button', onclick: () => this.stopLogs(t('Stopped.')) }, t('Stop')),
       this.logState);
     this.el = h('div', {}, this.head,
-      section(t('Services'), this.services),
-      section(t('Conditions'), this.conditions),
-      section(t('Logs'), logBar, this.logs),
-      section(t('Events'), this.events.el),
-      section(t('Revision history'), this.revisions));
+      section('services', t('Services'), this.services),
+      section('conditions', t('Conditions'), this.conditions),
+      section('logs', t('Logs'), logBar, this.logs),
+      section('events', t('Events'), this.events.el),
+      section('revision-history', t('Revision history'), this.revisions));
     this.generation = null; // the revisions are loaded again when it changes
   }
 

@@ -379,6 +379,8 @@ def main():
         zh.wait("the overview in zh_TW", lambda: "總覽" in zh.text("h1") and "就緒" in zh.text("table")
                 and zh.text(".who") == "唯讀")
         assert zh.d.execute_script("return document.documentElement.lang") == "zh-TW"
+        ids = zh.d.execute_script("return [...document.querySelectorAll('[id]')].map((e) => e.id)")
+        assert len(ids) == len(set(ids)) and "h-nodes" in ids, ids
     print("ok   sign-in (wrong token refused), Pending -> Running live, keyboard, logs, drain/uncordon, "
           "server restart, read-only without actions, 206 projects filtered, delete, 1280x800 and 390x844, dark mode, clean console, zh_TW")
 
