@@ -118,6 +118,7 @@ class EventsPanel {
         replace(this.el, h('p', { class: 'empty quiet' }, t('Events are not available on this server.')));
         return;
       }
+      if (this.stopped) return;
       this.items = list.items || [];
       this.render();
       this.watch = new Watch('/api/v1/events', { query: q, onEvent: (type, ev) => this.add(ev) }).start();
@@ -130,6 +131,7 @@ class EventsPanel {
     const key = (e) => [e.time, e.reason, e.object && e.object.name, e.message].join('|');
     if (this.items.some((e) => key(e) === key(ev))) return;
     this.items.push(ev);
+    if (this.items.length > 500) this.items.splice(0, this.items.length - 500);
     this.render();
   }
 
@@ -142,6 +144,7 @@ class EventsPanel {
   }
 
   destroy() {
+    this.stopped = true;
     if (this.watch) this.watch.stop();
   }
 }
@@ -151,7 +154,8 @@ const MAX_ROWS = 200;
 
 function limited(rows) {
   if (rows.length <= MAX_ROWS) return [rows, null];
-  return [rows.slice(0, MAX_ROWS), h('p', { class: 'quiet' }, t('Showing {shown} of {total}.', { shown: MAX_ROWS, total: rows.length }))];
+  const note = t('Showing {shown} of {total}.', { shown: MAX_ROWS, total: rows.length });
+  return [rows.slice(0, MAX_ROWS), h('p', { class: 'quiet' }, note)];
 }
 
 export class OverviewView {
@@ -223,7 +227,9 @@ export class NodeView {
     this.details = h('div');
     this.projects = h('div');
     this.events = new EventsPanel('&node=' + enc(name));
-    this.el = h('div', {}, this.head, section('details', t('Details'), this.details), section('projects', t('Projects'), this.projects),
+    this.el = h('div', {}, this.head,
+      section('details', t('Details'), this.details),
+      section('projects', t('Projects'), this.projects),
       section('events', t('Events'), this.events.el));
   }
 
