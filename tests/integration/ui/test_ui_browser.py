@@ -10,7 +10,7 @@ confirmation and sees its state change, then uncordons it; across a server resta
 read-only token sees no action button anywhere; of 206 projects the first 200 are shown and a
 filter finds the others; the admin deletes the project, behind a confirmation; the page fits
 1280x800 and 390x844 without sideways scrolling, in light and dark, and in zh_TW for a browser
-that prefers it; the browser console shows no CSP violation and no error (the only failed loads
+that prefers it; a server without authorisation is entered with an empty token, kept on reload; the browser console shows no CSP violation and no error (the only failed loads
 allowed are the wrong token's 401, the 404s of API routes this server may not have yet and the
 network errors while the server is away).
 
@@ -25,6 +25,7 @@ import time
 
 import cara_fixtures as fx
 from cara_agent import AgentCluster, project, service
+from cara_server import CaraServer
 
 try:
     import selenium  # noqa: F401
@@ -381,8 +382,17 @@ def main():
         assert zh.d.execute_script("return document.documentElement.lang") == "zh-TW"
         ids = zh.d.execute_script("return [...document.querySelectorAll('[id]')].map((e) => e.id)")
         assert len(ids) == len(set(ids)) and "h-nodes" in ids, ids
+
+    # a server without authorisation: an empty token enters, and the tab remembers it
+    with fx.Postgres() as pg, CaraServer(database_url=pg.url, env={"CARA_AUTH": "none"}) as open_srv:
+        zh.d.get(open_srv.url + "/ui/")
+        zh.sign_in("")
+        zh.wait("the overview without a token", lambda: "總覽" in zh.text("h1") and zh.text(".who") == "管理員")
+        zh.d.refresh()
+        zh.wait("the overview after a reload", lambda: "總覽" in zh.text("h1"))
+        assert not zh.visible("#token"), "a reload asked for a token again"
     print("ok   sign-in (wrong token refused), Pending -> Running live, keyboard, logs, drain/uncordon, "
-          "server restart, read-only without actions, 206 projects filtered, delete, 1280x800 and 390x844, dark mode, clean console, zh_TW")
+          "server restart, read-only without actions, 206 projects filtered, delete, 1280x800 and 390x844, dark mode, clean console, zh_TW, CARA_AUTH=none")
 
 
 if __name__ == "__main__":
