@@ -278,6 +278,13 @@ def main():
         # drain the node from its page, behind a confirmation; then uncordon it
         b.click('a[data-key="node:%s"]' % node)
         b.wait("the node page", lambda: b.visible("button[data-key=drain]"))
+        # Escape cancels a confirmation: nothing happens
+        b.click("button[data-key=drain]")
+        b.wait("the confirmation", lambda: b.visible("dialog[open]"))
+        assert b.d.switch_to.active_element.get_attribute("id") == "confirm-cancel", "Cancel does not have the focus"
+        ActionChains(b.d).send_keys(Keys.ESCAPE).perform()
+        b.wait("the confirmation to close", lambda: not b.visible("dialog[open]"))
+        assert (api(c, "GET", "/api/v1/nodes/" + node)[2])["status"]["state"] == "Ready", "a cancelled drain drained"
         b.confirm("button[data-key=drain]")
         b.wait("the node Draining", lambda: "Draining" in b.text("h1"))
         assert (api(c, "GET", "/api/v1/nodes/" + node)[2])["status"]["state"] == "Draining"
