@@ -11,7 +11,6 @@
 #include <microhttpd.h>
 #include <string.h>
 
-
 #define UI_RESOURCE_PREFIX "/org/caravanserai/ui/"
 
 /* No inline script or style, nothing from elsewhere: the page talks to this server only. */
