@@ -6,6 +6,7 @@
 #include "cara-log.h"
 #include "docker.h"
 #include "events.h"
+#include "networks.h"
 
 struct _Events {
   const AgentConfig *cfg;
@@ -14,22 +15,37 @@ struct _Events {
   GCancellable *cancel;
 };
 
+static JsonObject *
+actor_attributes (JsonObject *event)
+{
+  JsonNode *actor = json_object_get_member (event, "Actor");
+  if (actor == NULL || !JSON_NODE_HOLDS_OBJECT (actor))
+    return NULL;
+  JsonNode *attrs = json_object_get_member (json_node_get_object (actor), "Attributes");
+  return attrs != NULL && JSON_NODE_HOLDS_OBJECT (attrs) ? json_node_get_object (attrs) : NULL;
+}
+
 static void
 on_event (JsonObject *event, gpointer user_data)
 {
   Events *ev = user_data;
   const char *action = json_object_get_string_member_with_default (event, "Action", "");
+  JsonObject *attrs = actor_attributes (event);
+  if (attrs == NULL)
+    return;
+  /* Every network's, so that the view of the host's subnets and names stays current. */
+  if (g_strcmp0 (json_object_get_string_member_with_default (event, "Type", ""), "network") == 0)
+    {
+      networks_on_event (ev->cfg, action, json_object_get_string_member_with_default (attrs, "name", NULL));
+      return;
+    }
+  if (g_strcmp0 (json_object_get_string_member_with_default (attrs, AGENT_LABEL_NODE, NULL), ev->cfg->node_name) != 0)
+    return;
   /* Healthchecks run as execs: their exec_* events say nothing about the container. */
   if (!(g_str_equal (action, "die") || g_str_equal (action, "start") || g_str_equal (action, "oom")
         || g_str_equal (action, "destroy") || g_str_equal (action, "stop") || g_str_has_prefix (action, "health_status")))
     return;
-  JsonNode *actor = json_object_get_member (event, "Actor");
-  if (actor == NULL || !JSON_NODE_HOLDS_OBJECT (actor))
-    return;
-  JsonNode *attrs = json_object_get_member (json_node_get_object (actor), "Attributes");
-  if (attrs == NULL || !JSON_NODE_HOLDS_OBJECT (attrs))
-    return;
-  const char *project = json_object_get_string_member_with_default (json_node_get_object (attrs), AGENT_LABEL_PROJECT, NULL);
+  const char *project = json_object_get_string_member_with_default (attrs, AGENT_LABEL_PROJECT, NULL);
   if (project == NULL)
     return;
   g_debug ("docker event %s for project %s", action, project);
@@ -40,8 +56,9 @@ static gpointer
 run (gpointer data)
 {
   Events *ev = data;
-  g_autofree char *filters = g_strdup_printf ("{\"type\":[\"container\"],\"label\":[\"" AGENT_LABEL_NODE "=%s\"]}",
-                                              ev->cfg->node_name);
+  /* Our containers' events (their node label is checked in on_event: a label filter would drop
+   * the networks' events, which carry no labels) and the creates and removals of networks. */
+  const char *filters = "{\"type\":[\"container\",\"network\"]}";
   gboolean was_ok = TRUE;
   while (!g_cancellable_is_cancelled (ev->cancel))
     {
@@ -50,6 +67,7 @@ run (gpointer data)
       if (dc)
         {
           /* Anything missed while we were not listening. */
+          networks_invalidate ();
           agent_worker_recheck_all (ev->worker);
           if (!was_ok)
             cara_log_node (G_LOG_LEVEL_INFO, ev->cfg->node_name, "Docker event stream reconnected");

@@ -3,17 +3,14 @@
 
 #define G_LOG_DOMAIN "cara-reconcile"
 
-#include <stdio.h>
 #include <string.h>
 
 #include "cara-error.h"
 #include "cara-log.h"
+#include "networks.h"
 #include "readiness.h"
 #include "reconcile-spec.h"
 #include "reconcile.h"
-
-/* Picking a subnet and creating the network must not interleave between our own workers. */
-static GMutex network_lock;
 
 /* Containers we started again ourselves (Docker's policy ignores ones stopped by hand): a backoff
  * so a container that cannot stay up is not restarted in a tight loop, and a count added to
@@ -151,159 +148,6 @@ obj_object (JsonObject *o, const char *member)
   return (n && JSON_NODE_HOLDS_OBJECT (n)) ? json_node_get_object (n) : NULL;
 }
 
-/* ---------------------------------------------------------------- network */
-
-static void
-add_used (GArray *used, const char *subnet)
-{
-  NetpoolCidr c;
-  if (subnet && netpool_parse (subnet, &c, NULL))
-    g_array_append_val (used, c);
-}
-
-/* Host routes count as used too: a project subnet must not shadow a LAN. */
-static void
-add_host_routes (GArray *used)
-{
-  g_autofree char *text = NULL;
-  if (!g_file_get_contents ("/proc/net/route", &text, NULL, NULL))
-    return;
-  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
-  for (guint i = 1; lines[i]; i++)
-    {
-      char iface[64];
-      unsigned int dest, gw, flags, refcnt, use, metric, mask;
-      if (sscanf (lines[i], "%63s %x %x %x %u %u %u %x", iface, &dest, &gw, &flags, &refcnt, &use, &metric, &mask) != 8)
-        continue;
-      if (mask == 0)
-        continue; /* default route */
-      NetpoolCidr c = { .addr = GUINT32_FROM_BE (GUINT32_TO_LE (dest)), .prefix = 0 };
-      guint32 m = GUINT32_FROM_BE (GUINT32_TO_LE (mask));
-      while (c.prefix < 32 && (m & (0x80000000u >> c.prefix)))
-        c.prefix++;
-      g_array_append_val (used, c);
-    }
-}
-
-static GArray *
-used_subnets (DockerClient *dc, GError **error)
-{
-  g_autoptr (JsonArray) nets = docker_network_list (dc, NULL, error);
-  if (nets == NULL)
-    return NULL;
-  GArray *used = g_array_new (FALSE, FALSE, sizeof (NetpoolCidr));
-  for (guint i = 0; i < json_array_get_length (nets); i++)
-    {
-      JsonObject *ipam = obj_object (json_array_get_object_element (nets, i), "IPAM");
-      JsonNode *cfgs = ipam ? json_object_get_member (ipam, "Config") : NULL;
-      if (cfgs == NULL || !JSON_NODE_HOLDS_ARRAY (cfgs))
-        continue;
-      JsonArray *a = json_node_get_array (cfgs);
-      for (guint j = 0; j < json_array_get_length (a); j++)
-        add_used (used, obj_string (json_array_get_object_element (a, j), "Subnet"));
-    }
-  add_host_routes (used);
-  return used;
-}
-
-/* Normally one.  More only after an agent was killed while creating one and its request finished
- * after we had looked - even under the same name: Docker's duplicate-name check is best effort.
- * Keep the first by (name, id), a stable choice (an unstable one would move the containers back
- * and forth), and remove the others by id once no container uses them.  The kept one is named by
- * its id while another of the same name remains, since Docker refuses an ambiguous name. */
-static char *
-pick_own_network (DockerClient *dc, const char *project, JsonArray *mine)
-{
-  JsonObject *keep = NULL;
-  for (guint i = 0; i < json_array_get_length (mine); i++)
-    {
-      JsonObject *n = json_array_get_object_element (mine, i);
-      int c = keep ? strcmp (obj_string (n, "Name"), obj_string (keep, "Name")) : -1;
-      if (c < 0 || (c == 0 && strcmp (obj_string (n, "Id"), obj_string (keep, "Id")) < 0))
-        keep = n;
-    }
-  const char *keep_name = obj_string (keep, "Name");
-  gboolean namesake_left = FALSE;
-  for (guint i = 0; i < json_array_get_length (mine); i++)
-    {
-      JsonObject *n = json_array_get_object_element (mine, i);
-      if (n == keep)
-        continue;
-      g_autoptr (GError) error = NULL;
-      if (docker_network_remove (dc, obj_string (n, "Id"), &error))
-        cara_log_project (G_LOG_LEVEL_INFO, project, "Removed a duplicate network %s (%.12s), keeping %.12s",
-                          obj_string (n, "Name"), obj_string (n, "Id"), obj_string (keep, "Id"));
-      else if (strcmp (obj_string (n, "Name"), keep_name) == 0)
-        namesake_left = TRUE;
-    }
-  return g_strdup (namesake_left ? obj_string (keep, "Id") : keep_name);
-}
-
-/* Our network for @project: found by labels, else created as cara-{project} (or
- * cara-{project}-{node} when another node's object holds that name). */
-static char *
-ensure_network (DockerClient *dc, const AgentConfig *cfg, const char *project, GError **error)
-{
-  g_auto (GStrv) filters = filters_for (cfg, project, NULL);
-  g_autoptr (JsonArray) mine = docker_network_list (dc, (const char *const *) filters, error);
-  if (mine == NULL)
-    return NULL;
-  if (json_array_get_length (mine) > 0)
-    return pick_own_network (dc, project, mine);
-
-  g_mutex_lock (&network_lock);
-  g_autofree char *name = g_strdup_printf ("cara-%s", project);
-  g_autoptr (GError) local = NULL;
-  g_autoptr (JsonObject) other = docker_network_inspect (dc, name, &local);
-  if (other && g_strcmp0 (docker_labels_get (other, AGENT_LABEL_NODE), cfg->node_name) == 0
-      && g_strcmp0 (docker_labels_get (other, AGENT_LABEL_PROJECT), project) == 0)
-    {
-      /* Ours after all: created by a request of ours that finished after we listed (see above). */
-      g_mutex_unlock (&network_lock);
-      return g_steal_pointer (&name);
-    }
-  if (other)
-    {
-      g_free (name);
-      name = g_strdup_printf ("cara-%s-%s", project, cfg->node_name);
-    }
-  g_autoptr (GArray) used = used_subnets (dc, error);
-  if (used == NULL)
-    {
-      g_mutex_unlock (&network_lock);
-      return NULL;
-    }
-  g_autoptr (GHashTable) labels = labels_new (cfg, project);
-  /* Another agent on the same daemon may take a subnet between our list and our create: retry. */
-  for (int attempt = 0; attempt < 16; attempt++)
-    {
-      NetpoolCidr pick;
-      if (!netpool_pick (&cfg->pool, cfg->pool_block, used, &pick, error))
-        {
-          g_mutex_unlock (&network_lock);
-          return NULL;
-        }
-      g_autofree char *subnet = netpool_format (&pick);
-      g_clear_error (&local);
-      if (docker_network_create (dc, name, subnet, labels, NULL, &local))
-        {
-          cara_log_project (G_LOG_LEVEL_INFO, project, "Created network %s with subnet %s", name, subnet);
-          g_mutex_unlock (&network_lock);
-          /* A create of a killed predecessor may have finished meanwhile, even under this name. */
-          g_autoptr (JsonArray) now_mine = docker_network_list (dc, (const char *const *) filters, NULL);
-          if (now_mine != NULL && json_array_get_length (now_mine) > 1)
-            return pick_own_network (dc, project, now_mine);
-          return g_steal_pointer (&name);
-        }
-      if (strstr (local->message, "overlap") == NULL)
-        break;
-      g_array_append_val (used, pick);
-    }
-  g_mutex_unlock (&network_lock);
-  g_propagate_prefixed_error (error, g_steal_pointer (&local), "create network %s: ", name);
-  return NULL;
-}
-
 /* ---------------------------------------------------------------- volumes */
 
 static char *
@@ -438,7 +282,7 @@ ensure_services (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p,
   const char *project = p->metadata.name;
   g_autoptr (GError) error = NULL;
 
-  g_autofree char *network = ensure_network (dc, cfg, project, &error);
+  g_autofree char *network = networks_ensure (dc, cfg, project, &error);
   if (network == NULL)
     {
       fail->reason = "NetworkError";
@@ -703,6 +547,12 @@ observe (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p, GHashTa
   return g_steal_pointer (&r);
 }
 
+static gboolean
+network_went_away (const Failure *fail)
+{
+  return fail->message != NULL && strstr (fail->message, "network") != NULL && strstr (fail->message, "not found") != NULL;
+}
+
 CaraStatusReport *
 reconcile_ensure (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p, gboolean apply,
                   gint64 *ret_recheck_usec)
@@ -711,7 +561,18 @@ reconcile_ensure (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p
     *ret_recheck_usec = 0;
   Failure fail = { 0 };
   g_autoptr (GHashTable) current_ids = apply ? g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free) : NULL;
-  if (apply && !ensure_services (dc, cfg, p, current_ids, &fail))
+  gboolean ok = !apply || ensure_services (dc, cfg, p, current_ids, &fail);
+  if (!ok && network_went_away (&fail))
+    {
+      /* Removed behind our back (docker network rm) before its event reached us: made again. */
+      cara_log_project (G_LOG_LEVEL_INFO, p->metadata.name, "Its network is gone (%s); making it again", fail.message);
+      networks_forget_project (p->metadata.name);
+      g_clear_pointer (&fail.message, g_free);
+      fail = (Failure) { 0 };
+      g_hash_table_remove_all (current_ids);
+      ok = ensure_services (dc, cfg, p, current_ids, &fail);
+    }
+  if (!ok)
     {
       if (fail.transient)
         {
@@ -813,6 +674,7 @@ reconcile_teardown (DockerClient *dc, const AgentConfig *cfg, const char *projec
         }
     }
   history_forget_project (project);
+  networks_forget_project (project);
   if (removed > 0)
     cara_log_project (G_LOG_LEVEL_INFO, project, "Removed %u Docker objects (containers, network, ephemeral volumes)", removed);
   return TRUE;

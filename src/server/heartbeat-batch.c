@@ -149,7 +149,7 @@ flusher_main (gpointer data)
 void
 heartbeat_batch_start (gint64 heartbeat_timeout_usec)
 {
-  interval_usec = CLAMP (heartbeat_timeout_usec / 4, 50 * 1000, G_USEC_PER_SEC);
+  interval_usec = CLAMP (heartbeat_timeout_usec / 10, 50 * 1000, G_USEC_PER_SEC);
   entries = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) entry_free);
   stopping = FALSE;
   flusher = g_thread_new ("heartbeats", flusher_main, NULL);

@@ -8,12 +8,12 @@
  * resourceVersion, an event, a NOTIFY) and then mark the row with the body's digest.  While the
  * mark holds (any other write of the node clears it: node-health, an admin, a drain), a heartbeat
  * with the same body is answered at once and its time is written with the others in one statement
- * a few times per heartbeat timeout (a row found without the mark then, e.g. because node-health
+ * ten times per heartbeat timeout (a row found without the mark then, e.g. because node-health
  * wrote NotReady meanwhile, gets the time too, and the node's next heartbeat takes the full path
  * again).  The times are in the database, so a new leader's NotReady
  * decisions stay right; a server that dies loses at most one flush interval of them. */
 
-/* Starts the flusher; @heartbeat_timeout_usec sets how often it writes (a quarter of it, at most 1 s). */
+/* Starts the flusher; @heartbeat_timeout_usec sets how often it writes (a tenth of it, 50 ms to 1 s). */
 void heartbeat_batch_start (gint64 heartbeat_timeout_usec);
 /* Writes what is pending and stops the flusher. */
 void heartbeat_batch_stop (void);
