@@ -5,6 +5,7 @@
 #include "api.h"
 #include "cara-error.h"
 #include "cara-log.h"
+#include "cara-netaddr.h"
 #include "cara-token.h"
 #include "cara-validate.h"
 #include "server-auth.h"
@@ -288,6 +289,10 @@ api_nodes_heartbeat (CaraHttpRequest *req, gpointer user_data)
       g_autoptr (JsonNode) json = cara_json_parse (body, len, &ctx.decode_error);
       if (json != NULL)
         hb = cara_heartbeat_from_json (json, &ctx.decode_error);
+      /* The relays (logs, port-forward) connect to this address: only a literal IP, never a name
+       * or anything else a URL could make of it. */
+      if (hb != NULL && hb->has_network && ctx.decode_error == NULL)
+        cara_ip_check (hb->network.ip, "network.ip", &ctx.decode_error);
       if (ctx.decode_error != NULL)
         g_prefix_error (&ctx.decode_error, "invalid request body: ");
     }

@@ -89,12 +89,35 @@ def check_takeover(url):
     print("ok   node takeover: join token creates only, admin reset-token binds")
 
 
+def check_node_address(srv, tok):
+    """status.network.ip is where the relays connect: only a literal IP is stored."""
+    node_token = "node-ip-" + os.urandom(16).hex()
+    bad = {"metadata": {"name": "ipnode"}, "status": {"network": {"ip": "internal.example:9999/x?"}}}
+    status, hdrs, data = srv.request("POST", "/api/v1/nodes", bad, bearer(tok["join"], **{"Cara-Node-Token": node_token}))
+    assert status == 400 and b"status.network.ip" in data, (status, data)
+    assert hdrs["Content-Type"] == "application/problem+json", hdrs
+    status, _, data = srv.request("POST", "/api/v1/nodes", {"metadata": {"name": "ipnode"}},
+                                  bearer(tok["join"], **{"Cara-Node-Token": node_token}))
+    assert status == 201, (status, data)
+    for ip in ["localhost", "169.254.169.254:80", "@127.0.0.1", "127.1", "[::1]"]:
+        status, _, data = srv.request("POST", "/api/v1/nodes/ipnode/heartbeat", {"network": {"ip": ip, "agentPort": 9090}},
+                                      bearer(node_token))
+        assert status == 400 and b"network.ip" in data, (ip, status, data)
+    for ip in ["10.9.8.7", "fd00::7"]:
+        status, _, data = srv.request("POST", "/api/v1/nodes/ipnode/heartbeat", {"network": {"ip": ip}}, bearer(node_token))
+        assert status == 204, (ip, status, data)
+    status, n = srv.json("GET", "/api/v1/nodes/ipnode", None, bearer(tok["admin"]))
+    assert n["status"]["network"]["ip"] == "fd00::7", n
+    print("ok   node address: only literal IPs stored (400 naming network.ip)")
+
+
 def main():
     with postgres() as pg:
         url = pg.create_database("security")
         with CaraServer(database_url=url, env={"CARA_AUTH": "token"}) as srv:
             tok = tokens_of(srv)
             check_deep_json(srv, tok)
+            check_node_address(srv, tok)
         check_takeover(pg.create_database("takeover"))
 
 
