@@ -89,6 +89,30 @@ load_node_token (AgentConfig *c, GKeyFile *kf, const char *cli, GError **error)
   return TRUE;
 }
 
+/* SPEC §9: without a join token the agent API (logs, port-forward) would be open to anyone, so an
+ * agent without one starts only when told, explicitly, that the cluster runs without
+ * authorisation (CARA_AUTH=none, as the server is told). */
+static gboolean
+check_auth_mode (GKeyFile *kf, const char *token, GError **error)
+{
+  g_autofree char *mode = cara_config_string (kf, "agent", "auth", "CARA_AUTH", NULL, "token");
+  if (g_strcmp0 (mode, "none") != 0 && g_strcmp0 (mode, "token") != 0)
+    {
+      g_set_error (error, CARA_ERROR, CARA_ERROR_INVALID, "CARA_AUTH: unknown mode \"%s\" (token or none)", mode);
+      return FALSE;
+    }
+  if ((token == NULL || *token == '\0') && g_strcmp0 (mode, "none") != 0)
+    {
+      g_set_error_literal (error, CARA_ERROR, CARA_ERROR_INVALID,
+                           "no join token: set CARA_TOKEN (or [agent] token=) to the server's join token, or, "
+                           "for a cluster whose server runs with CARA_AUTH=none, set CARA_AUTH=none (or [agent] "
+                           "auth=none) for the agent too; without a token its logs and port-forward API is "
+                           "open to anyone who reaches it");
+      return FALSE;
+    }
+  return TRUE;
+}
+
 AgentConfig *
 agent_config_load (int *argc, char ***argv, GError **error)
 {
@@ -107,7 +131,7 @@ agent_config_load (int *argc, char ***argv, GError **error)
     { "advertise-ip", 0, 0, G_OPTION_ARG_STRING, &o_ip, "Address the server reaches this agent at [AGENT_ADVERTISE_IP, default the first non-loopback address]", "IP" },
     { "network-pool", 0, 0, G_OPTION_ARG_STRING, &o_pool, "Subnets for project networks, a /26 each [NETWORK_POOL, default 10.213.0.0/16]", "CIDR" },
     { "proxy-listen-addr", 0, 0, G_OPTION_ARG_STRING, &o_proxy, "Ingress proxy address [PROXY_LISTEN_ADDR, default :8081]", "ADDR" },
-    { "token", 0, 0, G_OPTION_ARG_STRING, &o_token, "Join token for the server [CARA_TOKEN]", "TOKEN" },
+    { "token", 0, 0, G_OPTION_ARG_STRING, &o_token, "Join token for the server [CARA_TOKEN; without one the agent starts only with CARA_AUTH=none]", "TOKEN" },
     { "node-token", 0, 0, G_OPTION_ARG_STRING, &o_node_token, "This node's own token [CARA_NODE_TOKEN, default kept in DIR/node-NAME.token]", "TOKEN" },
     { "data-dir", 0, 0, G_OPTION_ARG_FILENAME, &o_data_dir, "State directory when $STATE_DIRECTORY is unset [default " CARA_STATE_DIR "]", "DIR" },
     { "ca", 0, 0, G_OPTION_ARG_FILENAME, &o_ca, "CA certificate for the server's TLS [CARA_CA]", "FILE" },
@@ -126,7 +150,7 @@ agent_config_load (int *argc, char ***argv, GError **error)
                                      "and runs the projects placed here as Docker containers.\n\n"
                                      "Settings come from " CARA_CONFIG_DIR "/agent.conf ([agent] group, keys\n"
                                      "server_url, node_name, heartbeat_interval, docker_host, listen_port, advertise_ip,\n"
-                                     "network_pool, proxy_listen_addr, token, node_token, data_dir, ca, tls_cert, tls_key, poll_interval,\n"
+                                     "network_pool, proxy_listen_addr, token, auth, node_token, data_dir, ca, tls_cert, tls_key, poll_interval,\n"
                                      "resync_interval, "
 "pull_timeout, stop_timeout, debug), overridden by the environment variables in\n"
                                      "brackets, overridden by the options.");
@@ -162,6 +186,8 @@ agent_config_load (int *argc, char ***argv, GError **error)
   c->token = cara_config_string (kf, G, "token", "CARA_TOKEN", o_token, NULL);
   g_autofree char *data_dir = cara_config_string (kf, G, "data_dir", NULL, o_data_dir, NULL);
   c->state_dir = cara_config_state_dir (data_dir);
+  if (!check_auth_mode (kf, c->token, error))
+    return NULL;
   if (c->token && *c->token && !load_node_token (c, kf, o_node_token, error))
     return NULL;
   c->ca_file = cara_config_string (kf, G, "ca", "CARA_CA", o_ca, NULL);

@@ -83,7 +83,7 @@ def main():
         wrong = make_ca(d, "wrongca")
         make_cert(d, "ca", "agent", "IP:127.0.0.1")
         # half a configuration is refused
-        env = dict(os.environ, CARA_TLS_CERT=os.path.join(d, "agent.crt"))
+        env = dict(os.environ, CARA_TLS_CERT=os.path.join(d, "agent.crt"), CARA_AUTH="none")
         env.pop("CARA_TLS_KEY", None)
         p = subprocess.run([agent_bin(), "--config", "/nonexistent/agent.conf"], env=env, capture_output=True,
                            text=True, timeout=30)
