@@ -31,6 +31,8 @@ struct _CaraHttpServer {
   guint threads;
   guint max_connections;            /* in all (MHD_OPTION_CONNECTION_LIMIT) */
   guint max_connections_per_client; /* per client address; 0: no limit */
+  guint header_timeout_s;           /* until a request's headers are in */
+  guint idle_timeout_s;             /* once they are: body, handler, response */
   int fd;
   guint16 port;
   GMutex lock;
@@ -70,6 +72,10 @@ struct _CaraHttpRequest {
   GDestroyNotify data_destroy;
   gboolean large_response; /* trim the heap once it is sent */
   CaraHttpStream *stream;
+  const RouteEntry *route; /* matched when the headers came in (NULL: 404 or 405) */
+  char *allow;             /* the Allow header of a 405 */
+  gboolean authorized;     /* the authorizer accepted the headers */
+  gboolean upgraded;       /* answered 101: the socket left MHD's hands */
 };
 
 /* ---------------------------------------------------------------------------------------------- */
@@ -81,6 +87,8 @@ cara_http_server_new (void)
   s->routes = g_array_new (FALSE, TRUE, sizeof (RouteEntry));
   s->threads = 4;
   s->max_connections = 1000;
+  s->header_timeout_s = CARA_HTTP_HEADER_TIMEOUT;
+  s->idle_timeout_s = 120;
   s->fd = -1;
   g_mutex_init (&s->lock);
   s->streams = g_hash_table_new (NULL, NULL);
@@ -127,6 +135,13 @@ cara_http_server_set_connection_limits (CaraHttpServer *s, guint total, guint pe
 {
   s->max_connections = MAX (total, 1);
   s->max_connections_per_client = per_client;
+}
+
+void
+cara_http_server_set_timeouts (CaraHttpServer *s, guint header_s, guint idle_s)
+{
+  s->header_timeout_s = MAX (header_s, 1);
+  s->idle_timeout_s = MAX (idle_s, s->header_timeout_s);
 }
 
 void
@@ -335,6 +350,7 @@ request_free (CaraHttpRequest *r)
     }
   g_free (r->method);
   g_free (r->path);
+  g_free (r->allow);
   g_byte_array_unref (r->body);
   g_clear_pointer (&r->params, g_hash_table_unref);
   g_clear_pointer (&r->query, g_hash_table_unref);
@@ -518,6 +534,7 @@ cara_http_respond_mhd (CaraHttpRequest *r, guint status, struct MHD_Response *re
     }
   r->responded = TRUE;
   r->status = status;
+  r->upgraded = status == MHD_HTTP_SWITCHING_PROTOCOLS;
   for (guint i = 0; i + 1 < r->resp_headers->len; i += 2)
     MHD_add_response_header (resp, g_ptr_array_index (r->resp_headers, i),
                              g_ptr_array_index (r->resp_headers, i + 1));
@@ -670,15 +687,15 @@ method_matches (const char *route_method, const char *method)
       || (strcmp (method, "HEAD") == 0 && strcmp (route_method, "GET") == 0);
 }
 
+/* Finds the route of @r (r->route), or the methods its path allows (r->allow, for a 405). */
 static void
-dispatch (CaraHttpRequest *r)
+route_request (CaraHttpRequest *r)
 {
   CaraHttpServer *s = r->server;
   g_auto (GStrv) segs = g_strsplit (r->path, "/", -1);
-  const RouteEntry *found = NULL;
   g_autoptr (GString) allow = NULL;
 
-  for (guint i = 0; i < s->routes->len && found == NULL; i++)
+  for (guint i = 0; i < s->routes->len; i++)
     {
       const RouteEntry *e = &g_array_index (s->routes, RouteEntry, i);
       g_autoptr (GHashTable) params = NULL;
@@ -686,9 +703,9 @@ dispatch (CaraHttpRequest *r)
         continue;
       if (method_matches (e->route->method, r->method))
         {
-          found = e;
+          r->route = e;
           r->params = g_steal_pointer (&params);
-          break;
+          return;
         }
       if (allow == NULL)
         allow = g_string_new (NULL);
@@ -697,14 +714,53 @@ dispatch (CaraHttpRequest *r)
       if (strcmp (e->route->method, "GET") == 0 && !strstr (allow->str, "HEAD"))
         g_string_append (allow, ", HEAD");
     }
+  if (allow != NULL)
+    r->allow = g_string_free (g_steal_pointer (&allow), FALSE);
+}
 
-  if (found == NULL && allow != NULL)
+/* Runs the authorizer on @r's headers; FALSE when it refused (the answer sent). */
+static gboolean
+authorize (CaraHttpRequest *r)
+{
+  CaraHttpServer *s = r->server;
+  g_autoptr (GError) error = NULL;
+  if (s->auth == NULL || r->authorized)
+    return TRUE;
+  if (!s->auth (r, r->route->route, s->auth_data, &error))
     {
-      cara_http_request_add_response_header (r, "Allow", allow->str);
+      if (cara_error_to_http_status (error) == 401)
+        cara_http_request_add_response_header (r, "WWW-Authenticate", "Bearer");
+      cara_http_respond_error (r, error);
+      return FALSE;
+    }
+  r->authorized = TRUE;
+  return TRUE;
+}
+
+/* Once the headers are in, before any body is read: an unauthorised caller gets its 401/403 now,
+ * so nobody without a token makes the server buffer a body (MHD then reads none of it and closes
+ * the connection after the answer). */
+static void
+headers_in (CaraHttpRequest *r)
+{
+  route_request (r);
+  if (r->route == NULL)
+    return;
+  g_autofree char *bad_input = request_text_problem (r);
+  if (bad_input == NULL)
+    authorize (r);
+}
+
+static void
+dispatch (CaraHttpRequest *r)
+{
+  if (r->route == NULL && r->allow != NULL)
+    {
+      cara_http_request_add_response_header (r, "Allow", r->allow);
       cara_http_respond_text (r, 405, "text/plain; charset=utf-8", "Method Not Allowed\n");
       return;
     }
-  if (found == NULL)
+  if (r->route == NULL)
     {
       cara_http_respond_text (r, 404, "text/plain; charset=utf-8", "404 page not found\n");
       return;
@@ -721,18 +777,9 @@ dispatch (CaraHttpRequest *r)
       cara_http_respond_problem (r, 400, bad_input);
       return;
     }
-  if (s->auth != NULL)
-    {
-      g_autoptr (GError) error = NULL;
-      if (!s->auth (r, found->route, s->auth_data, &error))
-        {
-          if (cara_error_to_http_status (error) == 401)
-            cara_http_request_add_response_header (r, "WWW-Authenticate", "Bearer");
-          cara_http_respond_error (r, error);
-          return;
-        }
-    }
-  found->route->handler (r, found->user_data);
+  if (!authorize (r))
+    return;
+  r->route->route->handler (r, r->route->user_data);
   if (!r->responded)
     {
       g_critical ("%s %s: handler did not respond", r->method, r->path);
@@ -763,6 +810,9 @@ access_handler (void *cls, struct MHD_Connection *conn, const char *url, const c
       r->has_body = len > 0 || (te != NULL && g_ascii_strcasecmp (te, "identity") != 0);
       r->too_large = len > CARA_HTTP_BODY_LIMIT;
       *con_cls = r;
+      /* The headers are in: from now on the longer timeout applies (body, handler, answer). */
+      MHD_set_connection_option (conn, MHD_CONNECTION_OPTION_TIMEOUT, (unsigned int) s->idle_timeout_s);
+      headers_in (r);
       return MHD_YES;
     }
 
@@ -794,6 +844,9 @@ request_completed (void *cls, struct MHD_Connection *conn, void **con_cls, enum 
   if (r == NULL)
     return;
   *con_cls = NULL;
+  /* Kept alive for the next request: its headers get the short timeout again. */
+  if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK && !r->upgraded)
+    MHD_set_connection_option (conn, MHD_CONNECTION_OPTION_TIMEOUT, (unsigned int) s->header_timeout_s);
   if (s->log_func)
     s->log_func (r->method, r->path, r->status, (g_get_monotonic_time () - r->start_usec) / 1000.0, s->log_data);
   gboolean trim = r->large_response;
@@ -903,7 +956,7 @@ cara_http_server_start (CaraHttpServer *s, int fd, const char *host, guint16 por
                                 MHD_OPTION_LISTEN_SOCKET, (MHD_socket) fd,
                                 MHD_OPTION_THREAD_POOL_SIZE, (unsigned int) s->threads,
                                 MHD_OPTION_NOTIFY_COMPLETED, request_completed, s,
-                                MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int) 120,
+                                MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int) s->header_timeout_s,
                                 MHD_OPTION_CONNECTION_LIMIT, (unsigned int) s->max_connections,
                                 MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int) s->max_connections_per_client,
                                 MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) (64 * 1024),

@@ -2,7 +2,8 @@
 #pragma once
 
 /* HTTP serving glue on libmicrohttpd: one route table (method, pattern with {name} segments,
- * handler, role), JSON and problem+json responses, a 1 MiB request body limit (413), HEAD for
+ * handler, role), JSON and problem+json responses, a 1 MiB request body limit (413), the
+ * authorizer run as soon as the headers are in (401/403 before any body is read), HEAD for
  * GET routes, Go-style 404/405 (reference §2), and streaming responses that do not hold a worker
  * thread while idle (MHD suspend/resume).
  *
@@ -62,6 +63,11 @@ void cara_http_server_set_authorizer (CaraHttpServer *s, CaraHttpAuthorizer auth
  * a connection over a limit is closed at once, so one client cannot take every slot.  Call before
  * start. */
 void cara_http_server_set_connection_limits (CaraHttpServer *s, guint total, guint per_client);
+/* Seconds a connection may take to send a request's headers (default CARA_HTTP_HEADER_TIMEOUT:
+ * a half-sent request is dropped soon), and then to send its body and read the answer (default
+ * 120).  Streams (watch, logs) are not subject to them while idle, nor upgraded connections. */
+#define CARA_HTTP_HEADER_TIMEOUT 10
+void cara_http_server_set_timeouts (CaraHttpServer *s, guint header_s, guint idle_s);
 /* Number of worker threads (default 4). */
 void cara_http_server_set_threads (CaraHttpServer *s, guint n_threads);
 /* Called on the worker thread for every finished request (status 0 if none was sent). */
