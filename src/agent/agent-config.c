@@ -11,6 +11,7 @@
 #include "agent-config.h"
 #include "cara-config.h"
 #include "cara-error.h"
+#include "cara-tls.h"
 #include "cara-token.h"
 #include "cara-validate.h"
 
@@ -34,6 +35,7 @@ agent_config_free (AgentConfig *c)
   g_free (c->ca_file);
   g_free (c->tls_cert);
   g_free (c->tls_key);
+  g_free (c->tls_priority);
   g_free (c);
 }
 
@@ -119,6 +121,7 @@ agent_config_load (int *argc, char ***argv, GError **error)
   g_autofree char *o_config = NULL, *o_server = NULL, *o_node = NULL, *o_hb = NULL, *o_docker = NULL;
   g_autofree char *o_port = NULL, *o_ip = NULL, *o_pool = NULL, *o_proxy = NULL, *o_token = NULL;
   g_autofree char *o_tls_cert = NULL, *o_tls_key = NULL, *o_data_dir = NULL, *o_node_token = NULL;
+  g_autofree char *o_tls_priority = NULL;
   g_autofree char *o_ca = NULL, *o_poll = NULL, *o_resync = NULL, *o_pull = NULL, *o_stop = NULL;
   gboolean o_debug = FALSE, o_version = FALSE;
   GOptionEntry entries[] = {
@@ -137,6 +140,7 @@ agent_config_load (int *argc, char ***argv, GError **error)
     { "ca", 0, 0, G_OPTION_ARG_FILENAME, &o_ca, "CA certificate for the server's TLS [CARA_CA]", "FILE" },
     { "tls-cert", 0, 0, G_OPTION_ARG_FILENAME, &o_tls_cert, "Serve the agent API over HTTPS with this PEM certificate [CARA_TLS_CERT; needs --tls-key]", "FILE" },
     { "tls-key", 0, 0, G_OPTION_ARG_FILENAME, &o_tls_key, "PEM private key of --tls-cert [CARA_TLS_KEY]", "FILE" },
+    { "tls-priority", 0, 0, G_OPTION_ARG_STRING, &o_tls_priority, "GnuTLS priority string for the agent API and the connections to the server [CARA_TLS_PRIORITY, default: TLS 1.2 or 1.3, no static RSA, SHA-1 or CBC]", "STRING" },
     { "poll-interval", 0, 0, G_OPTION_ARG_STRING, &o_poll, "Polling period when the server has no watch [POLL_INTERVAL, default 10s]", "DURATION" },
     { "resync-interval", 0, 0, G_OPTION_ARG_STRING, &o_resync, "Full re-list period while watching [RESYNC_INTERVAL, default 30s]", "DURATION" },
     { "pull-timeout", 0, 0, G_OPTION_ARG_STRING, &o_pull, "Longest an image pull may take [IMAGE_PULL_TIMEOUT, default 5m]", "DURATION" },
@@ -150,8 +154,8 @@ agent_config_load (int *argc, char ***argv, GError **error)
                                      "and runs the projects placed here as Docker containers.\n\n"
                                      "Settings come from " CARA_CONFIG_DIR "/agent.conf ([agent] group, keys\n"
                                      "server_url, node_name, heartbeat_interval, docker_host, listen_port, advertise_ip,\n"
-                                     "network_pool, proxy_listen_addr, token, auth, node_token, data_dir, ca, tls_cert, tls_key, poll_interval,\n"
-                                     "resync_interval, "
+                                     "network_pool, proxy_listen_addr, token, auth, node_token, data_dir, ca, tls_cert, tls_key, tls_priority,\n"
+                                     "poll_interval, resync_interval, "
 "pull_timeout, stop_timeout, debug), overridden by the environment variables in\n"
                                      "brackets, overridden by the options.");
   g_option_context_add_main_entries (ctx, entries, NULL);
@@ -202,6 +206,11 @@ agent_config_load (int *argc, char ***argv, GError **error)
       g_set_error (error, CARA_ERROR, CARA_ERROR_INVALID, "TLS needs both tls_cert and tls_key (--tls-cert, --tls-key)");
       return NULL;
     }
+  c->tls_priority = cara_config_string (kf, G, "tls_priority", "CARA_TLS_PRIORITY", o_tls_priority, NULL);
+  if (c->tls_priority && !*c->tls_priority)
+    g_clear_pointer (&c->tls_priority, g_free);
+  if (c->tls_priority && !cara_tls_priority_check (c->tls_priority, error))
+    return NULL;
   c->proxy_listen_addr = cara_config_string (kf, G, "proxy_listen_addr", "PROXY_LISTEN_ADDR", o_proxy, ":8081");
 
   g_autofree char *port = cara_config_string (kf, G, "listen_port", "AGENT_LISTEN_PORT", o_port, "9090");

@@ -555,6 +555,12 @@ agent_http_start (const AgentConfig *cfg, GError **error)
   return h;
 }
 
+gboolean
+agent_http_reload_tls (AgentHttp *h, GError **error)
+{
+  return cara_http_server_reload_tls (h->server, error);
+}
+
 void
 agent_http_stop (AgentHttp *h)
 {

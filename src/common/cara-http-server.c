@@ -10,10 +10,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <gnutls/abstract.h>
+#include <gnutls/gnutls.h>
+
 #include "cara-cleanup.h"
 #include "cara-error.h"
 #include "cara-http-server.h"
 #include "cara-json.h"
+#include "cara-tls.h"
 
 typedef struct {
   const CaraHttpRoute *route;
@@ -37,8 +41,12 @@ struct _CaraHttpServer {
   guint16 port;
   GMutex lock;
   GHashTable *streams; /* CaraHttpStream* set, under lock */
-  char *tls_cert;      /* PEM, NULL: plain HTTP */
+  char *tls_cert;      /* PEM file names, NULL: plain HTTP */
   char *tls_key;
+  GMutex tls_lock;
+  CaraTlsCreds *creds; /* what handshakes get now, under tls_lock */
+  GPtrArray *old_creds; /* replaced ones: a handshake may still use them */
+  int tls_slot;        /* index in tls_slots while serving, else -1 */
 };
 
 struct _CaraHttpStream {
@@ -90,7 +98,10 @@ cara_http_server_new (void)
   s->header_timeout_s = CARA_HTTP_HEADER_TIMEOUT;
   s->idle_timeout_s = 120;
   s->fd = -1;
+  s->tls_slot = -1;
   g_mutex_init (&s->lock);
+  g_mutex_init (&s->tls_lock);
+  s->old_creds = g_ptr_array_new_with_free_func ((GDestroyNotify) cara_tls_creds_free);
   s->streams = g_hash_table_new (NULL, NULL);
   return s;
 }
@@ -106,9 +117,10 @@ cara_http_server_free (CaraHttpServer *s)
   g_array_unref (s->routes);
   g_hash_table_unref (s->streams);
   g_free (s->tls_cert);
-  if (s->tls_key)
-    memset (s->tls_key, 0, strlen (s->tls_key));
   g_free (s->tls_key);
+  cara_tls_creds_free (s->creds);
+  g_ptr_array_unref (s->old_creds);
+  g_mutex_clear (&s->tls_lock);
   g_mutex_clear (&s->lock);
   g_free (s);
 }
@@ -193,17 +205,111 @@ cara_http_server_set_tls_files (CaraHttpServer *s, const char *cert_file, const 
   g_autofree char *key = read_pem ("key", key_file, "PRIVATE KEY-----", error);
   if (key == NULL)
     return FALSE;
-  g_free (s->tls_cert);
-  s->tls_cert = g_steal_pointer (&cert);
-  g_free (s->tls_key);
-  s->tls_key = g_steal_pointer (&key);
+  memset (key, 0, strlen (key));
+  CaraTlsCreds *creds = cara_tls_creds_load (cert_file, key_file, error);
+  if (creds == NULL)
+    return FALSE;
+  if (s->daemon != NULL && s->creds == NULL)
+    {
+      cara_tls_creds_free (creds);
+      g_set_error (error, CARA_ERROR, CARA_ERROR_INVALID, "TLS: this server was started without TLS");
+      return FALSE;
+    }
+  g_mutex_lock (&s->tls_lock);
+  if (s->creds != NULL)
+    g_ptr_array_add (s->old_creds, s->creds);
+  s->creds = creds;
+  g_mutex_unlock (&s->tls_lock);
+  if (s->tls_cert != cert_file)
+    {
+      g_free (s->tls_cert);
+      s->tls_cert = g_strdup (cert_file);
+    }
+  if (s->tls_key != key_file)
+    {
+      g_free (s->tls_key);
+      s->tls_key = g_strdup (key_file);
+    }
   return TRUE;
+}
+
+gboolean
+cara_http_server_reload_tls (CaraHttpServer *s, GError **error)
+{
+  if (s->creds == NULL)
+    return TRUE;
+  return cara_http_server_set_tls_files (s, s->tls_cert, s->tls_key, error);
+}
+
+/* GnuTLS asks for the certificate on every handshake (MHD_OPTION_HTTPS_CERT_CALLBACK), with no
+ * user data: one trampoline per serving TLS server, each bound to a slot. */
+#define TLS_SLOTS 8
+static GMutex tls_slots_lock;
+static CaraHttpServer *tls_slots[TLS_SLOTS];
+
+static int
+retrieve_cert (int slot, gnutls_pcert_st **pcert, unsigned int *n, gnutls_privkey_t *key)
+{
+  g_mutex_lock (&tls_slots_lock);
+  CaraHttpServer *s = tls_slots[slot];
+  g_mutex_unlock (&tls_slots_lock);
+  if (s == NULL)
+    return -1;
+  void *k = NULL;
+  g_mutex_lock (&s->tls_lock);
+  int rc = cara_tls_creds_retrieve (s->creds, pcert, n, &k);
+  g_mutex_unlock (&s->tls_lock);
+  *key = k;
+  return rc;
+}
+
+#define TLS_TRAMPOLINE(i)                                                                                   \
+  static int retrieve_cert_##i (gnutls_session_t session, const gnutls_datum_t *req_ca_dn, int nreqs,      \
+                                const gnutls_pk_algorithm_t *pk_algos, int pk_algos_length,                \
+                                gnutls_pcert_st **pcert, unsigned int *pcert_length, gnutls_privkey_t *key) \
+  {                                                                                                         \
+    return retrieve_cert (i, pcert, pcert_length, key);                                                     \
+  }
+TLS_TRAMPOLINE (0)
+TLS_TRAMPOLINE (1)
+TLS_TRAMPOLINE (2)
+TLS_TRAMPOLINE (3)
+TLS_TRAMPOLINE (4)
+TLS_TRAMPOLINE (5)
+TLS_TRAMPOLINE (6)
+TLS_TRAMPOLINE (7)
+static gnutls_certificate_retrieve_function2 *const tls_trampolines[TLS_SLOTS] = {
+  retrieve_cert_0, retrieve_cert_1, retrieve_cert_2, retrieve_cert_3,
+  retrieve_cert_4, retrieve_cert_5, retrieve_cert_6, retrieve_cert_7,
+};
+
+static int
+tls_slot_take (CaraHttpServer *s)
+{
+  g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&tls_slots_lock);
+  for (int i = 0; i < TLS_SLOTS; i++)
+    if (tls_slots[i] == NULL)
+      {
+        tls_slots[i] = s;
+        return i;
+      }
+  return -1;
+}
+
+static void
+tls_slot_release (CaraHttpServer *s)
+{
+  if (s->tls_slot < 0)
+    return;
+  g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&tls_slots_lock);
+  tls_slots[s->tls_slot] = NULL;
+  s->tls_slot = -1;
 }
 
 gboolean
 cara_http_server_get_tls (CaraHttpServer *s)
 {
-  return s->tls_cert != NULL;
+  return s->creds != NULL;
 }
 
 guint16
@@ -942,17 +1048,25 @@ cara_http_server_start (CaraHttpServer *s, int fd, const char *host, guint16 por
 
   unsigned int flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_ALLOW_UPGRADE | MHD_USE_ERROR_LOG;
   /* Without TLS the certificate options are MHD_OPTION_END-terminated here, so nothing changes. */
+  gboolean tls = s->creds != NULL;
+  if (tls && (s->tls_slot = tls_slot_take (s)) < 0)
+    {
+      g_set_error (error, CARA_ERROR, CARA_ERROR_FAILED, "Cannot start the HTTPS server: too many TLS servers");
+      close (fd);
+      s->fd = -1;
+      return FALSE;
+    }
   struct MHD_OptionItem tls_opts[] = {
-    { MHD_OPTION_HTTPS_MEM_CERT, 0, s->tls_cert },
-    { MHD_OPTION_HTTPS_MEM_KEY, 0, s->tls_key },
+    { MHD_OPTION_HTTPS_CERT_CALLBACK, 0, tls ? (void *) tls_trampolines[s->tls_slot] : NULL },
+    { MHD_OPTION_HTTPS_PRIORITIES, 0, (void *) cara_tls_get_priority () },
     { MHD_OPTION_END, 0, NULL },
   };
-  if (s->tls_cert != NULL)
+  if (tls)
     flags |= MHD_USE_TLS;
   /* The logger goes first, so that MHD's complaints about later options reach it. */
   s->daemon = MHD_start_daemon (flags, 0, NULL, NULL, access_handler, s,
                                 MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL,
-                                MHD_OPTION_ARRAY, s->tls_cert != NULL ? tls_opts : &tls_opts[2],
+                                MHD_OPTION_ARRAY, tls ? tls_opts : &tls_opts[2],
                                 MHD_OPTION_LISTEN_SOCKET, (MHD_socket) fd,
                                 MHD_OPTION_THREAD_POOL_SIZE, (unsigned int) s->threads,
                                 MHD_OPTION_NOTIFY_COMPLETED, request_completed, s,
@@ -964,9 +1078,10 @@ cara_http_server_start (CaraHttpServer *s, int fd, const char *host, guint16 por
                                 MHD_OPTION_END);
   if (s->daemon == NULL)
     {
-      if (s->tls_cert != NULL)
+      tls_slot_release (s);
+      if (tls)
         g_set_error (error, CARA_ERROR, CARA_ERROR_FAILED,
-                     "Cannot start the HTTPS server: the TLS certificate or key is invalid or they do not match");
+                     "Cannot start the HTTPS server (libmicrohttpd; TLS priority \"%s\")", cara_tls_get_priority ());
       else
         g_set_error (error, CARA_ERROR, CARA_ERROR_FAILED, "Cannot start the HTTP server (libmicrohttpd)");
       close (fd);
@@ -995,6 +1110,7 @@ cara_http_server_stop (CaraHttpServer *s)
     cara_http_stream_close (g_ptr_array_index (streams, i));
   MHD_stop_daemon (s->daemon);
   s->daemon = NULL;
+  tls_slot_release (s);
   if (lfd != MHD_INVALID_SOCKET)
     close (lfd);
   else if (s->fd >= 0)

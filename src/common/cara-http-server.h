@@ -75,11 +75,15 @@ typedef void (*CaraHttpLogFunc) (const char *method, const char *path, guint sta
                                  gpointer user_data);
 void cara_http_server_set_log_func (CaraHttpServer *s, CaraHttpLogFunc func, gpointer user_data);
 
-/* Serve HTTPS (libmicrohttpd + GnuTLS) with a PEM certificate (chain) and key; call before start.
+/* Serve HTTPS (libmicrohttpd + GnuTLS, cara_tls_get_priority()) with a PEM certificate (chain) and
+ * key; call before start.
  * Fails when TLS is not compiled into libmicrohttpd or a file cannot be read or holds no PEM. */
 gboolean cara_http_server_set_tls_files (CaraHttpServer *s, const char *cert_file, const char *key_file,
                                          GError **error);
 gboolean cara_http_server_get_tls (CaraHttpServer *s);
+/* Reads the certificate and key files again (SIGHUP) and serves them to every new handshake;
+ * open connections keep theirs.  On error the old ones stay.  Without TLS: nothing to do. */
+gboolean cara_http_server_reload_tls (CaraHttpServer *s, GError **error);
 
 /* Serve on an already listening socket (@fd >= 0, e.g. from systemd), or bind @host:@port. */
 gboolean cara_http_server_start (CaraHttpServer *s, int fd, const char *host, guint16 port,

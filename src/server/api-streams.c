@@ -24,6 +24,7 @@
 #include "cara-http-client.h"
 #include "cara-model.h"
 #include "cara-netaddr.h"
+#include "cara-tls.h"
 #include "cara-websocket.h"
 #include "cara-ws-client.h"
 #include "store.h"
@@ -350,6 +351,7 @@ leg_thread (gpointer data)
     }
   char errbuf[CURL_ERROR_SIZE] = "";
   curl_easy_setopt (curl, CURLOPT_URL, l->url);
+  cara_tls_setup_curl (curl);
   if (agent_ca_value)
     curl_easy_setopt (curl, CURLOPT_CAINFO, agent_ca_value);
   curl_easy_setopt (curl, CURLOPT_HTTPHEADER, headers);
