@@ -17,6 +17,7 @@
 #include "cara-error.h"
 #include "cara-http-server.h"
 #include "cara-json.h"
+#include "cara-netaddr.h"
 #include "cara-tls.h"
 
 typedef struct {
@@ -310,6 +311,12 @@ gboolean
 cara_http_server_get_tls (CaraHttpServer *s)
 {
   return s->creds != NULL;
+}
+
+gboolean
+cara_http_server_is_loopback_only (CaraHttpServer *s)
+{
+  return cara_socket_is_loopback (s->fd);
 }
 
 guint16

@@ -88,6 +88,8 @@ gboolean cara_http_server_reload_tls (CaraHttpServer *s, GError **error);
 /* Serve on an already listening socket (@fd >= 0, e.g. from systemd), or bind @host:@port. */
 gboolean cara_http_server_start (CaraHttpServer *s, int fd, const char *host, guint16 port,
                                  GError **error);
+/* TRUE when it listens on a loopback address only (other machines cannot reach it). */
+gboolean cara_http_server_is_loopback_only (CaraHttpServer *s);
 /* The bound port (useful with port 0). */
 guint16 cara_http_server_get_port (CaraHttpServer *s);
 /* Ends every open stream, lets in-flight requests finish and stops the workers. */

@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "cara-error.h"
 #include "cara-netaddr.h"
@@ -45,4 +46,21 @@ cara_listen_host_is_loopback (const char *host)
   if (inet_pton (AF_INET6, host, &a6) == 1)
     return IN6_IS_ADDR_LOOPBACK (&a6);
   return FALSE;
+}
+
+gboolean
+cara_socket_is_loopback (int fd)
+{
+  struct sockaddr_storage ss;
+  socklen_t len = sizeof ss;
+  if (fd < 0 || getsockname (fd, (struct sockaddr *) &ss, &len) != 0)
+    return FALSE;
+  if (ss.ss_family == AF_INET)
+    return (ntohl (((struct sockaddr_in *) &ss)->sin_addr.s_addr) >> 24) == 127;
+  if (ss.ss_family == AF_INET6)
+    {
+      const struct in6_addr *a = &((struct sockaddr_in6 *) &ss)->sin6_addr;
+      return IN6_IS_ADDR_LOOPBACK (a) || (IN6_IS_ADDR_V4MAPPED (a) && a->s6_addr[12] == 127);
+    }
+  return ss.ss_family == AF_UNIX;
 }

@@ -16,3 +16,7 @@ gboolean cara_ip_check (const char *s, const char *path, GError **error);
 /* TRUE when a server listening on @host ("", "*", "0.0.0.0", "::", a name or an address) can only
  * be reached from this machine: loopback addresses and "localhost". */
 gboolean cara_listen_host_is_loopback (const char *host);
+
+/* TRUE when the listening socket @fd is bound to a loopback address (127.0.0.0/8, ::1, or
+ * ::ffff:127.x), so only this machine reaches it. */
+gboolean cara_socket_is_loopback (int fd);

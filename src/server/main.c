@@ -246,6 +246,16 @@ main (int argc, char **argv)
 
   g_message ("Serving the API%s on %s (database %s)", cfg->tls_cert ? " over HTTPS" : "", s.listen_desc,
              pg ? "private" : "from DATABASE_URL");
+  /* Plain HTTP on 0.0.0.0 stays the default (as the Go version), but not silently. */
+  if (!cara_http_server_is_loopback_only (http))
+    {
+      if (!server_auth_enabled (auth))
+        g_warning ("Authorisation is off (CARA_AUTH=none) and %s is reachable from other machines: anyone "
+                   "there controls the cluster; listen on 127.0.0.1 (HOST) or turn authorisation on", s.listen_desc);
+      if (!cara_http_server_get_tls (http))
+        g_warning ("TLS is off and %s is reachable from other machines: tokens and project specs cross the "
+                   "network in clear text; see --tls-cert (docs/tls.md)", s.listen_desc);
+    }
   s.last_status = status_text (&s);
   cara_daemon_notify_ready (s.last_status);
   g_timeout_add_seconds (2, update_status, &s);

@@ -7,7 +7,7 @@ import os
 import subprocess
 import tempfile
 
-from cara_agent import agent_bin
+from cara_agent import AgentCluster, agent_bin
 
 
 def run_agent(env_extra, conf=None):
@@ -32,6 +32,12 @@ def main():
         p = run_agent({}, f.name)
         assert p.returncode == 1 and "CARA_TOKEN" in p.stderr, (p.returncode, p.stderr)
     print("ok   an agent without a join token refuses to start unless CARA_AUTH=none")
+    # with CARA_AUTH=none it starts, and says at once that its API is open and in clear text
+    with AgentCluster() as c:
+        a = c.agent("open")
+        log = a.log()
+        assert "Authorisation is off" in log and "TLS is off" in log, log
+    print("ok   an agent without auth or TLS on 0.0.0.0 warns at start")
 
 
 if __name__ == "__main__":

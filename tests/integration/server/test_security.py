@@ -189,6 +189,18 @@ def check_miss_cache(srv, pg):
     print("ok   unknown bearer tokens cached (no query for a repeat)")
 
 
+def check_exposed_warnings(url):
+    """Plain HTTP or no authorisation on an address other machines reach: a warning at start."""
+    with CaraServer(database_url=url, host="0.0.0.0", env={"CARA_AUTH": "none"}) as srv:
+        log = srv.log()
+        assert "Authorisation is off" in log and "reachable from other machines" in log, log
+        assert "TLS is off" in log, log
+    with CaraServer(database_url=url, host="127.0.0.1", env={"CARA_AUTH": "none"}) as srv:
+        log = srv.log()
+        assert "reachable from other machines" not in log and "TLS is off" not in log, log
+    print("ok   warning at start: auth or TLS off on a non-loopback address")
+
+
 def main():
     with postgres() as pg:
         url = pg.create_database("security")
@@ -201,6 +213,7 @@ def main():
             check_miss_cache(srv, pg)
         check_takeover(pg.create_database("takeover"))
         check_short_tokens(pg.create_database("short"))
+        check_exposed_warnings(pg.create_database("exposed"))
 
 
 if __name__ == "__main__":
