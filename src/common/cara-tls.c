@@ -48,8 +48,7 @@ cara_tls_set_priority (const char *prio, GError **error)
 const char *
 cara_tls_get_priority (void)
 {
-  /* Set once at start (a reload replaces it with an equal or new copy; the old one is leaked so
-   * that a pointer handed out stays valid). */
+  /* Set once at start, before any listener or client uses it (it is not changed on reload). */
   g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&priority_lock);
   return priority ? priority : CARA_TLS_DEFAULT_PRIORITY;
 }

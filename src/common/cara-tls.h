@@ -15,7 +15,8 @@
 
 /* FALSE with CARA_ERROR_INVALID naming where @priority is wrong (GnuTLS's own parser). */
 gboolean cara_tls_priority_check (const char *priority, GError **error);
-/* The process's priority string for clients and listeners (NULL or "": the default); checked. */
+/* The process's priority string for clients and listeners (NULL or "": the default); checked.
+ * Call once at start, before any listener or client is made. */
 gboolean cara_tls_set_priority (const char *priority, GError **error);
 const char *cara_tls_get_priority (void);
 
