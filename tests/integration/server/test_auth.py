@@ -170,13 +170,13 @@ def run(pg, url, env, data_dir):
         expect(srv, "DELETE", "/api/v1/projects/p?force=true", admin, 204)
         # whoami: the caller's role, for admin and read-only tokens (the dashboard's action buttons)
         assert json.loads(expect(srv, "GET", "/api/v1/whoami", admin, 200)) == {"role": "admin"}
-        assert json.loads(expect(srv, "GET", "/api/v1/whoami", "reader-1", 200)) == {"role": "read"}
+        assert json.loads(expect(srv, "GET", "/api/v1/whoami", "reader-1-0123456789abcdef0123456789abcdef", 200)) == {"role": "read"}
         expect(srv, "GET", "/api/v1/whoami", t1, 403)
         expect(srv, "GET", "/api/v1/whoami", join, 403)
         expect(srv, "GET", "/api/v1/whoami", None, 401)
         expect(srv, "GET", "/api/v1/whoami", "wrong", 401)
         # the dashboard's files are public (the API calls the page makes carry the token)
-        for token in (None, "wrong", "reader-1", t1, join, admin):
+        for token in (None, "wrong", "reader-1-0123456789abcdef0123456789abcdef", t1, join, admin):
             expect(srv, "GET", "/ui/", token, 200)
             expect(srv, "GET", "/ui/app.js", token, 200)
 
