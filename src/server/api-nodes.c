@@ -58,7 +58,7 @@ registration_credential (CaraHttpRequest *req, char **ret_hash, char **ret_secre
 static gboolean
 check_labels_caller (CaraHttpRequest *req, const CaraNode *n, GError **error)
 {
-  if (server_auth_request_is_admin (req))
+  if (g_str_equal (server_auth_request_role (req), "admin"))
     return TRUE;
   GHashTableIter it;
   gpointer key;

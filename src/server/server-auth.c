@@ -320,9 +320,3 @@ server_auth_token_bound (const char *token_hash)
   if (misses != NULL && token_hash != NULL)
     token_miss_cache_forget (misses, token_hash);
 }
-
-gboolean
-server_auth_request_is_admin (CaraHttpRequest *req)
-{
-  return cara_http_request_get_data (req) == NULL;
-}

@@ -42,6 +42,3 @@ const char *server_auth_request_role (CaraHttpRequest *req);
 gboolean server_auth_check_node (CaraHttpRequest *req, const char *node, const char *what, GError **error);
 /* A node token (by its hash) was just bound to a node: it is no longer unknown. */
 void server_auth_token_bound (const char *token_hash);
-/* TRUE unless @req was made with the join token or a node token (admin, or authorisation off;
- * read-only tokens never reach a handler that asks). */
-gboolean server_auth_request_is_admin (CaraHttpRequest *req);
