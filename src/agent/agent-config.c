@@ -11,6 +11,7 @@
 #include "agent-config.h"
 #include "cara-config.h"
 #include "cara-error.h"
+#include "cara-tls.h"
 #include "cara-token.h"
 #include "cara-validate.h"
 
@@ -34,6 +35,7 @@ agent_config_free (AgentConfig *c)
   g_free (c->ca_file);
   g_free (c->tls_cert);
   g_free (c->tls_key);
+  g_free (c->tls_priority);
   g_free (c);
 }
 
@@ -89,12 +91,37 @@ load_node_token (AgentConfig *c, GKeyFile *kf, const char *cli, GError **error)
   return TRUE;
 }
 
+/* SPEC §9: without a join token the agent API (logs, port-forward) would be open to anyone, so an
+ * agent without one starts only when told, explicitly, that the cluster runs without
+ * authorisation (CARA_AUTH=none, as the server is told). */
+static gboolean
+check_auth_mode (GKeyFile *kf, const char *token, GError **error)
+{
+  g_autofree char *mode = cara_config_string (kf, "agent", "auth", "CARA_AUTH", NULL, "token");
+  if (g_strcmp0 (mode, "none") != 0 && g_strcmp0 (mode, "token") != 0)
+    {
+      g_set_error (error, CARA_ERROR, CARA_ERROR_INVALID, "CARA_AUTH: unknown mode \"%s\" (token or none)", mode);
+      return FALSE;
+    }
+  if ((token == NULL || *token == '\0') && g_strcmp0 (mode, "none") != 0)
+    {
+      g_set_error_literal (error, CARA_ERROR, CARA_ERROR_INVALID,
+                           "no join token: set CARA_TOKEN (or [agent] token=) to the server's join token, or, "
+                           "for a cluster whose server runs with CARA_AUTH=none, set CARA_AUTH=none (or [agent] "
+                           "auth=none) for the agent too; without a token its logs and port-forward API is "
+                           "open to anyone who reaches it");
+      return FALSE;
+    }
+  return TRUE;
+}
+
 AgentConfig *
 agent_config_load (int *argc, char ***argv, GError **error)
 {
   g_autofree char *o_config = NULL, *o_server = NULL, *o_node = NULL, *o_hb = NULL, *o_docker = NULL;
   g_autofree char *o_port = NULL, *o_ip = NULL, *o_pool = NULL, *o_proxy = NULL, *o_token = NULL;
   g_autofree char *o_tls_cert = NULL, *o_tls_key = NULL, *o_data_dir = NULL, *o_node_token = NULL;
+  g_autofree char *o_tls_priority = NULL;
   g_autofree char *o_ca = NULL, *o_poll = NULL, *o_resync = NULL, *o_pull = NULL, *o_stop = NULL;
   gboolean o_debug = FALSE, o_version = FALSE;
   GOptionEntry entries[] = {
@@ -107,12 +134,13 @@ agent_config_load (int *argc, char ***argv, GError **error)
     { "advertise-ip", 0, 0, G_OPTION_ARG_STRING, &o_ip, "Address the server reaches this agent at [AGENT_ADVERTISE_IP, default the first non-loopback address]", "IP" },
     { "network-pool", 0, 0, G_OPTION_ARG_STRING, &o_pool, "Subnets for project networks, a /26 each [NETWORK_POOL, default 10.213.0.0/16]", "CIDR" },
     { "proxy-listen-addr", 0, 0, G_OPTION_ARG_STRING, &o_proxy, "Ingress proxy address [PROXY_LISTEN_ADDR, default :8081]", "ADDR" },
-    { "token", 0, 0, G_OPTION_ARG_STRING, &o_token, "Join token for the server [CARA_TOKEN]", "TOKEN" },
+    { "token", 0, 0, G_OPTION_ARG_STRING, &o_token, "Join token for the server [CARA_TOKEN; without one the agent starts only with CARA_AUTH=none]", "TOKEN" },
     { "node-token", 0, 0, G_OPTION_ARG_STRING, &o_node_token, "This node's own token [CARA_NODE_TOKEN, default kept in DIR/node-NAME.token]", "TOKEN" },
     { "data-dir", 0, 0, G_OPTION_ARG_FILENAME, &o_data_dir, "State directory when $STATE_DIRECTORY is unset [default " CARA_STATE_DIR "]", "DIR" },
     { "ca", 0, 0, G_OPTION_ARG_FILENAME, &o_ca, "CA certificate for the server's TLS [CARA_CA]", "FILE" },
     { "tls-cert", 0, 0, G_OPTION_ARG_FILENAME, &o_tls_cert, "Serve the agent API over HTTPS with this PEM certificate [CARA_TLS_CERT; needs --tls-key]", "FILE" },
     { "tls-key", 0, 0, G_OPTION_ARG_FILENAME, &o_tls_key, "PEM private key of --tls-cert [CARA_TLS_KEY]", "FILE" },
+    { "tls-priority", 0, 0, G_OPTION_ARG_STRING, &o_tls_priority, "GnuTLS priority string for the agent API and the connections to the server [CARA_TLS_PRIORITY, default: TLS 1.2 or 1.3, no static RSA, SHA-1 or CBC]", "STRING" },
     { "poll-interval", 0, 0, G_OPTION_ARG_STRING, &o_poll, "Polling period when the server has no watch [POLL_INTERVAL, default 10s]", "DURATION" },
     { "resync-interval", 0, 0, G_OPTION_ARG_STRING, &o_resync, "Full re-list period while watching [RESYNC_INTERVAL, default 30s]", "DURATION" },
     { "pull-timeout", 0, 0, G_OPTION_ARG_STRING, &o_pull, "Longest an image pull may take [IMAGE_PULL_TIMEOUT, default 5m]", "DURATION" },
@@ -126,8 +154,8 @@ agent_config_load (int *argc, char ***argv, GError **error)
                                      "and runs the projects placed here as Docker containers.\n\n"
                                      "Settings come from " CARA_CONFIG_DIR "/agent.conf ([agent] group, keys\n"
                                      "server_url, node_name, heartbeat_interval, docker_host, listen_port, advertise_ip,\n"
-                                     "network_pool, proxy_listen_addr, token, node_token, data_dir, ca, tls_cert, tls_key, poll_interval,\n"
-                                     "resync_interval, "
+                                     "network_pool, proxy_listen_addr, token, auth, node_token, data_dir, ca, tls_cert, tls_key, tls_priority,\n"
+                                     "poll_interval, resync_interval, "
 "pull_timeout, stop_timeout, debug), overridden by the environment variables in\n"
                                      "brackets, overridden by the options.");
   g_option_context_add_main_entries (ctx, entries, NULL);
@@ -162,6 +190,8 @@ agent_config_load (int *argc, char ***argv, GError **error)
   c->token = cara_config_string (kf, G, "token", "CARA_TOKEN", o_token, NULL);
   g_autofree char *data_dir = cara_config_string (kf, G, "data_dir", NULL, o_data_dir, NULL);
   c->state_dir = cara_config_state_dir (data_dir);
+  if (!check_auth_mode (kf, c->token, error))
+    return NULL;
   if (c->token && *c->token && !load_node_token (c, kf, o_node_token, error))
     return NULL;
   c->ca_file = cara_config_string (kf, G, "ca", "CARA_CA", o_ca, NULL);
@@ -176,6 +206,11 @@ agent_config_load (int *argc, char ***argv, GError **error)
       g_set_error (error, CARA_ERROR, CARA_ERROR_INVALID, "TLS needs both tls_cert and tls_key (--tls-cert, --tls-key)");
       return NULL;
     }
+  c->tls_priority = cara_config_string (kf, G, "tls_priority", "CARA_TLS_PRIORITY", o_tls_priority, NULL);
+  if (c->tls_priority && !*c->tls_priority)
+    g_clear_pointer (&c->tls_priority, g_free);
+  if (c->tls_priority && !cara_tls_priority_check (c->tls_priority, error))
+    return NULL;
   c->proxy_listen_addr = cara_config_string (kf, G, "proxy_listen_addr", "PROXY_LISTEN_ADDR", o_proxy, ":8081");
 
   g_autofree char *port = cara_config_string (kf, G, "listen_port", "AGENT_LISTEN_PORT", o_port, "9090");

@@ -552,7 +552,24 @@ agent_http_start (const AgentConfig *cfg, GError **error)
       agent_http_stop (h);
       return NULL;
     }
+  if (!cara_http_server_is_loopback_only (h->server))
+    {
+      if (cfg->agent_secret == NULL)
+        g_warning ("Authorisation is off (CARA_AUTH=none) and the agent API (logs, port-forward) on port %u is "
+                   "reachable from other machines: anyone there reads logs and reaches the containers",
+                   cara_http_server_get_port (h->server));
+      if (cfg->tls_cert == NULL)
+        g_warning ("TLS is off and the agent API on port %u is reachable from other machines: logs and "
+                   "forwarded data cross the network in clear text; see --tls-cert (docs/tls.md)",
+                   cara_http_server_get_port (h->server));
+    }
   return h;
+}
+
+gboolean
+agent_http_reload_tls (AgentHttp *h, GError **error)
+{
+  return cara_http_server_reload_tls (h->server, error);
 }
 
 void

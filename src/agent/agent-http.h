@@ -10,3 +10,5 @@ typedef struct _AgentHttp AgentHttp;
 
 AgentHttp *agent_http_start (const AgentConfig *cfg, GError **error);
 void agent_http_stop (AgentHttp *h);
+/* Reads its TLS certificate and key again (SIGHUP); open connections keep theirs. */
+gboolean agent_http_reload_tls (AgentHttp *h, GError **error);

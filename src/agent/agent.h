@@ -29,6 +29,7 @@ typedef struct {
   char *ca_file;
   char *tls_cert;      /* NULL: the agent API is plain HTTP */
   char *tls_key;
+  char *tls_priority;  /* GnuTLS priority string, NULL: CARA_TLS_DEFAULT_PRIORITY */
   guint agent_port;
   gint64 heartbeat_usec;
   gint64 poll_usec;    /* polling fallback / watch re-list period */

@@ -16,6 +16,7 @@
 #include "cara-daemon.h"
 #include "cara-error.h"
 #include "cara-log.h"
+#include "cara-tls.h"
 #include "docker.h"
 #include "events.h"
 #include "heartbeat.h"
@@ -31,7 +32,24 @@ typedef struct {
   AgentBus *bus;
   gboolean ready_sent;
   gboolean server_ok;
+  AgentHttp *http;
 } Agent;
+
+/* SIGHUP (systemctl reload): the agent API's TLS certificate is read again; nothing else. */
+static gboolean
+on_reload (gpointer user_data)
+{
+  Agent *a = user_data;
+  g_autoptr (GError) error = NULL;
+  cara_daemon_notify_reloading ();
+  if (!agent_http_reload_tls (a->http, &error))
+    cara_log_node (G_LOG_LEVEL_WARNING, a->cfg->node_name, "Reloading the TLS certificate failed, keeping the old one: %s",
+                   error->message);
+  else if (a->cfg->tls_cert)
+    cara_log_node (G_LOG_LEVEL_INFO, a->cfg->node_name, "TLS certificate reloaded from %s", a->cfg->tls_cert);
+  cara_daemon_notify_ready ("Running");
+  return G_SOURCE_CONTINUE;
+}
 
 static gboolean
 on_signal (gpointer user_data)
@@ -185,6 +203,11 @@ main (int argc, char **argv)
   cara_log_node (G_LOG_LEVEL_INFO, cfg->node_name, "Using Docker at %s (API %s), server %s", cfg->docker_host,
                  docker_client_get_api_version (dc), cfg->server_url);
 
+  if (!cara_tls_set_priority (cfg->tls_priority, &error))
+    {
+      cara_log_node (G_LOG_LEVEL_CRITICAL, cfg->node_name, "%s", error->message);
+      return 1;
+    }
   AgentHttp *http = agent_http_start (cfg, &error);
   if (http == NULL)
     {
@@ -204,6 +227,8 @@ main (int argc, char **argv)
 
   g_unix_signal_add (SIGTERM, on_signal, &a);
   g_unix_signal_add (SIGINT, on_signal, &a);
+  a.http = http;
+  g_unix_signal_add (SIGHUP, on_reload, &a);
   guint watchdog = cara_daemon_watchdog_start (NULL);
 
   AgentBusCallbacks cb = { .reconcile = bus_reconcile, .restart_service = bus_restart };

@@ -18,6 +18,15 @@
 #include "proxy.h"
 
 #define BODY_LIMIT (64 * 1024 * 1024)
+/* Request bodies buffered by all connections together: 256 connections could otherwise hold
+ * 64 MiB each.  A request that would go past it gets 503. */
+#define BODY_BUDGET ((gssize) 256 * 1024 * 1024)
+#define MAX_CONNECTIONS 256
+#define MAX_CONNECTIONS_PER_CLIENT 64
+#define HEADER_TIMEOUT_S 10 /* until a request's headers are in */
+#define IDLE_TIMEOUT_S 120  /* then: its body, the backend's answer */
+
+static gssize body_bytes; /* atomic: bytes buffered in request bodies, all connections */
 
 struct _Proxy {
   struct MHD_Daemon *daemon;
@@ -31,6 +40,8 @@ typedef struct {
   char *uri; /* raw request target, with the query */
   GByteArray *body;
   gboolean too_big;
+  gboolean over_budget;
+  gssize counted; /* bytes of @body counted in body_bytes */
 } Request;
 
 char *
@@ -322,19 +333,38 @@ access_handler (void *cls, struct MHD_Connection *conn, const char *url, const c
       rq->body = g_byte_array_new ();
       if (rq->uri == NULL || rq->uri[0] != '/')
         return respond_page (conn, 400, "Bad Request", "The request target must be a path beginning with \"/\".");
+      /* Too large by its own account: answered before any of it is read. */
+      const char *cl = MHD_lookup_connection_value (conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+      if (cl != NULL && g_ascii_strtoull (cl, NULL, 10) > BODY_LIMIT)
+        return respond_page (conn, 413, "Content Too Large", "The request body is too large.");
+      /* The headers are in: the longer timeout applies from now on. */
+      MHD_set_connection_option (conn, MHD_CONNECTION_OPTION_TIMEOUT, (unsigned int) IDLE_TIMEOUT_S);
       return MHD_YES; /* headers only; the body (if any) comes next */
     }
   if (*upload_data_size > 0)
     {
+      gssize n = (gssize) *upload_data_size;
       if (rq->body->len + *upload_data_size > BODY_LIMIT)
         rq->too_big = TRUE;
-      else
-        g_byte_array_append (rq->body, (const guint8 *) upload_data, (guint) *upload_data_size);
+      else if (!rq->too_big && !rq->over_budget && g_atomic_pointer_add (&body_bytes, n) + n > BODY_BUDGET)
+        {
+          g_atomic_pointer_add (&body_bytes, -n);
+          rq->over_budget = TRUE;
+        }
+      else if (!rq->too_big && !rq->over_budget)
+        {
+          rq->counted += n;
+          g_byte_array_append (rq->body, (const guint8 *) upload_data, (guint) *upload_data_size);
+        }
+      if (rq->too_big || rq->over_budget)
+        g_byte_array_set_size (rq->body, 0);
       *upload_data_size = 0;
       return MHD_YES;
     }
   if (rq->too_big)
     return respond_page (conn, 413, "Content Too Large", "The request body is too large.");
+  if (rq->over_budget)
+    return respond_page (conn, 503, "Service Unavailable", "The proxy is busy; try again later.");
   return forward (px, conn, method, rq);
 }
 
@@ -353,6 +383,11 @@ request_done (void *cls, struct MHD_Connection *conn, void **req_cls, enum MHD_R
   Request *rq = *req_cls;
   if (rq == NULL)
     return;
+  if (rq->counted > 0)
+    g_atomic_pointer_add (&body_bytes, -rq->counted);
+  /* Kept alive for the next request: its headers get the short timeout again. */
+  if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
+    MHD_set_connection_option (conn, MHD_CONNECTION_OPTION_TIMEOUT, (unsigned int) HEADER_TIMEOUT_S);
   g_free (rq->uri);
   if (rq->body)
     g_byte_array_unref (rq->body);
@@ -402,8 +437,9 @@ proxy_start (const char *listen_addr, GError **error)
                                  MHD_OPTION_SOCK_ADDR, (struct sockaddr *) &sa,
                                  MHD_OPTION_URI_LOG_CALLBACK, uri_log, NULL,
                                  MHD_OPTION_NOTIFY_COMPLETED, request_done, NULL,
-                                 MHD_OPTION_CONNECTION_LIMIT, (unsigned int) 256,
-                                 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int) 120,
+                                 MHD_OPTION_CONNECTION_LIMIT, (unsigned int) MAX_CONNECTIONS,
+                                 MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int) MAX_CONNECTIONS_PER_CLIENT,
+                                 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int) HEADER_TIMEOUT_S,
                                  MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned int) 1,
                                  MHD_OPTION_END);
   if (px->daemon == NULL)

@@ -10,6 +10,7 @@
 #include "cara-error.h"
 #include "cara-http-client.h"
 #include "cara-json.h"
+#include "cara-tls.h"
 
 struct _CaraHttpClient {
   CURL *curl;
@@ -218,6 +219,7 @@ perform (CaraHttpClient *c, const char *method, const char *path, const char *co
     curl_easy_setopt (curl, CURLOPT_TIMEOUT_MS, (long) c->timeout_ms);
   if (c->unix_path)
     curl_easy_setopt (curl, CURLOPT_UNIX_SOCKET_PATH, c->unix_path);
+  cara_tls_setup_curl (curl);
   if (c->ca_file)
     curl_easy_setopt (curl, CURLOPT_CAINFO, c->ca_file);
   if (c->cert)

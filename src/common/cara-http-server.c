@@ -10,10 +10,15 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <gnutls/abstract.h>
+#include <gnutls/gnutls.h>
+
 #include "cara-cleanup.h"
 #include "cara-error.h"
 #include "cara-http-server.h"
 #include "cara-json.h"
+#include "cara-netaddr.h"
+#include "cara-tls.h"
 
 typedef struct {
   const CaraHttpRoute *route;
@@ -31,12 +36,18 @@ struct _CaraHttpServer {
   guint threads;
   guint max_connections;            /* in all (MHD_OPTION_CONNECTION_LIMIT) */
   guint max_connections_per_client; /* per client address; 0: no limit */
+  guint header_timeout_s;           /* until a request's headers are in */
+  guint idle_timeout_s;             /* once they are: body, handler, response */
   int fd;
   guint16 port;
   GMutex lock;
   GHashTable *streams; /* CaraHttpStream* set, under lock */
-  char *tls_cert;      /* PEM, NULL: plain HTTP */
+  char *tls_cert;      /* PEM file names, NULL: plain HTTP */
   char *tls_key;
+  GMutex tls_lock;
+  CaraTlsCreds *creds; /* what handshakes get now, under tls_lock */
+  GPtrArray *old_creds; /* replaced ones: a handshake may still use them */
+  int tls_slot;        /* index in tls_slots while serving, else -1 */
 };
 
 struct _CaraHttpStream {
@@ -70,6 +81,10 @@ struct _CaraHttpRequest {
   GDestroyNotify data_destroy;
   gboolean large_response; /* trim the heap once it is sent */
   CaraHttpStream *stream;
+  const RouteEntry *route; /* matched when the headers came in (NULL: 404 or 405) */
+  char *allow;             /* the Allow header of a 405 */
+  gboolean authorized;     /* the authorizer accepted the headers */
+  gboolean upgraded;       /* answered 101: the socket left MHD's hands */
 };
 
 /* ---------------------------------------------------------------------------------------------- */
@@ -81,8 +96,13 @@ cara_http_server_new (void)
   s->routes = g_array_new (FALSE, TRUE, sizeof (RouteEntry));
   s->threads = 4;
   s->max_connections = 1000;
+  s->header_timeout_s = CARA_HTTP_HEADER_TIMEOUT;
+  s->idle_timeout_s = 120;
   s->fd = -1;
+  s->tls_slot = -1;
   g_mutex_init (&s->lock);
+  g_mutex_init (&s->tls_lock);
+  s->old_creds = g_ptr_array_new_with_free_func ((GDestroyNotify) cara_tls_creds_free);
   s->streams = g_hash_table_new (NULL, NULL);
   return s;
 }
@@ -98,9 +118,10 @@ cara_http_server_free (CaraHttpServer *s)
   g_array_unref (s->routes);
   g_hash_table_unref (s->streams);
   g_free (s->tls_cert);
-  if (s->tls_key)
-    memset (s->tls_key, 0, strlen (s->tls_key));
   g_free (s->tls_key);
+  cara_tls_creds_free (s->creds);
+  g_ptr_array_unref (s->old_creds);
+  g_mutex_clear (&s->tls_lock);
   g_mutex_clear (&s->lock);
   g_free (s);
 }
@@ -127,6 +148,13 @@ cara_http_server_set_connection_limits (CaraHttpServer *s, guint total, guint pe
 {
   s->max_connections = MAX (total, 1);
   s->max_connections_per_client = per_client;
+}
+
+void
+cara_http_server_set_timeouts (CaraHttpServer *s, guint header_s, guint idle_s)
+{
+  s->header_timeout_s = MAX (header_s, 1);
+  s->idle_timeout_s = MAX (idle_s, s->header_timeout_s);
 }
 
 void
@@ -178,17 +206,117 @@ cara_http_server_set_tls_files (CaraHttpServer *s, const char *cert_file, const 
   g_autofree char *key = read_pem ("key", key_file, "PRIVATE KEY-----", error);
   if (key == NULL)
     return FALSE;
-  g_free (s->tls_cert);
-  s->tls_cert = g_steal_pointer (&cert);
-  g_free (s->tls_key);
-  s->tls_key = g_steal_pointer (&key);
+  memset (key, 0, strlen (key));
+  CaraTlsCreds *creds = cara_tls_creds_load (cert_file, key_file, error);
+  if (creds == NULL)
+    return FALSE;
+  if (s->daemon != NULL && s->creds == NULL)
+    {
+      cara_tls_creds_free (creds);
+      g_set_error (error, CARA_ERROR, CARA_ERROR_INVALID, "TLS: this server was started without TLS");
+      return FALSE;
+    }
+  g_mutex_lock (&s->tls_lock);
+  if (s->creds != NULL)
+    g_ptr_array_add (s->old_creds, s->creds);
+  s->creds = creds;
+  g_mutex_unlock (&s->tls_lock);
+  if (s->tls_cert != cert_file)
+    {
+      g_free (s->tls_cert);
+      s->tls_cert = g_strdup (cert_file);
+    }
+  if (s->tls_key != key_file)
+    {
+      g_free (s->tls_key);
+      s->tls_key = g_strdup (key_file);
+    }
   return TRUE;
+}
+
+gboolean
+cara_http_server_reload_tls (CaraHttpServer *s, GError **error)
+{
+  if (s->creds == NULL)
+    return TRUE;
+  return cara_http_server_set_tls_files (s, s->tls_cert, s->tls_key, error);
+}
+
+/* GnuTLS asks for the certificate on every handshake (MHD_OPTION_HTTPS_CERT_CALLBACK), with no
+ * user data: one trampoline per serving TLS server, each bound to a slot. */
+#define TLS_SLOTS 8
+static GMutex tls_slots_lock;
+static CaraHttpServer *tls_slots[TLS_SLOTS];
+
+static int
+retrieve_cert (int slot, gnutls_pcert_st **pcert, unsigned int *n, gnutls_privkey_t *key)
+{
+  g_mutex_lock (&tls_slots_lock);
+  CaraHttpServer *s = tls_slots[slot];
+  g_mutex_unlock (&tls_slots_lock);
+  if (s == NULL)
+    return -1;
+  void *k = NULL;
+  g_mutex_lock (&s->tls_lock);
+  int rc = cara_tls_creds_retrieve (s->creds, pcert, n, &k);
+  g_mutex_unlock (&s->tls_lock);
+  *key = k;
+  return rc;
+}
+
+#define TLS_TRAMPOLINE(i)                                                                                   \
+  static int retrieve_cert_##i (gnutls_session_t session, const gnutls_datum_t *req_ca_dn, int nreqs,      \
+                                const gnutls_pk_algorithm_t *pk_algos, int pk_algos_length,                \
+                                gnutls_pcert_st **pcert, unsigned int *pcert_length, gnutls_privkey_t *key) \
+  {                                                                                                         \
+    return retrieve_cert (i, pcert, pcert_length, key);                                                     \
+  }
+TLS_TRAMPOLINE (0)
+TLS_TRAMPOLINE (1)
+TLS_TRAMPOLINE (2)
+TLS_TRAMPOLINE (3)
+TLS_TRAMPOLINE (4)
+TLS_TRAMPOLINE (5)
+TLS_TRAMPOLINE (6)
+TLS_TRAMPOLINE (7)
+static gnutls_certificate_retrieve_function2 *const tls_trampolines[TLS_SLOTS] = {
+  retrieve_cert_0, retrieve_cert_1, retrieve_cert_2, retrieve_cert_3,
+  retrieve_cert_4, retrieve_cert_5, retrieve_cert_6, retrieve_cert_7,
+};
+
+static int
+tls_slot_take (CaraHttpServer *s)
+{
+  g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&tls_slots_lock);
+  for (int i = 0; i < TLS_SLOTS; i++)
+    if (tls_slots[i] == NULL)
+      {
+        tls_slots[i] = s;
+        return i;
+      }
+  return -1;
+}
+
+static void
+tls_slot_release (CaraHttpServer *s)
+{
+  if (s->tls_slot < 0)
+    return;
+  g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&tls_slots_lock);
+  tls_slots[s->tls_slot] = NULL;
+  s->tls_slot = -1;
 }
 
 gboolean
 cara_http_server_get_tls (CaraHttpServer *s)
 {
-  return s->tls_cert != NULL;
+  return s->creds != NULL;
+}
+
+gboolean
+cara_http_server_is_loopback_only (CaraHttpServer *s)
+{
+  return cara_socket_is_loopback (s->fd);
 }
 
 guint16
@@ -335,6 +463,7 @@ request_free (CaraHttpRequest *r)
     }
   g_free (r->method);
   g_free (r->path);
+  g_free (r->allow);
   g_byte_array_unref (r->body);
   g_clear_pointer (&r->params, g_hash_table_unref);
   g_clear_pointer (&r->query, g_hash_table_unref);
@@ -518,6 +647,7 @@ cara_http_respond_mhd (CaraHttpRequest *r, guint status, struct MHD_Response *re
     }
   r->responded = TRUE;
   r->status = status;
+  r->upgraded = status == MHD_HTTP_SWITCHING_PROTOCOLS;
   for (guint i = 0; i + 1 < r->resp_headers->len; i += 2)
     MHD_add_response_header (resp, g_ptr_array_index (r->resp_headers, i),
                              g_ptr_array_index (r->resp_headers, i + 1));
@@ -734,15 +864,15 @@ method_matches (const char *route_method, const char *method)
       || (strcmp (method, "HEAD") == 0 && strcmp (route_method, "GET") == 0);
 }
 
+/* Finds the route of @r (r->route), or the methods its path allows (r->allow, for a 405). */
 static void
-dispatch (CaraHttpRequest *r)
+route_request (CaraHttpRequest *r)
 {
   CaraHttpServer *s = r->server;
   g_auto (GStrv) segs = g_strsplit (r->path, "/", -1);
-  const RouteEntry *found = NULL;
   g_autoptr (GString) allow = NULL;
 
-  for (guint i = 0; i < s->routes->len && found == NULL; i++)
+  for (guint i = 0; i < s->routes->len; i++)
     {
       const RouteEntry *e = &g_array_index (s->routes, RouteEntry, i);
       g_autoptr (GHashTable) params = NULL;
@@ -750,9 +880,9 @@ dispatch (CaraHttpRequest *r)
         continue;
       if (method_matches (e->route->method, r->method))
         {
-          found = e;
+          r->route = e;
           r->params = g_steal_pointer (&params);
-          break;
+          return;
         }
       if (allow == NULL)
         allow = g_string_new (NULL);
@@ -761,14 +891,53 @@ dispatch (CaraHttpRequest *r)
       if (strcmp (e->route->method, "GET") == 0 && !strstr (allow->str, "HEAD"))
         g_string_append (allow, ", HEAD");
     }
+  if (allow != NULL)
+    r->allow = g_string_free (g_steal_pointer (&allow), FALSE);
+}
 
-  if (found == NULL && allow != NULL)
+/* Runs the authorizer on @r's headers; FALSE when it refused (the answer sent). */
+static gboolean
+authorize (CaraHttpRequest *r)
+{
+  CaraHttpServer *s = r->server;
+  g_autoptr (GError) error = NULL;
+  if (s->auth == NULL || r->authorized)
+    return TRUE;
+  if (!s->auth (r, r->route->route, s->auth_data, &error))
     {
-      cara_http_request_add_response_header (r, "Allow", allow->str);
+      if (cara_error_to_http_status (error) == 401)
+        cara_http_request_add_response_header (r, "WWW-Authenticate", "Bearer");
+      cara_http_respond_error (r, error);
+      return FALSE;
+    }
+  r->authorized = TRUE;
+  return TRUE;
+}
+
+/* Once the headers are in, before any body is read: an unauthorised caller gets its 401/403 now,
+ * so nobody without a token makes the server buffer a body (MHD then reads none of it and closes
+ * the connection after the answer). */
+static void
+headers_in (CaraHttpRequest *r)
+{
+  route_request (r);
+  if (r->route == NULL)
+    return;
+  g_autofree char *bad_input = request_text_problem (r);
+  if (bad_input == NULL)
+    authorize (r);
+}
+
+static void
+dispatch (CaraHttpRequest *r)
+{
+  if (r->route == NULL && r->allow != NULL)
+    {
+      cara_http_request_add_response_header (r, "Allow", r->allow);
       cara_http_respond_text (r, 405, "text/plain; charset=utf-8", "Method Not Allowed\n");
       return;
     }
-  if (found == NULL)
+  if (r->route == NULL)
     {
       cara_http_respond_text (r, 404, "text/plain; charset=utf-8", "404 page not found\n");
       return;
@@ -785,18 +954,9 @@ dispatch (CaraHttpRequest *r)
       cara_http_respond_problem (r, 400, bad_input);
       return;
     }
-  if (s->auth != NULL)
-    {
-      g_autoptr (GError) error = NULL;
-      if (!s->auth (r, found->route, s->auth_data, &error))
-        {
-          if (cara_error_to_http_status (error) == 401)
-            cara_http_request_add_response_header (r, "WWW-Authenticate", "Bearer");
-          cara_http_respond_error (r, error);
-          return;
-        }
-    }
-  found->route->handler (r, found->user_data);
+  if (!authorize (r))
+    return;
+  r->route->route->handler (r, r->route->user_data);
   if (!r->responded)
     {
       g_critical ("%s %s: handler did not respond", r->method, r->path);
@@ -827,6 +987,9 @@ access_handler (void *cls, struct MHD_Connection *conn, const char *url, const c
       r->has_body = len > 0 || (te != NULL && g_ascii_strcasecmp (te, "identity") != 0);
       r->too_large = len > CARA_HTTP_BODY_LIMIT;
       *con_cls = r;
+      /* The headers are in: from now on the longer timeout applies (body, handler, answer). */
+      MHD_set_connection_option (conn, MHD_CONNECTION_OPTION_TIMEOUT, (unsigned int) s->idle_timeout_s);
+      headers_in (r);
       return MHD_YES;
     }
 
@@ -858,6 +1021,9 @@ request_completed (void *cls, struct MHD_Connection *conn, void **con_cls, enum 
   if (r == NULL)
     return;
   *con_cls = NULL;
+  /* Kept alive for the next request: its headers get the short timeout again. */
+  if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK && !r->upgraded)
+    MHD_set_connection_option (conn, MHD_CONNECTION_OPTION_TIMEOUT, (unsigned int) s->header_timeout_s);
   if (s->log_func)
     s->log_func (r->method, r->path, r->status, (g_get_monotonic_time () - r->start_usec) / 1000.0, s->log_data);
   gboolean trim = r->large_response;
@@ -953,21 +1119,29 @@ cara_http_server_start (CaraHttpServer *s, int fd, const char *host, guint16 por
 
   unsigned int flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_ALLOW_UPGRADE | MHD_USE_ERROR_LOG;
   /* Without TLS the certificate options are MHD_OPTION_END-terminated here, so nothing changes. */
+  gboolean tls = s->creds != NULL;
+  if (tls && (s->tls_slot = tls_slot_take (s)) < 0)
+    {
+      g_set_error (error, CARA_ERROR, CARA_ERROR_FAILED, "Cannot start the HTTPS server: too many TLS servers");
+      close (fd);
+      s->fd = -1;
+      return FALSE;
+    }
   struct MHD_OptionItem tls_opts[] = {
-    { MHD_OPTION_HTTPS_MEM_CERT, 0, s->tls_cert },
-    { MHD_OPTION_HTTPS_MEM_KEY, 0, s->tls_key },
+    { MHD_OPTION_HTTPS_CERT_CALLBACK, 0, tls ? (void *) tls_trampolines[s->tls_slot] : NULL },
+    { MHD_OPTION_HTTPS_PRIORITIES, 0, (void *) cara_tls_get_priority () },
     { MHD_OPTION_END, 0, NULL },
   };
-  if (s->tls_cert != NULL)
+  if (tls)
     flags |= MHD_USE_TLS;
   /* The logger goes first, so that MHD's complaints about later options reach it. */
   s->daemon = MHD_start_daemon (flags, 0, NULL, NULL, access_handler, s,
                                 MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL,
-                                MHD_OPTION_ARRAY, s->tls_cert != NULL ? tls_opts : &tls_opts[2],
+                                MHD_OPTION_ARRAY, tls ? tls_opts : &tls_opts[2],
                                 MHD_OPTION_LISTEN_SOCKET, (MHD_socket) fd,
                                 MHD_OPTION_THREAD_POOL_SIZE, (unsigned int) s->threads,
                                 MHD_OPTION_NOTIFY_COMPLETED, request_completed, s,
-                                MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int) 120,
+                                MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int) s->header_timeout_s,
                                 MHD_OPTION_CONNECTION_LIMIT, (unsigned int) s->max_connections,
                                 MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int) s->max_connections_per_client,
                                 MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) (64 * 1024),
@@ -975,9 +1149,10 @@ cara_http_server_start (CaraHttpServer *s, int fd, const char *host, guint16 por
                                 MHD_OPTION_END);
   if (s->daemon == NULL)
     {
-      if (s->tls_cert != NULL)
+      tls_slot_release (s);
+      if (tls)
         g_set_error (error, CARA_ERROR, CARA_ERROR_FAILED,
-                     "Cannot start the HTTPS server: the TLS certificate or key is invalid or they do not match");
+                     "Cannot start the HTTPS server (libmicrohttpd; TLS priority \"%s\")", cara_tls_get_priority ());
       else
         g_set_error (error, CARA_ERROR, CARA_ERROR_FAILED, "Cannot start the HTTP server (libmicrohttpd)");
       close (fd);
@@ -1006,6 +1181,7 @@ cara_http_server_stop (CaraHttpServer *s)
     cara_http_stream_close (g_ptr_array_index (streams, i));
   MHD_stop_daemon (s->daemon);
   s->daemon = NULL;
+  tls_slot_release (s);
   if (lfd != MHD_INVALID_SOCKET)
     close (lfd);
   else if (s->fd >= 0)

@@ -2,7 +2,8 @@
 #pragma once
 
 /* HTTP serving glue on libmicrohttpd: one route table (method, pattern with {name} segments,
- * handler, role), JSON and problem+json responses, a 1 MiB request body limit (413), HEAD for
+ * handler, role), JSON and problem+json responses, a 1 MiB request body limit (413), the
+ * authorizer run as soon as the headers are in (401/403 before any body is read), HEAD for
  * GET routes, Go-style 404/405 (reference §2), and streaming responses that do not hold a worker
  * thread while idle (MHD suspend/resume).
  *
@@ -62,6 +63,11 @@ void cara_http_server_set_authorizer (CaraHttpServer *s, CaraHttpAuthorizer auth
  * a connection over a limit is closed at once, so one client cannot take every slot.  Call before
  * start. */
 void cara_http_server_set_connection_limits (CaraHttpServer *s, guint total, guint per_client);
+/* Seconds a connection may take to send a request's headers (default CARA_HTTP_HEADER_TIMEOUT:
+ * a half-sent request is dropped soon), and then to send its body and read the answer (default
+ * 120).  Streams (watch, logs) are not subject to them while idle, nor upgraded connections. */
+#define CARA_HTTP_HEADER_TIMEOUT 10
+void cara_http_server_set_timeouts (CaraHttpServer *s, guint header_s, guint idle_s);
 /* Number of worker threads (default 4). */
 void cara_http_server_set_threads (CaraHttpServer *s, guint n_threads);
 /* Called on the worker thread for every finished request (status 0 if none was sent). */
@@ -69,15 +75,21 @@ typedef void (*CaraHttpLogFunc) (const char *method, const char *path, guint sta
                                  gpointer user_data);
 void cara_http_server_set_log_func (CaraHttpServer *s, CaraHttpLogFunc func, gpointer user_data);
 
-/* Serve HTTPS (libmicrohttpd + GnuTLS) with a PEM certificate (chain) and key; call before start.
+/* Serve HTTPS (libmicrohttpd + GnuTLS, cara_tls_get_priority()) with a PEM certificate (chain) and
+ * key; call before start.
  * Fails when TLS is not compiled into libmicrohttpd or a file cannot be read or holds no PEM. */
 gboolean cara_http_server_set_tls_files (CaraHttpServer *s, const char *cert_file, const char *key_file,
                                          GError **error);
 gboolean cara_http_server_get_tls (CaraHttpServer *s);
+/* Reads the certificate and key files again (SIGHUP) and serves them to every new handshake;
+ * open connections keep theirs.  On error the old ones stay.  Without TLS: nothing to do. */
+gboolean cara_http_server_reload_tls (CaraHttpServer *s, GError **error);
 
 /* Serve on an already listening socket (@fd >= 0, e.g. from systemd), or bind @host:@port. */
 gboolean cara_http_server_start (CaraHttpServer *s, int fd, const char *host, guint16 port,
                                  GError **error);
+/* TRUE when it listens on a loopback address only (other machines cannot reach it). */
+gboolean cara_http_server_is_loopback_only (CaraHttpServer *s);
 /* The bound port (useful with port 0). */
 guint16 cara_http_server_get_port (CaraHttpServer *s);
 /* Ends every open stream, lets in-flight requests finish and stops the workers. */

@@ -79,10 +79,19 @@ cara_token_equal (const char *given, const char *expected)
 {
   if (given == NULL || expected == NULL || *expected == '\0')
     return FALSE;
-  gsize a = strlen (given), b = strlen (expected);
-  guint8 diff = a != b;
-  for (gsize i = 0; i < a; i++)
-    diff |= (guint8) (given[i] ^ expected[i % b]);
+  /* Compare fixed-size digests, so that neither the time nor anything else depends on where the
+   * tokens differ or on how long the expected one is. */
+  guint8 a[32], b[32];
+  gsize alen = sizeof a, blen = sizeof b;
+  g_autoptr (GChecksum) ca = g_checksum_new (G_CHECKSUM_SHA256);
+  g_autoptr (GChecksum) cb = g_checksum_new (G_CHECKSUM_SHA256);
+  g_checksum_update (ca, (const guchar *) given, -1);
+  g_checksum_update (cb, (const guchar *) expected, -1);
+  g_checksum_get_digest (ca, a, &alen);
+  g_checksum_get_digest (cb, b, &blen);
+  guint8 diff = 0;
+  for (gsize i = 0; i < sizeof a; i++)
+    diff |= (guint8) (a[i] ^ b[i]);
   return diff == 0;
 }
 

@@ -15,6 +15,8 @@
 #define CARA_NODE_TOKEN_HEADER "Cara-Node-Token"
 #define CARA_TOKEN_MIN_LENGTH 16
 #define CARA_TOKEN_MAX_LENGTH 256
+/* Admin, join and read-only tokens set in a configuration or the environment. */
+#define CARA_CONFIGURED_TOKEN_MIN_LENGTH 32
 
 /* 64 hex characters from getrandom(). */
 char *cara_token_generate (GError **error);
@@ -24,8 +26,8 @@ char *cara_token_generate (GError **error);
  * says which. */
 char *cara_token_load_or_create (const char *path, gboolean *ret_created, GError **error);
 
-/* Compares in time independent of where they differ (no timing oracle); FALSE when @expected is
- * NULL or empty. */
+/* Compares the SHA-256 digests of both in constant time (no timing oracle on where they differ or
+ * on the expected token's length); FALSE when @expected is NULL or empty. */
 gboolean cara_token_equal (const char *given, const char *expected);
 
 /* FALSE with a message when @token is not usable as a node token (length, characters). */

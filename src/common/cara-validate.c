@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cara-error.h"
+#include "cara-netaddr.h"
 #include "cara-quantity.h"
 #include "cara-validate.h"
 
@@ -493,7 +494,8 @@ cara_validate_node (const CaraNode *n, GError **error)
       !cara_validate_label_map (n->metadata.labels, "metadata.labels", error) ||
       !validate_annotations (n->metadata.annotations, error) ||
       !validate_resource_list (n->status.capacity, "status.capacity", error) ||
-      !validate_resource_list (n->status.allocatable, "status.allocatable", error))
+      !validate_resource_list (n->status.allocatable, "status.allocatable", error) ||
+      !cara_ip_check (n->status.network.ip, "status.network.ip", error))
     return FALSE;
   if (port < 0 || port > 65535)
     return fail (error, "status.network.agentPort", "port %" G_GINT64_FORMAT " is out of range 1-65535",

@@ -9,6 +9,7 @@
 
 #include "cara-error.h"
 #include "cara-http-client.h"
+#include "cara-tls.h"
 #include "cara-websocket.h"
 #include "cara-ws-client.h"
 
@@ -151,6 +152,7 @@ cara_ws_client_connect (const char *base_url, const char *path, const CaraWsClie
   curl_easy_setopt (c->curl, CURLOPT_CONNECT_ONLY, 1L);
   curl_easy_setopt (c->curl, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt (c->curl, CURLOPT_CONNECTTIMEOUT_MS, (long) timeout_ms);
+  cara_tls_setup_curl (c->curl);
   if (opts && opts->ca_file)
     curl_easy_setopt (c->curl, CURLOPT_CAINFO, opts->ca_file);
   CURLcode rc = curl_easy_perform (c->curl);

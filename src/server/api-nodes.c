@@ -5,6 +5,7 @@
 #include "api.h"
 #include "cara-error.h"
 #include "cara-log.h"
+#include "cara-netaddr.h"
 #include "cara-token.h"
 #include "cara-validate.h"
 #include "server-auth.h"
@@ -51,6 +52,41 @@ registration_credential (CaraHttpRequest *req, char **ret_hash, char **ret_secre
   return TRUE;
 }
 
+/* Labels an agent may not give its own node: they steer what runs where (SPEC §9). */
+#define ADMIN_LABEL_PREFIX "node-role.caravanserai/"
+
+static gboolean
+check_labels_caller (CaraHttpRequest *req, const CaraNode *n, GError **error)
+{
+  if (g_str_equal (server_auth_request_role (req), "admin"))
+    return TRUE;
+  GHashTableIter it;
+  gpointer key;
+  g_hash_table_iter_init (&it, n->metadata.labels);
+  while (g_hash_table_iter_next (&it, &key, NULL))
+    if (g_str_has_prefix (key, ADMIN_LABEL_PREFIX))
+      {
+        g_set_error (error, CARA_ERROR, CARA_ERROR_FORBIDDEN,
+                     "metadata.labels: %s: labels beginning with " ADMIN_LABEL_PREFIX " are set by an "
+                     "administrator (PUT /api/v1/nodes/%s), not at registration", (const char *) key, n->metadata.name);
+        return FALSE;
+      }
+  return TRUE;
+}
+
+/* The join token gets one answer for every registration it may not make (an existing node under
+ * another or no token, a node token bound elsewhere), so it cannot probe which tokens are bound. */
+static void
+respond_join_refused (CaraHttpRequest *req, const char *name, const GError *cause)
+{
+  g_debug ("Registration of node %s with the join token refused: %s", name, cause ? cause->message : "");
+  g_autofree char *detail = g_strdup_printf (
+      "node %s cannot be registered with this join token and node token: the join token creates new nodes, each "
+      "with a node token of its own; an existing node keeps the token bound to it (an administrator binds a new "
+      "one with caractrl node reset-token %s, or deletes the node)", name, name);
+  cara_http_respond_problem (req, 403, detail);
+}
+
 /* POST /api/v1/nodes: the reference API's create (409 when the node exists).  An agent registering
  * with its node token binds the token to the node on first registration; registering again with
  * the same token is idempotent (200 and the node), with another token 403. */
@@ -68,7 +104,8 @@ api_nodes_create (CaraHttpRequest *req, gpointer user_data)
       return;
     }
   if (!cara_validate_node_name (n->metadata.name, &error) || !cara_validate_node (n, &error)
-      || !server_auth_check_node (req, n->metadata.name, "another node", &error))
+      || !server_auth_check_node (req, n->metadata.name, "another node", &error)
+      || !check_labels_caller (req, n, &error))
     {
       cara_http_respond_error (req, error);
       return;
@@ -81,13 +118,18 @@ api_nodes_create (CaraHttpRequest *req, gpointer user_data)
       g_autoptr (CaraNode) cur = NULL;
       if (store_bind_node_credential (n->metadata.name, &cred, !server_auth_request_is_join (req), &error) && store_get_node (n->metadata.name, &cur, &error))
         {
+          server_auth_token_bound (hash);
           cara_log_node (G_LOG_LEVEL_INFO, n->metadata.name, "Node %s registered again by its agent", n->metadata.name);
           respond_node (req, 200, cur);
           return;
         }
       if (!g_error_matches (error, CARA_ERROR, CARA_ERROR_NOT_FOUND))
         {
-          cara_http_respond_error (req, error);
+          if (server_auth_request_is_join (req) && (g_error_matches (error, CARA_ERROR, CARA_ERROR_FORBIDDEN)
+                                                   || g_error_matches (error, CARA_ERROR, CARA_ERROR_CONFLICT)))
+            respond_join_refused (req, n->metadata.name, error);
+          else
+            cara_http_respond_error (req, error);
           return;
         }
       g_clear_error (&error);
@@ -96,9 +138,13 @@ api_nodes_create (CaraHttpRequest *req, gpointer user_data)
     n->status.state = CARA_NODE_STATE_NOT_READY;
   if (!store_create_node (n, hash ? &cred : NULL, &error))
     {
-      cara_http_respond_error (req, error);
+      if (hash != NULL && server_auth_request_is_join (req) && g_error_matches (error, CARA_ERROR, CARA_ERROR_CONFLICT))
+        respond_join_refused (req, n->metadata.name, error);
+      else
+        cara_http_respond_error (req, error);
       return;
     }
+  server_auth_token_bound (hash);
   cara_log_node (G_LOG_LEVEL_INFO, n->metadata.name, "Created node %s%s", n->metadata.name,
                  hash ? " (its node token bound)" : "");
   respond_node (req, 201, n);
@@ -295,6 +341,10 @@ api_nodes_heartbeat (CaraHttpRequest *req, gpointer user_data)
       g_autoptr (JsonNode) json = cara_json_parse (body, len, &ctx.decode_error);
       if (json != NULL)
         hb = cara_heartbeat_from_json (json, &ctx.decode_error);
+      /* The relays (logs, port-forward) connect to this address: only a literal IP, never a name
+       * or anything else a URL could make of it. */
+      if (hb != NULL && hb->has_network && ctx.decode_error == NULL)
+        cara_ip_check (hb->network.ip, "network.ip", &ctx.decode_error);
       if (ctx.decode_error != NULL)
         g_prefix_error (&ctx.decode_error, "invalid request body: ");
     }
@@ -333,6 +383,7 @@ api_nodes_reset_token (CaraHttpRequest *req, gpointer user_data)
       cara_http_respond_error (req, error);
       return;
     }
+  server_auth_token_bound (hash);
   cara_log_node (G_LOG_LEVEL_INFO, name, "Node %s: a new node token was bound by an administrator", name);
   g_autoptr (JsonBuilder) b = json_builder_new ();
   json_builder_begin_object (b);

@@ -23,6 +23,8 @@
 #include "cara-error.h"
 #include "cara-http-client.h"
 #include "cara-model.h"
+#include "cara-netaddr.h"
+#include "cara-tls.h"
 #include "cara-websocket.h"
 #include "cara-ws-client.h"
 #include "store.h"
@@ -138,7 +140,9 @@ resolve_agent (CaraHttpRequest *req, const char *service, gboolean need_running,
       return FALSE;
     }
   const char *ip = node->status.network.ip;
-  if (ip == NULL || *ip == '\0')
+  /* Only the address the node registered, as a literal (rows from before that was checked may
+   * hold anything): never a name to resolve or a string to paste into a URL. */
+  if (ip == NULL || !cara_ip_is_literal (ip))
     {
       respond_problem_printf (req, 502, "node %s has no IP address to reach its agent", node->metadata.name);
       return FALSE;
@@ -347,6 +351,7 @@ leg_thread (gpointer data)
     }
   char errbuf[CURL_ERROR_SIZE] = "";
   curl_easy_setopt (curl, CURLOPT_URL, l->url);
+  cara_tls_setup_curl (curl);
   if (agent_ca_value)
     curl_easy_setopt (curl, CURLOPT_CAINFO, agent_ca_value);
   curl_easy_setopt (curl, CURLOPT_HTTPHEADER, headers);

@@ -13,6 +13,7 @@
 #include "cara-error.h"
 #include "cara-http-server.h"
 #include "cara-log.h"
+#include "cara-tls.h"
 #include "controller-setup.h"
 #include "pg-private.h"
 #include "server-auth.h"
@@ -50,7 +51,8 @@ on_reload (gpointer user_data)
   Server *s = user_data;
   g_autoptr (GError) error = NULL;
   cara_daemon_notify_reloading ();
-  /* Listening address, database and TLS stay as they are; log level and tokens follow the file. */
+  /* Listening address, database and TLS priorities stay as they are; log level, tokens and the
+   * TLS certificate follow the files (open connections keep the certificate they got). */
   if (!server_config_load (s->cfg, &error))
     g_warning ("Reloading the configuration failed, keeping the old one: %s", error->message);
   else if (!server_auth_reload (s->auth, s->cfg->kf, &error))
@@ -59,6 +61,16 @@ on_reload (gpointer user_data)
     {
       cara_log_init ("cara-server", s->cfg->debug);
       g_message ("Configuration and tokens reloaded from %s", s->cfg->config_path);
+    }
+  g_clear_error (&error);
+  if (cara_http_server_get_tls (s->http))
+    {
+      if (s->cfg->tls_cert == NULL)
+        g_warning ("TLS stays on until a restart (tls_cert is no longer set)");
+      else if (!cara_http_server_set_tls_files (s->http, s->cfg->tls_cert, s->cfg->tls_key, &error))
+        g_warning ("Reloading the TLS certificate failed, keeping the old one: %s", error->message);
+      else
+        g_message ("TLS certificate reloaded from %s", s->cfg->tls_cert);
     }
   g_autofree char *status = status_text (s);
   cara_daemon_notify_ready (status);
@@ -185,6 +197,11 @@ main (int argc, char **argv)
       g_critical ("%s", error->message);
       return 1;
     }
+  if (!cara_tls_set_priority (cfg->tls_priority, &error))
+    {
+      g_critical ("%s", error->message);
+      return 1;
+    }
   g_autoptr (CaraHttpServer) http = cara_http_server_new ();
   if (server_auth_enabled (auth))
     cara_http_server_set_authorizer (http, server_auth_authorize, auth);
@@ -232,6 +249,16 @@ main (int argc, char **argv)
 
   g_message ("Serving the API%s on %s (database %s)", cfg->tls_cert ? " over HTTPS" : "", s.listen_desc,
              pg ? "private" : "from DATABASE_URL");
+  /* Plain HTTP on 0.0.0.0 stays the default (as the Go version), but not silently. */
+  if (!cara_http_server_is_loopback_only (http))
+    {
+      if (!server_auth_enabled (auth))
+        g_warning ("Authorisation is off (CARA_AUTH=none) and %s is reachable from other machines: anyone "
+                   "there controls the cluster; listen on 127.0.0.1 (HOST) or turn authorisation on", s.listen_desc);
+      if (!cara_http_server_get_tls (http))
+        g_warning ("TLS is off and %s is reachable from other machines: tokens and project specs cross the "
+                   "network in clear text; see --tls-cert (docs/tls.md)", s.listen_desc);
+    }
   s.last_status = status_text (&s);
   cara_daemon_notify_ready (s.last_status);
   g_timeout_add_seconds (2, update_status, &s);

@@ -9,8 +9,15 @@
 #include "cara-token.h"
 #include "server-auth.h"
 #include "store.h"
+#include "token-miss-cache.h"
 
 #define GROUP "server"
+
+/* Unknown bearer tokens remembered for a short while (each costs a query otherwise); short, since
+ * another replica may bind a token meanwhile. */
+#define MISS_CACHE_ENTRIES 4096
+#define MISS_CACHE_TTL_USEC (5 * G_USEC_PER_SEC)
+static TokenMissCache *misses;
 
 typedef struct {
   char *admin;
@@ -48,6 +55,20 @@ server_auth_free (ServerAuth *a)
   g_free (a);
 }
 
+/* A token typed into a configuration must be hard to guess: 32 characters at least. */
+static gboolean
+configured_token_check (const char *token, const char *what, GError **error)
+{
+  if (strlen (token) < CARA_CONFIGURED_TOKEN_MIN_LENGTH)
+    {
+      g_set_error (error, CARA_ERROR, CARA_ERROR_INVALID,
+                   "%s is too short: a configured token needs at least %d characters (it has %zu); "
+                   "make one with: openssl rand -hex 32", what, CARA_CONFIGURED_TOKEN_MIN_LENGTH, strlen (token));
+      return FALSE;
+    }
+  return cara_token_check (token, what, error);
+}
+
 /* The configured token, else the one in <state dir>/<name>.token (generated when missing). */
 static char *
 token_setting (GKeyFile *kf, const char *state_dir, const char *name, const char *key, const char *env,
@@ -55,7 +76,10 @@ token_setting (GKeyFile *kf, const char *state_dir, const char *name, const char
 {
   g_autofree char *t = cara_config_string (kf, GROUP, key, env, NULL, NULL);
   if (t != NULL && *t != '\0')
-    return g_steal_pointer (&t);
+    {
+      g_autofree char *what = g_strdup_printf ("%s (%s)", env, key);
+      return configured_token_check (t, what, error) ? g_steal_pointer (&t) : NULL;
+    }
   g_autofree char *path = g_strdup_printf ("%s/%s.token", state_dir, name);
   gboolean created = FALSE;
   char *token = cara_token_load_or_create (path, &created, error);
@@ -76,7 +100,8 @@ tokens_load (GKeyFile *kf, const char *state_dir, GError **error)
     {
       t->read = g_strsplit (read, ",", -1);
       for (guint i = 0; t->read[i]; i++)
-        g_strstrip (t->read[i]);
+        if (!configured_token_check (g_strstrip (t->read[i]), "CARA_READ_TOKENS (read_tokens)", error))
+          return NULL;
     }
   return g_steal_pointer (&t);
 }
@@ -101,6 +126,8 @@ server_auth_new (GKeyFile *kf, const char *state_dir, GError **error)
   a->enabled = TRUE;
   if ((a->tokens = tokens_load (kf, state_dir, error)) == NULL)
     return NULL;
+  if (misses == NULL)
+    misses = token_miss_cache_new (MISS_CACHE_ENTRIES, MISS_CACHE_TTL_USEC);
   return g_steal_pointer (&a);
 }
 
@@ -202,13 +229,18 @@ server_auth_authorize (CaraHttpRequest *req, const CaraHttpRoute *route, gpointe
     {
       g_autoptr (GError) local = NULL;
       g_autofree char *hash = cara_node_token_hash (given);
-      if (store_find_node_by_token_hash (hash, &node, &local))
+      gint64 now = g_get_monotonic_time ();
+      if (misses != NULL && token_miss_cache_contains (misses, hash, now))
+        ; /* nobody's a moment ago: no query */
+      else if (store_find_node_by_token_hash (hash, &node, &local))
         caller = CALLER_NODE;
       else if (!g_error_matches (local, CARA_ERROR, CARA_ERROR_NOT_FOUND))
         {
           g_propagate_error (error, g_steal_pointer (&local));
           return FALSE;
         }
+      else if (misses != NULL)
+        token_miss_cache_add (misses, hash, now);
     }
   if (caller == CALLER_NONE)
     {
@@ -280,4 +312,11 @@ server_auth_check_node (CaraHttpRequest *req, const char *node, const char *what
     return TRUE;
   g_set_error (error, CARA_ERROR, CARA_ERROR_FORBIDDEN, "the token of node %s may not act for %s", caller, what);
   return FALSE;
+}
+
+void
+server_auth_token_bound (const char *token_hash)
+{
+  if (misses != NULL && token_hash != NULL)
+    token_miss_cache_forget (misses, token_hash);
 }

@@ -40,3 +40,5 @@ gboolean server_auth_request_is_join (CaraHttpRequest *req);
 const char *server_auth_request_role (CaraHttpRequest *req);
 /* For those handlers: FALSE with a FORBIDDEN error unless @req may act for @node. */
 gboolean server_auth_check_node (CaraHttpRequest *req, const char *node, const char *what, GError **error);
+/* A node token (by its hash) was just bound to a node: it is no longer unknown. */
+void server_auth_token_bound (const char *token_hash);

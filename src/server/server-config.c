@@ -4,6 +4,7 @@
 
 #include "cara-config.h"
 #include "cara-error.h"
+#include "cara-tls.h"
 #include "server-config.h"
 
 #define GROUP "server"
@@ -36,8 +37,10 @@ server_config_free (ServerConfig *cfg)
   g_free (cfg->cli.resync_interval);
   g_free (cfg->cli.tls_cert);
   g_free (cfg->cli.tls_key);
+  g_free (cfg->cli.tls_priority);
   g_free (cfg->tls_cert);
   g_free (cfg->tls_key);
+  g_free (cfg->tls_priority);
   g_free (cfg);
 }
 
@@ -73,6 +76,9 @@ server_config_parse_args (ServerConfig *cfg, int *argc, char ***argv, GError **e
       "Serve HTTPS with this PEM certificate (chain) ($CARA_TLS_CERT, [server] tls_cert; needs --tls-key)", "FILE" },
     { "tls-key", 0, 0, G_OPTION_ARG_FILENAME, &cfg->cli.tls_key,
       "PEM private key of --tls-cert ($CARA_TLS_KEY, [server] tls_key)", "FILE" },
+    { "tls-priority", 0, 0, G_OPTION_ARG_STRING, &cfg->cli.tls_priority,
+      "GnuTLS priority string for the API listener and the connections to agents ($CARA_TLS_PRIORITY, "
+      "[server] tls_priority; default: TLS 1.2 or 1.3, no static RSA, SHA-1 or CBC)", "STRING" },
     { "debug", 0, 0, G_OPTION_ARG_NONE, &cfg->cli.debug, "Log debug messages ($DEBUG=true, [server] debug)", NULL },
     { "version", 0, 0, G_OPTION_ARG_NONE, &cfg->cli.version, "Print the version and exit", NULL },
     { NULL }
@@ -123,6 +129,10 @@ server_config_load (ServerConfig *cfg, GError **error)
                                                          "CARA_MAX_CONNECTIONS_PER_CLIENT", NULL, "128");
   g_autofree char *tls_cert = cara_config_string (kf, GROUP, "tls_cert", "CARA_TLS_CERT", cfg->cli.tls_cert, NULL);
   g_autofree char *tls_key = cara_config_string (kf, GROUP, "tls_key", "CARA_TLS_KEY", cfg->cli.tls_key, NULL);
+  g_autofree char *tls_priority = cara_config_string (kf, GROUP, "tls_priority", "CARA_TLS_PRIORITY",
+                                                      cfg->cli.tls_priority, NULL);
+  if (tls_priority && *tls_priority && !cara_tls_priority_check (tls_priority, error))
+    return FALSE;
   if ((tls_cert && *tls_cert) != (tls_key && *tls_key))
     {
       g_set_error (error, CARA_ERROR, CARA_ERROR_INVALID, "TLS needs both tls_cert and tls_key (--tls-cert, --tls-key)");
@@ -164,6 +174,8 @@ server_config_load (ServerConfig *cfg, GError **error)
   cfg->tls_cert = (tls_cert && *tls_cert) ? g_steal_pointer (&tls_cert) : NULL;
   g_free (cfg->tls_key);
   cfg->tls_key = (tls_key && *tls_key) ? g_steal_pointer (&tls_key) : NULL;
+  g_free (cfg->tls_priority);
+  cfg->tls_priority = (tls_priority && *tls_priority) ? g_steal_pointer (&tls_priority) : NULL;
   g_clear_pointer (&cfg->kf, g_key_file_unref);
   cfg->kf = g_key_file_ref (kf);
   return TRUE;

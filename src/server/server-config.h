@@ -24,12 +24,13 @@ typedef struct {
   gint64 resync_interval_usec;
   char *tls_cert;      /* NULL: plain HTTP */
   char *tls_key;
+  char *tls_priority;  /* GnuTLS priority string, NULL: CARA_TLS_DEFAULT_PRIORITY */
 
   /* command-line values (NULL when not given) */
   struct {
     char *config, *host, *port, *database_url, *data_dir, *threads;
     char *node_heartbeat_timeout, *reschedule_grace_period, *termination_timeout, *resync_interval;
-    char *tls_cert, *tls_key;
+    char *tls_cert, *tls_key, *tls_priority;
     gboolean debug, version;
   } cli;
 } ServerConfig;

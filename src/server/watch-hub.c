@@ -51,7 +51,7 @@ typedef struct {
   const char *type;
   JsonNode *object;
   char *node_ref;
-  char *line[3]; /* ADDED, MODIFIED, DELETED, built on first use */
+  char *line[4]; /* ADDED, MODIFIED, DELETED, and DELETED without the object; built on first use */
 } HubEvent;
 
 static void
@@ -183,6 +183,43 @@ event_line (HubEvent *e, const char *type)
   return e->line[i];
 }
 
+/* DELETED for a watcher the object left (a project moved off its node): only the object's name and
+ * resourceVersion, never the spec it now has somewhere else. */
+static const char *
+left_line (HubEvent *e)
+{
+  if (e->line[3] == NULL)
+    {
+      JsonObject *o = json_node_get_object (e->object);
+      g_autoptr (JsonBuilder) b = json_builder_new ();
+      json_builder_begin_object (b);
+      for (guint i = 0; i < 2; i++)
+        {
+          const char *key = i == 0 ? "apiVersion" : "kind";
+          if (json_object_has_member (o, key))
+            {
+              json_builder_set_member_name (b, key);
+              json_builder_add_value (b, json_node_copy (json_object_get_member (o, key)));
+            }
+        }
+      json_builder_set_member_name (b, "metadata");
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "name");
+      json_builder_add_string_value (b, e->name);
+      JsonObject *meta = json_object_has_member (o, "metadata") ? json_object_get_object_member (o, "metadata") : NULL;
+      if (meta != NULL && json_object_has_member (meta, "resourceVersion"))
+        {
+          json_builder_set_member_name (b, "resourceVersion");
+          json_builder_add_value (b, json_node_copy (json_object_get_member (meta, "resourceVersion")));
+        }
+      json_builder_end_object (b);
+      json_builder_end_object (b);
+      g_autoptr (JsonNode) stub = json_builder_get_root (b);
+      e->line[3] = make_line ("DELETED", stub);
+    }
+  return e->line[3];
+}
+
 static void
 watcher_free (Watcher *w)
 {
@@ -242,6 +279,11 @@ deliver (Watcher *w, HubEvent *e)
           if (!match && !was)
             return;
           g_hash_table_remove (w->matched, e->name);
+          if (!match)
+            {
+              watcher_write (w, left_line (e));
+              return;
+            }
         }
       else if (match)
         {
@@ -252,8 +294,9 @@ deliver (Watcher *w, HubEvent *e)
         {
           if (!was)
             return;
-          type = "DELETED";
           g_hash_table_remove (w->matched, e->name);
+          watcher_write (w, left_line (e));
+          return;
         }
     }
   watcher_write (w, event_line (e, type));

@@ -257,8 +257,11 @@ class E2E:
         gid = os.stat("/var/run/docker.sock").st_gid
         self.sh(f"getent group docker >/dev/null || groupadd -o -g {gid} docker")
         # dbus-daemon drops policy for users that do not exist yet: reload once the user does.
-        self.sh("systemd-sysusers && systemd-tmpfiles --create && systemctl daemon-reload && "
-                "systemctl reload dbus.service")
+        # The configuration files are 0640 (they may hold tokens): group caravanserai, as the
+        # install script or a package's postinst (dpkg-statoverride) makes them.
+        self.sh("systemd-sysusers && systemd-tmpfiles --create && "
+                "chgrp caravanserai /etc/caravanserai/server.conf /etc/caravanserai/agent.conf && "
+                "systemctl daemon-reload && systemctl reload dbus.service")
         missing = self.sh("ldd /usr/bin/cara-server /usr/bin/cara-agent /usr/bin/caractrl | grep 'not found' || true").stdout
         if missing.strip():
             raise StepFailed("shared libraries missing in the image (add them to "

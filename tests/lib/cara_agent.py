@@ -55,6 +55,9 @@ class Agent(fx.Daemon):
         e.update({"NODE_NAME": node, "SERVER_URL": server_url, "AGENT_LISTEN_PORT": str(self.port),
                   "AGENT_ADVERTISE_IP": "127.0.0.1", "PROXY_LISTEN_ADDR": "127.0.0.1:%d" % self.proxy_port})
         e.update(env or {})
+        # An agent without a join token must be told that the cluster runs without authorisation.
+        if not e.get("CARA_TOKEN") and not os.environ.get("CARA_TOKEN"):
+            e.setdefault("CARA_AUTH", "none")
         fx.on_exit(lambda: fx.docker_cleanup("cara.node=" + node))
         # Its own state directory: the node token (SPEC §9) lives there and survives restarts.
         self.data_dir = os.path.join(fx.log_dir(), "agent-state-" + node)

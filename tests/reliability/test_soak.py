@@ -21,8 +21,8 @@ import cara_fixtures as fx
 from cara_agent import AGENT_DEFAULT_ENV, agent_bin, project, server_bin, service
 
 SECONDS = int(os.environ.get("CARA_SOAK_SECONDS", "600"))
-ADMIN = "soak-admin-" + os.urandom(8).hex()
-JOIN = "soak-join-" + os.urandom(8).hex()
+ADMIN = "soak-admin-" + os.urandom(16).hex()
+JOIN = "soak-join-" + os.urandom(16).hex()
 HERE = os.path.dirname(os.path.abspath(__file__))
 # RSS growth allowed between the end of the warm-up third and the end of the run.  Valgrind's
 # queue of freed blocks is cut to 1 MB (--freelist-vol) so that it does not pass for growth: with

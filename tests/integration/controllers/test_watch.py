@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """Watch API (SPEC §3): NDJSON ADDED/MODIFIED/DELETED; ADDED for current objects when no
-resourceVersion is given; the nodeRef filter (objects entering it are ADDED, leaving it DELETED);
+resourceVersion is given; the nodeRef filter (objects entering it are ADDED, leaving it DELETED
+with the name only, not the spec they have elsewhere);
 resume from a resourceVersion; 410 Expired when that is older than the kept events; changes made
 through another replica; BOOKMARK lines on idle streams; bad resourceVersion -> 400."""
 
@@ -74,6 +75,9 @@ def test(pg):
                 for _ in range(len(mine | names)):
                     _, e = w.next(lambda e: e["type"] == "DELETED")
                     gone.add(e["object"]["metadata"]["name"])
+                    # moved away: the name only, never the spec it has on its new node
+                    check(set(e["object"]) == {"apiVersion", "kind", "metadata"}, e)
+                    check(set(e["object"]["metadata"]) <= {"name", "resourceVersion"}, e)
                 check(gone == mine | names, (gone, mine, names))
                 rest = [e for e in w.drain(quiet=0.5) if e["type"] != "BOOKMARK"]
                 check(not rest, rest)  # n2's projects never show up

@@ -74,6 +74,7 @@ def main():
         wrapper = os.environ.get("CARA_AGENT_WRAPPER", "").split()
         agent = fx.Daemon(wrapper + [AGENT_BIN, "--config", os.path.join(bus.dir, "none.conf")], name="cara-agent", env={
             "DBUS_SYSTEM_BUS_ADDRESS": bus.address,
+            "CARA_AUTH": "none",
             "SERVER_URL": srv.url,
             "NODE_NAME": node,
             "HEARTBEAT_INTERVAL": "1s",

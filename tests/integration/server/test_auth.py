@@ -73,7 +73,7 @@ def wait_placed(srv, admin, name, node, timeout=20):
 def main():
     with postgres() as pg:
         url = pg.create_database("auth")
-        env = {"CARA_AUTH": "token", "CARA_READ_TOKENS": "reader-1, reader-2"}
+        env = {"CARA_AUTH": "token", "CARA_READ_TOKENS": "reader-1-0123456789abcdef0123456789abcdef, reader-2-0123456789abcdef0123456789abcdef"}
         data_dir = tempfile.mkdtemp(prefix="cara-auth-")
         try:
             run(pg, url, env, data_dir)
@@ -116,7 +116,7 @@ def run(pg, url, env, data_dir):
         register(srv, join, "n1", t1, 200)
         register(srv, t1, "n1", t1, 200)
         register(srv, join, "n1", "intruder-" + os.urandom(16).hex(), 403)
-        register(srv, join, "n3", t1, 409)
+        register(srv, join, "n3", t1, 403)  # bound elsewhere: the same 403 as any refusal (no probing)
         register(srv, t1, "n3", t1, 403)
         register(srv, join, "n3", "short", 400)
         # a node token acts for its own node only
@@ -162,21 +162,21 @@ def run(pg, url, env, data_dir):
         register(srv, join, "n4", "node-4-" + os.urandom(16).hex(), 403)
         register(srv, admin, "n4", "node-4-" + os.urandom(16).hex(), 200)
         # read-only tokens
-        expect(srv, "GET", "/api/v1/projects/p", "reader-2", 200)
-        expect(srv, "POST", "/api/v1/nodes/n1/heartbeat", "reader-1", 403)
-        expect(srv, "POST", "/api/v1/nodes", "reader-1", 403, {"metadata": {"name": "n5"}})
-        expect(srv, "PATCH", "/api/v1/projects/p/status", "reader-1", 403, {"phase": "Failed"})
-        expect(srv, "DELETE", "/api/v1/projects/p?force=true", "reader-1", 403)
+        expect(srv, "GET", "/api/v1/projects/p", "reader-2-0123456789abcdef0123456789abcdef", 200)
+        expect(srv, "POST", "/api/v1/nodes/n1/heartbeat", "reader-1-0123456789abcdef0123456789abcdef", 403)
+        expect(srv, "POST", "/api/v1/nodes", "reader-1-0123456789abcdef0123456789abcdef", 403, {"metadata": {"name": "n5"}})
+        expect(srv, "PATCH", "/api/v1/projects/p/status", "reader-1-0123456789abcdef0123456789abcdef", 403, {"phase": "Failed"})
+        expect(srv, "DELETE", "/api/v1/projects/p?force=true", "reader-1-0123456789abcdef0123456789abcdef", 403)
         expect(srv, "DELETE", "/api/v1/projects/p?force=true", admin, 204)
         # whoami: the caller's role, for admin and read-only tokens (the dashboard's action buttons)
         assert json.loads(expect(srv, "GET", "/api/v1/whoami", admin, 200)) == {"role": "admin"}
-        assert json.loads(expect(srv, "GET", "/api/v1/whoami", "reader-1", 200)) == {"role": "read"}
+        assert json.loads(expect(srv, "GET", "/api/v1/whoami", "reader-1-0123456789abcdef0123456789abcdef", 200)) == {"role": "read"}
         expect(srv, "GET", "/api/v1/whoami", t1, 403)
         expect(srv, "GET", "/api/v1/whoami", join, 403)
         expect(srv, "GET", "/api/v1/whoami", None, 401)
         expect(srv, "GET", "/api/v1/whoami", "wrong", 401)
         # the dashboard's files are public (the API calls the page makes carry the token)
-        for token in (None, "wrong", "reader-1", t1, join, admin):
+        for token in (None, "wrong", "reader-1-0123456789abcdef0123456789abcdef", t1, join, admin):
             expect(srv, "GET", "/ui/", token, 200)
             expect(srv, "GET", "/ui/app.js", token, 200)
 
@@ -185,10 +185,10 @@ def run(pg, url, env, data_dir):
         expect(srv, "GET", "/api/v1/nodes", admin, 200)
         expect(srv, "POST", "/api/v1/nodes/n1/heartbeat", t1, 204)  # node tokens live in the database
         register(srv, join, "n6", "node-6-" + os.urandom(16).hex(), 201)
-    with CaraServer(database_url=url, env={"CARA_AUTH": "token", "CARA_ADMIN_TOKEN": "configured-admin",
-                                          "CARA_JOIN_TOKEN": "configured-join"}) as srv:
-        expect(srv, "GET", "/api/v1/nodes", "configured-admin", 200)
-        register(srv, "configured-join", "n7", "node-7-" + os.urandom(16).hex(), 201)
+    with CaraServer(database_url=url, env={"CARA_AUTH": "token", "CARA_ADMIN_TOKEN": "configured-admin-0123456789abcdef0123456789abcdef",
+                                          "CARA_JOIN_TOKEN": "configured-join-0123456789abcdef0123456789abcdef"}) as srv:
+        expect(srv, "GET", "/api/v1/nodes", "configured-admin-0123456789abcdef0123456789abcdef", 200)
+        register(srv, "configured-join-0123456789abcdef0123456789abcdef", "n7", "node-7-" + os.urandom(16).hex(), 201)
         expect(srv, "GET", "/api/v1/nodes", admin, 401)
         expect(srv, "POST", "/api/v1/nodes", join, 401, {"metadata": {"name": "n8"}})
         assert not os.path.exists(os.path.join(srv.data_dir, "admin.token"))
@@ -196,26 +196,26 @@ def run(pg, url, env, data_dir):
     srv = CaraServer(database_url=url, env={"CARA_AUTH": "token"}, start=False)
     conf = srv.args[srv.args.index("--config") + 1]
     with open(conf, "w") as f:
-        f.write("[server]\nadmin_token=first-admin-token\n")
+        f.write("[server]\nadmin_token=first-admin-token-0123456789abcdef0123456789abcdef\n")
     srv.start()
     with srv:
-        expect(srv, "GET", "/api/v1/nodes", "first-admin-token", 200)
+        expect(srv, "GET", "/api/v1/nodes", "first-admin-token-0123456789abcdef0123456789abcdef", 200)
         with open(conf, "w") as f:
-            f.write("[server]\nadmin_token=second-admin-token\nread_tokens=late-reader\n")
+            f.write("[server]\nadmin_token=second-admin-token-0123456789abcdef0123456789abcdef\nread_tokens=late-reader-0123456789abcdef0123456789abcdef\n")
         srv.proc.send_signal(signal.SIGHUP)
         deadline = time.monotonic() + 10
-        while call(srv, "GET", "/api/v1/nodes", "second-admin-token")[0] != 200:
+        while call(srv, "GET", "/api/v1/nodes", "second-admin-token-0123456789abcdef0123456789abcdef")[0] != 200:
             assert time.monotonic() < deadline, "SIGHUP did not reload the tokens"
             time.sleep(0.05)
-        expect(srv, "GET", "/api/v1/nodes", "first-admin-token", 401)
-        expect(srv, "GET", "/api/v1/nodes", "late-reader", 200)
+        expect(srv, "GET", "/api/v1/nodes", "first-admin-token-0123456789abcdef0123456789abcdef", 401)
+        expect(srv, "GET", "/api/v1/nodes", "late-reader-0123456789abcdef0123456789abcdef", 200)
         expect(srv, "POST", "/api/v1/nodes/n1/heartbeat", t1, 204)  # node tokens unaffected
         # a broken file keeps the old tokens
         with open(conf, "w") as f:
             f.write("[server\n")
         srv.proc.send_signal(signal.SIGHUP)
         time.sleep(0.5)
-        expect(srv, "GET", "/api/v1/nodes", "second-admin-token", 200)
+        expect(srv, "GET", "/api/v1/nodes", "second-admin-token-0123456789abcdef0123456789abcdef", 200)
     # off, explicitly
     with CaraServer(database_url=url, env={"CARA_AUTH": "none"}) as srv:
         expect(srv, "GET", "/api/v1/nodes", None, 200)

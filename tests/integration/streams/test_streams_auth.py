@@ -14,8 +14,8 @@ import cara_fixtures as fx  # noqa: E402
 from cara_agent import AgentCluster, project, service  # noqa: E402
 from cara_ws import WebSocket  # noqa: E402
 
-ADMIN = "adm-" + os.urandom(8).hex()
-JOIN = "join-" + os.urandom(8).hex()
+ADMIN = "adm-" + os.urandom(16).hex()
+JOIN = "join-" + os.urandom(16).hex()
 CTL = os.environ.get("CARACTRL_BIN", "caractrl")
 
 
@@ -83,7 +83,7 @@ def main():
         os.unlink(os.path.join(a.data_dir, "node-%s.token" % a.node))
         a.start()
         a.wait_ready()
-        a.wait_log(r"registered with another node token")
+        a.wait_log(r"cannot be registered with this join token")
         s, _, body = fx.http("GET", logs, headers=admin)
         assert s == 502 and b"refused the server's credential" in body, (s, body)
     print("ok")

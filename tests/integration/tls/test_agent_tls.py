@@ -2,10 +2,12 @@
 """The agent's API over TLS (--tls-cert/--tls-key, CARA_TLS_CERT/KEY): the agent serves HTTPS with
 a certificate for its advertised address, plain HTTP is not served, a half TLS configuration is
 refused; the server, told agent_tls=true (CARA_AGENT_TLS) and the CA (CARA_AGENT_CA), relays logs
-from it (logs, and port-forward over a WebSocket) over verified HTTPS, and with the wrong CA it refuses the agent (502)."""
+from it (logs, and port-forward over a WebSocket) over verified HTTPS, and with the wrong CA it refuses the agent (502).
+SIGHUP (systemctl reload) makes the agent serve replaced certificate files."""
 
 import os
 import shutil
+import signal
 import socket
 import ssl
 import subprocess
@@ -26,6 +28,24 @@ def https_ok(url, ca):
         return r.status == 200
 
 
+def peer_cert(port, ca):
+    ctx = ssl.create_default_context(cafile=ca)
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+        with ctx.wrap_socket(raw, server_hostname="127.0.0.1") as s:
+            return s.getpeercert(binary_form=True)
+
+
+def check_reload(d, a, ca):
+    """systemctl reload (SIGHUP): the agent serves new certificate files, and keeps running."""
+    first = peer_cert(a.port, ca)
+    make_cert(d, "ca", "agent2", "IP:127.0.0.1")
+    shutil.copy(os.path.join(d, "agent2.crt"), os.path.join(d, "agent.crt"))
+    shutil.copy(os.path.join(d, "agent2.key"), os.path.join(d, "agent.key"))
+    a.send_signal(signal.SIGHUP)
+    fx.wait_until(lambda: peer_cert(a.port, ca) != first, timeout=15, what="the agent's new certificate")
+    assert a.running, "SIGHUP stopped the agent"
+
+
 def run(d, ca_for_server, want_logs):
     ca = os.path.join(d, "ca.crt")
     cert, key = os.path.join(d, "agent.crt"), os.path.join(d, "agent.key")
@@ -43,6 +63,8 @@ def run(d, ca_for_server, want_logs):
             got = b""
         s.close()
         assert not got.startswith(b"HTTP/1.") or b" 200 " not in got, got
+        if want_logs:
+            check_reload(d, a, ca)
         c.wait_node_ready(a.node)
         name = fx.unique_name("tlslogs")
         c.apply(project(name, [service("talker", command=["sh", "-c", "while true; do echo tls-tick; sleep 0.3; done"]),
@@ -83,7 +105,7 @@ def main():
         wrong = make_ca(d, "wrongca")
         make_cert(d, "ca", "agent", "IP:127.0.0.1")
         # half a configuration is refused
-        env = dict(os.environ, CARA_TLS_CERT=os.path.join(d, "agent.crt"))
+        env = dict(os.environ, CARA_TLS_CERT=os.path.join(d, "agent.crt"), CARA_AUTH="none")
         env.pop("CARA_TLS_KEY", None)
         p = subprocess.run([agent_bin(), "--config", "/nonexistent/agent.conf"], env=env, capture_output=True,
                            text=True, timeout=30)

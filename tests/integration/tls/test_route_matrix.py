@@ -33,7 +33,8 @@ ROLE_USE_RX = re.compile(r'CARA_HTTP_ROLE_(PUBLIC|READ|JOIN|AGENT|ADMIN)\s*,')
 
 NODE = "matrix-node"
 NODE_TOKEN = "matrix-node-token-" + "0" * 20
-TOKENS = {"admin": "matrix-admin-token", "join": "matrix-join-token", "read": "matrix-read-token",
+TOKENS = {"admin": "matrix-admin-token" + "-0123456789abcdef", "join": "matrix-join-token" + "-0123456789abcdef",
+          "read": "matrix-read-token" + "-0123456789abcdef",
           "node": NODE_TOKEN, "wrong": "matrix-wrong-token", "missing": None}
 ALLOWED = {"PUBLIC": {"admin", "join", "read", "node", "wrong", "missing"}, "READ": {"admin", "read", "node"},
            "JOIN": {"admin", "join", "node"}, "AGENT": {"admin", "node"}, "ADMIN": {"admin"}}

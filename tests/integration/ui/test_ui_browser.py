@@ -42,7 +42,7 @@ try:
 except ImportError:
     fx.skip("python3-selenium is not installed (apt-get install chromium chromium-driver python3-selenium)")
 
-ADMIN, JOIN, READER = "ui-admin-" + os.urandom(8).hex(), "ui-join-" + os.urandom(8).hex(), "ui-reader-" + os.urandom(8).hex()
+ADMIN, JOIN, READER = "ui-admin-" + os.urandom(16).hex(), "ui-join-" + os.urandom(16).hex(), "ui-reader-" + os.urandom(16).hex()
 # Routes another part of the server may not have yet; the page shows "not available" for them.
 OPTIONAL_ROUTES = ("/api/v1/events", "/revisions")
 
