@@ -1499,6 +1499,35 @@ check_top_networks (Conv *c)
     }
 }
 
+/* A service another waits for with service_completed_successfully runs once, as Compose's
+ * default "restart: no" has it: without a restart key it gets restartPolicy Never (Always would
+ * start it again each time it completes). */
+static void
+run_completed_once (JsonArray *services)
+{
+  for (guint i = 0; i < json_array_get_length (services); i++)
+    {
+      JsonArray *deps = NULL;
+      JsonObject *s = json_array_get_object_element (services, i);
+      if (json_object_has_member (s, "dependsOn"))
+        deps = json_object_get_array_member (s, "dependsOn");
+      for (guint j = 0; deps != NULL && j < json_array_get_length (deps); j++)
+        {
+          JsonNode *d = json_array_get_element (deps, j);
+          JsonObject *item = JSON_NODE_HOLDS_OBJECT (d) ? json_node_get_object (d) : NULL;
+          if (item == NULL || g_strcmp0 (json_object_get_string_member (item, "condition"), "Completed") != 0)
+            continue;
+          for (guint k = 0; k < json_array_get_length (services); k++)
+            {
+              JsonObject *t = json_array_get_object_element (services, k);
+              if (g_strcmp0 (json_object_get_string_member (t, "name"), json_object_get_string_member (item, "name")) == 0 &&
+                  !json_object_has_member (t, "restartPolicy"))
+                json_object_set_string_member (t, "restartPolicy", "Never");
+            }
+        }
+    }
+}
+
 JsonNode *
 ctl_compose_convert (CaraManifestDoc *doc, const CtlComposeOptions *opts, GHashTable *env, const char *dir,
                      CtlComposeDiag *diag)
@@ -1577,6 +1606,7 @@ ctl_compose_convert (CaraManifestDoc *doc, const CtlComposeOptions *opts, GHashT
   else if (g_hash_table_size (enabled) == 0)
     ctl_compose_error (diag, "services", _("no service is enabled: each has profiles, and no --profile names one of them"));
 
+  run_completed_once (services);
   json_object_set_array_member (spec, "services", g_steal_pointer (&services));
   if (json_array_get_length (volumes) > 0)
     json_object_set_array_member (spec, "volumes", g_steal_pointer (&volumes));
