@@ -1,0 +1,166 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+"""SPEC §10's service fields end to end (real dockerd, server, agent): what the API stores comes
+back as given, and `docker inspect` of the container shows each field (Entrypoint, WorkingDir,
+User, Labels, CapAdd, CapDrop, StopSignal, StopTimeout, Healthcheck.StartPeriod, the HostIP of a
+port binding, the bind mount of a HostPath volume); stopGracePeriodSeconds is what teardown waits;
+dependsOn conditions order the starts (Healthy waits for the healthcheck, Completed for exit 0) and
+a Completed dependency that exits non-zero keeps its dependent from starting, with the reason."""
+
+import datetime
+import os
+import sys
+import tempfile
+import time
+
+import cara_fixtures as fx
+from cara_agent import AgentCluster, containers, inspect, project, service
+
+
+def parse_time(s):
+    # Docker: 2026-12-03T13:01:56.123456789Z; Python wants at most microseconds.
+    s = s.rstrip("Z")
+    if "." in s:
+        head, frac = s.split(".")
+        s = head + "." + frac[:6]
+    return datetime.datetime.fromisoformat(s)
+
+
+def quick(s):
+    """Stopped within a second (httpd as PID 1 ignores SIGTERM; the agent here waits 30 s)."""
+    s["stopGracePeriodSeconds"] = 1
+    return s
+
+
+def container_of(c, name, service_name):
+    node = c.agents[0].node
+    found = containers(["cara.project=" + name, "cara.service=" + service_name, "cara.node=" + node])
+    return inspect(found[0]["id"]) if found else None
+
+
+def test_fields(c):
+    name = fx.unique_name("fields")
+    host_dir = tempfile.mkdtemp(prefix="cara-hostpath-")
+    fx.on_exit(lambda: fx.run(["rm", "-rf", host_dir], check=False))
+    with open(os.path.join(host_dir, "hello.txt"), "w") as f:
+        f.write("from the node\n")
+    os.chmod(host_dir, 0o755)
+    os.chmod(os.path.join(host_dir, "hello.txt"), 0o644)
+    port = fx.free_port()
+    web = service("web", entrypoint=["sh", "-c"], command=["exec httpd -f -p 8080 -h /www"],
+                  workingDir="/tmp", user="65534:65534",
+                  labels={"com.example.team": "payments", "com.example.tier": "1"},
+                  capAdd=["NET_ADMIN"], capDrop=["MKNOD", "AUDIT_WRITE"],
+                  stopSignal="SIGINT", stopGracePeriodSeconds=3,
+                  healthcheck={"command": ["true"], "intervalSeconds": 1, "retries": 1, "startPeriodSeconds": 7},
+                  ports=[{"containerPort": 8080, "hostPort": port, "hostIP": "127.0.0.1"}],
+                  volumeMounts=[{"name": "media", "mountPath": "/data", "readOnly": True}])
+    m = project(name, [web], volumes=[{"name": "media", "type": "HostPath", "hostPath": host_dir}])
+    c.apply(m)
+    got = c.project(name)["spec"]
+    assert got["services"][0]["labels"] == web["labels"], got
+    assert got["services"][0]["stopGracePeriodSeconds"] == 3 and got["volumes"][0]["hostPath"] == host_dir, got
+    c.wait_phase(name, "Running", timeout=60)
+
+    i = container_of(c, name, "web")
+    cfg, host = i["Config"], i["HostConfig"]
+    assert cfg["Entrypoint"] == ["sh", "-c"], cfg["Entrypoint"]
+    assert cfg["Cmd"] == ["exec httpd -f -p 8080 -h /www"], cfg["Cmd"]
+    assert cfg["WorkingDir"] == "/tmp", cfg["WorkingDir"]
+    assert cfg["User"] == "65534:65534", cfg["User"]
+    assert cfg["Labels"]["com.example.team"] == "payments" and cfg["Labels"]["com.example.tier"] == "1", cfg["Labels"]
+    assert cfg["Labels"]["cara.project"] == name, cfg["Labels"]
+    assert host["CapAdd"] == ["NET_ADMIN"], host["CapAdd"]
+    assert sorted(host["CapDrop"]) == ["AUDIT_WRITE", "MKNOD"], host["CapDrop"]
+    assert cfg["StopSignal"] == "SIGINT", cfg.get("StopSignal")
+    assert cfg["StopTimeout"] == 3, cfg.get("StopTimeout")
+    assert cfg["Healthcheck"]["StartPeriod"] == 7 * 10**9, cfg["Healthcheck"]
+    binding = host["PortBindings"]["8080/tcp"][0]
+    assert binding == {"HostIp": "127.0.0.1", "HostPort": str(port)}, binding
+    mounts = [mt for mt in i["Mounts"] if mt["Destination"] == "/data"]
+    assert mounts and mounts[0]["Type"] == "bind" and mounts[0]["Source"] == host_dir and not mounts[0]["RW"], i["Mounts"]
+    assert fx.docker("exec", i["Id"], "cat", "/data/hello.txt") == "from the node"
+    assert fx.docker("exec", i["Id"], "id", "-u") == "65534"
+    assert fx.docker("exec", i["Id"], "pwd") == "/tmp"
+    page = fx.wait_until(lambda: fx.http("GET", "http://127.0.0.1:%d/" % port, timeout=5), timeout=20,
+                         what="the page on 127.0.0.1:%d" % port)
+    assert page[0] == 200 and b"cara-test busybox" in page[2], page
+
+    # Teardown waits the service's grace period (3 s), not the agent's 30 s: sh as PID 1 ignores SIGINT.
+    t0 = time.monotonic()
+    s, _ = c.api("DELETE", "/api/v1/projects/" + name)
+    assert s in (200, 202), s
+    c.wait_gone(name, timeout=25)
+    took = time.monotonic() - t0
+    assert took < 20, "teardown took %.1f s: the agent's stop timeout, not stopGracePeriodSeconds" % took
+    assert os.path.exists(os.path.join(host_dir, "hello.txt")), "a HostPath directory is the node's: never removed"
+    print("fields: every one in docker inspect; teardown with a 3 s grace period took %.1f s" % took)
+
+
+def test_order(c):
+    name = fx.unique_name("order")
+    db = service("db", command=["sh", "-c", "sleep 3; touch /tmp/ready; exec httpd -f -p 80 -h /www"],
+                 healthcheck={"command": ["test", "-f", "/tmp/ready"], "intervalSeconds": 1, "retries": 30})
+    init = service("init", command=["sh", "-c", "sleep 2; echo done"], restartPolicy="Never")
+    web = service("web", command=["httpd", "-f", "-p", "80", "-h", "/www"],
+                  dependsOn=[{"name": "db", "condition": "Healthy"}, {"name": "init", "condition": "Completed"}])
+    cache = service("cache", command=["httpd", "-f", "-p", "80", "-h", "/www"], dependsOn=["db"])
+    c.apply(project(name, [quick(x) for x in (web, cache, db, init)]))
+    got = c.project(name)["spec"]["services"]
+    assert got[0]["dependsOn"] == web["dependsOn"] and got[1]["dependsOn"] == ["db"], got
+
+    # While db is not healthy yet, web waits (and says so) and has no container.
+    def waiting():
+        p = c.project(name) or {}
+        states = {s["name"]: s.get("state") for s in p.get("status", {}).get("services", [])}
+        return states if states.get("web") == "waiting" else None
+    states = fx.wait_until(waiting, timeout=30, what="web waiting")
+    assert container_of(c, name, "web") is None, states
+    cond = [x for x in c.project(name)["status"]["conditions"] if x["type"] == "ServicesReady"]
+    assert cond and "web is waiting for" in cond[0]["message"], cond
+
+    def all_ready():
+        p = c.project(name) or {}
+        return any(x["type"] == "ServicesReady" and x["status"] == "True" for x in p.get("status", {}).get("conditions", []))
+    fx.wait_until(all_ready, timeout=60, what="project %s ready" % name)
+
+    d, i, w, ca = (container_of(c, name, s) for s in ("db", "init", "web", "cache"))
+    web_started = parse_time(w["State"]["StartedAt"])
+    healthy_at = min(parse_time(h["End"]) for h in d["State"]["Health"]["Log"] if h["ExitCode"] == 0)
+    init_done = parse_time(i["State"]["FinishedAt"])
+    assert i["State"]["ExitCode"] == 0 and i["State"]["Status"] == "exited", i["State"]
+    assert web_started >= healthy_at, (web_started, healthy_at)
+    assert web_started >= init_done, (web_started, init_done)
+    # Started only waits for db's container to start, not for its health.
+    assert parse_time(ca["State"]["StartedAt"]) < healthy_at, (ca["State"]["StartedAt"], healthy_at)
+    assert c.project(name)["status"]["phase"] == "Running"
+    print("order: db healthy %s, init done %s, web started %s" % (healthy_at.time(), init_done.time(), web_started.time()))
+    c.api("DELETE", "/api/v1/projects/" + name)
+    c.wait_gone(name, timeout=30)
+
+
+def test_completed_failed(c):
+    name = fx.unique_name("broken")
+    init = service("init", command=["sh", "-c", "exit 3"], restartPolicy="Never")
+    web = service("web", command=["httpd", "-f", "-p", "80", "-h", "/www"],
+                  dependsOn=[{"name": "init", "condition": "Completed"}])
+    c.apply(project(name, [quick(web), quick(init)]))
+    p = c.wait_phase(name, "Failed", timeout=30)
+    text = " ".join("%s %s" % (x.get("reason", ""), x.get("message", "")) for x in p["status"]["conditions"])
+    assert "DependencyFailed" in text and "dependency init exited with code 3" in text, p["status"]
+    assert container_of(c, name, "web") is None, "web must not start"
+    c.api("DELETE", "/api/v1/projects/" + name)
+    c.wait_gone(name, timeout=30)
+
+
+def main():
+    with AgentCluster() as c:
+        c.agent("n1", env={"STOP_TIMEOUT": "30s"})
+        test_fields(c)
+        test_order(c)
+        test_completed_failed(c)
+    print("ok")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
