@@ -101,6 +101,10 @@ def main():
         def healthy_at(i):
             return min(parse_time(h["End"]) for h in i["State"]["Health"]["Log"] if h["ExitCode"] == 0)
 
+        r = ctl.ok("describe", "project", name)
+        check("api (Healthy)" in r.out and "db (Healthy)" in r.out, "describe shows the dependsOn conditions", r)
+        check("SIGTERM, SIGKILL after 1s" in r.out, "describe shows the stop grace period", r)
+
         db, api, web = container("db"), container("api"), container("web")
         check(parse_time(api["State"]["StartedAt"]) >= healthy_at(db), "api started after db was healthy",
               db["State"], api["State"]["StartedAt"])
