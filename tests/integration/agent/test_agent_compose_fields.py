@@ -153,12 +153,36 @@ def test_completed_failed(c):
     c.wait_gone(name, timeout=30)
 
 
+def test_refused(c):
+    """Bad values of the new fields: 400 naming the field, nothing stored."""
+    name = fx.unique_name("bad")
+    cases = [
+        ({"labels": {"cara.node": "x"}}, None, "spec.services[0].labels.cara.node"),
+        ({"capAdd": ["NET ADMIN"]}, None, "spec.services[0].capAdd[0]"),
+        ({"workingDir": "relative"}, None, "spec.services[0].workingDir"),
+        ({"ports": [{"containerPort": 80, "hostPort": 8080, "hostIP": "not-an-ip"}]}, None, "spec.services[0].ports[0].hostIP"),
+        ({"dependsOn": [{"name": "db", "condition": "Ready"}]}, None, "spec.services[0].dependsOn[0].condition"),
+        ({"dependsOn": [{"name": "db", "condition": "Healthy"}]}, [service("db")], "spec.services[0].dependsOn[0]"),
+        ({"volumeMounts": [{"name": "m", "mountPath": "/m"}]}, "no-host-path", "spec.volumes[0].hostPath"),
+        ({"entrypoint": "sh"}, None, "spec.services[0].entrypoint"),
+    ]
+    for extra, others, field in cases:
+        volumes = None
+        if others == "no-host-path":
+            volumes, others = [{"name": "m", "type": "HostPath"}], None
+        m = project(name, [service("web", **extra)] + (others or []), volumes=volumes)
+        s, body = c.api("POST", "/api/v1/projects", m)
+        assert s == 400 and field in body.get("detail", ""), (extra, s, body)
+        assert c.project(name) is None, "nothing is stored"
+
+
 def main():
     with AgentCluster() as c:
         c.agent("n1", env={"STOP_TIMEOUT": "30s"})
         test_fields(c)
         test_order(c)
         test_completed_failed(c)
+        test_refused(c)
     print("ok")
 
 
