@@ -146,11 +146,12 @@ build_config (JsonBuilder *b, const CaraProject *p, const CaraService *svc, cons
       for (guint i = 0; i < svc->ports->len; i++)
         {
           const CaraPort *port = g_ptr_array_index (svc->ports, i);
-          if (port->host_port <= 0)
+          /* A hostIP without a hostPort: an ephemeral port of that address, as Docker and Compose do. */
+          if (port->host_port <= 0 && port->host_ip == NULL)
             continue;
           g_autofree char *key = g_strdup_printf ("%" G_GINT64_FORMAT "/%s", port->container_port,
                                                   port->protocol == CARA_PROTOCOL_UDP ? "udp" : "tcp");
-          g_autofree char *hp = g_strdup_printf ("%" G_GINT64_FORMAT, port->host_port);
+          g_autofree char *hp = port->host_port > 0 ? g_strdup_printf ("%" G_GINT64_FORMAT, port->host_port) : g_strdup ("");
           json_builder_set_member_name (b, key);
           json_builder_begin_array (b);
           json_builder_begin_object (b);

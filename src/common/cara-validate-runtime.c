@@ -180,11 +180,6 @@ cara_validate_service_runtime (const CaraService *s, const char *base, const Car
           g_autofree char *ip = g_strdup_printf ("%s.ports[%u].hostIP", base, i);
           return fail (error, ip, "service %s: \"%s\" is not an IP address", s->name, port->host_ip);
         }
-      if (port->host_port == 0)
-        {
-          g_autofree char *hp = g_strdup_printf ("%s.ports[%u].hostPort", base, i);
-          return fail (error, hp, "service %s: hostIP needs a hostPort", s->name);
-        }
     }
   return validate_depends_conditions (s, base, p, error);
 }

@@ -161,6 +161,11 @@ test_runtime_fields (void)
   g_assert_nonnull (strstr (body, "\"StartPeriod\":30000000000"));
   g_assert_nonnull (strstr (body, "\"Labels\":{\"a\":\"1\",\"com.example.team\":\"payments\",\"cara.project\":\"shop\""));
   g_assert_cmpstr (hash, !=, plain_hash);
+  /* hostIP alone: an ephemeral port of that address */
+  port->host_port = 0;
+  g_autofree char *eph = body_of (p, "web", NULL);
+  g_assert_nonnull (strstr (eph, "\"80/tcp\":[{\"HostIp\":\"127.0.0.1\",\"HostPort\":\"\"}]"));
+  port->host_port = 8080;
 
   /* A label alone changes the hash too (a new label needs a new container). */
   g_hash_table_insert (web->labels, g_strdup ("b"), g_strdup ("2"));

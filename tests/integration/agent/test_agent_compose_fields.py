@@ -53,7 +53,8 @@ def test_fields(c):
                   capAdd=["NET_ADMIN"], capDrop=["MKNOD", "AUDIT_WRITE"],
                   stopSignal="SIGINT", stopGracePeriodSeconds=3,
                   healthcheck={"command": ["true"], "intervalSeconds": 1, "retries": 1, "startPeriodSeconds": 7},
-                  ports=[{"containerPort": 8080, "hostPort": port, "hostIP": "127.0.0.1"}],
+                  ports=[{"containerPort": 8080, "hostPort": port, "hostIP": "127.0.0.1"},
+                         {"containerPort": 8081, "hostIP": "127.0.0.1"}],
                   volumeMounts=[{"name": "media", "mountPath": "/data", "readOnly": True}])
     m = project(name, [web], volumes=[{"name": "media", "type": "HostPath", "hostPath": host_dir}])
     c.apply(m)
@@ -77,6 +78,10 @@ def test_fields(c):
     assert cfg["Healthcheck"]["StartPeriod"] == 7 * 10**9, cfg["Healthcheck"]
     binding = host["PortBindings"]["8080/tcp"][0]
     assert binding == {"HostIp": "127.0.0.1", "HostPort": str(port)}, binding
+    # hostIP alone: Docker picks a port of that address
+    assert host["PortBindings"]["8081/tcp"] == [{"HostIp": "127.0.0.1", "HostPort": ""}], host["PortBindings"]
+    eph = i["NetworkSettings"]["Ports"]["8081/tcp"]
+    assert eph and eph[0]["HostIp"] == "127.0.0.1" and int(eph[0]["HostPort"]) > 0, eph
     mounts = [mt for mt in i["Mounts"] if mt["Destination"] == "/data"]
     assert mounts and mounts[0]["Type"] == "bind" and mounts[0]["Source"] == host_dir and not mounts[0]["RW"], i["Mounts"]
     assert fx.docker("exec", i["Id"], "cat", "/data/hello.txt") == "from the node"
