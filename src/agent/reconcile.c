@@ -695,11 +695,12 @@ observe (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p, GHashTa
         }
       g_autoptr (JsonObject) info = id ? docker_container_inspect (dc, id, NULL) : NULL;
       const char *wait_why = waiting != NULL ? g_hash_table_lookup (waiting, svc->name) : NULL;
+      /* Held back by a dependsOn condition: starting, and looked at again soon. */
+      if (wait_why != NULL)
+        recheck = recheck ? MIN (recheck, DEPENDS_RECHECK_USEC) : DEPENDS_RECHECK_USEC;
       if (info == NULL && wait_why != NULL)
         {
-          /* Held back by a dependsOn condition: starting, and looked at again soon. */
           ss->state = g_strdup ("waiting");
-          recheck = recheck ? MIN (recheck, DEPENDS_RECHECK_USEC) : DEPENDS_RECHECK_USEC;
           continue;
         }
       if (info == NULL)
