@@ -739,7 +739,29 @@ observe (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p, GHashTa
         }
     }
 
-  if (crashed->len)
+  /* A Completed dependency that failed while its dependent waited: that is the reason. */
+  g_autofree char *dependency_failed = NULL;
+  if (waiting != NULL && current_ids != NULL)
+    {
+      GHashTableIter it;
+      gpointer k;
+      g_hash_table_iter_init (&it, waiting);
+      while (dependency_failed == NULL && g_hash_table_iter_next (&it, &k, NULL))
+        {
+          const CaraService *ws = cara_project_find_service (p, k);
+          g_autofree char *why = NULL;
+          if (ws && reconcile_depends_check (dc, p, ws, current_ids, &why) == RECONCILE_DEPENDS_FAILED)
+            dependency_failed = g_strdup_printf ("service %s: %s (re-apply to retry)", ws->name, why);
+        }
+    }
+
+  if (dependency_failed)
+    {
+      r->phase = CARA_PROJECT_PHASE_FAILED;
+      r->reason = g_strdup ("DependencyFailed");
+      r->message = g_steal_pointer (&dependency_failed);
+    }
+  else if (crashed->len)
     {
       r->phase = CARA_PROJECT_PHASE_FAILED;
       r->reason = g_strdup ("ContainerExited");

@@ -7,23 +7,14 @@ port binding, the bind mount of a HostPath volume); stopGracePeriodSeconds is wh
 dependsOn conditions order the starts (Healthy waits for the healthcheck, Completed for exit 0) and
 a Completed dependency that exits non-zero keeps its dependent from starting, with the reason."""
 
-import datetime
 import os
 import sys
 import tempfile
 import time
 
 import cara_fixtures as fx
-from cara_agent import AgentCluster, containers, inspect, project, service
+from cara_agent import AgentCluster, containers, docker_time, inspect, project, service
 
-
-def parse_time(s):
-    # Docker: 2026-12-03T13:01:56.123456789Z; Python wants at most microseconds.
-    s = s.rstrip("Z")
-    if "." in s:
-        head, frac = s.split(".")
-        s = head + "." + frac[:6]
-    return datetime.datetime.fromisoformat(s)
 
 
 def quick(s):
@@ -104,9 +95,10 @@ def test_fields(c):
 
 def test_order(c):
     name = fx.unique_name("order")
-    db = service("db", command=["sh", "-c", "sleep 3; touch /tmp/ready; exec httpd -f -p 80 -h /www"],
-                 healthcheck={"command": ["test", "-f", "/tmp/ready"], "intervalSeconds": 1, "retries": 30})
-    init = service("init", command=["sh", "-c", "sleep 2; echo done"], restartPolicy="Never")
+    # db is healthy only once the test says so (it touches /tmp/ready): no race with the clock.
+    db = service("db", command=["httpd", "-f", "-p", "80", "-h", "/www"],
+                 healthcheck={"command": ["test", "-f", "/tmp/ready"], "intervalSeconds": 1, "retries": 1000})
+    init = service("init", command=["sh", "-c", "sleep 1; echo done"], restartPolicy="Never")
     web = service("web", command=["httpd", "-f", "-p", "80", "-h", "/www"],
                   dependsOn=[{"name": "db", "condition": "Healthy"}, {"name": "init", "condition": "Completed"}])
     cache = service("cache", command=["httpd", "-f", "-p", "80", "-h", "/www"], dependsOn=["db"])
@@ -114,32 +106,35 @@ def test_order(c):
     got = c.project(name)["spec"]["services"]
     assert got[0]["dependsOn"] == web["dependsOn"] and got[1]["dependsOn"] == ["db"], got
 
-    # While db is not healthy yet, web waits (and says so) and has no container.
+    # While db is not healthy, web waits (the same report says what for), and has no container;
+    # cache, which waits only for db to start, runs; init completes.
     def waiting():
         p = c.project(name) or {}
         states = {s["name"]: s.get("state") for s in p.get("status", {}).get("services", [])}
-        return states if states.get("web") == "waiting" else None
-    states = fx.wait_until(waiting, timeout=30, what="web waiting")
-    assert container_of(c, name, "web") is None, states
-    cond = [x for x in c.project(name)["status"]["conditions"] if x["type"] == "ServicesReady"]
-    assert cond and "web is waiting for" in cond[0]["message"], cond
+        ok = states.get("web") == "waiting" and states.get("cache") == "running" and states.get("init") == "exited"
+        return p if ok else None
+    p = fx.wait_until(waiting, timeout=60, what="web waiting, cache running, init done")
+    cond = [x for x in p["status"]["conditions"] if x["type"] == "ServicesReady"]
+    assert cond and cond[0]["status"] == "False" and "web is waiting for db to be healthy" in cond[0]["message"], cond
+    assert container_of(c, name, "web") is None, "web must not be started before db is healthy"
+    d = container_of(c, name, "db")
+    assert d["State"]["Health"]["Status"] != "healthy", d["State"]["Health"]
+    fx.docker("exec", d["Id"], "touch", "/tmp/ready")
 
     def all_ready():
         p = c.project(name) or {}
         return any(x["type"] == "ServicesReady" and x["status"] == "True" for x in p.get("status", {}).get("conditions", []))
     fx.wait_until(all_ready, timeout=60, what="project %s ready" % name)
 
-    d, i, w, ca = (container_of(c, name, s) for s in ("db", "init", "web", "cache"))
-    web_started = parse_time(w["State"]["StartedAt"])
-    healthy_at = min(parse_time(h["End"]) for h in d["State"]["Health"]["Log"] if h["ExitCode"] == 0)
-    init_done = parse_time(i["State"]["FinishedAt"])
+    d, i, w = (container_of(c, name, s) for s in ("db", "init", "web"))
+    web_started = docker_time(w["State"]["StartedAt"])
+    healthy_at = min(docker_time(h["End"]) for h in d["State"]["Health"]["Log"] if h["ExitCode"] == 0)
+    init_done = docker_time(i["State"]["FinishedAt"])
     assert i["State"]["ExitCode"] == 0 and i["State"]["Status"] == "exited", i["State"]
     assert web_started >= healthy_at, (web_started, healthy_at)
     assert web_started >= init_done, (web_started, init_done)
-    # Started only waits for db's container to start, not for its health.
-    assert parse_time(ca["State"]["StartedAt"]) < healthy_at, (ca["State"]["StartedAt"], healthy_at)
     assert c.project(name)["status"]["phase"] == "Running"
-    print("order: db healthy %s, init done %s, web started %s" % (healthy_at.time(), init_done.time(), web_started.time()))
+    print("order: init done %s, db healthy %s, web started %s" % (init_done.time(), healthy_at.time(), web_started.time()))
     c.api("DELETE", "/api/v1/projects/" + name)
     c.wait_gone(name, timeout=30)
 

@@ -7,7 +7,6 @@ healthcheck fetches http://db/), the env_file's value, the port, the named volum
 re-apply that replaces db's container and a delete + apply, and that `caractrl delete project
 NAME` removes the containers and the network (the Persistent volume stays, as SPEC §2 has it)."""
 
-import datetime
 import json
 import os
 import sys
@@ -59,17 +58,10 @@ volumes:
 """
 
 
-def parse_time(s):
-    s = s.rstrip("Z")
-    if "." in s:
-        head, frac = s.split(".")
-        s = head + "." + frac[:6]
-    return datetime.datetime.fromisoformat(s)
-
 
 def main():
     try:
-        from cara_agent import AgentCluster, containers, inspect  # noqa: PLC0415
+        from cara_agent import AgentCluster, containers, docker_time, inspect  # noqa: PLC0415
     except ImportError:
         fx.skip("tests/lib/cara_agent.py is missing")
     if not os.path.exists(os.environ.get("CARA_AGENT_BIN", "")):
@@ -99,19 +91,19 @@ def main():
             return inspect(found[0]["id"]) if found else None
 
         def healthy_at(i):
-            return min(parse_time(h["End"]) for h in i["State"]["Health"]["Log"] if h["ExitCode"] == 0)
+            return min(docker_time(h["End"]) for h in i["State"]["Health"]["Log"] if h["ExitCode"] == 0)
 
         r = ctl.ok("describe", "project", name)
         check("api (Healthy)" in r.out and "db (Healthy)" in r.out, "describe shows the dependsOn conditions", r)
         check("SIGTERM, SIGKILL after 1s" in r.out, "describe shows the stop grace period", r)
 
         db, api, web = container("db"), container("api"), container("web")
-        check(parse_time(api["State"]["StartedAt"]) >= healthy_at(db), "api started after db was healthy",
+        check(docker_time(api["State"]["StartedAt"]) >= healthy_at(db), "api started after db was healthy",
               db["State"], api["State"]["StartedAt"])
-        check(parse_time(web["State"]["StartedAt"]) >= healthy_at(api), "web started after api was healthy",
+        check(docker_time(web["State"]["StartedAt"]) >= healthy_at(api), "web started after api was healthy",
               api["State"], web["State"]["StartedAt"])
         print("start order: db healthy %s, api healthy %s, web started %s" % (
-            healthy_at(db).time(), healthy_at(api).time(), parse_time(web["State"]["StartedAt"]).time()))
+            healthy_at(db).time(), healthy_at(api).time(), docker_time(web["State"]["StartedAt"]).time()))
 
         # DNS by service name on the project network, and the env_file's value in api
         out = fx.docker("exec", web["Id"], "timeout", "10", "wget", "-q", "-O", "-", "http://api/")
