@@ -825,8 +825,14 @@ get_depends_on (JsonObject *o, const char *path, CaraService *s, GError **error)
           g_ptr_array_add (names, name != NULL ? name : g_strdup (""));
           GET_ENUM (io, ep, "condition", depend_condition, CaraDependCondition, "condition",
                     "Started, Healthy, Completed", &conds[i], error);
+          /* The object form always names its condition, so that it comes back as it was given. */
           if (conds[i] == CARA_DEPEND_CONDITION_NONE)
-            conds[i] = CARA_DEPEND_CONDITION_STARTED;
+            {
+              g_set_error (error, CARA_ERROR, CARA_ERROR_INVALID,
+                           "%s.condition: required in the {name, condition} form (Started, Healthy or Completed; "
+                           "or give the plain name)", ep);
+              return FALSE;
+            }
           continue;
         }
       if (!JSON_NODE_HOLDS_VALUE (item) || json_node_get_value_type (item) != G_TYPE_STRING)

@@ -217,6 +217,7 @@ static const DecodeCase project_errors[] = {
   { "{\"spec\":{\"services\":[{\"dependsOn\":[1]}]}}", "spec.services[0].dependsOn[0]: expected a service name or {name, condition}, got a number" },
   { "{\"spec\":{\"services\":[{\"dependsOn\":[{\"name\":\"db\",\"condition\":\"Ready\"}]}]}}", "spec.services[0].dependsOn[0].condition: invalid condition \"Ready\": must be one of Started, Healthy, Completed" },
   { "{\"spec\":{\"services\":[{\"dependsOn\":[{\"name\":2}]}]}}", "spec.services[0].dependsOn[0].name: expected a string, got a number" },
+  { "{\"spec\":{\"services\":[{\"dependsOn\":[{\"name\":\"db\"}]}]}}", "spec.services[0].dependsOn[0].condition: required in the {name, condition} form" },
   { "{\"spec\":{\"services\":[{\"entrypoint\":\"sh\"}]}}", "spec.services[0].entrypoint: expected an array, got a string" },
   { "{\"spec\":{\"services\":[{\"labels\":{\"a\":1}}]}}", "spec.services[0].labels.a: expected a string, got a number" },
   { "{\"spec\":{\"services\":[{\"capAdd\":[true]}]}}", "spec.services[0].capAdd[0]: expected a string, got a boolean" },
