@@ -5,6 +5,7 @@
 #include "cara-error.h"
 #include "cara-quantity.h"
 #include "reconcile-spec.h"
+#include "reconcile-spec-runtime.h"
 
 const char *
 reconcile_restart_policy_name (CaraRestartPolicy policy)
@@ -64,6 +65,8 @@ build_config (JsonBuilder *b, const CaraProject *p, const CaraService *svc, cons
 
   if (svc->command && svc->command[0])
     add_string_array (b, "Cmd", svc->command);
+  /* The fields below are written only when set, so a spec without them hashes as it did. */
+  reconcile_spec_add_runtime (b, svc);
 
   if (svc->ports->len > 0)
     {
@@ -110,6 +113,11 @@ build_config (JsonBuilder *b, const CaraProject *p, const CaraService *svc, cons
           json_builder_set_member_name (b, "Retries");
           json_builder_add_int_value (b, h->retries);
         }
+      if (h->start_period_seconds > 0)
+        {
+          json_builder_set_member_name (b, "StartPeriod");
+          json_builder_add_int_value (b, h->start_period_seconds * G_GINT64_CONSTANT (1000000000));
+        }
       json_builder_end_object (b);
     }
 
@@ -138,14 +146,20 @@ build_config (JsonBuilder *b, const CaraProject *p, const CaraService *svc, cons
       for (guint i = 0; i < svc->ports->len; i++)
         {
           const CaraPort *port = g_ptr_array_index (svc->ports, i);
-          if (port->host_port <= 0)
+          /* A hostIP without a hostPort: an ephemeral port of that address, as Docker and Compose do. */
+          if (port->host_port <= 0 && port->host_ip == NULL)
             continue;
           g_autofree char *key = g_strdup_printf ("%" G_GINT64_FORMAT "/%s", port->container_port,
                                                   port->protocol == CARA_PROTOCOL_UDP ? "udp" : "tcp");
-          g_autofree char *hp = g_strdup_printf ("%" G_GINT64_FORMAT, port->host_port);
+          g_autofree char *hp = port->host_port > 0 ? g_strdup_printf ("%" G_GINT64_FORMAT, port->host_port) : g_strdup ("");
           json_builder_set_member_name (b, key);
           json_builder_begin_array (b);
           json_builder_begin_object (b);
+          if (port->host_ip)
+            {
+              json_builder_set_member_name (b, "HostIp");
+              json_builder_add_string_value (b, port->host_ip);
+            }
           json_builder_set_member_name (b, "HostPort");
           json_builder_add_string_value (b, hp);
           json_builder_end_object (b);
@@ -180,6 +194,7 @@ build_config (JsonBuilder *b, const CaraProject *p, const CaraService *svc, cons
       json_builder_set_member_name (b, "Memory");
       json_builder_add_int_value (b, bytes);
     }
+  reconcile_spec_add_host_runtime (b, svc);
   json_builder_end_object (b);
 
   json_builder_set_member_name (b, "NetworkingConfig");
@@ -216,6 +231,13 @@ reconcile_container_body (const CaraProject *p, const CaraService *svc, const ch
       json_builder_add_string_value (hb, v ? cara_volume_type_to_string (v->type) : "");
     }
   json_builder_end_array (hb);
+  if (svc->labels && g_hash_table_size (svc->labels) > 0)
+    {
+      json_builder_set_member_name (hb, "UserLabels");
+      json_builder_begin_object (hb);
+      reconcile_spec_add_labels (hb, svc->labels);
+      json_builder_end_object (hb);
+    }
   json_builder_end_object (hb);
   g_autoptr (JsonNode) hn = json_builder_get_root (hb);
   g_autofree char *hs = json_to_string (hn, FALSE);
@@ -228,6 +250,9 @@ reconcile_container_body (const CaraProject *p, const CaraService *svc, const ch
     return NULL;
   json_builder_set_member_name (b, "Labels");
   json_builder_begin_object (b);
+  /* The user's first: ours (cara.*, refused in a spec) are the ones that count. */
+  if (svc->labels)
+    reconcile_spec_add_labels (b, svc->labels);
   json_builder_set_member_name (b, AGENT_LABEL_PROJECT);
   json_builder_add_string_value (b, p->metadata.name);
   json_builder_set_member_name (b, AGENT_LABEL_SERVICE);

@@ -9,6 +9,7 @@
 #include "cara-log.h"
 #include "networks.h"
 #include "readiness.h"
+#include "reconcile-depends.h"
 #include "reconcile-spec.h"
 #include "reconcile.h"
 
@@ -153,6 +154,9 @@ obj_object (JsonObject *o, const char *member)
 static char *
 ensure_volume (DockerClient *dc, const AgentConfig *cfg, const char *project, const CaraVolume *v, GError **error)
 {
+  /* A directory of the node, bind-mounted as it is: nothing to create, nothing removed. */
+  if (v->type == CARA_VOLUME_TYPE_HOST_PATH)
+    return g_strdup (v->host_path);
   const char *type = v->type == CARA_VOLUME_TYPE_PERSISTENT ? "Persistent" : "Ephemeral";
   g_autofree char *name = g_strdup_printf ("cara-%s-%s", project, v->name);
   for (int attempt = 0; attempt < 2; attempt++)
@@ -189,11 +193,24 @@ ensure_volume (DockerClient *dc, const AgentConfig *cfg, const char *project, co
 
 /* ---------------------------------------------------------------- containers */
 
+/* The service's stopGracePeriodSeconds (kept in the container as StopTimeout), else ours. */
+static int
+stop_timeout_for (DockerClient *dc, const AgentConfig *cfg, const char *id)
+{
+  g_autoptr (JsonObject) info = docker_container_inspect (dc, id, NULL);
+  JsonObject *config = obj_object (info, "Config");
+  JsonNode *t = config != NULL ? json_object_get_member (config, "StopTimeout") : NULL;
+
+  if (t != NULL && JSON_NODE_HOLDS_VALUE (t) && json_node_get_value_type (t) == G_TYPE_INT64)
+    return (int) json_node_get_int (t);
+  return (int) cfg->stop_timeout_s;
+}
+
 static void
 remove_container (DockerClient *dc, const AgentConfig *cfg, const char *project, const char *service, const char *id)
 {
   g_autoptr (GError) local = NULL;
-  if (!docker_container_stop (dc, id, (int) cfg->stop_timeout_s, &local)
+  if (!docker_container_stop (dc, id, stop_timeout_for (dc, cfg, id), &local)
       && !g_error_matches (local, CARA_ERROR, CARA_ERROR_NOT_FOUND))
     cara_log_full (G_LOG_DOMAIN, G_LOG_LEVEL_DEBUG, project, NULL, service, "Stop container %.12s: %s, ignoring", id,
                    local->message);
@@ -277,7 +294,7 @@ error_is_transient (const GError *error)
 /* @current: service name -> ID of the container made from the current spec (filled as we go). */
 static gboolean
 ensure_services (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p, GHashTable *current_ids,
-                 Failure *fail)
+                 GHashTable *waiting, Failure *fail)
 {
   const char *project = p->metadata.name;
   g_autoptr (GError) error = NULL;
@@ -349,6 +366,25 @@ ensure_services (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p,
               cara_log_service (G_LOG_LEVEL_INFO, project, svc->name, "Replacing container %.12s (spec changed)",
                                 obj_string (c, "Id"));
               remove_container (dc, cfg, project, svc->name, obj_string (c, "Id"));
+            }
+        }
+
+      /* Not started before its dependsOn conditions hold (a running container stays as it is). */
+      if (current == NULL || g_strcmp0 (obj_string (current, "State"), "created") == 0)
+        {
+          g_autofree char *why = NULL;
+          ReconcileDepends d = reconcile_depends_check (dc, p, svc, current_ids, &why);
+          if (d == RECONCILE_DEPENDS_FAILED)
+            {
+              fail->reason = "DependencyFailed";
+              fail->message = g_strdup_printf ("service %s: %s", svc->name, why);
+              return FALSE;
+            }
+          if (d == RECONCILE_DEPENDS_WAIT)
+            {
+              cara_log_service (G_LOG_LEVEL_DEBUG, project, svc->name, "Not starting yet: %s", why);
+              g_hash_table_insert (waiting, svc->name, g_steal_pointer (&why));
+              continue;
             }
         }
 
@@ -435,11 +471,30 @@ set_ready (CaraStatusReport *r, gboolean ready, const char *reason, const char *
   g_ptr_array_add (r->conditions, cara_condition_new ("ServicesReady", ready ? "True" : "False", reason, message));
 }
 
+/* How often a project whose services wait for a dependsOn condition is looked at again. */
+#define DEPENDS_RECHECK_USEC (G_USEC_PER_SEC / 2)
+
+/* Whether another service waits for @name to complete (dependsOn condition Completed): its exit
+ * with code 0 is then the end of its work, not a crash. */
+static gboolean
+is_completed_dependency (const CaraProject *p, const char *name)
+{
+  for (guint i = 0; i < p->spec.services->len; i++)
+    {
+      const CaraService *s = g_ptr_array_index (p->spec.services, i);
+      for (guint j = 0; s->depends_on != NULL && s->depends_on[j] != NULL; j++)
+        if (g_strcmp0 (s->depends_on[j], name) == 0 &&
+            cara_service_depend_condition (s, j) == CARA_DEPEND_CONDITION_COMPLETED)
+          return TRUE;
+    }
+  return FALSE;
+}
+
 /* @current_ids: as ensure_services() left it, or NULL when nothing was applied (every container
  * found then counts as current). */
 static CaraStatusReport *
 observe (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p, GHashTable *current_ids,
-         gint64 *ret_recheck_usec)
+         GHashTable *waiting, gint64 *ret_recheck_usec)
 {
   gint64 recheck = 0;
   g_autoptr (CaraStatusReport) r = cara_status_report_new ();
@@ -483,6 +538,15 @@ observe (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p, GHashTa
             }
         }
       g_autoptr (JsonObject) info = id ? docker_container_inspect (dc, id, NULL) : NULL;
+      const char *wait_why = waiting != NULL ? g_hash_table_lookup (waiting, svc->name) : NULL;
+      /* Held back by a dependsOn condition: starting, and looked at again soon. */
+      if (wait_why != NULL)
+        recheck = recheck ? MIN (recheck, DEPENDS_RECHECK_USEC) : DEPENDS_RECHECK_USEC;
+      if (info == NULL && wait_why != NULL)
+        {
+          ss->state = g_strdup ("waiting");
+          continue;
+        }
       if (info == NULL)
         {
           ss->state = g_strdup ("missing");
@@ -498,12 +562,13 @@ observe (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p, GHashTa
       gint64 code = st ? json_object_get_int_member_with_default (st, "ExitCode", 0) : 0;
       gboolean stopped = g_strcmp0 (ss->state, "exited") == 0 || g_strcmp0 (ss->state, "dead") == 0;
       /* Always/OnFailure: Docker brings it back (and so do we, for a stopped one).  Never: it is over. */
-      if (stopped && (svc->restart_policy == CARA_RESTART_POLICY_NEVER))
+      gboolean done = stopped && code == 0 && is_completed_dependency (p, svc->name);
+      if (stopped && (svc->restart_policy == CARA_RESTART_POLICY_NEVER) && !done)
         g_string_append_printf (crashed, "%sservice %s exited with code %" G_GINT64_FORMAT, crashed->len ? "; " : "",
                                 svc->name, code);
       rs->state = ss->state;
       rs->health = ss->health;
-      rs->completed = stopped && code == 0 && svc->restart_policy == CARA_RESTART_POLICY_ON_FAILURE;
+      rs->completed = done || (stopped && code == 0 && svc->restart_policy == CARA_RESTART_POLICY_ON_FAILURE);
       rs->recent_restarts = history_observe (p->metadata.name, svc->name, id, ss->restart_count, created);
       rs->uptime_usec = -1;
       g_autoptr (GDateTime) started = obj_string (st, "StartedAt") ? g_date_time_new_from_iso8601 (obj_string (st, "StartedAt"), NULL) : NULL;
@@ -518,7 +583,29 @@ observe (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p, GHashTa
         }
     }
 
-  if (crashed->len)
+  /* A Completed dependency that failed while its dependent waited: that is the reason. */
+  g_autofree char *dependency_failed = NULL;
+  if (waiting != NULL && current_ids != NULL)
+    {
+      GHashTableIter it;
+      gpointer k;
+      g_hash_table_iter_init (&it, waiting);
+      while (dependency_failed == NULL && g_hash_table_iter_next (&it, &k, NULL))
+        {
+          const CaraService *ws = cara_project_find_service (p, k);
+          g_autofree char *why = NULL;
+          if (ws && reconcile_depends_check (dc, p, ws, current_ids, &why) == RECONCILE_DEPENDS_FAILED)
+            dependency_failed = g_strdup_printf ("service %s: %s (re-apply to retry)", ws->name, why);
+        }
+    }
+
+  if (dependency_failed)
+    {
+      r->phase = CARA_PROJECT_PHASE_FAILED;
+      r->reason = g_strdup ("DependencyFailed");
+      r->message = g_steal_pointer (&dependency_failed);
+    }
+  else if (crashed->len)
     {
       r->phase = CARA_PROJECT_PHASE_FAILED;
       r->reason = g_strdup ("ContainerExited");
@@ -535,6 +622,17 @@ observe (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p, GHashTa
       r->phase = CARA_PROJECT_PHASE_RUNNING;
       g_autofree char *why = NULL;
       ReadinessReason verdict = readiness_decide (ready_in, p->spec.services->len, &why);
+      if (verdict != READINESS_READY && waiting != NULL && g_hash_table_size (waiting) > 0)
+        {
+          g_autoptr (GString) w = g_string_new (why);
+          GHashTableIter it;
+          gpointer k, v;
+          g_hash_table_iter_init (&it, waiting);
+          while (g_hash_table_iter_next (&it, &k, &v))
+            g_string_append_printf (w, "; %s is %s", (const char *) k, (const char *) v);
+          g_free (why);
+          why = g_string_free (g_steal_pointer (&w), FALSE);
+        }
       set_ready (r, verdict == READINESS_READY, readiness_reason_to_string (verdict), why);
       /* Not "All containers running" while one is crash-looping: ServicesReady says which. */
       r->reason = g_strdup (verdict == READINESS_READY ? "ContainersRunning" : "ServicesNotReady");
@@ -561,7 +659,8 @@ reconcile_ensure (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p
     *ret_recheck_usec = 0;
   Failure fail = { 0 };
   g_autoptr (GHashTable) current_ids = apply ? g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free) : NULL;
-  gboolean ok = !apply || ensure_services (dc, cfg, p, current_ids, &fail);
+  g_autoptr (GHashTable) waiting = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
+  gboolean ok = !apply || ensure_services (dc, cfg, p, current_ids, waiting, &fail);
   if (!ok && network_went_away (&fail))
     {
       /* Removed behind our back (docker network rm) before its event reached us: made again. */
@@ -570,7 +669,8 @@ reconcile_ensure (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p
       g_clear_pointer (&fail.message, g_free);
       fail = (Failure) { 0 };
       g_hash_table_remove_all (current_ids);
-      ok = ensure_services (dc, cfg, p, current_ids, &fail);
+      g_hash_table_remove_all (waiting);
+      ok = ensure_services (dc, cfg, p, current_ids, waiting, &fail);
     }
   if (!ok)
     {
@@ -582,7 +682,7 @@ reconcile_ensure (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p
           return NULL;
         }
       cara_log_project (G_LOG_LEVEL_WARNING, p->metadata.name, "Reconcile failed: %s", fail.message);
-      g_autoptr (CaraStatusReport) r = observe (dc, cfg, p, current_ids, NULL);
+      g_autoptr (CaraStatusReport) r = observe (dc, cfg, p, current_ids, waiting, NULL);
       if (r == NULL)
         r = cara_status_report_new ();
       r->phase = CARA_PROJECT_PHASE_FAILED;
@@ -595,7 +695,7 @@ reconcile_ensure (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p
       set_ready (r, FALSE, "Failed", r->message);
       return g_steal_pointer (&r);
     }
-  return observe (dc, cfg, p, current_ids, ret_recheck_usec);
+  return observe (dc, cfg, p, current_ids, waiting, ret_recheck_usec);
 }
 
 /* ---------------------------------------------------------------- teardown */

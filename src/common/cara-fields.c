@@ -55,19 +55,22 @@ static const Field node_fields[] = {
 
 static const Field env_fields[] = { V ("name"), V ("value"), END };
 static const Field mount_fields[] = { V ("name"), V ("mountPath"), V ("readOnly"), END };
-static const Field port_fields[] = { V ("containerPort"), V ("hostPort"), V ("protocol"), END };
+static const Field port_fields[] = { V ("containerPort"), V ("hostPort"), V ("protocol"), V ("hostIP"), END };
 static const Field resources_fields[] = { V ("cpu"), V ("memory"), END };
 static const Field healthcheck_fields[] = {
-  V ("command"), V ("intervalSeconds"), V ("timeoutSeconds"), V ("retries"), END,
+  V ("command"), V ("intervalSeconds"), V ("timeoutSeconds"), V ("retries"), V ("startPeriodSeconds"), END,
 };
+static const Field depends_on_fields[] = { V ("name"), V ("condition"), END };
 
 static const Field service_fields[] = {
   V ("name"), V ("image"), O ("env", env_fields), O ("volumeMounts", mount_fields), V ("command"),
   O ("ports", port_fields), O ("resources", resources_fields), V ("restartPolicy"),
-  O ("healthcheck", healthcheck_fields), V ("dependsOn"), END,
+  O ("healthcheck", healthcheck_fields), O ("dependsOn", depends_on_fields), V ("entrypoint"),
+  V ("workingDir"), V ("user"), V ("labels"), V ("capAdd"), V ("capDrop"), V ("stopGracePeriodSeconds"),
+  V ("stopSignal"), END,
 };
 
-static const Field volume_fields[] = { V ("name"), V ("type"), END };
+static const Field volume_fields[] = { V ("name"), V ("type"), V ("hostPath"), END };
 static const Field target_fields[] = { V ("service"), V ("port"), END };
 static const Field access_fields[] = { V ("scope"), END };
 static const Field ingress_fields[] = {
@@ -102,7 +105,6 @@ static const struct {
 } aliases[] = {
   { "environment", "env" },
   { "restart", "restartPolicy" },
-  { "entrypoint", "command" },
   { "cmd", "command" },
   { "args", "command" },
   { "volumes", "volumeMounts" },

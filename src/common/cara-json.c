@@ -786,10 +786,64 @@ decode_port (JsonObject *o, const char *path, gpointer out, GError **error)
 
   g_ptr_array_add (out, p);
   if (!get_int (o, path, "containerPort", &p->container_port, error) ||
-      !get_int (o, path, "hostPort", &p->host_port, error))
+      !get_int (o, path, "hostPort", &p->host_port, error) ||
+      !get_string (o, path, "hostIP", &p->host_ip, error))
     return FALSE;
   GET_ENUM (o, path, "protocol", protocol, CaraProtocol, "protocol", "tcp, udp", &p->protocol,
             error);
+  return TRUE;
+}
+
+/* dependsOn[]: each item a service name, or {name, condition}; kept as given. */
+static gboolean
+get_depends_on (JsonObject *o, const char *path, CaraService *s, GError **error)
+{
+  JsonArray *a;
+  g_autofree char *p = join (path, "dependsOn");
+  g_autoptr(GPtrArray) names = NULL;
+  g_autofree CaraDependCondition *conds = NULL;
+  gboolean any_object = FALSE;
+
+  if (!get_array (o, path, "dependsOn", &a, error))
+    return FALSE;
+  if (a == NULL)
+    return TRUE;
+  names = g_ptr_array_new_with_free_func (g_free);
+  conds = g_new0 (CaraDependCondition, json_array_get_length (a) + 1);
+  for (guint i = 0; i < json_array_get_length (a); i++)
+    {
+      JsonNode *item = json_array_get_element (a, i);
+      g_autofree char *ep = g_strdup_printf ("%s[%u]", p, i);
+      char *name = NULL;
+
+      if (JSON_NODE_HOLDS_OBJECT (item))
+        {
+          JsonObject *io = json_node_get_object (item);
+          any_object = TRUE;
+          if (!get_string (io, ep, "name", &name, error))
+            return FALSE;
+          g_ptr_array_add (names, name != NULL ? name : g_strdup (""));
+          GET_ENUM (io, ep, "condition", depend_condition, CaraDependCondition, "condition",
+                    "Started, Healthy, Completed", &conds[i], error);
+          /* The object form always names its condition, so that it comes back as it was given. */
+          if (conds[i] == CARA_DEPEND_CONDITION_NONE)
+            {
+              g_set_error (error, CARA_ERROR, CARA_ERROR_INVALID,
+                           "%s.condition: required in the {name, condition} form (Started, Healthy or Completed; "
+                           "or give the plain name)", ep);
+              return FALSE;
+            }
+          continue;
+        }
+      if (!JSON_NODE_HOLDS_VALUE (item) || json_node_get_value_type (item) != G_TYPE_STRING)
+        return type_error (error, ep, "a service name or {name, condition}", item);
+      g_ptr_array_add (names, g_strdup (json_node_get_string (item)));
+    }
+  g_ptr_array_add (names, NULL);
+  g_strfreev (s->depends_on);
+  g_free (s->depends_on_conditions);
+  s->depends_on = (char **) g_ptr_array_free (g_steal_pointer (&names), FALSE);
+  s->depends_on_conditions = any_object ? g_steal_pointer (&conds) : NULL;
   return TRUE;
 }
 
@@ -822,10 +876,19 @@ decode_service (JsonObject *o, const char *path, gpointer out, GError **error)
       if (!get_strv (hc, hp, "command", &s->healthcheck->command, error) ||
           !get_int (hc, hp, "intervalSeconds", &s->healthcheck->interval_seconds, error) ||
           !get_int (hc, hp, "timeoutSeconds", &s->healthcheck->timeout_seconds, error) ||
-          !get_int (hc, hp, "retries", &s->healthcheck->retries, error))
+          !get_int (hc, hp, "retries", &s->healthcheck->retries, error) ||
+          !get_int (hc, hp, "startPeriodSeconds", &s->healthcheck->start_period_seconds, error))
         return FALSE;
     }
-  return get_strv (o, path, "dependsOn", &s->depends_on, error);
+  return get_depends_on (o, path, s, error) &&
+         get_strv (o, path, "entrypoint", &s->entrypoint, error) &&
+         get_string (o, path, "workingDir", &s->working_dir, error) &&
+         get_string (o, path, "user", &s->user, error) &&
+         get_map (o, path, "labels", &s->labels, error) &&
+         get_strv (o, path, "capAdd", &s->cap_add, error) &&
+         get_strv (o, path, "capDrop", &s->cap_drop, error) &&
+         get_int (o, path, "stopGracePeriodSeconds", &s->stop_grace_period_seconds, error) &&
+         get_string (o, path, "stopSignal", &s->stop_signal, error);
 }
 
 static gboolean
@@ -836,9 +899,9 @@ decode_volume (JsonObject *o, const char *path, gpointer out, GError **error)
   g_ptr_array_add (out, v);
   if (!get_string (o, path, "name", &v->name, error))
     return FALSE;
-  GET_ENUM (o, path, "type", volume_type, CaraVolumeType, "volume type", "Ephemeral, Persistent",
+  GET_ENUM (o, path, "type", volume_type, CaraVolumeType, "volume type", "Ephemeral, Persistent, HostPath",
             &v->type, error);
-  return TRUE;
+  return get_string (o, path, "hostPath", &v->host_path, error);
 }
 
 static gboolean
@@ -1337,7 +1400,33 @@ encode_port (gconstpointer item)
   json_object_set_int_member (o, "containerPort", p->container_port);
   put_int (o, "hostPort", p->host_port);
   put_string (o, "protocol", cara_protocol_to_string (p->protocol));
+  put_string (o, "hostIP", p->host_ip);
   return object_node (o);
+}
+
+/* Each item as it was given: a plain name, or {name, condition}. */
+static void
+put_depends_on (JsonObject *o, const CaraService *s)
+{
+  JsonArray *a;
+
+  if (s->depends_on == NULL || s->depends_on[0] == NULL)
+    return;
+  a = json_array_new ();
+  for (guint i = 0; s->depends_on[i] != NULL; i++)
+    {
+      JsonObject *item;
+      if (s->depends_on_conditions == NULL || s->depends_on_conditions[i] == CARA_DEPEND_CONDITION_NONE)
+        {
+          json_array_add_string_element (a, s->depends_on[i]);
+          continue;
+        }
+      item = json_object_new ();
+      json_object_set_string_member (item, "name", s->depends_on[i]);
+      json_object_set_string_member (item, "condition", cara_depend_condition_to_string (s->depends_on_conditions[i]));
+      json_array_add_object_element (a, item);
+    }
+  json_object_set_array_member (o, "dependsOn", a);
 }
 
 static JsonNode *
@@ -1368,9 +1457,19 @@ encode_service (gconstpointer item)
       put_int (h, "intervalSeconds", s->healthcheck->interval_seconds);
       put_int (h, "timeoutSeconds", s->healthcheck->timeout_seconds);
       put_int (h, "retries", s->healthcheck->retries);
+      put_int (h, "startPeriodSeconds", s->healthcheck->start_period_seconds);
       json_object_set_member (o, "healthcheck", object_node (h));
     }
-  put_strv (o, "dependsOn", s->depends_on);
+  put_depends_on (o, s);
+  put_strv (o, "entrypoint", s->entrypoint);
+  put_string (o, "workingDir", s->working_dir);
+  put_string (o, "user", s->user);
+  put_map (o, "labels", s->labels);
+  put_strv (o, "capAdd", s->cap_add);
+  put_strv (o, "capDrop", s->cap_drop);
+  if (s->stop_grace_period_seconds >= 0)
+    json_object_set_int_member (o, "stopGracePeriodSeconds", s->stop_grace_period_seconds);
+  put_string (o, "stopSignal", s->stop_signal);
   return object_node (o);
 }
 
@@ -1382,6 +1481,7 @@ encode_volume (gconstpointer item)
 
   put_string_always (o, "name", v->name);
   put_string_always (o, "type", cara_volume_type_to_string (v->type));
+  put_string (o, "hostPath", v->host_path);
   return object_node (o);
 }
 

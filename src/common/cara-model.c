@@ -12,9 +12,10 @@ static const char *const project_phase_names[] = {
 };
 static const char *const node_state_names[] = { "", "Ready", "NotReady", "Draining" };
 static const char *const restart_policy_names[] = { "", "Always", "OnFailure", "Never" };
-static const char *const volume_type_names[] = { "", "Ephemeral", "Persistent" };
+static const char *const volume_type_names[] = { "", "Ephemeral", "Persistent", "HostPath" };
 static const char *const protocol_names[] = { "", "tcp", "udp" };
 static const char *const ingress_scope_names[] = { "", "Internal" };
+static const char *const depend_condition_names[] = { "", "Started", "Healthy", "Completed" };
 
 static const char *
 enum_to_string (const char *const *names, guint n, int v)
@@ -58,6 +59,7 @@ DEFINE_ENUM (restart_policy, CaraRestartPolicy, restart_policy_names)
 DEFINE_ENUM (volume_type, CaraVolumeType, volume_type_names)
 DEFINE_ENUM (protocol, CaraProtocol, protocol_names)
 DEFINE_ENUM (ingress_scope, CaraIngressScope, ingress_scope_names)
+DEFINE_ENUM (depend_condition, CaraDependCondition, depend_condition_names)
 
 /* ---- helpers ---- */
 
@@ -399,7 +401,23 @@ volume_mount_copy (gconstpointer p, gpointer data)
 static gpointer
 port_copy (gconstpointer p, gpointer data)
 {
-  return g_memdup2 (p, sizeof (CaraPort));
+  CaraPort *r = g_memdup2 (p, sizeof (CaraPort));
+
+  r->host_ip = g_strdup (r->host_ip);
+  return r;
+}
+
+static void
+port_free (CaraPort *p)
+{
+  g_free (p->host_ip);
+  g_free (p);
+}
+
+static GHashTable *
+string_map_copy_or_null (GHashTable *src)
+{
+  return src != NULL ? string_map_copy (src) : NULL;
 }
 
 static void
@@ -432,7 +450,8 @@ cara_service_new (const char *name, const char *image)
   s->image = g_strdup (image);
   s->env = g_ptr_array_new_with_free_func ((GDestroyNotify) env_var_free);
   s->volume_mounts = g_ptr_array_new_with_free_func ((GDestroyNotify) volume_mount_free);
-  s->ports = g_ptr_array_new_with_free_func (g_free);
+  s->ports = g_ptr_array_new_with_free_func ((GDestroyNotify) port_free);
+  s->stop_grace_period_seconds = -1;
   return s;
 }
 
@@ -451,6 +470,14 @@ cara_service_free (CaraService *s)
   g_free (s->resources.memory);
   healthcheck_free (s->healthcheck);
   g_strfreev (s->depends_on);
+  g_free (s->depends_on_conditions);
+  g_strfreev (s->entrypoint);
+  g_free (s->working_dir);
+  g_free (s->user);
+  g_clear_pointer (&s->labels, g_hash_table_unref);
+  g_strfreev (s->cap_add);
+  g_strfreev (s->cap_drop);
+  g_free (s->stop_signal);
   g_free (s);
 }
 
@@ -466,12 +493,23 @@ service_copy (gconstpointer p, gpointer data)
   r->volume_mounts = array_copy (s->volume_mounts, volume_mount_copy,
                                  (GDestroyNotify) volume_mount_free);
   r->command = g_strdupv (s->command);
-  r->ports = array_copy (s->ports, port_copy, g_free);
+  r->ports = array_copy (s->ports, port_copy, (GDestroyNotify) port_free);
   r->resources.cpu = g_strdup (s->resources.cpu);
   r->resources.memory = g_strdup (s->resources.memory);
   r->restart_policy = s->restart_policy;
   r->healthcheck = healthcheck_copy (s->healthcheck);
   r->depends_on = g_strdupv (s->depends_on);
+  if (s->depends_on_conditions != NULL)
+    r->depends_on_conditions = g_memdup2 (s->depends_on_conditions,
+                                          sizeof (CaraDependCondition) * g_strv_length (s->depends_on));
+  r->entrypoint = g_strdupv (s->entrypoint);
+  r->working_dir = g_strdup (s->working_dir);
+  r->user = g_strdup (s->user);
+  r->labels = string_map_copy_or_null (s->labels);
+  r->cap_add = g_strdupv (s->cap_add);
+  r->cap_drop = g_strdupv (s->cap_drop);
+  r->stop_grace_period_seconds = s->stop_grace_period_seconds;
+  r->stop_signal = g_strdup (s->stop_signal);
   return r;
 }
 
@@ -479,6 +517,7 @@ static void
 volume_free (CaraVolume *v)
 {
   g_free (v->name);
+  g_free (v->host_path);
   g_free (v);
 }
 
@@ -490,6 +529,7 @@ volume_copy (gconstpointer p, gpointer data)
 
   r->name = g_strdup (v->name);
   r->type = v->type;
+  r->host_path = g_strdup (v->host_path);
   return r;
 }
 
@@ -631,6 +671,14 @@ cara_project_find_service (const CaraProject *p, const char *name)
         return s;
     }
   return NULL;
+}
+
+CaraDependCondition
+cara_service_depend_condition (const CaraService *s, guint i)
+{
+  if (s->depends_on_conditions == NULL || s->depends_on_conditions[i] == CARA_DEPEND_CONDITION_NONE)
+    return CARA_DEPEND_CONDITION_STARTED;
+  return s->depends_on_conditions[i];
 }
 
 CaraStatusReport *

@@ -38,6 +38,7 @@ typedef enum {
   CARA_VOLUME_TYPE_NONE,
   CARA_VOLUME_TYPE_EPHEMERAL,
   CARA_VOLUME_TYPE_PERSISTENT,
+  CARA_VOLUME_TYPE_HOST_PATH, /* a directory of the node, bind-mounted (hostPath) */
 } CaraVolumeType;
 
 typedef enum {
@@ -45,6 +46,14 @@ typedef enum {
   CARA_PROTOCOL_TCP,
   CARA_PROTOCOL_UDP,
 } CaraProtocol;
+
+/* A dependsOn item's condition; NONE: the item was a plain name (which means Started). */
+typedef enum {
+  CARA_DEPEND_CONDITION_NONE,
+  CARA_DEPEND_CONDITION_STARTED,
+  CARA_DEPEND_CONDITION_HEALTHY,
+  CARA_DEPEND_CONDITION_COMPLETED,
+} CaraDependCondition;
 
 typedef enum {
   CARA_INGRESS_SCOPE_NONE,
@@ -58,6 +67,7 @@ const char *cara_restart_policy_to_string (CaraRestartPolicy v);
 const char *cara_volume_type_to_string (CaraVolumeType v);
 const char *cara_protocol_to_string (CaraProtocol v);
 const char *cara_ingress_scope_to_string (CaraIngressScope v);
+const char *cara_depend_condition_to_string (CaraDependCondition v);
 /* Each returns FALSE for an unknown string; "" gives NONE. */
 gboolean cara_project_phase_from_string (const char *s, CaraProjectPhase *ret);
 gboolean cara_node_state_from_string (const char *s, CaraNodeState *ret);
@@ -65,6 +75,7 @@ gboolean cara_restart_policy_from_string (const char *s, CaraRestartPolicy *ret)
 gboolean cara_volume_type_from_string (const char *s, CaraVolumeType *ret);
 gboolean cara_protocol_from_string (const char *s, CaraProtocol *ret);
 gboolean cara_ingress_scope_from_string (const char *s, CaraIngressScope *ret);
+gboolean cara_depend_condition_from_string (const char *s, CaraDependCondition *ret);
 
 /* ---- common ---- */
 
@@ -175,6 +186,7 @@ typedef struct {
   gint64 container_port;
   gint64 host_port; /* 0 when absent */
   CaraProtocol protocol;
+  char *host_ip;    /* address the host port binds to; NULL when absent (all) */
 } CaraPort;
 
 typedef struct {
@@ -187,6 +199,7 @@ typedef struct {
   gint64 interval_seconds;
   gint64 timeout_seconds;
   gint64 retries;
+  gint64 start_period_seconds;
 } CaraHealthcheck;
 
 typedef struct {
@@ -200,11 +213,22 @@ typedef struct {
   CaraRestartPolicy restart_policy;
   CaraHealthcheck *healthcheck; /* NULL when absent */
   char **depends_on;        /* NULL when absent */
+  /* One per depends_on entry, or NULL when every entry was a plain name. */
+  CaraDependCondition *depends_on_conditions;
+  char **entrypoint;        /* NULL when absent (the image's) */
+  char *working_dir;        /* NULL when absent */
+  char *user;               /* NULL when absent */
+  GHashTable *labels;       /* container labels; NULL when absent; keys cara.* are refused */
+  char **cap_add;           /* NULL when absent */
+  char **cap_drop;          /* NULL when absent */
+  gint64 stop_grace_period_seconds; /* < 0 when absent (the agent's stop timeout) */
+  char *stop_signal;        /* NULL when absent (the image's, else SIGTERM) */
 } CaraService;
 
 typedef struct {
   char *name;
   CaraVolumeType type;
+  char *host_path; /* type HostPath: absolute path on the node; else NULL */
 } CaraVolume;
 
 typedef struct {
@@ -257,6 +281,8 @@ void cara_service_free (CaraService *s);
 CaraServiceStatus *cara_service_status_new (const char *name);
 void cara_service_status_free (CaraServiceStatus *s);
 CaraService *cara_project_find_service (const CaraProject *p, const char *name);
+/* The condition of @s's @i-th dependsOn entry (Started for a plain name). */
+CaraDependCondition cara_service_depend_condition (const CaraService *s, guint i);
 
 /* Body of PATCH /api/v1/projects/{name}/status. */
 typedef struct {

@@ -7,6 +7,7 @@
 #include "cara-netaddr.h"
 #include "cara-quantity.h"
 #include "cara-validate.h"
+#include "cara-validate-runtime.h"
 
 /* Each rule sets a CARA_ERROR_INVALID error "path: message" and returns FALSE. */
 static gboolean G_GNUC_PRINTF (3, 4)
@@ -585,7 +586,12 @@ validate_volumes (const CaraProject *p, GHashTable *declared, GError **error)
         return fail (error, np, "duplicate volume name \"%s\"", v->name);
       g_hash_table_add (declared, v->name);
       if (v->type == CARA_VOLUME_TYPE_NONE)
-        return fail (error, tp, "volume %s: type is required (Ephemeral or Persistent)", v->name);
+        return fail (error, tp, "volume %s: type is required (Ephemeral, Persistent or HostPath)", v->name);
+      {
+        g_autofree char *base = g_strdup_printf ("spec.volumes[%u]", i);
+        if (!cara_validate_volume_runtime (v, base, error))
+          return FALSE;
+      }
     }
   return TRUE;
 }
@@ -730,7 +736,7 @@ validate_service (const CaraService *s, const char *base, const CaraProject *p, 
       if (cara_project_find_service (p, dep) == NULL)
         return fail (error, dp, "service %s: depends on unknown service \"%s\"", s->name, dep);
     }
-  return TRUE;
+  return cara_validate_service_runtime (s, base, p, error);
 }
 
 typedef enum { WHITE, GREY, BLACK } Colour;

@@ -7,7 +7,7 @@
  *   compose-dotenv.c  .env and env_file files (K=V lines, # comments, quotes)
  *   compose-interp.c  ${VAR} interpolation exactly as Compose does it
  *   compose-values.c  ports, durations, memory and cpu values, volume strings
- *   compose-convert.c the mapping of every key
+ *   compose-convert.c the mapping of every key, with the files compose-conv.h lists
  *   compose-load.c    options, project name, .env, and the hook used by apply and convert
  * Nothing here talks to the server. */
 

@@ -239,14 +239,58 @@ strv_member (JsonObject *o, const char *member, const char *sep)
   return g_string_free (g_steal_pointer (&s), FALSE);
 }
 
+/* dependsOn items as given: "db (Healthy), cache". */
+static char *
+depends_on_text (JsonObject *s)
+{
+  JsonArray *a = ctl_arr (s, "dependsOn");
+  g_autoptr (GString) out = g_string_new (NULL);
+
+  for (guint i = 0; a != NULL && i < json_array_get_length (a); i++)
+    {
+      JsonNode *e = json_array_get_element (a, i);
+      if (JSON_NODE_HOLDS_OBJECT (e))
+        g_string_append_printf (out, "%s%s (%s)", out->len ? ", " : "", ctl_str (json_node_get_object (e), "name"),
+                                ctl_str (json_node_get_object (e), "condition"));
+      else if (JSON_NODE_HOLDS_VALUE (e) && json_node_get_value_type (e) == G_TYPE_STRING)
+        g_string_append_printf (out, "%s%s", out->len ? ", " : "", json_node_get_string (e));
+    }
+  return out->len ? g_string_free (g_steal_pointer (&out), FALSE) : NULL;
+}
+
 static void
 describe_service (Desc *d, JsonObject *s)
 {
   kv (d, 4, "- Name", ctl_str (s, "name"));
   kv (d, 6, "Image", ctl_str (s, "image"));
+  g_autofree char *entrypoint = strv_member (s, "entrypoint", " ");
+  if (entrypoint)
+    kv (d, 6, "Entrypoint", entrypoint);
   g_autofree char *cmd = strv_member (s, "command", " ");
   if (cmd)
     kv (d, 6, "Command", cmd);
+  if (*ctl_str (s, "workingDir"))
+    kv (d, 6, "Working Dir", ctl_str (s, "workingDir"));
+  if (*ctl_str (s, "user"))
+    kv (d, 6, "User", ctl_str (s, "user"));
+  JsonObject *labels = ctl_obj (s, "labels");
+  if (labels && json_object_get_size (labels) > 0)
+    kv_take (d, 6, "Labels", ctl_map_string (labels));
+  g_autofree char *cap_add = strv_member (s, "capAdd", ", ");
+  if (cap_add)
+    kv (d, 6, "Cap Add", cap_add);
+  g_autofree char *cap_drop = strv_member (s, "capDrop", ", ");
+  if (cap_drop)
+    kv (d, 6, "Cap Drop", cap_drop);
+  if (*ctl_str (s, "stopSignal") || json_object_has_member (s, "stopGracePeriodSeconds"))
+    {
+      const char *sig = *ctl_str (s, "stopSignal") ? ctl_str (s, "stopSignal") : "SIGTERM";
+      if (json_object_has_member (s, "stopGracePeriodSeconds"))
+        kv_take (d, 6, "Stop", g_strdup_printf ("%s, SIGKILL after %" G_GINT64_FORMAT "s", sig,
+                                                ctl_int (s, "stopGracePeriodSeconds")));
+      else
+        kv (d, 6, "Stop", sig);
+    }
   JsonArray *ports = ctl_arr (s, "ports");
   if (ports && json_array_get_length (ports) > 0)
     {
@@ -272,12 +316,15 @@ describe_service (Desc *d, JsonObject *s)
   if (hc)
     {
       g_autofree char *hcmd = strv_member (hc, "command", " ");
+      g_autofree char *start = ctl_int (hc, "startPeriodSeconds")
+                                 ? g_strdup_printf (", start period %" G_GINT64_FORMAT "s", ctl_int (hc, "startPeriodSeconds"))
+                                 : NULL;
       kv_take (d, 6, "Healthcheck",
-               g_strdup_printf ("%s (every %" G_GINT64_FORMAT "s, timeout %" G_GINT64_FORMAT "s, %" G_GINT64_FORMAT " retries)",
+               g_strdup_printf ("%s (every %" G_GINT64_FORMAT "s, timeout %" G_GINT64_FORMAT "s, %" G_GINT64_FORMAT " retries%s)",
                                 hcmd ? hcmd : "", ctl_int (hc, "intervalSeconds"), ctl_int (hc, "timeoutSeconds"),
-                                ctl_int (hc, "retries")));
+                                ctl_int (hc, "retries"), start ? start : ""));
     }
-  g_autofree char *deps = strv_member (s, "dependsOn", ", ");
+  g_autofree char *deps = depends_on_text (s);
   if (deps)
     kv (d, 6, "Depends On", deps);
   JsonArray *env = ctl_arr (s, "env");

@@ -12,6 +12,7 @@ agent port, and the test image; every Docker object labelled with one of its nod
 removed at exit (docker_cleanup), even when the test fails.
 """
 
+import datetime
 import json
 import os
 import time
@@ -214,3 +215,12 @@ def inspect(name_or_id):
 
 def now():
     return time.monotonic()
+
+
+def docker_time(s):
+    """A time from docker inspect (2026-12-03T13:01:56.123456789Z) as a naive UTC datetime."""
+    s = s.rstrip("Z")
+    if "." in s:
+        head, frac = s.split(".")
+        s = head + "." + frac[:6]
+    return datetime.datetime.fromisoformat(s)

@@ -7,6 +7,7 @@
 #include "cara-error.h"
 #include "netpool.h"
 #include "proxy.h"
+#include "reconcile-depends.h"
 #include "reconcile-spec.h"
 
 static void
@@ -118,6 +119,117 @@ test_container_body (void)
   g_assert_cmpstr (db2_hash, !=, db3_hash);
 }
 
+/* SPEC §10's fields reach the container body; a service without them keeps its hash. */
+static void
+test_runtime_fields (void)
+{
+  g_autoptr (CaraProject) p = sample ("a");
+  g_autofree char *plain_hash = NULL;
+  g_autofree char *plain = body_of (p, "web", &plain_hash);
+  CaraService *web = cara_project_find_service (p, "web");
+  CaraPort *port = g_ptr_array_index (web->ports, 0);
+
+  g_assert_null (strstr (plain, "Entrypoint"));
+  g_assert_null (strstr (plain, "StopTimeout"));
+  g_assert_null (strstr (plain, "CapAdd"));
+  g_assert_null (strstr (plain, "HostIp"));
+
+  web->entrypoint = g_strsplit ("/bin/sh,-c", ",", -1);
+  web->working_dir = g_strdup ("/srv");
+  web->user = g_strdup ("1000:1000");
+  web->labels = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  g_hash_table_insert (web->labels, g_strdup ("com.example.team"), g_strdup ("payments"));
+  g_hash_table_insert (web->labels, g_strdup ("a"), g_strdup ("1"));
+  web->cap_add = g_strsplit ("NET_ADMIN", ",", -1);
+  web->cap_drop = g_strsplit ("ALL", ",", -1);
+  web->stop_grace_period_seconds = 0;
+  web->stop_signal = g_strdup ("SIGINT");
+  port->host_ip = g_strdup ("127.0.0.1");
+  web->healthcheck = g_new0 (CaraHealthcheck, 1);
+  web->healthcheck->command = g_strsplit ("true", ",", -1);
+  web->healthcheck->start_period_seconds = 30;
+
+  g_autofree char *hash = NULL;
+  g_autofree char *body = body_of (p, "web", &hash);
+  g_assert_nonnull (strstr (body, "\"Entrypoint\":[\"/bin/sh\",\"-c\"]"));
+  g_assert_nonnull (strstr (body, "\"WorkingDir\":\"/srv\""));
+  g_assert_nonnull (strstr (body, "\"User\":\"1000:1000\""));
+  g_assert_nonnull (strstr (body, "\"StopSignal\":\"SIGINT\""));
+  g_assert_nonnull (strstr (body, "\"StopTimeout\":0"));
+  g_assert_nonnull (strstr (body, "\"CapAdd\":[\"NET_ADMIN\"],\"CapDrop\":[\"ALL\"]"));
+  g_assert_nonnull (strstr (body, "\"80/tcp\":[{\"HostIp\":\"127.0.0.1\",\"HostPort\":\"8080\"}]"));
+  g_assert_nonnull (strstr (body, "\"StartPeriod\":30000000000"));
+  g_assert_nonnull (strstr (body, "\"Labels\":{\"a\":\"1\",\"com.example.team\":\"payments\",\"cara.project\":\"shop\""));
+  g_assert_cmpstr (hash, !=, plain_hash);
+  /* hostIP alone: an ephemeral port of that address */
+  port->host_port = 0;
+  g_autofree char *eph = body_of (p, "web", NULL);
+  g_assert_nonnull (strstr (eph, "\"80/tcp\":[{\"HostIp\":\"127.0.0.1\",\"HostPort\":\"\"}]"));
+  port->host_port = 8080;
+
+  /* A label alone changes the hash too (a new label needs a new container). */
+  g_hash_table_insert (web->labels, g_strdup ("b"), g_strdup ("2"));
+  g_autofree char *hash2 = NULL;
+  g_autofree char *body2 = body_of (p, "web", &hash2);
+  g_assert_cmpstr (hash, !=, hash2);
+}
+
+/* HostPath volumes bind the node's directory itself. */
+static void
+test_host_path_bind (void)
+{
+  g_autoptr (CaraProject) p = sample ("a");
+  CaraVolume *v = g_ptr_array_index (p->spec.volumes, 0);
+  g_autoptr (GHashTable) vols = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr (GError) error = NULL;
+  CaraVolumeMount *m = g_ptr_array_index (cara_project_find_service (p, "db")->volume_mounts, 0);
+
+  v->type = CARA_VOLUME_TYPE_HOST_PATH;
+  v->host_path = g_strdup ("/srv/pg");
+  m->read_only = TRUE;
+  g_hash_table_insert (vols, (gpointer) "data", (gpointer) "/srv/pg");
+  g_autoptr (JsonNode) n = reconcile_container_body (p, cara_project_find_service (p, "db"), "n1", "cara-shop", vols,
+                                                     NULL, &error);
+  g_assert_no_error (error);
+  g_autofree char *body = json_to_string (n, FALSE);
+  g_assert_nonnull (strstr (body, "\"Binds\":[\"/srv/pg:/var/lib/postgresql:ro\"]"));
+}
+
+static void
+test_depends_verdict (void)
+{
+  struct {
+    CaraDependCondition cond;
+    CaraRestartPolicy policy;
+    const char *state, *health;
+    gint64 code;
+    ReconcileDepends want;
+    const char *why;
+  } cases[] = {
+    { CARA_DEPEND_CONDITION_STARTED, CARA_RESTART_POLICY_NONE, NULL, NULL, 0, RECONCILE_DEPENDS_WAIT, "waiting for db to start" },
+    { CARA_DEPEND_CONDITION_STARTED, CARA_RESTART_POLICY_NONE, "running", NULL, 0, RECONCILE_DEPENDS_MET, NULL },
+    { CARA_DEPEND_CONDITION_STARTED, CARA_RESTART_POLICY_NONE, "exited", NULL, 1, RECONCILE_DEPENDS_MET, NULL },
+    { CARA_DEPEND_CONDITION_HEALTHY, CARA_RESTART_POLICY_NONE, "running", "starting", 0, RECONCILE_DEPENDS_WAIT, "waiting for db to be healthy (starting)" },
+    { CARA_DEPEND_CONDITION_HEALTHY, CARA_RESTART_POLICY_NONE, "running", "unhealthy", 0, RECONCILE_DEPENDS_WAIT, "waiting for db to be healthy (unhealthy)" },
+    { CARA_DEPEND_CONDITION_HEALTHY, CARA_RESTART_POLICY_NONE, "running", "healthy", 0, RECONCILE_DEPENDS_MET, NULL },
+    { CARA_DEPEND_CONDITION_HEALTHY, CARA_RESTART_POLICY_NONE, "created", NULL, 0, RECONCILE_DEPENDS_WAIT, "waiting for db to be healthy (created)" },
+    { CARA_DEPEND_CONDITION_COMPLETED, CARA_RESTART_POLICY_NEVER, "running", NULL, 0, RECONCILE_DEPENDS_WAIT, "waiting for db to complete (running)" },
+    { CARA_DEPEND_CONDITION_COMPLETED, CARA_RESTART_POLICY_NEVER, "exited", NULL, 0, RECONCILE_DEPENDS_MET, NULL },
+    { CARA_DEPEND_CONDITION_COMPLETED, CARA_RESTART_POLICY_NEVER, "exited", NULL, 3, RECONCILE_DEPENDS_FAILED, "dependency db exited with code 3 (condition Completed needs 0): not started" },
+    /* OnFailure: Docker runs it again, so it is not over yet */
+    { CARA_DEPEND_CONDITION_COMPLETED, CARA_RESTART_POLICY_ON_FAILURE, "exited", NULL, 3, RECONCILE_DEPENDS_WAIT, "waiting for db to complete (exited)" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *why = NULL;
+      ReconcileDepends got = reconcile_depends_verdict ("db", cases[i].cond, cases[i].policy, cases[i].state,
+                                                        cases[i].health, cases[i].code, &why);
+      g_assert_cmpint (got, ==, cases[i].want);
+      g_assert_cmpstr (why, ==, cases[i].why);
+    }
+}
+
 static void
 test_order (void)
 {
@@ -146,6 +258,9 @@ main (int argc, char **argv)
   g_test_add_func ("/agent/netpool", test_netpool);
   g_test_add_func ("/agent/container-body", test_container_body);
   g_test_add_func ("/agent/start-order", test_order);
+  g_test_add_func ("/agent/runtime-fields", test_runtime_fields);
+  g_test_add_func ("/agent/host-path-bind", test_host_path_bind);
+  g_test_add_func ("/agent/depends-verdict", test_depends_verdict);
   g_test_add_func ("/agent/ingress-host", test_ingress_host);
   return g_test_run ();
 }

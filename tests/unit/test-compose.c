@@ -12,8 +12,10 @@
 #include <unistd.h>
 
 #include "cara-error.h"
+#include "cara-fields.h"
 #include "cara-json.h"
 #include "cara-manifest.h"
+#include "cara-validate.h"
 #include "compose.h"
 
 static char *
@@ -43,6 +45,64 @@ write_or_compare (const char *dir, const char *name, const char *actual)
   if (g_strcmp0 (expected, actual) != 0)
     g_error ("%s/%s differs\nexpected:\n%s\nactual:\n%s", dir, name, expected ? expected : "(none)\n",
              actual ? actual : "(none)\n");
+}
+
+/* @a and @b hold the same, in any member order; an empty string in @a may be left out of @b
+ * (the model writes no empty env value). */
+static gboolean
+same_content (JsonNode *a, JsonNode *b)
+{
+  if (b == NULL)
+    return JSON_NODE_HOLDS_VALUE (a) && json_node_get_value_type (a) == G_TYPE_STRING &&
+           *json_node_get_string (a) == '\0';
+  if (JSON_NODE_TYPE (a) != JSON_NODE_TYPE (b))
+    return FALSE;
+  if (JSON_NODE_HOLDS_OBJECT (a))
+    {
+      JsonObject *ao = json_node_get_object (a), *bo = json_node_get_object (b);
+      g_autoptr(GList) members = json_object_get_members (ao);
+      for (GList *l = members; l != NULL; l = l->next)
+        if (!same_content (json_object_get_member (ao, l->data), json_object_get_member (bo, l->data)))
+          return FALSE;
+      return json_object_get_size (bo) <= json_object_get_size (ao);
+    }
+  if (JSON_NODE_HOLDS_ARRAY (a))
+    {
+      JsonArray *aa = json_node_get_array (a), *ba = json_node_get_array (b);
+      if (json_array_get_length (aa) != json_array_get_length (ba))
+        return FALSE;
+      for (guint i = 0; i < json_array_get_length (aa); i++)
+        if (!same_content (json_array_get_element (aa, i), json_array_get_element (ba, i)))
+          return FALSE;
+      return TRUE;
+    }
+  return json_node_equal (a, b);
+}
+
+/* Every manifest the converter makes is one the server takes: no unknown field, it decodes and
+ * validates, and it comes back from the model exactly as it was (dependsOn items as given). */
+static void
+check_accepted (const char *dir, JsonNode *manifest)
+{
+  g_autoptr(GPtrArray) unknown = cara_fields_check (manifest, "Project", CARA_FIELDS_ALL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CaraProject) p = NULL;
+  g_autoptr(JsonNode) back = NULL;
+  g_autoptr(JsonNode) want = json_node_copy (manifest);
+  g_autofree char *a = NULL, *b = NULL;
+
+  if (unknown->len > 0)
+    g_error ("%s: the manifest has an unknown field: %s", dir, ((GError *) unknown->pdata[0])->message);
+  p = cara_project_from_json (manifest, &error);
+  if (p == NULL || !cara_validate_project (p, &error))
+    g_error ("%s: the manifest is refused: %s", dir, error->message);
+  back = cara_project_to_json (p);
+  /* The model adds what a server would (times, status); compare the spec. */
+  a = cara_json_to_string (json_object_get_member (json_node_get_object (want), "spec"), FALSE);
+  b = cara_json_to_string (json_object_get_member (json_node_get_object (back), "spec"), FALSE);
+  if (!same_content (json_object_get_member (json_node_get_object (want), "spec"),
+                     json_object_get_member (json_node_get_object (back), "spec")))
+    g_error ("%s: the model changed the spec:\n%s\n%s", dir, a, b);
 }
 
 static void
@@ -104,6 +164,7 @@ run_case (gconstpointer data)
       g_autofree char *nl = g_strconcat (json, "\n", NULL);
       { g_free (json); json = g_steal_pointer (&nl); }
       g_assert_cmpuint (diag->errors->len, ==, 0);
+      check_accepted (dir, manifest);
     }
   else
     g_assert_cmpuint (diag->errors->len, >, 0);

@@ -214,7 +214,19 @@ static const DecodeCase project_errors[] = {
   { "{\"spec\":{\"services\":[{\"healthcheck\":{\"retries\":\"3\"}}]}}", "spec.services[0].healthcheck.retries: expected an integer, got a string" },
   { "{\"spec\":{\"services\":[{\"volumeMounts\":[{\"readOnly\":\"yes\"}]}]}}", "spec.services[0].volumeMounts[0].readOnly: expected a boolean, got a string" },
   { "{\"spec\":{\"services\":[{\"dependsOn\":\"db\"}]}}", "spec.services[0].dependsOn: expected an array, got a string" },
-  { "{\"spec\":{\"volumes\":[{\"name\":\"d\",\"type\":\"HostPath\"}]}}", "spec.volumes[0].type: invalid volume type \"HostPath\": must be one of Ephemeral, Persistent" },
+  { "{\"spec\":{\"services\":[{\"dependsOn\":[1]}]}}", "spec.services[0].dependsOn[0]: expected a service name or {name, condition}, got a number" },
+  { "{\"spec\":{\"services\":[{\"dependsOn\":[{\"name\":\"db\",\"condition\":\"Ready\"}]}]}}", "spec.services[0].dependsOn[0].condition: invalid condition \"Ready\": must be one of Started, Healthy, Completed" },
+  { "{\"spec\":{\"services\":[{\"dependsOn\":[{\"name\":2}]}]}}", "spec.services[0].dependsOn[0].name: expected a string, got a number" },
+  { "{\"spec\":{\"services\":[{\"dependsOn\":[{\"name\":\"db\"}]}]}}", "spec.services[0].dependsOn[0].condition: required in the {name, condition} form" },
+  { "{\"spec\":{\"services\":[{\"entrypoint\":\"sh\"}]}}", "spec.services[0].entrypoint: expected an array, got a string" },
+  { "{\"spec\":{\"services\":[{\"labels\":{\"a\":1}}]}}", "spec.services[0].labels.a: expected a string, got a number" },
+  { "{\"spec\":{\"services\":[{\"capAdd\":[true]}]}}", "spec.services[0].capAdd[0]: expected a string, got a boolean" },
+  { "{\"spec\":{\"services\":[{\"stopGracePeriodSeconds\":\"10s\"}]}}", "spec.services[0].stopGracePeriodSeconds: expected an integer, got a string" },
+  { "{\"spec\":{\"services\":[{\"user\":1000}]}}", "spec.services[0].user: expected a string, got a number" },
+  { "{\"spec\":{\"services\":[{\"ports\":[{\"containerPort\":80,\"hostIP\":0}]}]}}", "spec.services[0].ports[0].hostIP: expected a string, got a number" },
+  { "{\"spec\":{\"services\":[{\"healthcheck\":{\"startPeriodSeconds\":1.5}}]}}", "spec.services[0].healthcheck.startPeriodSeconds: expected an integer, got a number" },
+  { "{\"spec\":{\"volumes\":[{\"name\":\"d\",\"type\":\"HostPath\",\"hostPath\":[]}]}}", "spec.volumes[0].hostPath: expected a string, got an array" },
+  { "{\"spec\":{\"volumes\":[{\"name\":\"d\",\"type\":\"Bind\"}]}}", "spec.volumes[0].type: invalid volume type \"Bind\": must be one of Ephemeral, Persistent, HostPath" },
   { "{\"spec\":{\"ingress\":[{\"name\":\"i\",\"access\":{\"scope\":\"Public\"}}]}}", "spec.ingress[0].access.scope: ingress i: only \"Internal\" scope is supported" },
   { "{\"spec\":{\"ingress\":[{\"target\":{\"port\":\"80\"}}]}}", "spec.ingress[0].target.port: expected an integer, got a string" },
   { "{\"spec\":{\"nodeSelector\":{\"zone\":null}}}", "spec.nodeSelector.zone: expected a string, got null" },
@@ -537,7 +549,7 @@ test_status_report_conditions (void)
 int
 main (int argc, char **argv)
 {
-  const char *projects[] = { "project-full.json", "project-minimal.json" };
+  const char *projects[] = { "project-full.json", "project-minimal.json", "project-compose-fields.json" };
   const char *nodes[] = { "node-full.json", "node-registered.json" };
 
   g_test_init (&argc, &argv, NULL);

@@ -552,7 +552,7 @@ static const FieldCase field_cases[] = {
   { "spec:\n  services:\n    - name: web\n      image: nginx\n      volumeMounts:\n        - name: d\n          mountPath: /d\n          readonly: true\n  volumes: [{name: d, type: Ephemeral}]\n",
     "t.yaml:12: spec.services[0].volumeMounts[0].readonly: unknown field \"readonly\" (did you mean \"readOnly\"?)" },
   { "spec:\n  services: [{name: web, image: nginx}]\n  volumes: [{name: d, type: Ephemeral, size: 1G}]\n",
-    "t.yaml:7: spec.volumes[0].size: unknown field \"size\" (expected one of: name, type)" },
+    "t.yaml:7: spec.volumes[0].size: unknown field \"size\" (expected one of: name, type, hostPath)" },
   { "spec:\n  services: [{name: web, image: nginx}]\n  ingress:\n    - name: i\n      target: {service: web, prot: 80}\n",
     "t.yaml:9: spec.ingress[0].target.prot: unknown field \"prot\" (did you mean \"port\"?)\n"
     "t.yaml:9: spec.ingress[0].target.port: ingress i: target port must be greater than 0" },
@@ -577,7 +577,7 @@ static const FieldCase field_cases[] = {
     NULL },
   /* no suggestion: the valid members */
   { "spec:\n  services: [{name: web, image: nginx, xyzzy: 1}]\n",
-    "t.yaml:6: spec.services[0].xyzzy: unknown field \"xyzzy\" (expected one of: name, image, env, volumeMounts, command, ports, resources, restartPolicy, healthcheck, dependsOn)" },
+    "t.yaml:6: spec.services[0].xyzzy: unknown field \"xyzzy\" (expected one of: name, image, env, volumeMounts, command, ports, resources, restartPolicy, healthcheck, dependsOn, entrypoint, workingDir, user, labels, capAdd, capDrop, stopGracePeriodSeconds, stopSignal)" },
   /* several errors of one document at once, in line order, with the validation's finding */
   { "spec:\n  services:\n    - name: web\n      image: UPPER\n      enviroment: []\n      restart: always\n  extra: 1\n",
     "t.yaml:8: spec.services[0].image: invalid image reference \"UPPER\": the repository name must be lowercase\n"
@@ -669,14 +669,18 @@ static void
 test_suggest (void)
 {
   const char *const service[] = { "name", "image", "env", "volumeMounts", "command", "ports", "resources",
-                                  "restartPolicy", "healthcheck", "dependsOn", NULL };
+                                  "restartPolicy", "healthcheck", "dependsOn", "entrypoint", "workingDir", "capAdd",
+                                  "stopGracePeriodSeconds", NULL };
   const char *const spec[] = { "services", "volumes", "ingress", "nodeSelector", "expireAt", NULL };
 
   g_assert_cmpstr (cara_fields_suggest ("enviroment", service), ==, "env");
   g_assert_cmpstr (cara_fields_suggest ("ENV", service), ==, "env");
   g_assert_cmpstr (cara_fields_suggest ("envs", service), ==, "env");
   g_assert_cmpstr (cara_fields_suggest ("nmae", service), ==, "name");
-  g_assert_cmpstr (cara_fields_suggest ("entrypoint", service), ==, "command");
+  g_assert_cmpstr (cara_fields_suggest ("entry_point", service), ==, "entrypoint");
+  g_assert_cmpstr (cara_fields_suggest ("working_dir", service), ==, "workingDir");
+  g_assert_cmpstr (cara_fields_suggest ("cap_add", service), ==, "capAdd");
+  g_assert_cmpstr (cara_fields_suggest ("stop_grace_period", service), ==, "stopGracePeriodSeconds");
   g_assert_cmpstr (cara_fields_suggest ("volumes", service), ==, "volumeMounts");
   g_assert_cmpstr (cara_fields_suggest ("volume", service), ==, "volumeMounts");
   g_assert_cmpstr (cara_fields_suggest ("health", service), ==, "healthcheck");

@@ -98,7 +98,7 @@ def main():
                 'caractrl: %s:10: spec.services[0].enviroment: unknown field "enviroment" (did you mean "env"?)' % typo,
                 'caractrl: %s:13: spec.services[0].restart: unknown field "restart" (did you mean "restartPolicy: '
                 'Always"?)' % typo,
-                'caractrl: %s:17: spec.volumes[0].size: unknown field "size" (expected one of: name, type)' % typo]
+                'caractrl: %s:17: spec.volumes[0].size: unknown field "size" (expected one of: name, type, hostPath)' % typo]
         check(r.err.splitlines() == want and r.out == "", "every unknown field at once, with file:line", r)
         # with another document, the valid one is not sent either
         r = ctl.expect(2, "apply", "-f", ok_first := ctl.file("two.yaml", "apiVersion: caravanserai/v1\nkind: Project\n"
