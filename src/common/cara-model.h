@@ -78,6 +78,10 @@ typedef struct {
   char *resource_version;  /* NULL when absent */
 } CaraObjectMeta;
 
+/* For kinds defined outside this file (cara-secret.h). */
+void cara_object_meta_init (CaraObjectMeta *m, const char *name);
+void cara_object_meta_clear (CaraObjectMeta *m);
+
 typedef struct {
   char *type;
   char *status; /* True | False | Unknown */
@@ -163,7 +167,17 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (CaraHeartbeat, cara_heartbeat_free)
 typedef struct {
   char *name;
   char *value; /* NULL when absent */
+  char *secret_ref; /* valueFrom.secret (SPEC §12); NULL when absent */
+  char *secret_key; /* valueFrom.key */
 } CaraEnvVar;
+
+/* A service's secrets[] item (SPEC §12): files of a Secret's values in the container. */
+typedef struct {
+  char *secret;
+  char *key;  /* NULL: every key */
+  char *path; /* NULL: /run/secrets/SECRET (one key) or /run/secrets/SECRET/KEY (several) */
+  gint64 mode; /* file mode; 0 when absent (0400) */
+} CaraSecretMount;
 
 typedef struct {
   char *name;
@@ -200,6 +214,7 @@ typedef struct {
   CaraRestartPolicy restart_policy;
   CaraHealthcheck *healthcheck; /* NULL when absent */
   char **depends_on;        /* NULL when absent */
+  GPtrArray *secrets;       /* CaraSecretMount*, never NULL */
 } CaraService;
 
 typedef struct {
@@ -235,6 +250,7 @@ typedef struct {
     GPtrArray *ingress;       /* CaraIngress*, never NULL */
     GHashTable *node_selector; /* never NULL */
     GDateTime *expire_at;     /* NULL when absent */
+    char **image_pull_secrets; /* names of Registry Secrets; NULL when absent */
   } spec;
   struct {
     CaraProjectPhase phase;
