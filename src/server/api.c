@@ -48,6 +48,13 @@ static const CaraHttpRoute routes[] = {
   { "PATCH", "/api/v1/projects/{name}/status", api_projects_patch_status, CARA_HTTP_ROLE_AGENT, CARA_HTTP_NODE_HANDLER },
   { "GET", "/api/v1/projects/{name}/logs", api_projects_logs, CARA_HTTP_ROLE_READ, CARA_HTTP_NODE_NONE },
   { "GET", "/api/v1/projects/{name}/portforward", api_projects_portforward, CARA_HTTP_ROLE_ADMIN, CARA_HTTP_NODE_NONE },
+
+  { "GET", "/api/v1/secrets", api_secrets_list, CARA_HTTP_ROLE_READ, CARA_HTTP_NODE_NONE },
+  { "POST", "/api/v1/secrets", api_secrets_create, CARA_HTTP_ROLE_ADMIN, CARA_HTTP_NODE_NONE },
+  { "GET", "/api/v1/secrets/{name}", api_secrets_get, CARA_HTTP_ROLE_READ, CARA_HTTP_NODE_NONE },
+  { "PUT", "/api/v1/secrets/{name}", api_secrets_update, CARA_HTTP_ROLE_ADMIN, CARA_HTTP_NODE_NONE },
+  { "DELETE", "/api/v1/secrets/{name}", api_secrets_delete, CARA_HTTP_ROLE_ADMIN, CARA_HTTP_NODE_NONE },
+  { "GET", "/api/v1/nodes/{name}/secrets/{secret}", api_nodes_secret, CARA_HTTP_ROLE_AGENT, CARA_HTTP_NODE_PATH },
 };
 
 void

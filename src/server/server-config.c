@@ -75,6 +75,8 @@ server_config_parse_args (ServerConfig *cfg, int *argc, char ***argv, GError **e
       "PEM private key of --tls-cert ($CARA_TLS_KEY, [server] tls_key)", "FILE" },
     { "debug", 0, 0, G_OPTION_ARG_NONE, &cfg->cli.debug, "Log debug messages ($DEBUG=true, [server] debug)", NULL },
     { "version", 0, 0, G_OPTION_ARG_NONE, &cfg->cli.version, "Print the version and exit", NULL },
+    { "rotate-secret-key", 0, 0, G_OPTION_ARG_NONE, &cfg->cli.rotate_secret_key,
+      "Seal every Secret value under a new key (one transaction), then exit", NULL },
     { NULL }
   };
   g_autoptr (GOptionContext) ctx = g_option_context_new (NULL);

@@ -74,6 +74,23 @@ static const struct {
    * rows last written before this migration: those are encoded from their columns. */
   { 3, "project object text",
     "ALTER TABLE projects ADD COLUMN object TEXT;\n" },
+  /* SPEC §12: Secrets.  The values are sealed (secret-keys.c), each with the id of its key. */
+  { 4, "secrets",
+    "CREATE TABLE secrets (\n"
+    "  name TEXT PRIMARY KEY,\n"
+    "  type TEXT NOT NULL DEFAULT 'Opaque',\n"
+    "  resource_version BIGINT NOT NULL,\n"
+    "  created_at TIMESTAMPTZ NOT NULL DEFAULT now(),\n"
+    "  updated_at TIMESTAMPTZ NOT NULL DEFAULT now(),\n"
+    "  labels JSONB NOT NULL DEFAULT '{}',\n"
+    "  annotations JSONB NOT NULL DEFAULT '{}');\n"
+    "CREATE TABLE secret_values (\n"
+    "  secret TEXT NOT NULL REFERENCES secrets (name) ON DELETE CASCADE,\n"
+    "  key TEXT NOT NULL,\n"
+    "  size BIGINT NOT NULL,\n"
+    "  key_id TEXT NOT NULL,\n"
+    "  sealed TEXT NOT NULL,\n"
+    "  PRIMARY KEY (secret, key));\n" },
 };
 
 gboolean

@@ -60,3 +60,7 @@ gboolean store_migrate (PGconn *c, GError **error);
 
 /* In @c's transaction: binds @cred to the node (no check of what was bound before). */
 gboolean store_node_credential_write (PGconn *c, const char *name, const StoreNodeCredential *cred, GError **error);
+
+/* In @c's transaction: a new resourceVersion and MODIFIED event for each project named in @names
+ * (store-projects.c), so that watchers look at them again. */
+gboolean store_touch_projects (PGconn *c, const char *const *names, GError **error);

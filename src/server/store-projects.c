@@ -165,3 +165,15 @@ store_delete_project (const char *name, CaraProjectPhase only_in_phase, GError *
     }
   return store_rows_remove (&project_kind, store_txn_conn (t), p, error) && store_txn_commit (t, error);
 }
+
+gboolean
+store_touch_projects (PGconn *c, const char *const *names, GError **error)
+{
+  for (guint i = 0; names != NULL && names[i] != NULL; i++)
+    {
+      g_autoptr (CaraProject) p = store_rows_lock (&project_kind, c, names[i], error);
+      if (p == NULL || !store_rows_write (&project_kind, c, p, FALSE, error))
+        return FALSE;
+    }
+  return TRUE;
+}
