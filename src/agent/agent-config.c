@@ -25,6 +25,7 @@ agent_config_free (AgentConfig *c)
   g_free (c->advertise_ip);
   g_free (c->token);
   g_free (c->state_dir);
+  g_free (c->runtime_dir);
   if (c->node_token)
     memset (c->node_token, 0, strlen (c->node_token));
   g_free (c->node_token);
@@ -162,6 +163,7 @@ agent_config_load (int *argc, char ***argv, GError **error)
   c->token = cara_config_string (kf, G, "token", "CARA_TOKEN", o_token, NULL);
   g_autofree char *data_dir = cara_config_string (kf, G, "data_dir", NULL, o_data_dir, NULL);
   c->state_dir = cara_config_state_dir (data_dir);
+  c->runtime_dir = cara_config_string (kf, G, "runtime_dir", "RUNTIME_DIRECTORY", NULL, "/run/cara-agent");
   if (c->token && *c->token && !load_node_token (c, kf, o_node_token, error))
     return NULL;
   c->ca_file = cara_config_string (kf, G, "ca", "CARA_CA", o_ca, NULL);
