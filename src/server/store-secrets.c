@@ -231,6 +231,36 @@ store_create_secret (CaraSecret *s, GError **error)
   return write_values (store_txn_conn (t), s, error) && store_txn_commit (t, error);
 }
 
+static gboolean
+same_map (GHashTable *a, GHashTable *b)
+{
+  GHashTableIter it;
+  gpointer k, v;
+  if (g_hash_table_size (a) != g_hash_table_size (b))
+    return FALSE;
+  g_hash_table_iter_init (&it, a);
+  while (g_hash_table_iter_next (&it, &k, &v))
+    if (g_strcmp0 (v, g_hash_table_lookup (b, k)) != 0 || !g_hash_table_contains (b, k))
+      return FALSE;
+  return TRUE;
+}
+
+static gboolean
+same_secret (const CaraSecret *a, const CaraSecret *b)
+{
+  if (a->type != b->type || a->keys->len != b->keys->len || !same_map (a->metadata.labels, b->metadata.labels)
+      || !same_map (a->metadata.annotations, b->metadata.annotations))
+    return FALSE;
+  for (guint i = 0; i < a->keys->len; i++)
+    {
+      const char *k = ((CaraSecretKey *) a->keys->pdata[i])->name;
+      GBytes *va = g_hash_table_lookup (a->data, k), *vb = g_hash_table_lookup (b->data, k);
+      if (va == NULL || vb == NULL || !g_bytes_equal (va, vb))
+        return FALSE;
+    }
+  return TRUE;
+}
+
 gboolean
 store_replace_secret (CaraSecret *s, char ***ret_users, GError **error)
 {
@@ -240,8 +270,8 @@ store_replace_secret (CaraSecret *s, char ***ret_users, GError **error)
   if (t == NULL)
     return FALSE;
   c = store_txn_conn (t);
-  g_autoptr (PGresult) cur = store_exec (c, "SELECT resource_version, cara_usec(created_at) FROM secrets WHERE name = $1 "
-                                         "FOR UPDATE", 1, p, error);
+  g_autoptr (PGresult) cur = store_exec (c, "SELECT " SECRET_COLUMNS " FROM secrets WHERE name = $1 FOR UPDATE", 1, p,
+                                         error);
   if (cur == NULL)
     return FALSE;
   if (PQntuples (cur) == 0)
@@ -249,16 +279,34 @@ store_replace_secret (CaraSecret *s, char ***ret_users, GError **error)
       set_not_found (s->metadata.name, error);
       return FALSE;
     }
+  g_autoptr (CaraSecret) old = secret_from_row (cur, 0, error);
+  if (old == NULL)
+    return FALSE;
   const char *body_rv = s->metadata.resource_version;
-  if (body_rv != NULL && *body_rv != '\0' && g_strcmp0 (body_rv, PQgetvalue (cur, 0, 0)) != 0)
+  if (body_rv != NULL && *body_rv != '\0' && g_strcmp0 (body_rv, old->metadata.resource_version) != 0)
     {
       g_set_error (error, CARA_ERROR, CARA_ERROR_CONFLICT,
                    "operation conflicts with current resource state: secret \"%s\" has resourceVersion %s, not %s",
-                   s->metadata.name, PQgetvalue (cur, 0, 0), body_rv);
+                   s->metadata.name, old->metadata.resource_version, body_rv);
       return FALSE;
     }
+  g_autoptr (GHashTable) by_name = g_hash_table_new (g_str_hash, g_str_equal);
+  g_hash_table_insert (by_name, old->metadata.name, old);
+  if (!add_values (c, by_name, "WHERE secret = $1", 1, p, TRUE, error))
+    return FALSE;
   g_clear_pointer (&s->metadata.created_at, g_date_time_unref);
-  s->metadata.created_at = store_usec_to_datetime (g_ascii_strtoll (PQgetvalue (cur, 0, 1), NULL, 10));
+  s->metadata.created_at = g_date_time_ref (old->metadata.created_at);
+  if (same_secret (old, s))
+    {
+      /* Nothing changed (apply of the same manifest): nothing written, nothing rolled. */
+      g_free (s->metadata.resource_version);
+      s->metadata.resource_version = g_strdup (old->metadata.resource_version);
+      g_clear_pointer (&s->metadata.updated_at, g_date_time_unref);
+      s->metadata.updated_at = g_date_time_ref (old->metadata.updated_at);
+      if (ret_users)
+        *ret_users = g_new0 (char *, 1);
+      return TRUE;
+    }
   if (!stamp (c, s, FALSE, error))
     return FALSE;
   g_autofree char *labels = store_map_to_text (s->metadata.labels);

@@ -126,7 +126,12 @@ def references(srv):
     assert "p1, p2" in problem["detail"], problem
     # a changed Secret gives its projects a new resourceVersion (their agents roll them)
     before = check(srv, "GET", "/api/v1/projects/p1", 200)["metadata"]["resourceVersion"]
-    check(srv, "PUT", "/api/v1/secrets/db", 200, secret("db", password=PASSWORD, user="app"))
+    # the same values again: nothing written, nothing rolled
+    srv_rv = check(srv, "GET", "/api/v1/secrets/db", 200)["metadata"]["resourceVersion"]
+    same = check(srv, "PUT", "/api/v1/secrets/db", 200, secret("db", password=PASSWORD, user="app"))
+    assert same["metadata"]["resourceVersion"] == srv_rv, (srv_rv, same)
+    assert check(srv, "GET", "/api/v1/projects/p1", 200)["metadata"]["resourceVersion"] == before
+    check(srv, "PUT", "/api/v1/secrets/db", 200, secret("db", password=PASSWORD, user="app3"))
     after = check(srv, "GET", "/api/v1/projects/p1", 200)
     assert int(after["metadata"]["resourceVersion"]) > int(before), (before, after)
     assert after["spec"] == made["spec"], after
@@ -201,6 +206,7 @@ def main():
                 f.write(os.urandom(32).hex() + "\n")
             with CaraServer(database_url=url, data_dir=data_dir) as srv:
                 check(srv, "GET", "/api/v1/secrets/db", 200)
+                check(srv, "PUT", "/api/v1/secrets/db", 503, secret("db", password="new"))
                 problem = check(srv, "GET", "/api/v1/nodes/n1/secrets/db", 503)
                 assert "sealed with key id %s" % new_ids[0] in problem["detail"], problem
             # an unreadable key (not a key at all): starts, and a write is a clear 503
