@@ -11,6 +11,7 @@
 #include "cara-fields.h"
 #include "cara-json.h"
 #include "cara-manifest.h"
+#include "cara-secret.h"
 #include "cara-validate.h"
 
 /* Bounds against hostile input: nesting depth and nodes produced after alias expansion
@@ -909,6 +910,12 @@ cara_manifest_doc_check (const CaraManifestDoc *d, GError **error)
       g_autoptr(CaraNode) n = cara_node_from_json (d->node, &decode_error);
       if (n != NULL)
         cara_validate_node (n, &decode_error);
+    }
+  else if (strcmp (kind, "Secret") == 0)
+    {
+      g_autoptr(CaraSecret) s = cara_secret_from_json (d->node, &decode_error);
+      if (s != NULL)
+        cara_secret_validate (s, &decode_error);
     }
   else
     return TRUE;

@@ -44,7 +44,8 @@ targets_from_files (GPtrArray *files, GError **error)
         {
           CaraManifestDoc *d = docs->pdata[i];
           const char *kind = cara_json_get_kind (d->node);
-          const char *k = g_str_equal (kind, "Node") ? "nodes" : g_str_equal (kind, "Project") ? "projects" : NULL;
+          const char *k = g_str_equal (kind, "Node") ? "nodes" : g_str_equal (kind, "Project") ? "projects"
+                        : g_str_equal (kind, "Secret") ? "secrets" : NULL;
           JsonObject *o = JSON_NODE_HOLDS_OBJECT (d->node) ? json_node_get_object (d->node) : NULL;
           const char *name = ctl_meta_name (o);
           if (k == NULL || *name == '\0')
