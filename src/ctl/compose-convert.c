@@ -238,8 +238,7 @@ static const KeyRule service_rules[] = {
   { "stop_signal", KEY_MAPPED }, { "profiles", KEY_MAPPED }, { "networks", KEY_MAPPED },
   { "scale", KEY_MAPPED }, { "privileged", KEY_MAPPED }, { "read_only", KEY_MAPPED },
   { "init", IGN (N_("ignored: no init process is added; the container's command is PID 1")) },
-  { "secrets", UNSUP (N_("not supported yet: secrets need Secrets (SPEC §12), which this cluster does not have; "
-                         "pass the value with environment or a HostPath volume for now")) },
+  { "secrets", KEY_MAPPED },
   { "expose", IGN (ignored_why) }, { "container_name", IGN (N_("ignored: containers are named {project}-{service}")) },
   { "links", IGN (N_("ignored: services reach each other by service name")) },
   { "external_links", IGN (ignored_why) },
@@ -282,7 +281,7 @@ static const KeyRule top_rules[] = {
   { "version", IGN (N_("obsolete, ignored (as Compose does)")) },
   { "name", KEY_MAPPED }, { "services", KEY_MAPPED }, { "volumes", KEY_MAPPED }, { "networks", KEY_MAPPED },
   { "x-caravanserai", KEY_MAPPED },
-  { "secrets", UNSUP (N_("not supported yet: secrets need Secrets (SPEC §12), which this cluster does not have")) },
+  { "secrets", KEY_MAPPED },
   { "configs", UNSUP (N_("not supported: no configs here; mount a HostPath volume")) },
   { "include", UNSUP (N_("not supported: merge the files first (docker compose config)")) },
   { "models", UNSUP (N_("not supported")) },
@@ -1401,6 +1400,7 @@ map_service (Conv *c, const char *name, JsonObject *svc, const char *path)
     }
   map_flag_refused (c, svc, "privileged", path, _("not supported: containers never run privileged here"));
   map_flag_refused (c, svc, "read_only", path, _("not supported: the root filesystem stays writable here"));
+  ctl_compose_service_secrets (c->top, c->project, svc, path, out, c->diag);
 #undef KEY
   return g_steal_pointer (&out);
 }
@@ -1581,6 +1581,7 @@ ctl_compose_convert (CaraManifestDoc *doc, const CtlComposeOptions *opts, GHashT
   if (json_array_get_length (volumes) > 0)
     json_object_set_array_member (spec, "volumes", g_steal_pointer (&volumes));
   map_x_caravanserai (&c, spec);
+  ctl_compose_top_secrets (c.top, opts->project_name, env, dir, spec, diag);
   if (diag->errors->len > 0)
     return NULL;
 

@@ -109,6 +109,25 @@ def main():
         check(r.out == 'secret "reg" deleted\n', "delete -f", r)
         r = ctl.expect(1, "describe", "secret", "api")
         check('secret "api" not found' in r.err, "not found", r)
+        # Compose secrets: a Secret {project}-{NAME} from the file, mounted at /run/secrets/NAME
+        ctl.file("compose/pw.txt", VALUE)
+        cf = ctl.file("compose/compose.yaml", "name: cmp\nservices:\n  app:\n    image: busybox\n"
+                      "    secrets: [db_pw]\nsecrets:\n  db_pw:\n    file: ./pw.txt\n")
+        r = ctl.ok("apply", "-f", cf)
+        check(r.out == "secret/cmp-db-pw created\nproject/cmp created\n", "compose apply", r)
+        doc = ctl.ok("get", "secret", "cmp-db-pw", "-o", "json").json()
+        check(doc["keys"] == [{"name": "db_pw", "size": len(VALUE)}], "compose secret", doc)
+        p = ctl.ok("get", "project", "cmp", "-o", "json").json()
+        check(p["spec"]["services"][0]["secrets"] == [{"secret": "cmp-db-pw", "key": "db_pw",
+                                                       "path": "/run/secrets/db_pw"}], "compose mount", p)
+        r = ctl.ok("apply", "-f", cf)
+        check(r.out == "secret/cmp-db-pw unchanged\nproject/cmp unchanged\n", "compose again", r)
+        # a Project manifest's mode: 0440 is octal, as in Compose and Kubernetes
+        m2 = ctl.file("m2.yaml", "kind: Project\nmetadata:\n  name: m2\nspec:\n  services:\n    - name: a\n"
+                      "      image: busybox\n      secrets:\n        - secret: cmp-db-pw\n          mode: 0440\n")
+        ctl.ok("apply", "-f", m2)
+        p = ctl.ok("get", "project", "m2", "-o", "json").json()
+        check(p["spec"]["services"][0]["secrets"][0]["mode"] == 0o440, "octal mode", p)
         # zh_TW
         zh = {"LANGUAGE": "zh_TW"}  # on C.UTF-8, as test_ctl_i18n does
         r = ctl.ok("create", "secret", "zh", "--from-literal", "a=b", env=zh)
