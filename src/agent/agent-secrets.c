@@ -49,7 +49,14 @@ agent_secrets_fetch (const AgentConfig *cfg, const CaraProject *p, GError **erro
   if (names->len == 0)
     return g_steal_pointer (&out);
 
-  g_autoptr (CaraHttpClient) c = server_client_new (cfg);
+  /* One client per worker thread: its connection to the server is kept between projects. */
+  static GPrivate thread_client = G_PRIVATE_INIT ((GDestroyNotify) cara_http_client_free);
+  CaraHttpClient *c = g_private_get (&thread_client);
+  if (c == NULL)
+    {
+      c = server_client_new (cfg);
+      g_private_set (&thread_client, c);
+    }
   g_autofree char *node = cara_http_escape (cfg->node_name);
   for (guint i = 0; i < names->len; i++)
     {

@@ -91,6 +91,8 @@ def main():
 
         # the server cannot open the values (its key replaced): the project fails, SecretUnavailable
         key = os.path.join(c.state_dir, "secret.key")
+        with open(key) as f:
+            right_key = f.read()
         with open(key, "w") as f:
             f.write(os.urandom(32).hex() + "\n")
         broken = fx.unique_name("sec")
@@ -101,6 +103,13 @@ def main():
         assert "SecretUnavailable" in text and "sealed with key id" in text, failed["status"]
         assert PW2 not in text
         assert containers(["cara.project=" + broken]) == []
+        # the key back and the Secret written again: the Failed project is retried and runs
+        with open(key, "w") as f:
+            f.write(right_key)
+        s, body = c.api("PUT", "/api/v1/secrets/db", secret("db", password=PW1, user="app"))
+        assert s == 200, (s, body)
+        c.wait_phase(broken, "Running", timeout=60)
+        assert "DB_PASSWORD=" not in a.log() and PW1 not in a.log()
     print("ok")
 
 
