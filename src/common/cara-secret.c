@@ -283,6 +283,15 @@ cara_secret_validate (const CaraSecret *s, GError **error)
 
 /* ---- encoding ---- */
 
+/* json_node_init_object takes a reference of its own: the node then holds the only one. */
+static JsonNode *
+object_node (JsonObject *o)
+{
+  JsonNode *n = json_node_init_object (json_node_alloc (), o);
+  json_object_unref (o);
+  return n;
+}
+
 static JsonObject *
 encode (const CaraSecret *s)
 {
@@ -308,7 +317,7 @@ encode (const CaraSecret *s)
 JsonNode *
 cara_secret_to_json (const CaraSecret *s)
 {
-  return json_node_init_object (json_node_alloc (), encode (s));
+  return object_node (encode (s));
 }
 
 JsonNode *
@@ -327,7 +336,7 @@ cara_secret_to_json_with_values (const CaraSecret *s)
       json_object_set_string_member (data, k->name, b64);
     }
   json_object_set_object_member (o, "data", data);
-  return json_node_init_object (json_node_alloc (), o);
+  return object_node (o);
 }
 
 JsonNode *
@@ -341,7 +350,7 @@ cara_secret_list_to_json (GPtrArray *secrets)
   for (guint i = 0; secrets != NULL && i < secrets->len; i++)
     json_array_add_element (items, cara_secret_to_json (g_ptr_array_index (secrets, i)));
   json_object_set_array_member (o, "items", items);
-  return json_node_init_object (json_node_alloc (), o);
+  return object_node (o);
 }
 
 /* ---- registry credentials ---- */

@@ -37,7 +37,7 @@ secret_name (const char *name, const char *path, GError **error)
 gboolean
 cara_validate_service_secrets (const CaraService *s, const char *base, GError **error)
 {
-  g_autoptr (GHashTable) paths = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr (GHashTable) paths = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
 
   for (guint j = 0; j < s->env->len; j++)
     {

@@ -34,7 +34,9 @@ make_list (GPtrArray *items)
   for (guint i = 0; i < items->len; i++)
     json_array_add_element (a, json_node_copy (items->pdata[i]));
   json_object_set_array_member (o, "items", a);
-  return json_node_init_object (json_node_alloc (), o);
+  JsonNode *n = json_node_init_object (json_node_alloc (), o);
+  json_object_unref (o);
+  return n;
 }
 
 /* The named Secrets (all when none is named); a missing one of several: on stderr, *ret_rc 1. */
