@@ -28,6 +28,10 @@ void api_projects_delete (CaraHttpRequest *req, gpointer user_data);
 void api_projects_patch_status (CaraHttpRequest *req, gpointer user_data);
 void api_projects_logs (CaraHttpRequest *req, gpointer user_data);        /* api-streams.c */
 void api_projects_portforward (CaraHttpRequest *req, gpointer user_data); /* api-streams.c */
+void api_whoami (CaraHttpRequest *req, gpointer user_data);               /* api-whoami.c */
+void api_ui_redirect (CaraHttpRequest *req, gpointer user_data);          /* api-ui.c: the dashboard */
+void api_ui_index (CaraHttpRequest *req, gpointer user_data);
+void api_ui_asset (CaraHttpRequest *req, gpointer user_data);
 /* api-secrets.c (SPEC §12) */
 void api_secrets_list (CaraHttpRequest *req, gpointer user_data);
 void api_secrets_get (CaraHttpRequest *req, gpointer user_data);

@@ -74,8 +74,13 @@ static const struct {
    * rows last written before this migration: those are encoded from their columns. */
   { 3, "project object text",
     "ALTER TABLE projects ADD COLUMN object TEXT;\n" },
+  /* The digest of the last heartbeat body written through the full path: while it is set (every
+   * other write of the row clears it), a heartbeat with the same body changes nothing but the
+   * time, and the time is written in batches with no event (store_flush_heartbeats). */
+  { 4, "heartbeat digest",
+    "ALTER TABLE nodes ADD COLUMN heartbeat_digest TEXT;\n" },
   /* SPEC §12: Secrets.  The values are sealed (secret-keys.c), each with the id of its key. */
-  { 4, "secrets",
+  { 5, "secrets",
     "CREATE TABLE secrets (\n"
     "  name TEXT PRIMARY KEY,\n"
     "  type TEXT NOT NULL DEFAULT 'Opaque',\n"
