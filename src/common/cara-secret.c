@@ -48,6 +48,7 @@ cara_secret_new (const char *name)
   cara_object_meta_init (&s->metadata, name);
   s->data = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_bytes_unref);
   s->keys = g_ptr_array_new_with_free_func ((GDestroyNotify) key_free);
+  s->keep = g_ptr_array_new_with_free_func (g_free);
   return s;
 }
 
@@ -59,6 +60,7 @@ cara_secret_free (CaraSecret *s)
   cara_object_meta_clear (&s->metadata);
   g_hash_table_unref (s->data);
   g_ptr_array_unref (s->keys);
+  g_ptr_array_unref (s->keep);
   g_free (s);
 }
 
@@ -219,6 +221,24 @@ cara_secret_from_json (JsonNode *node, GError **error)
     }
   if (!decode_values (s, root, "data", TRUE, error) || !decode_values (s, root, "stringData", FALSE, error))
     return NULL;
+  JsonNode *kn = json_object_get_member (root, "keys");
+  if (kn != NULL && JSON_NODE_HOLDS_ARRAY (kn))
+    {
+      JsonArray *a = json_node_get_array (kn);
+      for (guint i = 0; i < json_array_get_length (a); i++)
+        {
+          JsonNode *e = json_array_get_element (a, i);
+          JsonObject *ko = JSON_NODE_HOLDS_OBJECT (e) ? json_node_get_object (e) : NULL;
+          const char *k = ko ? json_object_get_string_member_with_default (ko, "name", NULL) : NULL;
+          if (k == NULL)
+            {
+              g_set_error (error, CARA_ERROR, CARA_ERROR_INVALID, "keys[%u].name: expected a string", i);
+              return NULL;
+            }
+          if (!g_hash_table_contains (s->data, k))
+            g_ptr_array_add (s->keep, g_strdup (k));
+        }
+    }
   return g_steal_pointer (&s);
 }
 
@@ -271,7 +291,8 @@ cara_secret_validate (const CaraSecret *s, GError **error)
     {
       static const char *const needed[] = { "server", "username", "password" };
       for (guint i = 0; i < G_N_ELEMENTS (needed); i++)
-        if (cara_secret_find_key (s, needed[i]) == NULL)
+        if (cara_secret_find_key (s, needed[i]) == NULL
+            && !g_ptr_array_find_with_equal_func (s->keep, needed[i], g_str_equal, NULL))
           {
             g_set_error (error, CARA_ERROR, CARA_ERROR_INVALID, "data.%s: required for a Secret of type Registry",
                          needed[i]);

@@ -30,6 +30,9 @@ typedef struct {
   CaraSecretType type;
   GHashTable *data; /* key -> GBytes* (the values); never NULL, empty when read without values */
   GPtrArray *keys;  /* CaraSecretKey*, sorted by name; never NULL */
+  /* Names listed in a document's keys[] without a value in data/stringData (a read put back):
+   * kept as stored by a PUT, refused by a POST.  Never NULL. */
+  GPtrArray *keep;  /* char* */
 } CaraSecret;
 
 CaraSecret *cara_secret_new (const char *name);
@@ -44,7 +47,7 @@ const CaraSecretKey *cara_secret_find_key (const CaraSecret *s, const char *key)
 char *cara_secret_get_string (const CaraSecret *s, const char *key);
 
 /* Decodes a Secret document: "data" values must be base64 ("data.KEY: ..."), "stringData" wins
- * over "data" for the same key; "keys" (what reads show) is ignored on input. */
+ * over "data" for the same key; names in "keys" (what reads show) without a value go to keep[]. */
 CaraSecret *cara_secret_from_json (JsonNode *node, GError **error);
 /* Name, keys, type (Registry: server, username and password), total size (TOO_LARGE). */
 gboolean cara_secret_validate (const CaraSecret *s, GError **error);

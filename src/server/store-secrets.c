@@ -228,6 +228,14 @@ store_create_secret (CaraSecret *s, GError **error)
         g_propagate_error (error, g_steal_pointer (&local));
       return FALSE;
     }
+  /* Only now: a read put back of an existing Secret is a conflict (apply then replaces it). */
+  if (s->keep->len > 0)
+    {
+      g_set_error (error, CARA_ERROR, CARA_ERROR_INVALID,
+                   "data.%s: no value (reads never show values: give it in data or stringData)",
+                   (const char *) s->keep->pdata[0]);
+      return FALSE;
+    }
   return write_values (store_txn_conn (t), s, error) && store_txn_commit (t, error);
 }
 
@@ -293,6 +301,21 @@ store_replace_secret (CaraSecret *s, char ***ret_users, GError **error)
   g_autoptr (GHashTable) by_name = g_hash_table_new (g_str_hash, g_str_equal);
   g_hash_table_insert (by_name, old->metadata.name, old);
   if (!add_values (c, by_name, "WHERE secret = $1", 1, p, TRUE, error))
+    return FALSE;
+  /* Keys listed without a value (a read put back) keep what is stored. */
+  for (guint i = 0; i < s->keep->len; i++)
+    {
+      const char *k = s->keep->pdata[i];
+      GBytes *v = g_hash_table_lookup (old->data, k);
+      if (v == NULL)
+        {
+          g_set_error (error, CARA_ERROR, CARA_ERROR_INVALID,
+                       "data.%s: no value, and secret %s has none stored under that key", k, s->metadata.name);
+          return FALSE;
+        }
+      cara_secret_set (s, k, v);
+    }
+  if (s->keep->len > 0 && !cara_secret_validate (s, error))
     return FALSE;
   g_clear_pointer (&s->metadata.created_at, g_date_time_unref);
   s->metadata.created_at = g_date_time_ref (old->metadata.created_at);

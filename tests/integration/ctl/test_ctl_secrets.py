@@ -93,6 +93,10 @@ def main():
         r = ctl.ok("apply", "-f", m)
         check(r.out == "secret/api configured\nproject/web unchanged\n", "apply changed", r)
         no_value(r)
+        # a read put back: unchanged, values kept
+        dump = ctl.file("dump.yaml", ctl.ok("get", "secret", "api", "-o", "yaml").out)
+        r = ctl.ok("apply", "-f", dump)
+        check(r.out == "secret/api unchanged\n", "apply a read", r)
         r = ctl.ok("describe", "project", "web")
         check("TOKEN=<secret api, key token>" in r.out, "describe project env", r)
         # bad Secret documents: file:line, exit 2

@@ -84,6 +84,24 @@ def crud(srv):
     assert updated["metadata"]["createdAt"] == created["metadata"]["createdAt"], updated
     check(srv, "PUT", "/api/v1/secrets/db", 200, secret("db", password=PASSWORD, user="app"))
     check(srv, "PUT", "/api/v1/secrets/nope", 404, secret("nope", a="b"))
+    # a read put back (keys[] without values) keeps the stored values: nothing changes
+    read = check(srv, "GET", "/api/v1/secrets/db", 200)
+    back = check(srv, "PUT", "/api/v1/secrets/db", 200, read)
+    assert back["metadata"]["resourceVersion"] == read["metadata"]["resourceVersion"], (read, back)
+    # ... one key changed beside it: the other kept
+    mixed = dict(read, stringData={"user": "app-x"})
+    mixed["keys"] = [k for k in read["keys"] if k["name"] == "password"]
+    mixed["metadata"] = {"name": "db"}
+    got = check(srv, "PUT", "/api/v1/secrets/db", 200, mixed)
+    assert got["keys"] == [{"name": "password", "size": len(PASSWORD)}, {"name": "user", "size": 5}], got
+    check(srv, "PUT", "/api/v1/secrets/db", 200, secret("db", password=PASSWORD, user="app"))
+    # a key without a value anywhere: 400
+    problem = check(srv, "POST", "/api/v1/secrets", 400, {"kind": "Secret", "metadata": {"name": "nov"},
+                                                         "keys": [{"name": "k", "size": 1}]})
+    assert "data.k: no value" in problem["detail"], problem
+    bad = dict(read, metadata={"name": "db"}, keys=[{"name": "nokey", "size": 1}])
+    problem = check(srv, "PUT", "/api/v1/secrets/db", 400, bad)
+    assert "data.nokey: no value" in problem["detail"], problem
     check(srv, "PUT", "/api/v1/secrets/db", 400, secret("other", a="b"))
     # bad documents: 400 naming the field; nothing stored
     for doc, words in [
