@@ -330,7 +330,14 @@ store_replace_secret (CaraSecret *s, char ***ret_users, GError **error)
         *ret_users = g_new0 (char *, 1);
       return TRUE;
     }
-  if (!stamp (c, s, FALSE, error))
+  /* The projects' rows are locked before the resourceVersion lock is taken, in the order every
+   * other writer takes them (row, then resourceVersion): no deadlock with the scheduler. */
+  g_auto (GStrv) users = users_in (c, s->metadata.name, NULL, error);
+  g_autofree char *user_array = users ? store_text_array ((const char *const *) users) : NULL;
+  const char *up[] = { user_array };
+  g_autoptr (PGresult) locked = users ? store_exec (c, "SELECT 1 FROM projects WHERE name = ANY ($1) ORDER BY name FOR UPDATE",
+                                                    1, up, error) : NULL;
+  if (locked == NULL || !stamp (c, s, FALSE, error))
     return FALSE;
   g_autofree char *labels = store_map_to_text (s->metadata.labels);
   g_autofree char *annotations = store_map_to_text (s->metadata.annotations);
@@ -342,8 +349,7 @@ store_replace_secret (CaraSecret *s, char ***ret_users, GError **error)
   if (r == NULL || !write_values (c, s, error))
     return FALSE;
   /* Every project using it gets a new resourceVersion: its agent rolls what uses the Secret. */
-  g_auto (GStrv) users = users_in (c, s->metadata.name, NULL, error);
-  if (users == NULL || !store_touch_projects (c, (const char *const *) users, error) || !store_txn_commit (t, error))
+  if (!store_touch_projects (c, (const char *const *) users, error) || !store_txn_commit (t, error))
     return FALSE;
   if (ret_users)
     *ret_users = g_steal_pointer (&users);
