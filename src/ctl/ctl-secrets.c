@@ -162,18 +162,62 @@ ctl_secrets_describe (Ctl *ctl, GPtrArray *names, GError **error)
   return rc;
 }
 
+/* The listed size of @key in a document's keys[] (a read), or -1. */
+static gint64
+listed_size (JsonNode *resource, const char *key)
+{
+  JsonArray *keys = ctl_arr (json_node_get_object (resource), "keys");
+  for (guint i = 0; keys && i < json_array_get_length (keys); i++)
+    {
+      JsonObject *k = json_array_get_object_element (keys, i);
+      if (k && g_strcmp0 (ctl_str (k, "name"), key) == 0)
+        return ctl_int (k, "size");
+    }
+  return -1;
+}
+
 JsonNode *
 ctl_secret_comparable (JsonNode *resource, GError **error)
 {
   g_autoptr (CaraSecret) s = cara_secret_from_json (resource, error);
   if (s == NULL)
     return NULL;
-  g_free (s->metadata.resource_version);
-  s->metadata.resource_version = NULL;
-  g_clear_pointer (&s->metadata.created_at, g_date_time_unref);
-  g_clear_pointer (&s->metadata.updated_at, g_date_time_unref);
-  /* Sizes are what a read shows of the values; the values themselves are compared by the server. */
-  return cara_secret_to_json (s);
+  /* Keys and sizes are what a read shows of the values (a manifest's values become sizes); the
+   * values themselves are compared by the server. */
+  for (guint i = 0; i < s->keep->len; i++)
+    {
+      const char *k = s->keep->pdata[i];
+      gint64 size = MAX (listed_size (resource, k), 0);
+      g_autofree char *fill = g_malloc0 ((gsize) size + 1);
+      g_autoptr (GBytes) b = g_bytes_new_take (g_steal_pointer (&fill), (gsize) size);
+      cara_secret_set (s, k, b);
+    }
+  g_autoptr (JsonBuilder) bld = json_builder_new ();
+  json_builder_begin_object (bld);
+  json_builder_set_member_name (bld, "metadata");
+  json_builder_begin_object (bld);
+  json_builder_set_member_name (bld, "name");
+  json_builder_add_string_value (bld, s->metadata.name ? s->metadata.name : "");
+  json_builder_set_member_name (bld, "labels");
+  json_builder_add_value (bld, cara_string_map_to_json (s->metadata.labels));
+  json_builder_end_object (bld);
+  json_builder_set_member_name (bld, "type");
+  json_builder_add_string_value (bld, cara_secret_type_to_string (s->type));
+  json_builder_set_member_name (bld, "keys");
+  json_builder_begin_array (bld);
+  for (guint i = 0; i < s->keys->len; i++)
+    {
+      const CaraSecretKey *k = g_ptr_array_index (s->keys, i);
+      json_builder_begin_object (bld);
+      json_builder_set_member_name (bld, "name");
+      json_builder_add_string_value (bld, k->name);
+      json_builder_set_member_name (bld, "size");
+      json_builder_add_int_value (bld, k->size);
+      json_builder_end_object (bld);
+    }
+  json_builder_end_array (bld);
+  json_builder_end_object (bld);
+  return json_builder_get_root (bld);
 }
 
 const char *

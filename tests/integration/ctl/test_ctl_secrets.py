@@ -89,7 +89,11 @@ def main():
         check(r.out == "secret/api created\nproject/web created\n", "apply", r)
         r = ctl.ok("apply", "-f", m)
         check(r.out == "secret/api unchanged\nproject/web unchanged\n", "apply again", r)
+        ctl.ok("diff", "-f", m)  # keys and sizes as the server shows them: no difference
         ctl.file("app.yaml", MANIFEST.replace(VALUE, VALUE + "-2"))
+        r = ctl.expect(1, "diff", "-f", m)
+        check("size: %d" % (len(VALUE) + 2) in r.out, "diff shows the new size", r)
+        no_value(r)
         r = ctl.ok("apply", "-f", m)
         check(r.out == "secret/api configured\nproject/web unchanged\n", "apply changed", r)
         no_value(r)
