@@ -28,8 +28,8 @@ def ids(name, node):
 def main():
     runtime = tempfile.mkdtemp(prefix="cara-agent-run-")
     fx.on_exit(lambda: os.path.isdir(runtime) and fx.run(["rm", "-rf", runtime]))
-    with AgentCluster() as c:
-        a = c.agent("n1", env={"RUNTIME_DIRECTORY": runtime})
+    with fx.DBusDaemon() as bus, AgentCluster() as c:
+        a = c.agent("n1", env=dict(bus.env, RUNTIME_DIRECTORY=runtime))
         for doc in (secret("db", password=PW1, user="app"), secret("cfg", a="alpha", b="beta")):
             s, body = c.api("POST", "/api/v1/secrets", doc)
             assert s == 201, (s, body)
@@ -64,6 +64,16 @@ def main():
             assert PW1 not in raw, raw
         s, listed = c.api("GET", "/api/v1/secrets/db")
         assert PW1 not in json.dumps(listed), listed
+        # nor on D-Bus: every property of every object, and ListProjects
+        tree = bus.busctl("tree", "--list", "org.caravanserai.Agent").stdout.split()
+        assert any("/project/" in p for p in tree), tree
+        for path in tree:
+            for iface in ("org.caravanserai.Agent1", "org.caravanserai.Project1"):
+                r = bus.busctl("introspect", "org.caravanserai.Agent", path, iface, check=False)
+                assert PW1 not in r.stdout and PW1 not in r.stderr, r.stdout
+        r = bus.busctl("call", "org.caravanserai.Agent", "/org/caravanserai/Agent", "org.caravanserai.Agent1",
+                       "ListProjects", check=False)
+        assert r.returncode == 0 and PW1 not in r.stdout, r
 
         # a changed Secret rolls the service using it, and only that one
         before = ids(name, a.node)
