@@ -103,6 +103,13 @@ def main():
         check(r.out == "secret/api unchanged\n", "apply a read", r)
         r = ctl.ok("describe", "project", "web")
         check("TOKEN=<secret api, key token>" in r.out, "describe project env", r)
+        # delete -f of a file with a Secret before the project using it: the project goes first
+        both = ctl.file("both.yaml", "kind: Secret\nmetadata:\n  name: dsec\nstringData:\n  k: v\n---\n"
+                        "kind: Project\nmetadata:\n  name: dproj\nspec:\n  services:\n    - name: a\n"
+                        "      image: busybox\n      secrets: [{secret: dsec}]\n")
+        ctl.ok("apply", "-f", both)
+        r = ctl.ok("delete", "-f", both)
+        check(r.out == 'project "dproj" deleted\nsecret "dsec" deleted\n', "delete -f order", r)
         # bad Secret documents: file:line, exit 2
         bad = ctl.file("bad.yaml", "apiVersion: caravanserai/v1\nkind: Secret\nmetadata:\n  name: b\nstringdata:\n  k: v\n")
         r = ctl.expect(2, "apply", "-f", bad)
