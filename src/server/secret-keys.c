@@ -52,6 +52,10 @@ ring_load (gboolean create)
     ring_error = g_strdup (error->message);
   if (created)
     g_info ("Generated the secret key %s (key id %s)", key_path, k->id);
+  GStatBuf st;
+  if (k != NULL && !created && g_stat (key_path, &st) == 0 && (st.st_mode & 077) != 0)
+    g_warning ("The secret key %s can be read by others (mode %04o); chmod 0600 it", key_path,
+               (unsigned) (st.st_mode & 07777));
   static const char *const extra[] = { ".new", ".old" };
   for (guint i = 0; i < G_N_ELEMENTS (extra); i++)
     {

@@ -236,10 +236,12 @@ def main():
                 assert "is not a secret key" in problem["detail"], problem
                 check(srv, "GET", "/api/v1/nodes/n1/secrets/db", 503)
                 check(srv, "GET", "/api/v1/secrets", 200)
-            # CARA_SECRET_KEY_FILE: the key elsewhere
+            # CARA_SECRET_KEY_FILE: the key elsewhere (a readable one is warned about)
+            os.chmod(key + ".right", 0o644)
             with CaraServer(database_url=url, data_dir=data_dir, env={"CARA_SECRET_KEY_FILE": key + ".right"}) as srv:
                 status, _, data = srv.request("GET", "/api/v1/nodes/n1/secrets/db")
                 assert status == 200, (status, data)
+                assert "can be read by others (mode 0644)" in srv.log(), srv.log()
         finally:
             shutil.rmtree(data_dir, ignore_errors=True)
     print("ok   secrets: CRUD without values, 409/413/400, references, node route, at rest, rotation, wrong key")
