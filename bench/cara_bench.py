@@ -26,7 +26,7 @@ from benchlib import fx
 
 import cara_agent as ca  # tests/lib, on sys.path through benchlib
 
-SECTIONS = ["deploy", "bulk", "control", "footprint", "failure"]
+SECTIONS = ["deploy", "bulk", "control", "footprint", "failure", "secrets"]
 RID = secrets.token_hex(2)                  # run id: label value and part of every name
 ADMIN_TOKEN = secrets.token_hex(32)
 JOIN_TOKEN = secrets.token_hex(32)
@@ -535,6 +535,60 @@ def section_bulk(args, ctx, budget):
     return res
 
 
+def section_secrets(args, ctx, budget):
+    """SPEC §12: N projects that each use 2 Secrets (one as env, one as a file), with their Secrets
+    created in the same run, against the same N projects with 2 plain env values; 8 clients, from
+    the first POST to all Running.  The variants alternate, so both see the same machine."""
+    cara = ctx["cara"]
+    n = args.secrets_projects
+    res = {"projects": n, "clients": 8, "runs": {"plain": [], "secrets": []}, "load_start": bl.loadavg()}
+
+    def body(nm, with_secrets):
+        b = cara_project(nm, 1)
+        svc = b["spec"]["services"][0]
+        if with_secrets:
+            svc["env"] = [{"name": "DB_PASSWORD", "valueFrom": {"secret": nm + "-db", "key": "password"}}]
+            svc["secrets"] = [{"secret": nm + "-tls", "key": "key"}]
+        else:
+            svc["env"] = [{"name": "DB_PASSWORD", "value": "plain-value-0123456789"},
+                          {"name": "TLS_KEY", "value": "plain-key-0123456789"}]
+        return b
+
+    def one(variant, r):
+        with_secrets = variant == "secrets"
+        names = [name("sx", variant[0], r, i) for i in range(n)]
+        t0 = time.time()
+
+        def post(nm):
+            if with_secrets:
+                for suffix, key, value in (("-db", "password", "s3cr3t-%s" % nm), ("-tls", "key", "k-%s" % nm)):
+                    st, resp = cara.api.call("POST", "/api/v1/secrets", {"kind": "Secret", "metadata": {"name": nm + suffix},
+                                                                          "stringData": {key: value}})
+                    if st != 201:
+                        raise RuntimeError("POST secret %s%s: %s %s" % (nm, suffix, st, resp))
+            st, resp = cara.api.call("POST", "/api/v1/projects", body(nm, with_secrets))
+            if st != 201:
+                raise RuntimeError("POST project %s: %s %s" % (nm, st, resp))
+        bl.parallel(post, names, 8)
+        t_posted = time.time()
+        cara.projects.wait_all(names, "Running", timeout=budget.timeout(60 + n * 2))
+        total = max(cara.projects.when(nm, "Running") for nm in names) - t0
+        cara.delete_projects(names, timeout=budget.timeout(60 + n * 2))
+        if with_secrets:
+            bl.parallel(lambda nm: [cara.api.call("DELETE", "/api/v1/secrets/" + nm + s, ok=(204, 404)) for s in ("-db", "-tls")],
+                        names, 8)
+        res["runs"][variant].append({"total": total, "post": t_posted - t0, "load": bl.loadavg()})
+        log("secrets %s run %d: %d projects all Running after %.1f s (POSTs %.1f s)" % (variant, r + 1, n, total,
+                                                                                        t_posted - t0))
+        time.sleep(2)
+
+    for r in range(args.secrets_runs):
+        for variant in (("plain", "secrets") if r % 2 == 0 else ("secrets", "plain")):
+            one(variant, r)
+    res["load_end"] = bl.loadavg()
+    return res
+
+
 def merge_bulk(old, new, command):
     """--bulk-plan: the new runs join the last bulk results (a run of the same size and system is added)."""
     out = dict(old)
@@ -960,6 +1014,8 @@ def main():
     args.footprint_projects = 10 if q else 50
     args.idle_seconds = 5 if q else 20
     args.failure_runs = 1 if q else 3
+    args.secrets_projects = 20 if q else 100
+    args.secrets_runs = 1 if q else 2
     only = [s.strip() for s in args.only.split(",") if s.strip()]
     for s in only:
         if s not in SECTIONS + ["scheduling"]:
@@ -1035,7 +1091,7 @@ def main():
 
     command = "bench/run" + (" --quick" if q else "") + (" --bulk-plan " + raw_plan if raw_plan else "") + (" --only " + ",".join(only) if set(only) != set(SECTIONS) else "") \
         + (" --time-limit %d" % args.time_limit if args.time_limit != 1150 else "") + (" --no-swarm" if args.no_swarm else "")
-    needs_main = any(s in only for s in ("deploy", "bulk", "footprint"))
+    needs_main = any(s in only for s in ("deploy", "bulk", "footprint", "secrets"))
     if needs_main:
         cara = Cara(args, "main")
         time.sleep(1)
@@ -1061,6 +1117,9 @@ def main():
     if ("control" in only or "scheduling" in only) and not args.no_scheduling:
         log("== 3b. scheduling throughput (bench/controllers)")
         record("scheduling", lambda: section_scheduling(args, budget))
+    if "secrets" in only:
+        log("== 6. projects using Secrets against plain env")
+        record("secrets", lambda: section_secrets(args, ctx, budget))
     if "bulk" in only:
         log("== 2. bulk deploy")
         if args.bulk_plan_given and "bulk" in sec:

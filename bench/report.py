@@ -417,6 +417,22 @@ plot "%s" using 1:2 with points pt 7 ps 1.2 notitle
             md.append("![failure detection](%s)\n" % img)
 
 
+def secrets_section(sx, p, md):
+    md.append("## 6. Projects using Secrets\n")
+    plain = [x["total"] for x in sx["runs"]["plain"]]
+    secret = [x["total"] for x in sx["runs"]["secrets"]]
+    md.append("%d single-service projects from %d clients, from the first POST to all Running: each with 2 Secrets "
+              "(created in the same run, 2 POSTs more per project; one used as `env[].valueFrom`, one as a file in "
+              "`secrets[]`), against the same projects with 2 plain `env` values. Runs alternate between the two. "
+              "%s.\n" % (sx["projects"], sx["clients"], load(sx)))
+    md.append("| variant | median | runs |")
+    md.append("|---|---|---|")
+    md.append("| plain env | %s | %s |" % (sec(median(plain)), ", ".join(sec(v) for v in plain)))
+    md.append("| 2 Secrets each | **%s** (%s) | %s |" % (sec(median(secret)), ratio(median(secret), median(plain)),
+                                                    ", ".join(sec(v) for v in secret)))
+    md.append("")
+
+
 def main():
     src, out = sys.argv[1], sys.argv[2]
     with open(src) as f:
@@ -489,11 +505,16 @@ def main():
         md.append("| agent killed → NotReady / → Running elsewhere | %s / %s (heartbeat timeout %s) | | | |" % (
             sec(median(fl["agent_kill_notready"]), 2), sec(median(fl["agent_kill_to_running"]), 2),
             fl["server_env"].get("NODE_HEARTBEAT_TIMEOUT")))
+    sx = s.get("secrets")
+    if sx:
+        pl, se = median([x["total"] for x in sx["runs"]["plain"]]), median([x["total"] for x in sx["runs"]["secrets"]])
+        md.append("| %d projects with 2 Secrets each / plain env | %s / %s (%s) | | | |" % (sx["projects"], sec(se), sec(pl),
+                                                                                    ratio(se, pl)))
     md.append("")
     md.append("Where each section's figures come from:\n")
     md.append("| section | command | date | Caravanserai build | took |")
     md.append("|---|---|---|---|---|")
-    for k in ("deploy", "bulk", "control", "scheduling", "footprint", "failure"):
+    for k in ("deploy", "bulk", "control", "scheduling", "footprint", "failure", "secrets"):
         v = s.get(k)
         if not isinstance(v, dict):
             continue
@@ -513,6 +534,8 @@ def main():
         footprint_section(f, p, md)
     if fl:
         failure_section(fl, p, md)
+    if sx:
+        secrets_section(sx, p, md)
     analysis = os.path.join(HERE, "analysis.md")
     if os.path.exists(analysis):
         with open(analysis) as fh:

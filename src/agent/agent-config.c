@@ -26,6 +26,7 @@ agent_config_free (AgentConfig *c)
   g_free (c->advertise_ip);
   g_free (c->token);
   g_free (c->state_dir);
+  g_free (c->runtime_dir);
   if (c->node_token)
     memset (c->node_token, 0, strlen (c->node_token));
   g_free (c->node_token);
@@ -192,6 +193,7 @@ agent_config_load (int *argc, char ***argv, GError **error)
   c->state_dir = cara_config_state_dir (data_dir);
   if (!check_auth_mode (kf, c->token, error))
     return NULL;
+  c->runtime_dir = cara_config_string (kf, G, "runtime_dir", "RUNTIME_DIRECTORY", NULL, "/run/cara-agent");
   if (c->token && *c->token && !load_node_token (c, kf, o_node_token, error))
     return NULL;
   c->ca_file = cara_config_string (kf, G, "ca", "CARA_CA", o_ca, NULL);

@@ -20,6 +20,7 @@ typedef struct {
   char *advertise_ip;
   char *token;         /* the join token: registers the node (SPEC §9) */
   char *state_dir;     /* $STATE_DIRECTORY, --data-dir, or /var/lib/caravanserai */
+  char *runtime_dir;   /* $RUNTIME_DIRECTORY ([agent] runtime_dir), or /run/cara-agent: Secret files */
   char *node_token;    /* this node's own token (configured, or kept in the state directory);
                         * NULL without a join token (CARA_AUTH=none servers) */
   char *node_token_path;  /* where it is kept (NULL when configured) */

@@ -504,6 +504,13 @@ pull_stream_error (const char *data, gsize len)
 gboolean
 docker_image_ensure (DockerClient *dc, const char *image, guint timeout_s, GError **error)
 {
+  return docker_image_ensure_auth (dc, image, NULL, timeout_s, error);
+}
+
+gboolean
+docker_image_ensure_auth (DockerClient *dc, const char *image, const char *registry_auth, guint timeout_s,
+                          GError **error)
+{
   g_autoptr (GError) local = NULL;
   g_autoptr (JsonObject) info = docker_image_inspect (dc, image, &local);
   if (info)
@@ -533,7 +540,16 @@ docker_image_ensure (DockerClient *dc, const char *image, guint timeout_s, GErro
                               : g_strdup_printf ("%s/images/create?fromImage=%s", dc->prefix, esc_repo);
   /* The progress stream is small; read it whole, bounded by the pull timeout. */
   cara_http_client_set_timeout (dc->http, timeout_s * 1000);
-  g_autoptr (CaraHttpResponse) r = cara_http_client_request (dc->http, "POST", path, NULL, NULL, 0, error);
+  /* Credentials go with this one request only: a client of its own carries the header. */
+  g_autoptr (CaraHttpClient) auth_http = NULL;
+  if (registry_auth != NULL)
+    {
+      auth_http = cara_http_client_new (cara_http_client_get_base_url (dc->http));
+      cara_http_client_set_timeout (auth_http, timeout_s * 1000);
+      cara_http_client_add_header (auth_http, "X-Registry-Auth", registry_auth);
+    }
+  g_autoptr (CaraHttpResponse) r = cara_http_client_request (auth_http ? auth_http : dc->http, "POST", path, NULL,
+                                                             NULL, 0, error);
   cara_http_client_set_timeout (dc->http, 60000);
   if (r == NULL)
     {

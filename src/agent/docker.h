@@ -67,6 +67,9 @@ JsonObject *docker_image_inspect (DockerClient *dc, const char *image, GError **
 /* Pulls @image unless present.  Errors reported inside Docker's progress stream count as failure;
  * the whole pull is bounded by @timeout_s. */
 gboolean docker_image_ensure (DockerClient *dc, const char *image, guint timeout_s, GError **error);
+/* The same with Docker's X-Registry-Auth header (@registry_auth may be NULL: none) on the pull. */
+gboolean docker_image_ensure_auth (DockerClient *dc, const char *image, const char *registry_auth, guint timeout_s,
+                                   GError **error);
 
 /* ---- streams ---- */
 /* Container logs, Docker's 8-byte stream headers removed for non-TTY containers.  @on_data gets

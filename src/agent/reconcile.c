@@ -11,6 +11,7 @@
 #include "readiness.h"
 #include "reconcile-depends.h"
 #include "reconcile-spec.h"
+#include "agent-secrets.h"
 #include "reconcile.h"
 
 /* Containers we started again ourselves (Docker's policy ignores ones stopped by hand): a backoff
@@ -333,6 +334,16 @@ ensure_services (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p,
       return FALSE;
     }
 
+  /* SPEC §12: the Secrets it uses, from the server. */
+  g_autoptr (GHashTable) secrets = agent_secrets_fetch (cfg, p, &error);
+  if (secrets == NULL)
+    {
+      fail->reason = "SecretUnavailable";
+      fail->transient = g_error_matches (error, CARA_ERROR, CARA_ERROR_UNREACHABLE);
+      fail->message = g_strdup (error->message);
+      return FALSE;
+    }
+
   g_autoptr (GPtrArray) order = reconcile_service_order (p);
   for (guint i = 0; i < order->len; i++)
     {
@@ -344,6 +355,12 @@ ensure_services (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p,
           fail->reason = "InvalidSpec";
           fail->transient = error_is_transient (error);
           fail->message = g_strdup (error->message);
+          return FALSE;
+        }
+      if (!agent_secrets_apply (cfg, p, svc, secrets, body, &hash, &error))
+        {
+          fail->reason = "SecretUnavailable";
+          fail->message = g_strdup_printf ("service %s: %s", svc->name, error->message);
           return FALSE;
         }
 
@@ -419,9 +436,10 @@ ensure_services (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p,
             continue;
         }
 
-      if (!docker_image_ensure (dc, svc->image, cfg->pull_timeout_s, &error))
+      g_autofree char *registry_auth = agent_secrets_registry_auth (p, secrets, svc->image);
+      if (!docker_image_ensure_auth (dc, svc->image, registry_auth, cfg->pull_timeout_s, &error))
         {
-          fail->reason = "ImagePullFailed";
+          fail->reason = agent_secrets_pull_reason (error->message);
           fail->transient = error_is_transient (error);
           fail->message = g_strdup_printf ("service %s: %s", svc->name, error->message);
           return FALSE;
@@ -775,6 +793,7 @@ reconcile_teardown (DockerClient *dc, const AgentConfig *cfg, const char *projec
     }
   history_forget_project (project);
   networks_forget_project (project);
+  agent_secrets_remove (cfg, project);
   if (removed > 0)
     cara_log_project (G_LOG_LEVEL_INFO, project, "Removed %u Docker objects (containers, network, ephemeral volumes)", removed);
   return TRUE;

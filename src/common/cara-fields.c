@@ -53,7 +53,9 @@ static const Field node_fields[] = {
 
 /* ---- Project ---- */
 
-static const Field env_fields[] = { V ("name"), V ("value"), END };
+static const Field value_from_fields[] = { V ("secret"), V ("key"), END };
+static const Field env_fields[] = { V ("name"), V ("value"), O ("valueFrom", value_from_fields), END };
+static const Field secret_mount_fields[] = { V ("secret"), V ("key"), V ("path"), V ("mode"), END };
 static const Field mount_fields[] = { V ("name"), V ("mountPath"), V ("readOnly"), END };
 static const Field port_fields[] = { V ("containerPort"), V ("hostPort"), V ("protocol"), V ("hostIP"), END };
 static const Field resources_fields[] = { V ("cpu"), V ("memory"), END };
@@ -67,7 +69,7 @@ static const Field service_fields[] = {
   O ("ports", port_fields), O ("resources", resources_fields), V ("restartPolicy"),
   O ("healthcheck", healthcheck_fields), O ("dependsOn", depends_on_fields), V ("entrypoint"),
   V ("workingDir"), V ("user"), V ("labels"), V ("capAdd"), V ("capDrop"), V ("stopGracePeriodSeconds"),
-  V ("stopSignal"), END,
+  V ("stopSignal"), O ("secrets", secret_mount_fields), END,
 };
 
 static const Field volume_fields[] = { V ("name"), V ("type"), V ("hostPath"), END };
@@ -79,7 +81,7 @@ static const Field ingress_fields[] = {
 
 static const Field project_spec_fields[] = {
   O ("services", service_fields), O ("volumes", volume_fields), O ("ingress", ingress_fields),
-  V ("nodeSelector"), V ("expireAt"), END,
+  V ("nodeSelector"), V ("expireAt"), V ("imagePullSecrets"), END,
 };
 
 static const Field service_status_fields[] = {
@@ -93,6 +95,15 @@ static const Field project_status_fields[] = {
 static const Field project_fields[] = {
   V ("apiVersion"), V ("kind"), O ("metadata", metadata_fields), O ("spec", project_spec_fields),
   O ("status", project_status_fields), END,
+};
+
+/* ---- Secret (SPEC §12): keys[] is what reads show; accepted back so a GET can be re-applied ---- */
+
+static const Field secret_key_fields[] = { V ("name"), V ("size"), END };
+
+static const Field secret_fields[] = {
+  V ("apiVersion"), V ("kind"), O ("metadata", metadata_fields), V ("type"), V ("data"), V ("stringData"),
+  O ("keys", secret_key_fields), END,
 };
 
 /* ================================================================ suggestions */
@@ -364,6 +375,8 @@ cara_fields_check (JsonNode *doc, const char *kind, CaraFieldsScope scope)
     fields = project_fields;
   else if (strcmp (kind, "Node") == 0)
     fields = node_fields;
+  else if (strcmp (kind, "Secret") == 0)
+    fields = secret_fields;
   else
     return c.problems;
   check_object (&c, json_node_get_object (doc), fields, path, TRUE);

@@ -763,9 +763,43 @@ decode_env (JsonObject *o, const char *path, gpointer out, GError **error)
 {
   CaraEnvVar *e = g_new0 (CaraEnvVar, 1);
 
+  JsonObject *vf;
+  g_autofree char *vp = join (path, "valueFrom");
+
   g_ptr_array_add (out, e); /* owned by the service from here on */
   return get_string (o, path, "name", &e->name, error) &&
-         get_string (o, path, "value", &e->value, error);
+         get_string (o, path, "value", &e->value, error) &&
+         get_object (o, path, "valueFrom", &vf, error) &&
+         (vf == NULL || (get_string (vf, vp, "secret", &e->secret_ref, error) &&
+                         get_string (vf, vp, "key", &e->secret_key, error)));
+}
+
+/* mode: a number (YAML's 0400 arrives as 256) or an octal string ("0400"). */
+static gboolean
+decode_secret_mount (JsonObject *o, const char *path, gpointer out, GError **error)
+{
+  CaraSecretMount *m = g_new0 (CaraSecretMount, 1);
+  JsonNode *mode = json_object_get_member (o, "mode");
+
+  g_ptr_array_add (out, m);
+  if (!get_string (o, path, "secret", &m->secret, error) || !get_string (o, path, "key", &m->key, error)
+      || !get_string (o, path, "path", &m->path, error))
+    return FALSE;
+  if (mode != NULL && JSON_NODE_HOLDS_VALUE (mode) && json_node_get_value_type (mode) == G_TYPE_STRING)
+    {
+      const char *t = json_node_get_string (mode);
+      char *end = NULL;
+      guint64 v = g_ascii_strtoull (t, &end, 8);
+      if (*t == '\0' || *end != '\0' || v > 07777)
+        {
+          g_set_error (error, CARA_ERROR, CARA_ERROR_INVALID, "%s.mode: expected an octal file mode such as \"0400\"",
+                       path);
+          return FALSE;
+        }
+      m->mode = (gint64) v;
+      return TRUE;
+    }
+  return get_int (o, path, "mode", &m->mode, error);
 }
 
 static gboolean
@@ -888,7 +922,8 @@ decode_service (JsonObject *o, const char *path, gpointer out, GError **error)
          get_strv (o, path, "capAdd", &s->cap_add, error) &&
          get_strv (o, path, "capDrop", &s->cap_drop, error) &&
          get_int (o, path, "stopGracePeriodSeconds", &s->stop_grace_period_seconds, error) &&
-         get_string (o, path, "stopSignal", &s->stop_signal, error);
+         get_string (o, path, "stopSignal", &s->stop_signal, error) &&
+         each_object (o, path, "secrets", decode_secret_mount, s->secrets, error);
 }
 
 static gboolean
@@ -953,7 +988,8 @@ decode_project_spec (CaraProject *p, JsonObject *o, GError **error)
          each_object (o, "spec", "volumes", decode_volume, p->spec.volumes, error) &&
          each_object (o, "spec", "ingress", decode_ingress, p->spec.ingress, error) &&
          get_map (o, "spec", "nodeSelector", &p->spec.node_selector, error) &&
-         get_time (o, "spec", "expireAt", &p->spec.expire_at, error);
+         get_time (o, "spec", "expireAt", &p->spec.expire_at, error) &&
+         get_strv (o, "spec", "imagePullSecrets", &p->spec.image_pull_secrets, error);
 }
 
 static gboolean
@@ -1259,6 +1295,18 @@ encode_condition (gconstpointer item)
   return object_node (o);
 }
 
+gboolean
+cara_json_meta_from_object (JsonObject *root, CaraObjectMeta *m, GError **error)
+{
+  return decode_meta (root, m, error);
+}
+
+JsonNode *
+cara_json_meta_to_json (const CaraObjectMeta *m)
+{
+  return encode_meta (m);
+}
+
 static JsonObject *
 begin_resource (const char *kind, const CaraObjectMeta *m)
 {
@@ -1376,6 +1424,13 @@ encode_env (gconstpointer item)
 
   put_string_always (o, "name", e->name);
   put_string (o, "value", e->value);
+  if (e->secret_ref != NULL)
+    {
+      JsonObject *vf = json_object_new ();
+      put_string_always (vf, "secret", e->secret_ref);
+      put_string (vf, "key", e->secret_key);
+      json_object_set_member (o, "valueFrom", object_node (vf));
+    }
   return object_node (o);
 }
 
@@ -1430,6 +1485,19 @@ put_depends_on (JsonObject *o, const CaraService *s)
 }
 
 static JsonNode *
+encode_secret_mount (gconstpointer item)
+{
+  const CaraSecretMount *m = item;
+  JsonObject *o = json_object_new ();
+
+  put_string_always (o, "secret", m->secret);
+  put_string (o, "key", m->key);
+  put_string (o, "path", m->path);
+  put_int (o, "mode", m->mode);
+  return object_node (o);
+}
+
+static JsonNode *
 encode_service (gconstpointer item)
 {
   const CaraService *s = item;
@@ -1470,6 +1538,7 @@ encode_service (gconstpointer item)
   if (s->stop_grace_period_seconds >= 0)
     json_object_set_int_member (o, "stopGracePeriodSeconds", s->stop_grace_period_seconds);
   put_string (o, "stopSignal", s->stop_signal);
+  put_array (o, "secrets", s->secrets, encode_secret_mount, FALSE);
   return object_node (o);
 }
 
@@ -1533,6 +1602,7 @@ cara_project_spec_to_json (const CaraProject *p)
   put_map (o, "nodeSelector", p->spec.node_selector);
   if (p->spec.expire_at != NULL)
     put_time (o, "expireAt", p->spec.expire_at);
+  put_strv (o, "imagePullSecrets", p->spec.image_pull_secrets);
   return object_node (o);
 }
 

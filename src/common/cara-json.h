@@ -65,5 +65,9 @@ JsonNode *cara_heartbeat_to_json (const CaraHeartbeat *h);
 CaraStatusReport *cara_status_report_from_json (JsonNode *node, GError **error); /* phase required */
 JsonNode *cara_status_report_to_json (const CaraStatusReport *r);
 
+/* metadata{} of any kind (cara-secret.c): decoded from @root's "metadata" member, and encoded. */
+gboolean cara_json_meta_from_object (JsonObject *root, CaraObjectMeta *m, GError **error);
+JsonNode *cara_json_meta_to_json (const CaraObjectMeta *m);
+
 /* Reads the "kind" of a resource document without decoding the rest ("" if missing). */
 const char *cara_json_get_kind (JsonNode *node);

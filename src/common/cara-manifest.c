@@ -11,6 +11,8 @@
 #include "cara-fields.h"
 #include "cara-json.h"
 #include "cara-manifest.h"
+#include "cara-secret.h"
+#include "cara-secret.h"
 #include "cara-validate.h"
 
 /* Bounds against hostile input: nesting depth and nodes produced after alias expansion
@@ -328,7 +330,7 @@ parse_node (Reader *r, yaml_event_t *ev, guint depth, GError **error)
 
 /* ================================================================ tree -> JSON */
 
-typedef enum { ROLE_NONE, ROLE_ENV_LIST, ROLE_ENV_ITEM, ROLE_ENV_VALUE } Role;
+typedef enum { ROLE_NONE, ROLE_ENV_LIST, ROLE_ENV_ITEM, ROLE_ENV_VALUE, ROLE_FILE_MODE } Role;
 
 static JsonNode *convert (Reader *r, YNode *n, const char *path, Role role, GError **error);
 
@@ -346,6 +348,10 @@ convert_scalar (YNode *n, Role role)
     return json_node_init_null (j);
   /* env[].value is always a string, as Docker Compose does: 8080 -> "8080", true -> "true". */
   if (role == ROLE_ENV_VALUE)
+    return json_node_init_string (j, n->text);
+  /* A file mode written as YAML 1.1 octal (mode: 0440, as Compose and Kubernetes read it) stays
+   * its text, which the decoder reads as octal; 012 elsewhere is 12 (YAML 1.2). */
+  if (role == ROLE_FILE_MODE && n->text[0] == '0' && n->text[1] != '\0' && all_chars (n->text + 1, "01234567"))
     return json_node_init_string (j, n->text);
   if (bool_text (n->text, &b))
     return json_node_init_boolean (j, b);
@@ -447,6 +453,8 @@ convert_mapping (Reader *r, YNode *n, const char *path, Role role, GError **erro
         child_role = ROLE_ENV_LIST;
       else if (role == ROLE_ENV_ITEM && strcmp (key->text, "value") == 0)
         child_role = ROLE_ENV_VALUE;
+      else if (strcmp (key->text, "mode") == 0)
+        child_role = ROLE_FILE_MODE;
       cp = child_path (path, key->text);
       record_line (r, cp, key_node->line);
       v = convert (r, value, cp, child_role, error);
@@ -909,6 +917,18 @@ cara_manifest_doc_check (const CaraManifestDoc *d, GError **error)
       g_autoptr(CaraNode) n = cara_node_from_json (d->node, &decode_error);
       if (n != NULL)
         cara_validate_node (n, &decode_error);
+    }
+  else if (strcmp (kind, "Secret") == 0)
+    {
+      g_autoptr(CaraSecret) s = cara_secret_from_json (d->node, &decode_error);
+      if (s != NULL)
+        cara_secret_validate (s, &decode_error);
+    }
+  else if (strcmp (kind, "Secret") == 0)
+    {
+      g_autoptr(CaraSecret) s = cara_secret_from_json (d->node, &decode_error);
+      if (s != NULL)
+        cara_secret_validate (s, &decode_error);
     }
   else
     return TRUE;

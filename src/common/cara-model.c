@@ -364,6 +364,8 @@ env_var_free (CaraEnvVar *e)
 {
   g_free (e->name);
   g_free (e->value);
+  g_free (e->secret_ref);
+  g_free (e->secret_key);
   g_free (e);
 }
 
@@ -375,6 +377,8 @@ env_var_copy (gconstpointer p, gpointer data)
 
   r->name = g_strdup (e->name);
   r->value = g_strdup (e->value);
+  r->secret_ref = g_strdup (e->secret_ref);
+  r->secret_key = g_strdup (e->secret_key);
   return r;
 }
 
@@ -395,6 +399,28 @@ volume_mount_copy (gconstpointer p, gpointer data)
   r->name = g_strdup (m->name);
   r->mount_path = g_strdup (m->mount_path);
   r->read_only = m->read_only;
+  return r;
+}
+
+static void
+secret_mount_free (CaraSecretMount *m)
+{
+  g_free (m->secret);
+  g_free (m->key);
+  g_free (m->path);
+  g_free (m);
+}
+
+static gpointer
+secret_mount_copy (gconstpointer p, gpointer data)
+{
+  const CaraSecretMount *m = p;
+  CaraSecretMount *r = g_new0 (CaraSecretMount, 1);
+
+  r->secret = g_strdup (m->secret);
+  r->key = g_strdup (m->key);
+  r->path = g_strdup (m->path);
+  r->mode = m->mode;
   return r;
 }
 
@@ -452,6 +478,7 @@ cara_service_new (const char *name, const char *image)
   s->volume_mounts = g_ptr_array_new_with_free_func ((GDestroyNotify) volume_mount_free);
   s->ports = g_ptr_array_new_with_free_func ((GDestroyNotify) port_free);
   s->stop_grace_period_seconds = -1;
+  s->secrets = g_ptr_array_new_with_free_func ((GDestroyNotify) secret_mount_free);
   return s;
 }
 
@@ -478,6 +505,7 @@ cara_service_free (CaraService *s)
   g_strfreev (s->cap_add);
   g_strfreev (s->cap_drop);
   g_free (s->stop_signal);
+  g_clear_pointer (&s->secrets, g_ptr_array_unref);
   g_free (s);
 }
 
@@ -510,6 +538,7 @@ service_copy (gconstpointer p, gpointer data)
   r->cap_drop = g_strdupv (s->cap_drop);
   r->stop_grace_period_seconds = s->stop_grace_period_seconds;
   r->stop_signal = g_strdup (s->stop_signal);
+  r->secrets = array_copy (s->secrets, secret_mount_copy, (GDestroyNotify) secret_mount_free);
   return r;
 }
 
@@ -635,6 +664,7 @@ cara_project_copy (const CaraProject *p)
   r->spec.ingress = array_copy (p->spec.ingress, ingress_copy, (GDestroyNotify) ingress_free);
   r->spec.node_selector = string_map_copy (p->spec.node_selector);
   r->spec.expire_at = time_ref (p->spec.expire_at);
+  r->spec.image_pull_secrets = g_strdupv (p->spec.image_pull_secrets);
   r->status.phase = p->status.phase;
   r->status.node_ref = g_strdup (p->status.node_ref);
   r->status.conditions = array_copy (p->status.conditions, condition_copy_func,
@@ -655,6 +685,7 @@ cara_project_free (CaraProject *p)
   g_clear_pointer (&p->spec.ingress, g_ptr_array_unref);
   g_clear_pointer (&p->spec.node_selector, g_hash_table_unref);
   time_unref (p->spec.expire_at);
+  g_strfreev (p->spec.image_pull_secrets);
   g_free (p->status.node_ref);
   g_clear_pointer (&p->status.conditions, g_ptr_array_unref);
   g_clear_pointer (&p->status.services, g_ptr_array_unref);
@@ -701,4 +732,16 @@ cara_status_report_free (CaraStatusReport *r)
   g_clear_pointer (&r->services, g_ptr_array_unref);
   g_clear_pointer (&r->conditions, g_ptr_array_unref);
   g_free (r);
+}
+
+void
+cara_object_meta_init (CaraObjectMeta *m, const char *name)
+{
+  object_meta_init (m, name);
+}
+
+void
+cara_object_meta_clear (CaraObjectMeta *m)
+{
+  object_meta_clear (m);
 }

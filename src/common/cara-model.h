@@ -89,6 +89,10 @@ typedef struct {
   char *resource_version;  /* NULL when absent */
 } CaraObjectMeta;
 
+/* For kinds defined outside this file (cara-secret.h). */
+void cara_object_meta_init (CaraObjectMeta *m, const char *name);
+void cara_object_meta_clear (CaraObjectMeta *m);
+
 typedef struct {
   char *type;
   char *status; /* True | False | Unknown */
@@ -174,7 +178,17 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (CaraHeartbeat, cara_heartbeat_free)
 typedef struct {
   char *name;
   char *value; /* NULL when absent */
+  char *secret_ref; /* valueFrom.secret (SPEC §12); NULL when absent */
+  char *secret_key; /* valueFrom.key */
 } CaraEnvVar;
+
+/* A service's secrets[] item (SPEC §12): files of a Secret's values in the container. */
+typedef struct {
+  char *secret;
+  char *key;  /* NULL: every key */
+  char *path; /* NULL: /run/secrets/SECRET (one key) or /run/secrets/SECRET/KEY (several) */
+  gint64 mode; /* file mode; 0 when absent (0400) */
+} CaraSecretMount;
 
 typedef struct {
   char *name;
@@ -223,6 +237,7 @@ typedef struct {
   char **cap_drop;          /* NULL when absent */
   gint64 stop_grace_period_seconds; /* < 0 when absent (the agent's stop timeout) */
   char *stop_signal;        /* NULL when absent (the image's, else SIGTERM) */
+  GPtrArray *secrets;       /* CaraSecretMount*, never NULL */
 } CaraService;
 
 typedef struct {
@@ -259,6 +274,7 @@ typedef struct {
     GPtrArray *ingress;       /* CaraIngress*, never NULL */
     GHashTable *node_selector; /* never NULL */
     GDateTime *expire_at;     /* NULL when absent */
+    char **image_pull_secrets; /* names of Registry Secrets; NULL when absent */
   } spec;
   struct {
     CaraProjectPhase phase;

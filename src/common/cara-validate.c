@@ -726,6 +726,8 @@ validate_service (const CaraService *s, const char *base, const CaraProject *p, 
           }
     }
 
+  if (!cara_validate_service_secrets (s, base, error))
+    return FALSE;
   for (guint j = 0; s->depends_on != NULL && s->depends_on[j] != NULL; j++)
     {
       const char *dep = s->depends_on[j];
@@ -825,7 +827,8 @@ cara_validate_project_spec (const CaraProject *p, GError **error)
         return FALSE;
     }
   return validate_dependency_cycles (p, error) &&
-         cara_validate_label_map (p->spec.node_selector, "spec.nodeSelector", error);
+         cara_validate_label_map (p->spec.node_selector, "spec.nodeSelector", error) &&
+         cara_validate_image_pull_secrets (p, error);
 }
 
 /* The outcome of one check into @problems (a GError* each; *@error is taken and cleared): TRUE
@@ -888,6 +891,7 @@ cara_validate_project_all (const CaraProject *p, GPtrArray *problems)
   if (all_named && volumes_ok && services_ok)
     collect (problems, validate_dependency_cycles (p, &e), &e);
   collect (problems, cara_validate_label_map (p->spec.node_selector, "spec.nodeSelector", &e), &e);
+  collect (problems, cara_validate_image_pull_secrets (p, &e), &e);
 }
 
 gboolean

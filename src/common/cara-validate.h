@@ -24,3 +24,8 @@ gboolean cara_validate_project (const CaraProject *p, GError **error);
  * each check runs on its own where the ones before it leave it meaningful. */
 void cara_validate_project_all (const CaraProject *p, GPtrArray *problems);
 gboolean cara_validate_project_spec (const CaraProject *p, GError **error);
+
+/* References to Secrets (SPEC §12, cara-validate-secrets.c): a service's env[].valueFrom and
+ * secrets[] (@base: "spec.services[N]"), and spec.imagePullSecrets[]. */
+gboolean cara_validate_service_secrets (const CaraService *s, const char *base, GError **error);
+gboolean cara_validate_image_pull_secrets (const CaraProject *p, GError **error);

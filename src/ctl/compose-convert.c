@@ -15,7 +15,7 @@ static const KeyRule top_rules[] = {
   { "version", IGN (N_("obsolete, ignored (as Compose does)")) },
   { "name", KEY_MAPPED }, { "services", KEY_MAPPED }, { "volumes", KEY_MAPPED }, { "networks", KEY_MAPPED },
   { "x-caravanserai", KEY_MAPPED },
-  { "secrets", UNSUP (N_("not supported yet: secrets need Secrets (SPEC §12), which this cluster does not have")) },
+  { "secrets", KEY_MAPPED },
   { "configs", UNSUP (N_("not supported: no configs here; mount a HostPath volume")) },
   { "include", UNSUP (N_("not supported: merge the files first (docker compose config)")) },
   { "models", UNSUP (N_("not supported")) },
@@ -227,6 +227,7 @@ ctl_compose_convert (CaraManifestDoc *doc, const CtlComposeOptions *opts, GHashT
   if (json_array_get_length (volumes) > 0)
     json_object_set_array_member (spec, "volumes", g_steal_pointer (&volumes));
   map_x_caravanserai (&c, spec);
+  ctl_compose_top_secrets (c.top, opts->project_name, env, dir, spec, diag);
   if (diag->errors->len > 0)
     return NULL;
 

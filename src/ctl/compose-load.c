@@ -198,6 +198,10 @@ ctl_compose_expand_docs (GPtrArray *docs, const CtlComposeOptions *opts, GError 
       d->node = manifest;
       /* Later errors (validation of the result) point at the document, not at Compose paths. */
       g_hash_table_remove_all (d->lines);
+      /* The Secrets of its secrets: follow it as documents of their own. */
+      g_autoptr (GPtrArray) secret_docs = ctl_compose_split_secrets (d);
+      for (guint k = 0; k < secret_docs->len; k++)
+        g_ptr_array_insert (docs, (gint) ++i, secret_docs->pdata[k]);
     }
   if (errors > 0)
     {

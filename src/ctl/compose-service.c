@@ -19,8 +19,7 @@ static const KeyRule service_rules[] = {
   { "stop_signal", KEY_MAPPED }, { "profiles", KEY_MAPPED }, { "networks", KEY_MAPPED },
   { "scale", KEY_MAPPED }, { "privileged", KEY_MAPPED }, { "read_only", KEY_MAPPED },
   { "init", IGN (N_("ignored: no init process is added; the container's command is PID 1")) },
-  { "secrets", UNSUP (N_("not supported yet: secrets need Secrets (SPEC §12), which this cluster does not have; "
-                         "pass the value with environment or a HostPath volume for now")) },
+  { "secrets", KEY_MAPPED },
   { "expose", IGN (conv_ignored_why) }, { "container_name", IGN (N_("ignored: containers are named {project}-{service}")) },
   { "links", IGN (N_("ignored: services reach each other by service name")) },
   { "external_links", IGN (conv_ignored_why) },
@@ -254,6 +253,7 @@ conv_map_service (Conv *c, const char *name, JsonObject *svc, const char *path)
     }
   map_flag_refused (c, svc, "privileged", path, _("not supported: containers never run privileged here"));
   map_flag_refused (c, svc, "read_only", path, _("not supported: the root filesystem stays writable here"));
+  ctl_compose_service_secrets (c->top, c->project, svc, path, out, c->diag);
 #undef KEY
   return g_steal_pointer (&out);
 }

@@ -129,6 +129,22 @@ JsonNode *ctl_compose_convert (CaraManifestDoc *doc, const CtlComposeOptions *op
  * conversion.  Warnings and errors are left in @diag (with --strict warnings count as errors). */
 JsonNode *ctl_compose_load (CaraManifestDoc *doc, const CtlComposeOptions *opts, CtlComposeDiag *diag);
 
+/* ---- secrets (compose-secrets.c) ---- */
+
+/* The Secret a Compose secret NAME of @project becomes: "{project}-{NAME}", normalised. */
+char *ctl_compose_secret_name (const char *project, const char *name);
+/* A service's secrets: list into @out's secrets[] (mounted at /run/secrets/NAME or the target). */
+void ctl_compose_service_secrets (JsonObject *top, const char *project, JsonObject *svc, const char *path,
+                                  JsonObject *out, CtlComposeDiag *diag);
+/* The top-level secrets: the services of @spec use become Secret documents (values from their
+ * file: beside the Compose file in @dir, or environment: from @env), carried in @spec until
+ * ctl_compose_split_secrets takes them out. */
+void ctl_compose_top_secrets (JsonObject *top, const char *project, GHashTable *env, const char *dir, JsonObject *spec,
+                              CtlComposeDiag *diag);
+/* Removes the Secret documents from the Project manifest @d and returns them as documents
+ * (CaraManifestDoc*, owned by the caller) of the same file. */
+GPtrArray *ctl_compose_split_secrets (CaraManifestDoc *d);
+
 /* For apply and convert: replaces each Compose document of @docs by its Project manifest;
  * prints warnings and errors on stderr; FALSE (CARA_ERROR_INVALID) when any document had errors. */
 gboolean ctl_compose_expand_docs (GPtrArray *docs, const CtlComposeOptions *opts, GError **error);

@@ -44,8 +44,13 @@ ctl_setup (Ctl *ctl, CtlArgs *args, GError **error)
   if (kf == NULL)
     return FALSE;
 
-  ctl->server = cara_config_string (kf, "caractrl", "server", "CARA_SERVER", ctl_opt_string (args, "server"),
-                                    "http://localhost:8080");
+  /* A verb with its own --server (create secret registry: the registry) takes the cluster's from
+   * $CARA_SERVER or the configuration. */
+  gboolean own_server = FALSE;
+  for (const CtlOption *o = args->verb ? args->verb->options : NULL; o && o->long_name; o++)
+    own_server = own_server || g_str_equal (o->long_name, "server");
+  ctl->server = cara_config_string (kf, "caractrl", "server", "CARA_SERVER",
+                                    own_server ? NULL : ctl_opt_string (args, "server"), "http://localhost:8080");
   ctl->token = cara_config_string (kf, "caractrl", "token", "CARA_TOKEN", ctl_opt_string (args, "token"), NULL);
   ctl->ca_file = cara_config_string (kf, "caractrl", "ca", "CARA_CA", ctl_opt_string (args, "ca"), NULL);
   if (ctl->token == NULL && geteuid () == 0 && server_is_local (ctl->server))
@@ -123,8 +128,9 @@ explain_not_found (const char *path, GError **error)
   const char *kind = ctl_kind_canonical (parts[0]);
   if (kind == NULL || name == NULL || *name == '\0')
     return;
-  g_autofree char *msg = g_str_equal (kind, "nodes") ? g_strdup_printf (_("node \"%s\" not found"), name)
-                                                     : g_strdup_printf (_("project \"%s\" not found"), name);
+  g_autofree char *msg = g_str_equal (kind, "nodes")     ? g_strdup_printf (_("node \"%s\" not found"), name)
+                        : g_str_equal (kind, "secrets") ? g_strdup_printf (_("secret \"%s\" not found"), name)
+                                                        : g_strdup_printf (_("project \"%s\" not found"), name);
   g_free ((*error)->message);
   (*error)->message = g_steal_pointer (&msg);
 }
@@ -158,17 +164,20 @@ ctl_kind_canonical (const char *word)
 {
   static const char *const nodes[] = { "nodes", "node", "no", "Node", NULL };
   static const char *const projects[] = { "projects", "project", "proj", "Project", NULL };
+  static const char *const secrets[] = { "secrets", "secret", "Secret", NULL };
   if (g_strv_contains (nodes, word))
     return "nodes";
   if (g_strv_contains (projects, word))
     return "projects";
+  if (g_strv_contains (secrets, word))
+    return "secrets";
   return NULL;
 }
 
 const char *
 ctl_kind_singular (const char *plural)
 {
-  return g_str_equal (plural, "nodes") ? "node" : "project";
+  return g_str_equal (plural, "nodes") ? "node" : g_str_equal (plural, "secrets") ? "secret" : "project";
 }
 
 gboolean

@@ -30,6 +30,8 @@ ctl_comparable (const char *kind, JsonNode *resource, GError **error)
   CaraObjectMeta *meta;
   JsonNode *spec;
 
+  if (g_str_equal (kind, "secrets"))
+    return ctl_secret_comparable (resource, error);
   if (g_str_equal (kind, "projects"))
     {
       if ((p = cara_project_from_json (resource, error)) == NULL)
@@ -168,6 +170,8 @@ check_doc (CaraManifestDoc *d, GError **error)
     it->kind = "projects";
   else if (g_str_equal (kind, "Node"))
     it->kind = "nodes";
+  else if (g_str_equal (kind, "Secret"))
+    it->kind = "secrets";
   else
     {
       g_set_error (error, CARA_ERROR, CARA_ERROR_INVALID, _("%s:%u: kind: unsupported kind \"%s\" (expected Project or Node)"),
@@ -191,6 +195,13 @@ check_doc (CaraManifestDoc *d, GError **error)
     }
   it->name = ctl_meta_name (o);
   return g_steal_pointer (&it);
+}
+
+static gint
+secrets_first (gconstpointer a, gconstpointer b)
+{
+  gboolean sa = g_str_equal ((*(CtlItem **) a)->kind, "secrets"), sb = g_str_equal ((*(CtlItem **) b)->kind, "secrets");
+  return sb - sa;
 }
 
 gboolean
@@ -260,6 +271,8 @@ ctl_manifests_read_with_compose (GPtrArray *files, CtlArgs *compose_args, GPtrAr
       g_error_free (last);
       return FALSE;
     }
+  /* Secrets first: the projects after them may use them (stable: the rest keep their order). */
+  g_ptr_array_sort (items, secrets_first);
   *ret_docs = g_steal_pointer (&docs);
   *ret_items = g_steal_pointer (&items);
   return TRUE;

@@ -183,6 +183,13 @@ int ctl_verb_logs (Ctl *ctl, CtlArgs *args, GError **error);
 int ctl_verb_port_forward (Ctl *ctl, CtlArgs *args, GError **error);
 int ctl_verb_complete (Ctl *ctl, CtlArgs *args, GError **error);
 int ctl_verb_convert (Ctl *ctl, CtlArgs *args, GError **error);
+int ctl_verb_create (Ctl *ctl, CtlArgs *args, GError **error);
+/* ctl-secrets.c: get, describe and apply of Secrets (never a value) */
+int ctl_secrets_get (Ctl *ctl, CtlArgs *args, GPtrArray *names, GError **error);
+int ctl_secrets_describe (Ctl *ctl, GPtrArray *names, GError **error);
+JsonNode *ctl_secret_comparable (JsonNode *resource, GError **error);
+/* "created", "configured" or "unchanged" (the server writes nothing for the same values). */
+const char *ctl_secret_apply (Ctl *ctl, JsonNode *doc, const char *name, JsonNode **ret_obj, GError **error);
 /* verb-convert.c: Compose documents of @docs become Project manifests (--project-name,
  * --env-file, --profile, --strict of @args); FALSE when any had errors (printed on stderr). */
 gboolean ctl_compose_expand (CtlArgs *args, GPtrArray *docs, GError **error);

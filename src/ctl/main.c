@@ -17,7 +17,8 @@ G_DEFINE_QUARK (ctl-usage-error-quark, ctl_usage_error)
 static const char *const output_choices[] = { "table", "wide", "json", "yaml", "name", NULL };
 static const char *const phase_choices[] = { "Pending", "Scheduled", "Running", "Failed", "Terminating",
                                              "Terminated", NULL };
-static const char *const kinds_all[] = { "nodes", "projects", NULL };
+static const char *const kinds_all[] = { "nodes", "projects", "secrets", NULL };
+static const char *const kinds_secret[] = { "secret", NULL };
 static const char *const kinds_node[] = { "node", NULL };
 static const char *const kinds_status[] = { "project", "node", NULL };
 
@@ -100,6 +101,15 @@ static const CtlOption port_forward_options[] = {
   { NULL }
 };
 
+static const CtlOption create_options[] = {
+  { "from-literal", 0, CTL_OPT_STRINGS, "KEY=VALUE", N_("A key and its value (repeatable)") },
+  { "from-file", 0, CTL_OPT_STRINGS, "[KEY=]PATH", N_("A key whose value is a file's contents; the key defaults to the file's name (repeatable)"), NULL, TRUE },
+  { "server", 0, CTL_OPT_STRING, "HOST", N_("Registry host of a registry secret, e.g. registry.example.com:5000") },
+  { "username", 0, CTL_OPT_STRING, "USER", N_("User name of a registry secret") },
+  { "password-stdin", 0, CTL_OPT_BOOL, NULL, N_("Read the registry password from standard input") },
+  { NULL }
+};
+
 static const CtlOption no_options[] = { { NULL } };
 
 static int verb_help (Ctl *ctl, CtlArgs *args, GError **error);
@@ -122,12 +132,13 @@ const CtlVerb ctl_verbs[] = {
     N_("A unified diff (diff -u) of each live object against what apply would make of it. Exits 0 when "
        "nothing differs, 1 when something does, and more on trouble."),
     CTL_ARGS_NONE },
-  { "get", NULL, 1, G_MAXUINT, ctl_verb_get, get_options, "nodes|projects [NAME...]",
-    N_("List nodes or projects"),
-    N_("Resource types: nodes (node, no) and projects (project, proj); names may also be given as project/NAME."),
+  { "get", NULL, 1, G_MAXUINT, ctl_verb_get, get_options, "nodes|projects|secrets [NAME...]",
+    N_("List nodes, projects or secrets"),
+    N_("Resource types: nodes (node, no), projects (project, proj) and secrets (secret); names may also be given "
+       "as project/NAME. Secrets show their keys, never a value."),
     CTL_ARGS_KIND_NAMES, kinds_all },
-  { "describe", NULL, 1, G_MAXUINT, ctl_verb_describe, no_options, "node|project NAME...",
-    N_("Show every detail of a node or project"),
+  { "describe", NULL, 1, G_MAXUINT, ctl_verb_describe, no_options, "node|project|secret NAME...",
+    N_("Show every detail of a node, project or secret"),
     N_("With -o json or yaml, the objects themselves (a list for several names), as get prints them."),
     CTL_ARGS_KIND_NAMES, kinds_all },
   { "status", NULL, 0, G_MAXUINT, ctl_verb_status, status_options, "[project|node NAME...]",
@@ -136,8 +147,15 @@ const CtlVerb ctl_verbs[] = {
        "yaml, a project or node is printed as the object get prints (no log lines: see logs), the cluster as "
        "{server, serverVersion, nodes, projects, failed} with counts by state and phase."),
     CTL_ARGS_KIND_NAMES, kinds_status },
-  { "delete", NULL, 0, G_MAXUINT, ctl_verb_delete, delete_options, "project|node NAME...|-f FILE",
-    N_("Delete projects or nodes"), NULL, CTL_ARGS_KIND_NAMES, kinds_all },
+  { "delete", NULL, 0, G_MAXUINT, ctl_verb_delete, delete_options, "project|node|secret NAME...|-f FILE",
+    N_("Delete projects, nodes or secrets"), N_("A secret that a project uses is not deleted (the server names the projects)."),
+    CTL_ARGS_KIND_NAMES, kinds_all },
+  { "create", NULL, 2, 3, ctl_verb_create, create_options, "secret [registry] NAME",
+    N_("Create a secret from literals, files or registry credentials"),
+    N_("create secret NAME takes --from-literal KEY=VALUE and --from-file [KEY=]PATH (repeatable); create secret "
+       "registry NAME takes --server, --username and --password-stdin. Values are sent to the server, which "
+       "keeps them encrypted and never shows them again."),
+    CTL_ARGS_KIND_NAMES, kinds_secret },
   { "logs", NULL, 1, 1, ctl_verb_logs, logs_options, "PROJECT[/SERVICE]",
     N_("Show the logs of a project's containers"),
     N_("Without a service, the lines of all services are interleaved, each with its service's name."),

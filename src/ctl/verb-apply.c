@@ -78,6 +78,8 @@ check_not_changed_by_others (CtlItem *it, JsonNode *live_normal, JsonNode *live,
 static const char *
 apply_one (Ctl *ctl, CtlItem *it, gboolean force, JsonNode **ret_obj, GError **error)
 {
+  if (g_str_equal (it->kind, "secrets"))
+    return ctl_secret_apply (ctl, it->doc->node, it->name, ret_obj, error);
   g_autofree char *list_path = g_strdup_printf ("/api/v1/%s", it->kind);
   g_autoptr (GError) local = NULL;
   g_autoptr (JsonNode) created_body = body_to_send (it, NULL, error);

@@ -17,6 +17,8 @@ typedef struct {
 static void
 target_free (Target *t)
 {
+  if (t == NULL)
+    return;
   g_free (t->kind);
   g_free (t->name);
   g_free (t);
@@ -44,7 +46,8 @@ targets_from_files (GPtrArray *files, GError **error)
         {
           CaraManifestDoc *d = docs->pdata[i];
           const char *kind = cara_json_get_kind (d->node);
-          const char *k = g_str_equal (kind, "Node") ? "nodes" : g_str_equal (kind, "Project") ? "projects" : NULL;
+          const char *k = g_str_equal (kind, "Node") ? "nodes" : g_str_equal (kind, "Project") ? "projects"
+                        : g_str_equal (kind, "Secret") ? "secrets" : NULL;
           JsonObject *o = JSON_NODE_HOLDS_OBJECT (d->node) ? json_node_get_object (d->node) : NULL;
           const char *name = ctl_meta_name (o);
           if (k == NULL || *name == '\0')
@@ -60,7 +63,19 @@ targets_from_files (GPtrArray *files, GError **error)
           g_ptr_array_add (targets, target_new (k, name));
         }
     }
-  return g_steal_pointer (&targets);
+  /* Secrets last: the projects of the same files that use them go first. */
+  g_autoptr (GPtrArray) ordered = g_ptr_array_new_with_free_func ((GDestroyNotify) target_free);
+  for (int pass = 0; pass < 2; pass++)
+    for (guint i = 0; i < targets->len; i++)
+      {
+        Target *t = targets->pdata[i];
+        if (t != NULL && g_str_equal (t->kind, "secrets") == (pass == 1))
+          {
+            g_ptr_array_add (ordered, t);
+            targets->pdata[i] = NULL;
+          }
+      }
+  return g_steal_pointer (&ordered);
 }
 
 int

@@ -334,7 +334,10 @@ describe_service (Desc *d, JsonObject *s)
       for (guint i = 0; i < json_array_get_length (env); i++)
         {
           JsonObject *e = json_node_get_object (json_array_get_element (env, i));
-          g_autofree char *line = g_strdup_printf ("%s=%s", ctl_str (e, "name"), ctl_str (e, "value"));
+          JsonObject *vf = ctl_obj (e, "valueFrom");
+          g_autofree char *line = vf ? g_strdup_printf ("%s=<secret %s, key %s>", ctl_str (e, "name"), ctl_str (vf, "secret"),
+                                                        ctl_str (vf, "key"))
+                                     : g_strdup_printf ("%s=%s", ctl_str (e, "name"), ctl_str (e, "value"));
           raw (d, 8, line);
         }
     }
@@ -433,6 +436,8 @@ ctl_verb_describe (Ctl *ctl, CtlArgs *args, GError **error)
       g_set_error (error, CTL_USAGE_ERROR, 0, _("name the %s to describe"), ctl_kind_singular (kind));
       return -1;
     }
+  if (g_str_equal (kind, "secrets"))
+    return ctl_secrets_describe (ctl, names, error);
   g_autoptr (GPtrArray) found = NULL;
   g_autoptr (GPtrArray) extra = NULL;
   int rc = 0;

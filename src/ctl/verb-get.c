@@ -372,6 +372,8 @@ ctl_verb_get (Ctl *ctl, CtlArgs *args, GError **error)
   g_autoptr (GPtrArray) names = NULL;
   if (!ctl_resolve_kind_names (args->positional, NULL, &kind, &names, error))
     return -1;
+  if (g_str_equal (kind, "secrets"))
+    return ctl_secrets_get (ctl, args, names, error);
   if (g_str_equal (kind, "nodes") && (ctl_opt_bool (args, "phase") || ctl_opt_string (args, "node")))
     {
       g_set_error (error, CTL_USAGE_ERROR, 0, _("--phase and --node apply to projects only"));

@@ -43,7 +43,8 @@ api_projects_create (CaraHttpRequest *req, gpointer user_data)
       cara_http_respond_problem (req, 400, "metadata.name is required");
       return;
     }
-  if (!cara_validate_project_name (p->metadata.name, &error) || !cara_validate_project (p, &error))
+  if (!cara_validate_project_name (p->metadata.name, &error) || !cara_validate_project (p, &error)
+      || !api_secrets_check_project (p, &error))
     {
       cara_http_respond_error (req, error);
       return;
@@ -279,7 +280,8 @@ api_projects_update (CaraHttpRequest *req, gpointer user_data)
       return;
     }
   if (!cara_validate_project_spec (body, &error)
-      || !cara_validate_label_map (body->metadata.labels, "metadata.labels", &error))
+      || !cara_validate_label_map (body->metadata.labels, "metadata.labels", &error)
+      || !api_secrets_check_project (body, &error))
     {
       cara_http_respond_error (req, error);
       return;

@@ -54,6 +54,12 @@ static const CaraHttpRoute routes[] = {
   { "GET", "/ui", api_ui_redirect, CARA_HTTP_ROLE_PUBLIC, CARA_HTTP_NODE_NONE },
   { "GET", "/ui/", api_ui_index, CARA_HTTP_ROLE_PUBLIC, CARA_HTTP_NODE_NONE },
   { "GET", "/ui/{file}", api_ui_asset, CARA_HTTP_ROLE_PUBLIC, CARA_HTTP_NODE_NONE },
+  { "GET", "/api/v1/secrets", api_secrets_list, CARA_HTTP_ROLE_READ, CARA_HTTP_NODE_NONE },
+  { "POST", "/api/v1/secrets", api_secrets_create, CARA_HTTP_ROLE_ADMIN, CARA_HTTP_NODE_NONE },
+  { "GET", "/api/v1/secrets/{name}", api_secrets_get, CARA_HTTP_ROLE_READ, CARA_HTTP_NODE_NONE },
+  { "PUT", "/api/v1/secrets/{name}", api_secrets_update, CARA_HTTP_ROLE_ADMIN, CARA_HTTP_NODE_NONE },
+  { "DELETE", "/api/v1/secrets/{name}", api_secrets_delete, CARA_HTTP_ROLE_ADMIN, CARA_HTTP_NODE_NONE },
+  { "GET", "/api/v1/nodes/{name}/secrets/{secret}", api_nodes_secret, CARA_HTTP_ROLE_AGENT, CARA_HTTP_NODE_PATH },
 };
 
 void

@@ -32,6 +32,16 @@ void api_whoami (CaraHttpRequest *req, gpointer user_data);               /* api
 void api_ui_redirect (CaraHttpRequest *req, gpointer user_data);          /* api-ui.c: the dashboard */
 void api_ui_index (CaraHttpRequest *req, gpointer user_data);
 void api_ui_asset (CaraHttpRequest *req, gpointer user_data);
+/* api-secrets.c (SPEC §12) */
+void api_secrets_list (CaraHttpRequest *req, gpointer user_data);
+void api_secrets_get (CaraHttpRequest *req, gpointer user_data);
+void api_secrets_create (CaraHttpRequest *req, gpointer user_data);
+void api_secrets_update (CaraHttpRequest *req, gpointer user_data);
+void api_secrets_delete (CaraHttpRequest *req, gpointer user_data);
+void api_nodes_secret (CaraHttpRequest *req, gpointer user_data);
+/* A project's Secrets and keys exist, and imagePullSecrets are of type Registry: else INVALID with
+ * the field path ("spec.services[0].env[1].valueFrom.key: ..."). */
+gboolean api_secrets_check_project (const CaraProject *p, GError **error);
 
 /* Hook for the watch API: when set, GET /api/v1/nodes and /api/v1/projects with
  * ?watch=true (or 1) are handed to @handler with @kind "Node" or "Project" instead of listing. */

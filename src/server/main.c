@@ -16,6 +16,7 @@
 #include "cara-tls.h"
 #include "controller-setup.h"
 #include "pg-private.h"
+#include "secret-keys.h"
 #include "server-auth.h"
 #include "server-config.h"
 #include "heartbeat-batch.h"
@@ -135,6 +136,21 @@ setup_store (const char *url, GError **error)
     }
 }
 
+/* cara-server --rotate-secret-key */
+static int
+server_rotate_secret_key (void)
+{
+  g_autoptr (GError) error = NULL;
+  guint count = 0;
+  if (!secret_keys_rotate (&count, &error))
+    {
+      fprintf (stderr, "cara-server: %s\n", error->message);
+      return 1;
+    }
+  printf ("Sealed %u secret value%s under a new key in %s\n", count, count == 1 ? "" : "s", secret_keys_path ());
+  return 0;
+}
+
 int
 main (int argc, char **argv)
 {
@@ -181,6 +197,14 @@ main (int argc, char **argv)
       g_critical ("Database: %s", error->message);
       return 1;
     }
+  /* Never fatal: without its key the server serves everything but Secret values. */
+  if (!secret_keys_setup (cfg->state_dir, &error))
+    {
+      g_warning ("Secret values are unavailable: %s", error->message);
+      g_clear_error (&error);
+    }
+  if (cfg->cli.rotate_secret_key)
+    return server_rotate_secret_key ();
 
   heartbeat_batch_start (cfg->node_heartbeat_timeout_usec);
 

@@ -81,6 +81,8 @@ server_config_parse_args (ServerConfig *cfg, int *argc, char ***argv, GError **e
       "[server] tls_priority; default: TLS 1.2 or 1.3, no static RSA, SHA-1 or CBC)", "STRING" },
     { "debug", 0, 0, G_OPTION_ARG_NONE, &cfg->cli.debug, "Log debug messages ($DEBUG=true, [server] debug)", NULL },
     { "version", 0, 0, G_OPTION_ARG_NONE, &cfg->cli.version, "Print the version and exit", NULL },
+    { "rotate-secret-key", 0, 0, G_OPTION_ARG_NONE, &cfg->cli.rotate_secret_key,
+      "Seal every Secret value under a new key (one transaction), then exit", NULL },
     { NULL }
   };
   g_autoptr (GOptionContext) ctx = g_option_context_new (NULL);

@@ -32,6 +32,7 @@ typedef struct {
     char *node_heartbeat_timeout, *reschedule_grace_period, *termination_timeout, *resync_interval;
     char *tls_cert, *tls_key, *tls_priority;
     gboolean debug, version;
+    gboolean rotate_secret_key;
   } cli;
 } ServerConfig;
 

@@ -79,6 +79,23 @@ static const struct {
    * time, and the time is written in batches with no event (store_flush_heartbeats). */
   { 4, "heartbeat digest",
     "ALTER TABLE nodes ADD COLUMN heartbeat_digest TEXT;\n" },
+  /* SPEC §12: Secrets.  The values are sealed (secret-keys.c), each with the id of its key. */
+  { 5, "secrets",
+    "CREATE TABLE secrets (\n"
+    "  name TEXT PRIMARY KEY,\n"
+    "  type TEXT NOT NULL DEFAULT 'Opaque',\n"
+    "  resource_version BIGINT NOT NULL,\n"
+    "  created_at TIMESTAMPTZ NOT NULL DEFAULT now(),\n"
+    "  updated_at TIMESTAMPTZ NOT NULL DEFAULT now(),\n"
+    "  labels JSONB NOT NULL DEFAULT '{}',\n"
+    "  annotations JSONB NOT NULL DEFAULT '{}');\n"
+    "CREATE TABLE secret_values (\n"
+    "  secret TEXT NOT NULL REFERENCES secrets (name) ON DELETE CASCADE,\n"
+    "  key TEXT NOT NULL,\n"
+    "  size BIGINT NOT NULL,\n"
+    "  key_id TEXT NOT NULL,\n"
+    "  sealed TEXT NOT NULL,\n"
+    "  PRIMARY KEY (secret, key));\n" },
 };
 
 gboolean

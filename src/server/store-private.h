@@ -60,3 +60,8 @@ gboolean store_migrate (PGconn *c, GError **error);
 
 /* In @c's transaction: binds @cred to the node (no check of what was bound before). */
 gboolean store_node_credential_write (PGconn *c, const char *name, const StoreNodeCredential *cred, GError **error);
+
+/* In @c's transaction: a new resourceVersion and MODIFIED event for each project named in @names
+ * (store-projects.c), so that watchers look at them again; a Failed one placed on a node is
+ * retried there (Scheduled). */
+gboolean store_touch_projects (PGconn *c, const char *const *names, GError **error);

@@ -213,3 +213,25 @@ store_delete_project (const char *name, CaraProjectPhase only_in_phase, GError *
     }
   return store_rows_remove (&project_kind, store_txn_conn (t), p, error) && store_txn_commit (t, error);
 }
+
+gboolean
+store_touch_projects (PGconn *c, const char *const *names, GError **error)
+{
+  for (guint i = 0; names != NULL && names[i] != NULL; i++)
+    {
+      g_autoptr (CaraProject) p = store_rows_lock (&project_kind, c, names[i], error);
+      if (p == NULL)
+        return FALSE;
+      if (p->status.phase == CARA_PROJECT_PHASE_FAILED && p->status.node_ref != NULL && *p->status.node_ref != '\0')
+        {
+          /* What failed may have been the Secret (a missing key, registry credentials): a retry
+           * where it failed, as a re-apply does. */
+          g_autofree char *msg = g_strdup_printf ("A Secret it uses changed; retrying on node %s", p->status.node_ref);
+          p->status.phase = CARA_PROJECT_PHASE_SCHEDULED;
+          cara_conditions_upsert (p->status.conditions, cara_condition_new ("Phase", "True", "Retry", msg));
+        }
+      if (!store_rows_write (&project_kind, c, p, FALSE, error))
+        return FALSE;
+    }
+  return TRUE;
+}

@@ -154,3 +154,23 @@ gboolean store_events_since (gint64 after_rv, const char *kind, guint limit, GPt
 gboolean store_events_range (gint64 *ret_oldest, gint64 *ret_newest, GError **error);
 /* Keeps at most @keep events and none older than @max_age_usec. */
 gboolean store_trim_events (guint keep, gint64 max_age_usec, GError **error);
+
+/* ---- secrets (store-secrets.c; SPEC §12) ---- */
+#include "cara-secret.h"
+/* Values sealed with the key ring (secret-keys.h); a Secret's rows write no watch event. */
+gboolean store_create_secret (CaraSecret *secret, GError **error);
+/* @with_values: the values opened (UNAVAILABLE when the key cannot open them); else keys[] only. */
+gboolean store_get_secret (const char *name, gboolean with_values, CaraSecret **ret, GError **error);
+/* Keys only, sorted by name; @names (may be NULL: all) limits the list. */
+gboolean store_list_secrets (const char *const *names, GPtrArray **ret, GError **error);
+/* Replaces values, type, labels and annotations; a stale metadata.resourceVersion -> CONFLICT.
+ * Every project using the Secret gets a new resourceVersion in the same transaction;
+ * *@ret_users (may be NULL): their names. */
+gboolean store_replace_secret (CaraSecret *secret, char ***ret_users, GError **error);
+/* CONFLICT naming the projects while any (not being deleted) uses it. */
+gboolean store_delete_secret (const char *name, GError **error);
+/* The projects (not being deleted) using Secret @name, placed on @node when not NULL. */
+gboolean store_secret_users (const char *name, const char *node, char ***ret, GError **error);
+/* Opens every value and seals it again with the ring's current key, in one transaction. */
+gboolean store_reseal_secrets (guint *ret_count, GError **error);
+

@@ -577,13 +577,13 @@ static const FieldCase field_cases[] = {
     NULL },
   /* no suggestion: the valid members */
   { "spec:\n  services: [{name: web, image: nginx, xyzzy: 1}]\n",
-    "t.yaml:6: spec.services[0].xyzzy: unknown field \"xyzzy\" (expected one of: name, image, env, volumeMounts, command, ports, resources, restartPolicy, healthcheck, dependsOn, entrypoint, workingDir, user, labels, capAdd, capDrop, stopGracePeriodSeconds, stopSignal)" },
+    "t.yaml:6: spec.services[0].xyzzy: unknown field \"xyzzy\" (expected one of: name, image, env, volumeMounts, command, ports, resources, restartPolicy, healthcheck, dependsOn, entrypoint, workingDir, user, labels, capAdd, capDrop, stopGracePeriodSeconds, stopSignal, secrets)" },
   /* several errors of one document at once, in line order, with the validation's finding */
   { "spec:\n  services:\n    - name: web\n      image: UPPER\n      enviroment: []\n      restart: always\n  extra: 1\n",
     "t.yaml:8: spec.services[0].image: invalid image reference \"UPPER\": the repository name must be lowercase\n"
     "t.yaml:9: spec.services[0].enviroment: unknown field \"enviroment\" (did you mean \"env\"?)\n"
     "t.yaml:10: spec.services[0].restart: unknown field \"restart\" (did you mean \"restartPolicy: Always\"?)\n"
-    "t.yaml:11: spec.extra: unknown field \"extra\" (expected one of: services, volumes, ingress, nodeSelector, expireAt)" },
+    "t.yaml:11: spec.extra: unknown field \"extra\" (expected one of: services, volumes, ingress, nodeSelector, expireAt, imagePullSecrets)" },
   /* Nodes */
   { "apiVersion: caravanserai/v1\nkind: Node\nmetadata:\n  name: n1\nspec:\n  unschedulabel: true\n",
     "t.yaml:6: spec.unschedulabel: unknown field \"unschedulabel\" (did you mean \"unschedulable\"?)" },

@@ -107,7 +107,8 @@ def main():
             sys.exit(77)
     with postgres() as pg, CaraServer(database_url=pg.url) as srv, Ctl(srv.url) as ctl:
         ctl.ok("apply", "-f", "-", input=project_yaml("web") + "---\n" + project_yaml("db") + "---\n"
-               "apiVersion: caravanserai/v1\nkind: Node\nmetadata:\n  name: node-1\n")
+               "apiVersion: caravanserai/v1\nkind: Node\nmetadata:\n  name: node-1\n---\n"
+               "apiVersion: caravanserai/v1\nkind: Secret\nmetadata:\n  name: db-pass\nstringData:\n  k: v\n")
 
         # the completer agrees with the verb table shown by --help
         verbs = help_verbs(ctl)
@@ -121,7 +122,10 @@ def main():
             (["caractrl", ""], sorted(verbs)),
             (["caractrl", "g"], ["get"]),
             (["caractrl", "--no-pager", "de"], ["delete", "describe"]),
-            (["caractrl", "get", ""], ["nodes", "projects"]),
+            (["caractrl", "get", ""], ["nodes", "projects", "secrets"]),
+            (["caractrl", "describe", "secret", ""], ["db-pass"]),
+            (["caractrl", "create", ""], ["secret"]),
+            (["caractrl", "create", "secret", "--from-l"], ["--from-literal"]),
             (["caractrl", "get", "projects", ""], ["db", "web"]),
             (["caractrl", "get", "projects", "web", ""], ["db"]),
             (["caractrl", "describe", "nodes", ""], ["node-1"]),

@@ -147,6 +147,35 @@ def run(pg, url, env, data_dir):
         assert p["status"]["phase"] == "Running", p
         listed = json.loads(expect(srv, "GET", "/api/v1/projects?nodeRef=n1", t1, 200))
         assert [x["metadata"]["name"] for x in listed["items"]] == ["p"], listed
+        # Secrets (SPEC §12): admin writes, read-only tokens list and get (names, keys, sizes), node
+        # tokens fetch values only of Secrets a project on their own node uses
+        sec = {"kind": "Secret", "metadata": {"name": "s1"}, "stringData": {"k": "v"}}
+        expect(srv, "POST", "/api/v1/secrets", "reader-1", 403, sec)
+        expect(srv, "POST", "/api/v1/secrets", t1, 403, sec)
+        expect(srv, "POST", "/api/v1/secrets", join, 403, sec)
+        expect(srv, "POST", "/api/v1/secrets", None, 401, sec)
+        expect(srv, "POST", "/api/v1/secrets", admin, 201, sec)
+        expect(srv, "GET", "/api/v1/secrets", "reader-1", 200)
+        expect(srv, "GET", "/api/v1/secrets/s1", "reader-1", 200)
+        expect(srv, "GET", "/api/v1/secrets", t1, 403)
+        expect(srv, "GET", "/api/v1/secrets/s1", t1, 403)
+        expect(srv, "PUT", "/api/v1/secrets/s1", "reader-1", 403, sec)
+        expect(srv, "PUT", "/api/v1/secrets/s1", t1, 403, sec)
+        expect(srv, "PUT", "/api/v1/secrets/s1", admin, 200, sec)
+        expect(srv, "GET", "/api/v1/nodes/n1/secrets/s1", t1, 403)  # no project on n1 uses it yet
+        uses = {"metadata": {"name": "ps"}, "spec": {"services": [{"name": "web", "image": "busybox",
+                                                                    "secrets": [{"secret": "s1"}]}]}}
+        expect(srv, "POST", "/api/v1/projects", admin, 201, uses)
+        wait_placed(srv, admin, "ps", "n1")
+        expect(srv, "GET", "/api/v1/nodes/n1/secrets/s1", t1, 200)
+        expect(srv, "GET", "/api/v1/nodes/n1/secrets/s1", t2, 403)
+        expect(srv, "GET", "/api/v1/nodes/n2/secrets/s1", t2, 403)
+        expect(srv, "GET", "/api/v1/nodes/n1/secrets/s1", "reader-1", 403)
+        expect(srv, "GET", "/api/v1/nodes/n1/secrets/s1", join, 403)
+        expect(srv, "DELETE", "/api/v1/secrets/s1", "reader-1", 403)
+        expect(srv, "DELETE", "/api/v1/secrets/s1", t1, 403)
+        expect(srv, "DELETE", "/api/v1/projects/ps?force=true", admin, 204)
+        expect(srv, "DELETE", "/api/v1/secrets/s1", admin, 204)
         # the credential is never on the wire
         for raw in (expect(srv, "GET", "/api/v1/nodes/n1", admin, 200), expect(srv, "GET", "/api/v1/nodes", admin, 200)):
             assert t1.encode() not in raw and b"token" not in raw.lower() and b"secret" not in raw.lower(), raw

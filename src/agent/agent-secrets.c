@@ -1,0 +1,334 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#define G_LOG_DOMAIN "cara-agent"
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <gio/gio.h>
+#include <glib/gstdio.h>
+
+#include "agent-secrets.h"
+#include "cara-error.h"
+#include "cara-json.h"
+#include "cara-log.h"
+#include "cara-secret.h"
+#include "server-api.h"
+
+static void
+add_name (GPtrArray *names, const char *name)
+{
+  for (guint i = 0; i < names->len; i++)
+    if (g_strcmp0 (names->pdata[i], name) == 0)
+      return;
+  g_ptr_array_add (names, (gpointer) name);
+}
+
+GHashTable *
+agent_secrets_fetch (const AgentConfig *cfg, const CaraProject *p, GError **error)
+{
+  g_autoptr (GHashTable) out = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                                      (GDestroyNotify) cara_secret_free);
+  g_autoptr (GPtrArray) names = g_ptr_array_new ();
+  for (guint i = 0; i < p->spec.services->len; i++)
+    {
+      const CaraService *svc = g_ptr_array_index (p->spec.services, i);
+      for (guint j = 0; j < svc->env->len; j++)
+        {
+          const CaraEnvVar *e = g_ptr_array_index (svc->env, j);
+          if (e->secret_ref)
+            add_name (names, e->secret_ref);
+        }
+      for (guint j = 0; j < svc->secrets->len; j++)
+        add_name (names, ((CaraSecretMount *) svc->secrets->pdata[j])->secret);
+    }
+  for (guint i = 0; p->spec.image_pull_secrets && p->spec.image_pull_secrets[i]; i++)
+    add_name (names, p->spec.image_pull_secrets[i]);
+  if (names->len == 0)
+    return g_steal_pointer (&out);
+
+  /* One client per worker thread: its connection to the server is kept between projects. */
+  static GPrivate thread_client = G_PRIVATE_INIT ((GDestroyNotify) cara_http_client_free);
+  CaraHttpClient *c = g_private_get (&thread_client);
+  if (c == NULL)
+    {
+      c = server_client_new (cfg);
+      g_private_set (&thread_client, c);
+    }
+  g_autofree char *node = cara_http_escape (cfg->node_name);
+  for (guint i = 0; i < names->len; i++)
+    {
+      g_autofree char *name = cara_http_escape (names->pdata[i]);
+      g_autofree char *path = g_strdup_printf ("/api/v1/nodes/%s/secrets/%s", node, name);
+      g_autoptr (JsonNode) json = NULL;
+      if (!cara_http_client_json (c, "GET", path, NULL, NULL, &json, error))
+        {
+          g_prefix_error (error, "secret %s: ", (const char *) names->pdata[i]);
+          return NULL;
+        }
+      CaraSecret *s = cara_secret_from_json (json, error);
+      if (s == NULL)
+        {
+          g_prefix_error (error, "secret %s from the server: ", (const char *) names->pdata[i]);
+          return NULL;
+        }
+      g_hash_table_insert (out, g_strdup (names->pdata[i]), s);
+    }
+  return g_steal_pointer (&out);
+}
+
+/* ---- files ---- */
+
+static char *
+service_dir (const AgentConfig *cfg, const char *project, const char *service)
+{
+  return g_build_filename (cfg->runtime_dir, "secrets", project, service, NULL);
+}
+
+/* Writes @value to @path with @mode unless it holds exactly that already (a running container
+ * keeps what it has bound). */
+static gboolean
+write_file (const char *path, GBytes *value, guint mode, GError **error)
+{
+  gsize len = 0;
+  const char *data = g_bytes_get_data (value, &len);
+  g_autofree char *old = NULL;
+  gsize old_len = 0;
+  GStatBuf st;
+
+  if (g_file_get_contents (path, &old, &old_len, NULL) && old_len == len && (len == 0 || memcmp (old, data, len) == 0)
+      && g_stat (path, &st) == 0 && (st.st_mode & 07777) == mode)
+    return TRUE;
+  g_autofree char *tmp = g_strdup_printf ("%s.XXXXXX", path);
+  int fd = g_mkstemp_full (tmp, O_WRONLY | O_CLOEXEC, 0600);
+  if (fd < 0)
+    {
+      g_set_error (error, CARA_ERROR, CARA_ERROR_FAILED, "cannot write %s: %s", path, g_strerror (errno));
+      return FALSE;
+    }
+  gboolean ok = (len == 0 || write (fd, data, len) == (ssize_t) len) && fchmod (fd, mode) == 0;
+  int saved = errno;
+  close (fd);
+  if (!ok || g_rename (tmp, path) != 0)
+    {
+      if (ok)
+        saved = errno;
+      g_unlink (tmp);
+      g_set_error (error, CARA_ERROR, CARA_ERROR_FAILED, "cannot write %s: %s", path, g_strerror (saved));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+make_dir (const char *path, int mode, GError **error)
+{
+  if (g_mkdir_with_parents (path, mode) != 0)
+    {
+      g_set_error (error, CARA_ERROR, CARA_ERROR_FAILED, "cannot create %s: %s", path, g_strerror (errno));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+remove_tree (const char *path)
+{
+  g_autoptr (GDir) d = g_dir_open (path, 0, NULL);
+  const char *n;
+  while (d && (n = g_dir_read_name (d)) != NULL)
+    {
+      g_autofree char *c = g_build_filename (path, n, NULL);
+      if (g_file_test (c, G_FILE_TEST_IS_DIR) && !g_file_test (c, G_FILE_TEST_IS_SYMLINK))
+        remove_tree (c);
+      else
+        g_unlink (c);
+    }
+  g_rmdir (path);
+}
+
+/* One secrets[] item: a file (one key) or a directory of KEY files (several); its bind. */
+static char *
+write_mount (const char *dir, guint index, const CaraSecretMount *m, const CaraSecret *s, GError **error)
+{
+  guint mode = m->mode > 0 ? (guint) m->mode : 0400;
+  g_autofree char *name = g_strdup_printf ("%u", index);
+  g_autofree char *host = g_build_filename (dir, name, NULL);
+  const char *one = m->key;
+  g_autofree char *target = m->path ? g_strdup (m->path) : g_strconcat ("/run/secrets/", m->secret, NULL);
+
+  if (one == NULL && s->keys->len == 1)
+    one = ((CaraSecretKey *) s->keys->pdata[0])->name;
+  if (one != NULL)
+    {
+      GBytes *v = g_hash_table_lookup (s->data, one);
+      if (v == NULL)
+        {
+          g_set_error (error, CARA_ERROR, CARA_ERROR_NOT_FOUND, "secret %s has no key %s", m->secret, one);
+          return NULL;
+        }
+      if (g_file_test (host, G_FILE_TEST_IS_DIR))
+        remove_tree (host);
+      if (!write_file (host, v, mode, error))
+        return NULL;
+      return g_strdup_printf ("%s:%s:ro", host, target);
+    }
+  if (g_file_test (host, G_FILE_TEST_IS_REGULAR))
+    g_unlink (host);
+  if (!make_dir (host, 0755, error))
+    return NULL;
+  for (guint i = 0; i < s->keys->len; i++)
+    {
+      const char *key = ((CaraSecretKey *) s->keys->pdata[i])->name;
+      g_autofree char *f = g_build_filename (host, key, NULL);
+      if (!write_file (f, g_hash_table_lookup (s->data, key), mode, error))
+        return NULL;
+    }
+  /* Keys no longer in the Secret. */
+  g_autoptr (GDir) d = g_dir_open (host, 0, NULL);
+  const char *n;
+  while (d && (n = g_dir_read_name (d)) != NULL)
+    if (cara_secret_find_key (s, n) == NULL)
+      {
+        g_autofree char *f = g_build_filename (host, n, NULL);
+        g_unlink (f);
+      }
+  return g_strdup_printf ("%s:%s:ro", host, target);
+}
+
+static JsonObject *
+member_object (JsonObject *o, const char *name)
+{
+  JsonNode *n = json_object_get_member (o, name);
+  if (n == NULL || !JSON_NODE_HOLDS_OBJECT (n))
+    {
+      json_object_set_object_member (o, name, json_object_new ());
+      n = json_object_get_member (o, name);
+    }
+  return json_node_get_object (n);
+}
+
+static JsonArray *
+member_array (JsonObject *o, const char *name)
+{
+  JsonNode *n = json_object_get_member (o, name);
+  if (n == NULL || !JSON_NODE_HOLDS_ARRAY (n))
+    {
+      json_object_set_array_member (o, name, json_array_new ());
+      n = json_object_get_member (o, name);
+    }
+  return json_node_get_array (n);
+}
+
+static const CaraSecret *
+need (GHashTable *secrets, const char *name, GError **error)
+{
+  const CaraSecret *s = secrets ? g_hash_table_lookup (secrets, name) : NULL;
+  if (s == NULL)
+    g_set_error (error, CARA_ERROR, CARA_ERROR_NOT_FOUND, "secret %s was not fetched", name);
+  return s;
+}
+
+gboolean
+agent_secrets_apply (const AgentConfig *cfg, const CaraProject *p, const CaraService *svc, GHashTable *secrets,
+                     JsonNode *body, char **hash, GError **error)
+{
+  JsonObject *root = json_node_get_object (body);
+  g_autoptr (GString) fold = g_string_new (*hash);
+  gboolean any = FALSE;
+
+  JsonArray *env = member_array (root, "Env");
+  for (guint i = 0; i < svc->env->len; i++)
+    {
+      const CaraEnvVar *e = g_ptr_array_index (svc->env, i);
+      if (e->secret_ref == NULL)
+        continue;
+      const CaraSecret *s = need (secrets, e->secret_ref, error);
+      if (s == NULL)
+        return FALSE;
+      g_autofree char *value = cara_secret_get_string (s, e->secret_key);
+      if (value == NULL)
+        {
+          g_set_error (error, CARA_ERROR, CARA_ERROR_NOT_FOUND, "env %s: secret %s has no key %s", e->name,
+                       e->secret_ref, e->secret_key);
+          return FALSE;
+        }
+      g_autofree char *kv = g_strdup_printf ("%s=%s", e->name, value);
+      if (i < json_array_get_length (env))
+        {
+          JsonNode *n = json_array_get_element (env, i);
+          json_node_set_string (n, kv);
+        }
+      else
+        json_array_add_string_element (env, kv);
+      g_string_append_printf (fold, "|env:%s=%s/%s@%s", e->name, e->secret_ref, e->secret_key,
+                              s->metadata.resource_version);
+      any = TRUE;
+    }
+
+  if (svc->secrets->len > 0)
+    {
+      g_autofree char *dir = service_dir (cfg, p->metadata.name, svc->name);
+      if (!make_dir (dir, 0700, error))
+        return FALSE;
+      JsonArray *binds = member_array (member_object (root, "HostConfig"), "Binds");
+      for (guint j = 0; j < svc->secrets->len; j++)
+        {
+          const CaraSecretMount *m = g_ptr_array_index (svc->secrets, j);
+          const CaraSecret *s = need (secrets, m->secret, error);
+          if (s == NULL)
+            return FALSE;
+          g_autofree char *bind = write_mount (dir, j, m, s, error);
+          if (bind == NULL)
+            return FALSE;
+          json_array_add_string_element (binds, bind);
+          g_string_append_printf (fold, "|file:%s/%s:%s:%" G_GINT64_FORMAT "@%s", m->secret, m->key ? m->key : "*",
+                                  m->path ? m->path : "", m->mode, s->metadata.resource_version);
+          any = TRUE;
+        }
+    }
+  if (!any)
+    return TRUE;
+  g_autofree char *full = g_compute_checksum_for_string (G_CHECKSUM_SHA256, fold->str, -1);
+  g_free (*hash);
+  *hash = g_strndup (full, 16);
+  json_object_set_string_member (member_object (root, "Labels"), AGENT_LABEL_HASH, *hash);
+  return TRUE;
+}
+
+char *
+agent_secrets_registry_auth (const CaraProject *p, GHashTable *secrets, const char *image)
+{
+  g_autofree char *host = cara_image_registry_host (image);
+  for (guint i = 0; p->spec.image_pull_secrets && p->spec.image_pull_secrets[i]; i++)
+    {
+      const CaraSecret *s = secrets ? g_hash_table_lookup (secrets, p->spec.image_pull_secrets[i]) : NULL;
+      g_autofree char *server = s ? cara_secret_get_string (s, "server") : NULL;
+      g_autofree char *server_host = server ? cara_registry_server_host (server) : NULL;
+      if (server_host && g_strcmp0 (server_host, host) == 0)
+        return cara_secret_registry_auth (s);
+    }
+  return NULL;
+}
+
+const char *
+agent_secrets_pull_reason (const char *message)
+{
+  g_autofree char *m = g_ascii_strdown (message ? message : "", -1);
+  if (strstr (m, "does not exist") || strstr (m, "manifest unknown") || strstr (m, "not found"))
+    return "ImageNotFound";
+  if (strstr (m, "unauthorized") || strstr (m, "authentication required") || strstr (m, "no basic auth credentials")
+      || strstr (m, "denied") || strstr (m, "incorrect username or password"))
+    return "ImagePullAuthFailed";
+  return "ImagePullFailed";
+}
+
+void
+agent_secrets_remove (const AgentConfig *cfg, const char *project)
+{
+  g_autofree char *dir = g_build_filename (cfg->runtime_dir, "secrets", project, NULL);
+  if (g_file_test (dir, G_FILE_TEST_EXISTS))
+    remove_tree (dir);
+}
