@@ -28,6 +28,7 @@ void api_projects_delete (CaraHttpRequest *req, gpointer user_data);
 void api_projects_patch_status (CaraHttpRequest *req, gpointer user_data);
 void api_projects_logs (CaraHttpRequest *req, gpointer user_data);        /* api-streams.c */
 void api_projects_portforward (CaraHttpRequest *req, gpointer user_data); /* api-streams.c */
+void api_projects_exec (CaraHttpRequest *req, gpointer user_data);        /* api-exec.c */
 
 /* Hook for the watch API: when set, GET /api/v1/nodes and /api/v1/projects with
  * ?watch=true (or 1) are handed to @handler with @kind "Node" or "Project" instead of listing. */
