@@ -11,6 +11,7 @@
 #include "api-streams.h"
 #include "cara-exec.h"
 #include "cara-http-client.h"
+#include "store.h"
 
 static const CaraServiceStatus *
 service_status (const CaraProject *p, const char *service)
@@ -63,18 +64,27 @@ api_projects_exec (CaraHttpRequest *req, gpointer user_data)
       cara_http_respond_problem (req, 400, "the command query parameter is required (one per argument)");
       return;
     }
+  /* What the user asked about comes first (404, then 409), then how to reach its agent (502). */
+  g_autoptr (GError) error = NULL;
+  g_autoptr (CaraProject) stored = NULL;
+  if (!store_get_project (cara_http_request_get_param (req, "name"), &stored, &error))
+    {
+      cara_http_respond_error (req, error);
+      return;
+    }
+  const CaraServiceStatus *ss = service_status (stored, service);
+  if (cara_project_find_service (stored, service) != NULL && stored->status.phase == CARA_PROJECT_PHASE_RUNNING
+      && (ss == NULL || g_strcmp0 (ss->state, "running") != 0))
+    {
+      g_autofree char *detail = g_strdup_printf ("service %s of project %s is not running (state %s)", service,
+                                                 stored->metadata.name, ss && ss->state ? ss->state : "<none>");
+      cara_http_respond_problem (req, 409, detail);
+      return;
+    }
   g_autoptr (CaraProject) project = NULL;
   g_autofree char *node = NULL, *base = NULL, *secret = NULL;
   if (!api_streams_resolve_agent (req, service, TRUE, &project, &node, &base, &secret))
     return;
-  const CaraServiceStatus *ss = service_status (project, service);
-  if (ss == NULL || g_strcmp0 (ss->state, "running") != 0)
-    {
-      g_autofree char *detail = g_strdup_printf ("service %s of project %s is not running (state %s)", service,
-                                                 project->metadata.name, ss && ss->state ? ss->state : "<none>");
-      cara_http_respond_problem (req, 409, detail);
-      return;
-    }
   gboolean named = FALSE;
   if (!offers_subprotocol (req, &named))
     {
