@@ -408,7 +408,9 @@ agent_exec_handle (CaraHttpRequest *req, gpointer user_data)
   gboolean tty = query_bool (req, "tty");
   gboolean attach_stdin = query_bool (req, "stdin");
   g_autoptr (GError) error = NULL;
-  DockerClient *dc = docker_client_for_thread (agent_http_get_config (h)->docker_host, &error);
+  /* A client of its own, not the worker thread's cached one: an HTTP worker keeps no Docker
+   * connection open because of an exec. */
+  g_autoptr (DockerClient) dc = docker_client_new (agent_http_get_config (h)->docker_host, &error);
   g_autoptr (JsonObject) info = dc ? agent_http_find_container (h, dc, project, service, &error) : NULL;
   if (info == NULL)
     {
