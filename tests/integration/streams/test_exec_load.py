@@ -3,8 +3,9 @@
 """100 concurrent execs through the server (SPEC §11) leave nothing behind: after a warm-up
 round, two rounds of 100 sessions at once (each a stdin round trip with its own output checked,
 ten of them dropped by their client mid-command without a close frame) bring the open file
-descriptors of cara-server and cara-agent back to where they were, and their RSS back near it.
-Prints the figures."""
+descriptors of cara-server and cara-agent back to where they were (within FD_SLACK), no session
+thread is left, and their RSS is back near it (not checked under AddressSanitizer).  Prints the
+figures."""
 
 import json
 import os
@@ -18,11 +19,41 @@ from cara_ws import WebSocket  # noqa: E402
 
 N = 100
 DROPPED = 10
+# A few descriptors may come and go for reasons of their own (an HTTP worker's first PostgreSQL
+# connection, a keep-alive connection not yet reaped, a reconcile worker's Docker client); a leak per
+# session would show as tens or hundreds.
+FD_SLACK = 4
 RSS_SLACK_KIB = 6 * 1024  # allocator arenas of the relay threads may keep some of it (measured: ~1 MiB)
 
 
 def fds(pid):
     return len(os.listdir("/proc/%d/fd" % pid))
+
+
+def describe_fds(pid):
+    out = []
+    for fd in sorted(os.listdir("/proc/%d/fd" % pid), key=int):
+        try:
+            out.append("%s->%s" % (fd, os.readlink("/proc/%d/fd/%s" % (pid, fd))))
+        except OSError:
+            pass
+    return " ".join(out)
+
+
+def threads_of(pid):
+    names = []
+    for t in os.listdir("/proc/%d/task" % pid):
+        try:
+            with open("/proc/%d/task/%s/comm" % (pid, t)) as f:
+                names.append(f.read().strip())
+        except OSError:
+            pass
+    return sorted(names)
+
+
+def sanitized(pid):
+    with open("/proc/%d/maps" % pid) as f:
+        return "libasan" in f.read()
 
 
 def rss_kib(pid):
@@ -42,7 +73,7 @@ def one(c, name, i, results):
     try:
         if i < DROPPED:
             # started, then the client vanishes (no close frame) while the command runs
-            ws = WebSocket("127.0.0.1", c.server_port, path(name, ["sh", "-c", "echo up-%d; sleep 30" % i], False),
+            ws = WebSocket("127.0.0.1", c.server_port, path(name, ["sh", "-c", "echo up-%d; sleep 300" % i], False),
                            timeout=60, protocol="v1.exec.caravanserai")
             assert ws.status == 101, ws.status
             op, _, payload = ws.recv_frame()
@@ -103,24 +134,40 @@ def main():
                 time.sleep(0.5)
                 again = {k: fds(p) for k, p in procs.items()}
                 return now if now == again else None
-            return now if all(now[k] <= base[k] for k in now) else None
-        base_fds = fx.wait_until(settled, timeout=30, interval=0.2, what="fds settled after the warm-up")
+            return now if all(now[k] <= base[k] + FD_SLACK for k in now) else None
+
+        def sessions_left():
+            return {k: [t for t in threads_of(p) if t in ("exec", "forward-relay")] for k, p in procs.items()}
+        base_fds = fx.wait_until(lambda: settled() if not any(sessions_left().values()) else None, timeout=45,
+                                 interval=0.2, what="warm-up sessions gone, fds settled: %s" % sessions_left())
         base_rss = {k: rss_kib(p) for k, p in procs.items()}
+        base_desc = {k: describe_fds(p) for k, p in procs.items()}
 
         took = [round_of(c, name) for _ in range(2)]
 
+        def cleaned_up():
+            left = sessions_left()
+            return settled(base_fds) if not any(left.values()) else None
         try:
-            after_fds = fx.wait_until(lambda: settled(base_fds), timeout=30, interval=0.2,
-                                      what="fds back to %s" % base_fds)
+            # the dropped sessions' commands run on (sleep 300): only noticing the drop ends them
+            after_fds = fx.wait_until(cleaned_up, timeout=45, interval=0.2, what="sessions gone, fds back")
         except TimeoutError:
-            raise AssertionError("file descriptors leaked: %s before, %s after"
-                                 % (base_fds, {k: fds(p) for k, p in procs.items()}))
+            for k, p in procs.items():
+                print("%s fds before: %s" % (k, base_desc[k]))
+                print("%s fds after: %s" % (k, describe_fds(p)))
+                if os.environ.get("CARA_EXEC_DEBUG"):
+                    print(fx.run(["gdb", "-p", str(p), "-batch", "-ex", "thread apply all bt 8"], check=False).stdout)
+            raise AssertionError("sessions or file descriptors left behind: %s threads, fds %s before, %s after"
+                                 % (sessions_left(), base_fds, {k: fds(p) for k, p in procs.items()}))
         after_rss = {k: rss_kib(p) for k, p in procs.items()}
         print("100 concurrent execs: warm-up %.2f s, rounds %s s" % (warm, ", ".join("%.2f" % t for t in took)))
         for k in procs:
             print("%s: before any exec fds %d, RSS %d KiB; after the warm-up fds %d, RSS %d KiB; after 200 more "
                   "fds %d, RSS %d KiB" % (k, cold[k][0], cold[k][1], base_fds[k], base_rss[k], after_fds[k], after_rss[k]))
-            assert after_rss[k] <= base_rss[k] + RSS_SLACK_KIB, (k, base_rss[k], after_rss[k])
+            if sanitized(procs[k]):
+                print("%s runs under AddressSanitizer (its quarantine keeps freed memory): RSS not checked" % k)
+            else:
+                assert after_rss[k] <= base_rss[k] + RSS_SLACK_KIB, (k, base_rss[k], after_rss[k])
         # the sessions are gone from the server and the agent: the next one is served at once
         ws = WebSocket("127.0.0.1", c.server_port, path(name, ["echo", "still-here"], False), timeout=10,
                        protocol="v1.exec.caravanserai")
