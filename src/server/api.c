@@ -49,6 +49,12 @@ static const CaraHttpRoute routes[] = {
   { "GET", "/api/v1/projects/{name}/logs", api_projects_logs, CARA_HTTP_ROLE_READ, CARA_HTTP_NODE_NONE },
   { "GET", "/api/v1/projects/{name}/portforward", api_projects_portforward, CARA_HTTP_ROLE_ADMIN, CARA_HTTP_NODE_NONE },
   { "GET", "/api/v1/projects/{name}/exec", api_projects_exec, CARA_HTTP_ROLE_ADMIN, CARA_HTTP_NODE_NONE },
+
+  { "GET", "/api/v1/whoami", api_whoami, CARA_HTTP_ROLE_READ, CARA_HTTP_NODE_NONE },
+  /* the dashboard's static files; the calls it makes carry the user's token */
+  { "GET", "/ui", api_ui_redirect, CARA_HTTP_ROLE_PUBLIC, CARA_HTTP_NODE_NONE },
+  { "GET", "/ui/", api_ui_index, CARA_HTTP_ROLE_PUBLIC, CARA_HTTP_NODE_NONE },
+  { "GET", "/ui/{file}", api_ui_asset, CARA_HTTP_ROLE_PUBLIC, CARA_HTTP_NODE_NONE },
 };
 
 void
