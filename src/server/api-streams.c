@@ -646,7 +646,7 @@ forward_thread (gpointer data)
             }
         }
     }
-  g_debug ("port-forward %s: %s", f->what, ended);
+  g_debug ("relay %s: %s", f->what, ended);
   MHD_upgrade_action (f->urh, MHD_UPGRADE_ACTION_CLOSE);
   forward_free (f);
   slot_release ();
@@ -697,7 +697,7 @@ api_projects_portforward (CaraHttpRequest *req, gpointer user_data)
   g_autofree char *esc_project = cara_http_escape (project->metadata.name);
   g_autofree char *esc_service = cara_http_escape (service);
   g_autofree char *path = g_strdup_printf ("/api/v1/forward/%s/%s/%u", esc_project, esc_service, (guint) port);
-  g_autofree char *what = g_strdup_printf ("%s/%s:%u", project->metadata.name, service, (guint) port);
+  g_autofree char *what = g_strdup_printf ("port-forward %s/%s:%u", project->metadata.name, service, (guint) port);
   api_streams_relay_websocket (req, key, node, base, secret, path, NULL, what);
 }
 
