@@ -495,12 +495,45 @@ handle_forward (CaraHttpRequest *req, gpointer user_data)
   /* If MHD never calls upgraded() (client gone), @f leaks its socket: accepted, rare. */
 }
 
+/* ---------------------------------------------------------------- for agent-exec.c */
+
+const AgentConfig *
+agent_http_get_config (AgentHttp *h)
+{
+  return h->cfg;
+}
+
+JsonObject *
+agent_http_find_container (AgentHttp *h, DockerClient *dc, const char *project, const char *service, GError **error)
+{
+  return find_container (h, dc, project, service, error);
+}
+
+gboolean
+agent_http_container_running (JsonObject *info)
+{
+  return container_running (info);
+}
+
+gboolean
+agent_http_stream_slot_take (AgentHttp *h)
+{
+  return stream_slot_take (h);
+}
+
+void
+agent_http_stream_slot_release (AgentHttp *h)
+{
+  stream_slot_release (h);
+}
+
 /* ---------------------------------------------------------------- server */
 
 static const CaraHttpRoute routes[] = {
   { "GET", "/healthz", handle_healthz, CARA_HTTP_ROLE_PUBLIC, CARA_HTTP_NODE_NONE },
   { "GET", "/api/v1/logs/{project}/{service}", handle_logs, CARA_HTTP_ROLE_ADMIN, CARA_HTTP_NODE_NONE },
   { "GET", "/api/v1/forward/{project}/{service}/{port}", handle_forward, CARA_HTTP_ROLE_ADMIN, CARA_HTTP_NODE_NONE },
+  { "GET", "/api/v1/exec/{project}/{service}", agent_exec_handle, CARA_HTTP_ROLE_ADMIN, CARA_HTTP_NODE_NONE },
 };
 
 /* SPEC §9: logs and forward take only the server, which presents the secret derived from this
@@ -521,8 +554,8 @@ authorize (CaraHttpRequest *req, const CaraHttpRoute *route, gpointer user_data,
   if (!cara_token_equal (auth + 7, h->cfg->agent_secret))
     {
       g_set_error (error, CARA_ERROR, CARA_ERROR_FORBIDDEN,
-                   "only the server may use the agent API: call GET /api/v1/projects/{name}/logs or "
-                   "/portforward on the server instead");
+                   "only the server may use the agent API: call GET /api/v1/projects/{name}/logs, "
+                   "/portforward or /exec on the server instead");
       return FALSE;
     }
   return TRUE;

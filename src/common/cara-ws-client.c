@@ -173,6 +173,8 @@ cara_ws_client_connect (const char *base_url, const char *path, const CaraWsClie
                    path, host, key);
   if (opts && opts->token && *opts->token)
     g_string_append_printf (req, "Authorization: Bearer %s\r\n", opts->token);
+  if (opts && opts->protocol)
+    g_string_append_printf (req, "Sec-WebSocket-Protocol: %s\r\n", opts->protocol);
   g_string_append (req, "\r\n");
   if (!cara_ws_client_send_all (c, (const guint8 *) req->str, req->len))
     {
@@ -226,6 +228,13 @@ cara_ws_client_connect (const char *base_url, const char *path, const CaraWsClie
       if (g_strcmp0 (accept, want) != 0)
         {
           g_set_error (error, CARA_ERROR, CARA_ERROR_FAILED, "%s answered with a wrong Sec-WebSocket-Accept", base_url);
+          return NULL;
+        }
+      g_autofree char *protocol = head_value (lines, "Sec-WebSocket-Protocol");
+      if (opts && opts->protocol && g_strcmp0 (protocol, opts->protocol) != 0)
+        {
+          g_set_error (error, CARA_ERROR, CARA_ERROR_FAILED, "%s does not speak the WebSocket subprotocol %s",
+                       base_url, opts->protocol);
           return NULL;
         }
       if (rest > 0)

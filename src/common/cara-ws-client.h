@@ -14,6 +14,7 @@ typedef struct {
   const char *token;   /* bearer token, may be NULL */
   const char *ca_file; /* may be NULL */
   guint timeout_ms;    /* connect + handshake (0 = 10 s) */
+  const char *protocol; /* Sec-WebSocket-Protocol to ask for (the answer must name it), may be NULL */
 } CaraWsClientOptions;
 
 /* Opens @base_url + @path ("http://host:port", "https://..."; @path with its query) and upgrades.

@@ -181,6 +181,7 @@ int ctl_verb_node (Ctl *ctl, CtlArgs *args, GError **error);
 int ctl_verb_version (Ctl *ctl, CtlArgs *args, GError **error);
 int ctl_verb_logs (Ctl *ctl, CtlArgs *args, GError **error);
 int ctl_verb_port_forward (Ctl *ctl, CtlArgs *args, GError **error);
+int ctl_verb_exec (Ctl *ctl, CtlArgs *args, GError **error);
 int ctl_verb_complete (Ctl *ctl, CtlArgs *args, GError **error);
 int ctl_verb_convert (Ctl *ctl, CtlArgs *args, GError **error);
 int ctl_verb_create (Ctl *ctl, CtlArgs *args, GError **error);

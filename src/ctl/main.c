@@ -110,6 +110,13 @@ static const CtlOption create_options[] = {
   { NULL }
 };
 
+/* exec */
+static const CtlOption exec_options[] = {
+  { "stdin", 'i', CTL_OPT_BOOL, NULL, N_("Pass standard input to the command") },
+  { "tty", 't', CTL_OPT_BOOL, NULL, N_("Run the command in a terminal (raw mode here, window size followed)") },
+  { NULL }
+};
+
 static const CtlOption no_options[] = { { NULL } };
 
 static int verb_help (Ctl *ctl, CtlArgs *args, GError **error);
@@ -163,6 +170,12 @@ const CtlVerb ctl_verbs[] = {
   { "port-forward", NULL, 2, G_MAXUINT, ctl_verb_port_forward, port_forward_options,
     "PROJECT/SERVICE [LOCAL:]REMOTE...", N_("Forward local ports to a service through the server"),
     N_("Each connection to a local port is relayed by the server to the agent running the service."),
+    CTL_ARGS_PROJECT },
+  { "exec", NULL, 2, G_MAXUINT, ctl_verb_exec, exec_options, "PROJECT/SERVICE -- COMMAND [ARG...]",
+    N_("Run a command in a service's container"),
+    N_("The server relays to the agent running the service, which runs the command with Docker's exec. "
+       "Exits with the command's exit code. With -t the local terminal is put in raw mode, so Ctrl-C reaches "
+       "the command; put -- before the command so that its options are not read as caractrl's."),
     CTL_ARGS_PROJECT },
   { "drain", NULL, 1, 2, ctl_verb_drain, drain_options, "node NAME",
     N_("Stop placing projects on a node"), N_("With --evict, its projects are moved to other nodes."),

@@ -651,7 +651,7 @@ forward_thread (gpointer data)
             }
         }
     }
-  g_debug ("port-forward %s: %s", f->what, ended);
+  g_debug ("relay %s: %s", f->what, ended);
   MHD_upgrade_action (f->urh, MHD_UPGRADE_ACTION_CLOSE);
   forward_free (f);
   slot_release ();
@@ -699,6 +699,24 @@ api_projects_portforward (CaraHttpRequest *req, gpointer user_data)
   g_autofree char *node = NULL, *base = NULL, *secret = NULL;
   if (!resolve_agent (req, service, TRUE, &project, &node, &base, &secret))
     return;
+  g_autofree char *esc_project = cara_http_escape (project->metadata.name);
+  g_autofree char *esc_service = cara_http_escape (service);
+  g_autofree char *path = g_strdup_printf ("/api/v1/forward/%s/%s/%u", esc_project, esc_service, (guint) port);
+  g_autofree char *what = g_strdup_printf ("port-forward %s/%s:%u", project->metadata.name, service, (guint) port);
+  api_streams_relay_websocket (req, key, node, base, secret, path, NULL, what);
+}
+
+gboolean
+api_streams_resolve_agent (CaraHttpRequest *req, const char *service, gboolean need_running,
+                           CaraProject **ret_project, char **ret_node, char **ret_url, char **ret_secret)
+{
+  return resolve_agent (req, service, need_running, ret_project, ret_node, ret_url, ret_secret);
+}
+
+void
+api_streams_relay_websocket (CaraHttpRequest *req, const char *key, const char *node, const char *base,
+                             const char *secret, const char *path, const char *protocol, const char *what)
+{
   if (!slot_take ())
     {
       cara_http_respond_problem (req, 503, "too many open streams on this server");
@@ -706,10 +724,7 @@ api_projects_portforward (CaraHttpRequest *req, gpointer user_data)
     }
 
   /* Open the agent's side first, so its errors (404/503/502) reach the client as they are. */
-  g_autofree char *esc_project = cara_http_escape (project->metadata.name);
-  g_autofree char *esc_service = cara_http_escape (service);
-  g_autofree char *path = g_strdup_printf ("/api/v1/forward/%s/%s/%u", esc_project, esc_service, (guint) port);
-  CaraWsClientOptions opts = { .token = secret, .ca_file = agent_ca_value, .timeout_ms = 10000 };
+  CaraWsClientOptions opts = { .token = secret, .ca_file = agent_ca_value, .timeout_ms = 10000, .protocol = protocol };
   guint status = 0;
   g_autoptr (GBytes) body = NULL;
   g_autoptr (GError) error = NULL;
@@ -717,7 +732,7 @@ api_projects_portforward (CaraHttpRequest *req, gpointer user_data)
   if (agent == NULL)
     {
       slot_release ();
-      if (status == 0)
+      if (status == 0 || status == 101)
         respond_problem_printf (req, 502, "cannot reach the agent of node %s: %s", node, error->message);
       else
         respond_agent_answer (req, status, body, node);
@@ -726,7 +741,7 @@ api_projects_portforward (CaraHttpRequest *req, gpointer user_data)
 
   Forward *f = g_new0 (Forward, 1);
   f->agent = agent;
-  f->what = g_strdup_printf ("%s/%s:%u", project->metadata.name, service, (guint) port);
+  f->what = g_strdup (what);
   struct MHD_Response *resp = MHD_create_response_for_upgrade (forward_upgraded, f);
   if (resp == NULL)
     {
@@ -738,6 +753,8 @@ api_projects_portforward (CaraHttpRequest *req, gpointer user_data)
   g_autofree char *accept = cara_ws_accept_key (key);
   MHD_add_response_header (resp, MHD_HTTP_HEADER_UPGRADE, "websocket");
   MHD_add_response_header (resp, "Sec-WebSocket-Accept", accept);
+  if (protocol)
+    MHD_add_response_header (resp, "Sec-WebSocket-Protocol", protocol);
   cara_http_respond_mhd (req, MHD_HTTP_SWITCHING_PROTOCOLS, resp);
   /* If the client vanishes before MHD completes the upgrade, @f and its slot leak (rare). */
 }

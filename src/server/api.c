@@ -48,6 +48,7 @@ static const CaraHttpRoute routes[] = {
   { "PATCH", "/api/v1/projects/{name}/status", api_projects_patch_status, CARA_HTTP_ROLE_AGENT, CARA_HTTP_NODE_HANDLER },
   { "GET", "/api/v1/projects/{name}/logs", api_projects_logs, CARA_HTTP_ROLE_READ, CARA_HTTP_NODE_NONE },
   { "GET", "/api/v1/projects/{name}/portforward", api_projects_portforward, CARA_HTTP_ROLE_ADMIN, CARA_HTTP_NODE_NONE },
+  { "GET", "/api/v1/projects/{name}/exec", api_projects_exec, CARA_HTTP_ROLE_ADMIN, CARA_HTTP_NODE_NONE },
 
   { "GET", "/api/v1/whoami", api_whoami, CARA_HTTP_ROLE_READ, CARA_HTTP_NODE_NONE },
   /* the dashboard's static files; the calls it makes carry the user's token */

@@ -15,10 +15,12 @@ GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 class WebSocket:
     """A minimal RFC 6455 client: masked frames out, any frames in."""
 
-    def __init__(self, host, port, path, timeout=10, token=None):
+    def __init__(self, host, port, path, timeout=10, token=None, protocol=None):
         self.sock = socket.create_connection((host, port), timeout=timeout)
         key = base64.b64encode(os.urandom(16)).decode()
         auth = "Authorization: Bearer %s\r\n" % token if token else ""
+        if protocol:
+            auth += "Sec-WebSocket-Protocol: %s\r\n" % protocol
         self.sock.sendall(("GET %s HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                            "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n%s\r\n"
                            % (path, host, port, key, auth)).encode())

@@ -195,6 +195,12 @@ def run(pg, url, env, data_dir):
         expect(srv, "POST", "/api/v1/nodes/n1/heartbeat", "reader-1-0123456789abcdef0123456789abcdef", 403)
         expect(srv, "POST", "/api/v1/nodes", "reader-1-0123456789abcdef0123456789abcdef", 403, {"metadata": {"name": "n5"}})
         expect(srv, "PATCH", "/api/v1/projects/p/status", "reader-1-0123456789abcdef0123456789abcdef", 403, {"phase": "Failed"})
+        # exec (SPEC §11) is admin only; the admin gets past authorisation (409: no service runs)
+        exec_path = "/api/v1/projects/p/exec?service=web&command=true"
+        expect(srv, "GET", exec_path, None, 401)
+        for token in ("reader-1-0123456789abcdef0123456789abcdef", t1, t2, join):
+            expect(srv, "GET", exec_path, token, 403)
+        expect(srv, "GET", exec_path, admin, 409)
         expect(srv, "DELETE", "/api/v1/projects/p?force=true", "reader-1-0123456789abcdef0123456789abcdef", 403)
         expect(srv, "DELETE", "/api/v1/projects/p?force=true", admin, 204)
         # whoami: the caller's role, for admin and read-only tokens (the dashboard's action buttons)

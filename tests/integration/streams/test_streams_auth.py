@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: Apache-2.0
-"""Logs and port-forward with authorisation on (SPEC §9): the server demands a token from the
+"""Logs, port-forward and exec with authorisation on (SPEC §9): the server demands a token from the
 user and relays to the agent with the secret bound to the agent's node at registration; the agent
 refuses everyone else: no token, the admin token, the join token, its own node token, another
 node's secret.  An agent whose secret the server does not have (it registered elsewhere) gets a 502,
@@ -76,6 +76,21 @@ def main():
         ws.send_frame(2, b"secret\n")
         assert ws.recv_data(7) == b"secret\n"
         ws.close()
+        # exec (SPEC §11) the same way: admin only, relayed with the node's secret; the agent's own
+        # exec route refuses the user's token
+        path = "/api/v1/projects/%s/exec?service=echo&command=echo&command=via-auth" % name
+        for token, status in [(None, 401), (a.node_token, 403), (JOIN, 403), (ADMIN, 101)]:
+            ws = WebSocket("127.0.0.1", c.server_port, path, token=token, protocol="v1.exec.caravanserai")
+            assert ws.status == status, (token and token[:6], ws.status, getattr(ws, "body", b""))
+            if status == 101:
+                assert ws.recv_frame()[2] == b"\x01via-auth\n"
+            ws.close()
+        ws = WebSocket("127.0.0.1", a.port, "/api/v1/exec/%s/echo?command=true" % name, token=ADMIN)
+        assert ws.status == 403, ws.status
+        ws.close()
+        r = subprocess.run([CTL, "-s", c.url, "--token", ADMIN, "exec", name + "/echo", "--", "sh", "-c", "exit 9"],
+                           capture_output=True, timeout=30)
+        assert r.returncode == 9, r
 
         # the agent restarts with another node token (its state lost): registration is refused and
         # the server has no secret the agent accepts -> 502 for the user, never 401/403
