@@ -28,6 +28,8 @@ struct _CaraHttpServer {
   gpointer auth_data;
   CaraHttpLogFunc log_func;
   gpointer log_data;
+  CaraHttpObserveFunc observe_func;
+  gpointer observe_data;
   guint threads;
   guint max_connections;            /* in all (MHD_OPTION_CONNECTION_LIMIT) */
   guint max_connections_per_client; /* per client address; 0: no limit */
@@ -69,6 +71,7 @@ struct _CaraHttpRequest {
   gpointer data;
   GDestroyNotify data_destroy;
   gboolean large_response; /* trim the heap once it is sent */
+  const char *route;       /* the matched route's template, NULL before/without a match */
   CaraHttpStream *stream;
 };
 
@@ -140,6 +143,13 @@ cara_http_server_set_log_func (CaraHttpServer *s, CaraHttpLogFunc func, gpointer
 {
   s->log_func = func;
   s->log_data = user_data;
+}
+
+void
+cara_http_server_set_observer (CaraHttpServer *s, CaraHttpObserveFunc func, gpointer user_data)
+{
+  s->observe_func = func;
+  s->observe_data = user_data;
 }
 
 static char *
@@ -687,6 +697,7 @@ dispatch (CaraHttpRequest *r)
       if (method_matches (e->route->method, r->method))
         {
           found = e;
+          r->route = e->route->pattern;
           r->params = g_steal_pointer (&params);
           break;
         }
@@ -794,8 +805,11 @@ request_completed (void *cls, struct MHD_Connection *conn, void **con_cls, enum 
   if (r == NULL)
     return;
   *con_cls = NULL;
+  gint64 elapsed = g_get_monotonic_time () - r->start_usec;
   if (s->log_func)
-    s->log_func (r->method, r->path, r->status, (g_get_monotonic_time () - r->start_usec) / 1000.0, s->log_data);
+    s->log_func (r->method, r->path, r->status, elapsed / 1000.0, s->log_data);
+  if (s->observe_func)
+    s->observe_func (r->method, r->route, r->status, (double) elapsed / G_USEC_PER_SEC, s->observe_data);
   gboolean trim = r->large_response;
   request_free (r);
   if (trim)

@@ -68,6 +68,11 @@ void cara_http_server_set_threads (CaraHttpServer *s, guint n_threads);
 typedef void (*CaraHttpLogFunc) (const char *method, const char *path, guint status, double ms,
                                  gpointer user_data);
 void cara_http_server_set_log_func (CaraHttpServer *s, CaraHttpLogFunc func, gpointer user_data);
+/* Called on the worker thread for every finished request, with the matched route's template
+ * ("/api/v1/projects/{name}", NULL when no route matched) and its duration: what metrics count. */
+typedef void (*CaraHttpObserveFunc) (const char *method, const char *route, guint status, double seconds,
+                                     gpointer user_data);
+void cara_http_server_set_observer (CaraHttpServer *s, CaraHttpObserveFunc func, gpointer user_data);
 
 /* Serve HTTPS (libmicrohttpd + GnuTLS) with a PEM certificate (chain) and key; call before start.
  * Fails when TLS is not compiled into libmicrohttpd or a file cannot be read or holds no PEM. */

@@ -5,8 +5,14 @@
  * node and relays to that agent's /api/v1/logs and /api/v1/forward endpoints. */
 
 #include "cara-http-server.h"
+#include "cara-model.h"
 
 /* How the relays of GET /api/v1/projects/{name}/logs and /portforward reach agents: @kf gives
  * agent_tls and agent_ca.  They present to each agent the secret bound to its node at
  * registration (cara-token.h). */
 void api_streams_configure (GKeyFile *kf);
+
+/* For other relays to agents (metrics): "http(s)://ip:port" of @node's agent (NULL when it has no
+ * address), and the CA file to verify it with (NULL: the system's). */
+char *api_streams_agent_url (const CaraNode *node);
+const char *api_streams_agent_ca (void);

@@ -48,6 +48,11 @@ static const CaraHttpRoute routes[] = {
   { "PATCH", "/api/v1/projects/{name}/status", api_projects_patch_status, CARA_HTTP_ROLE_AGENT, CARA_HTTP_NODE_HANDLER },
   { "GET", "/api/v1/projects/{name}/logs", api_projects_logs, CARA_HTTP_ROLE_READ, CARA_HTTP_NODE_NONE },
   { "GET", "/api/v1/projects/{name}/portforward", api_projects_portforward, CARA_HTTP_ROLE_ADMIN, CARA_HTTP_NODE_NONE },
+
+  { "POST", "/api/v1/nodes/{name}/events", api_nodes_events_create, CARA_HTTP_ROLE_AGENT, CARA_HTTP_NODE_PATH },
+  { "GET", "/api/v1/events", api_events_list, CARA_HTTP_ROLE_READ, CARA_HTTP_NODE_NONE },
+  { "GET", "/metrics", api_metrics, CARA_HTTP_ROLE_READ, CARA_HTTP_NODE_NONE },
+  { "GET", "/api/v1/nodes/{name}/metrics", api_nodes_metrics, CARA_HTTP_ROLE_READ, CARA_HTTP_NODE_NONE },
 };
 
 void

@@ -167,6 +167,20 @@ def run(pg, url, env, data_dir):
         expect(srv, "POST", "/api/v1/nodes", "reader-1", 403, {"metadata": {"name": "n5"}})
         expect(srv, "PATCH", "/api/v1/projects/p/status", "reader-1", 403, {"phase": "Failed"})
         expect(srv, "DELETE", "/api/v1/projects/p?force=true", "reader-1", 403)
+        # events and metrics (SPEC §11): route x role
+        event = {"type": "Normal", "reason": "Pulled", "object": {"kind": "Project", "name": "p"}}
+        for method, path, body, wants in [
+            ("POST", "/api/v1/nodes/n1/events", event,
+             {None: 401, admin: 201, t1: 201, t2: 403, join: 403, "reader-1": 403}),
+            ("GET", "/api/v1/events", None, {None: 401, admin: 200, "reader-1": 200, t1: 403, join: 403}),
+            ("GET", "/metrics", None, {None: 401, admin: 200, "reader-2": 200, t1: 403, join: 403}),
+            # past authorisation, n1 has no agent address: 502
+            ("GET", "/api/v1/nodes/n1/metrics", None, {None: 401, admin: 502, "reader-1": 502, t1: 403, join: 403}),
+        ]:
+            for token, want in wants.items():
+                expect(srv, method, path, token, want, body)
+        assert watch_status(srv, "/api/v1/events?watch=true", "reader-1") == 200
+        assert watch_status(srv, "/api/v1/events?watch=true", t1) == 403
         expect(srv, "DELETE", "/api/v1/projects/p?force=true", admin, 204)
 
     # the same tokens after a restart; configured tokens win over the files
