@@ -809,7 +809,8 @@ request_completed (void *cls, struct MHD_Connection *conn, void **con_cls, enum 
   if (s->log_func)
     s->log_func (r->method, r->path, r->status, elapsed / 1000.0, s->log_data);
   if (s->observe_func)
-    s->observe_func (r->method, r->route, r->status, (double) elapsed / G_USEC_PER_SEC, s->observe_data);
+    s->observe_func (r->method, r->route, r->status, (double) elapsed / G_USEC_PER_SEC,
+                     r->stream != NULL || r->status == 101, s->observe_data);
   gboolean trim = r->large_response;
   request_free (r);
   if (trim)

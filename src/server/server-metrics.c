@@ -22,7 +22,7 @@ server_metrics_init (void)
   requests = cara_metrics_counter (metrics, "cara_http_requests_total", "HTTP requests served, by route template.",
                                    (const char *[]) { "method", "route", "code", NULL });
   durations = cara_metrics_histogram (metrics, "cara_http_request_duration_seconds",
-                                      "Time to answer an HTTP request (streams: until they end), by route template.",
+                                      "Time to answer an HTTP request (not streams), by route template.",
                                       (const char *[]) { "route", NULL }, NULL, 0);
   scheduling = cara_metrics_histogram (metrics, "cara_scheduling_duration_seconds",
                                        "Duration of one scheduling pass over the Pending projects.", NULL, NULL, 0);
@@ -41,7 +41,7 @@ server_metrics_get (void)
 
 void
 server_metrics_observe_request (const char *method, const char *route, guint status, double seconds,
-                                gpointer user_data)
+                                gboolean streamed, gpointer user_data)
 {
   char code[8];
   if (metrics == NULL)
@@ -51,7 +51,9 @@ server_metrics_observe_request (const char *method, const char *route, guint sta
     route = "none";
   g_snprintf (code, sizeof code, "%u", status);
   cara_metric_add (requests, 1, method, route, code);
-  cara_metric_add (durations, seconds, route);
+  /* A stream's duration is how long someone watched, not how fast we answered. */
+  if (!streamed)
+    cara_metric_add (durations, seconds, route);
 }
 
 void

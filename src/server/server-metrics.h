@@ -15,9 +15,9 @@ void server_metrics_init (void);
 CaraMetrics *server_metrics_get (void);
 
 /* CaraHttpObserveFunc: cara_http_requests_total{method,route,code},
- * cara_http_request_duration_seconds{route}. */
+ * cara_http_request_duration_seconds{route} (not for streams). */
 void server_metrics_observe_request (const char *method, const char *route, guint status, double seconds,
-                                     gpointer user_data);
+                                     gboolean streamed, gpointer user_data);
 /* cara_scheduling_duration_seconds: one scheduling pass. */
 void server_metrics_scheduling_pass (double seconds);
 /* cara_scheduler_decisions_total{result}: @result "scheduled" or "unschedulable". */
