@@ -183,6 +183,11 @@ int ctl_verb_logs (Ctl *ctl, CtlArgs *args, GError **error);
 int ctl_verb_port_forward (Ctl *ctl, CtlArgs *args, GError **error);
 int ctl_verb_complete (Ctl *ctl, CtlArgs *args, GError **error);
 int ctl_verb_convert (Ctl *ctl, CtlArgs *args, GError **error);
+int ctl_verb_events (Ctl *ctl, CtlArgs *args, GError **error);
+/* verb-events.c: the last @limit events of @kind ("project" | "node") @name, for status/describe. */
+void ctl_print_recent_events (Ctl *ctl, const char *kind, const char *name, guint limit);
+/* The same as a table under "Events:" (describe). */
+void ctl_print_events_table (Ctl *ctl, const char *kind, const char *name, guint limit);
 /* verb-convert.c: Compose documents of @docs become Project manifests (--project-name,
  * --env-file, --profile, --strict of @args); FALSE when any had errors (printed on stderr). */
 gboolean ctl_compose_expand (CtlArgs *args, GPtrArray *docs, GError **error);
