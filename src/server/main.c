@@ -17,6 +17,7 @@
 #include "pg-private.h"
 #include "server-auth.h"
 #include "server-config.h"
+#include "heartbeat-batch.h"
 #include "server-events.h"
 #include "server-metrics.h"
 #include "store.h"
@@ -174,6 +175,8 @@ main (int argc, char **argv)
       return 1;
     }
 
+  heartbeat_batch_start (cfg->node_heartbeat_timeout_usec);
+
   /* The API: on the socket systemd passed, else on HOST:PORT. */
   int fd = -1;
   if (!cara_daemon_listen_fd ("api", &fd, &error))
@@ -252,6 +255,7 @@ main (int argc, char **argv)
   controllers_shutdown ();
 
   cara_http_server_stop (http);
+  heartbeat_batch_stop ();
   store_thread_disconnect ();
   g_main_loop_unref (s.loop);
   g_free (s.listen_desc);

@@ -74,9 +74,14 @@ static const struct {
    * rows last written before this migration: those are encoded from their columns. */
   { 3, "project object text",
     "ALTER TABLE projects ADD COLUMN object TEXT;\n" },
+  /* The digest of the last heartbeat body written through the full path: while it is set (every
+   * other write of the row clears it), a heartbeat with the same body changes nothing but the
+   * time, and the time is written in batches with no event (store_flush_heartbeats). */
+  { 4, "heartbeat digest",
+    "ALTER TABLE nodes ADD COLUMN heartbeat_digest TEXT;\n" },
   /* SPEC §11: human-readable events (cara-event.h), apart from the change feed `events`.  id is a
    * resourceVersion (cara_next_rv), so the feed row written with each one keeps watch order. */
-  { 4, "cluster events",
+  { 5, "cluster events",
     "CREATE TABLE cluster_events (\n"
     "  id BIGINT PRIMARY KEY,\n"
     "  at TIMESTAMPTZ NOT NULL,\n"
