@@ -99,7 +99,7 @@ def check_watch(srv):
 def main():
     with postgres() as pg:
         url = pg.create_database("events")
-        env = {"NODE_HEARTBEAT_TIMEOUT": "1s", "RESYNC_INTERVAL": "1s"}
+        env = {"NODE_HEARTBEAT_TIMEOUT": "1s", "RESYNC_INTERVAL": "1s", "RESCHEDULE_GRACE_PERIOD": "1s"}
         with CaraServer(database_url=url, env=env) as srv:
             assert srv.json("POST", "/api/v1/nodes", NODE)[0] == 201
             assert srv.request("POST", "/api/v1/nodes/n1/heartbeat", {"state": "Ready"})[0] == 204
@@ -113,6 +113,8 @@ def main():
             assert e1[0]["reason"] == "Scheduled" and e1[0]["type"] == "Normal" and e1[0]["node"] == "n1", e1
             e2 = wait_until(lambda: events(srv, "?project=p2"), what="Unschedulable event")
             assert e2[0]["reason"] == "Unschedulable" and e2[0]["type"] == "Warning", e2
+            # p1 runs on n1 (as its agent would report)
+            assert srv.json("PATCH", "/api/v1/projects/p1/status", {"phase": "Running"})[0] == 204
             # heartbeats are never events
             n = len(events(srv))
             for _ in range(5):
@@ -121,6 +123,14 @@ def main():
             # node health: NodeNotReady once the heartbeats stop
             nr = wait_until(lambda: events(srv, "?node=n1&type=Warning"), timeout=20, what="NodeNotReady")
             assert nr[0]["reason"] == "NodeNotReady" and nr[0]["object"] == {"kind": "Node", "name": "n1"}, nr
+            # the rescheduler moves p1 off the NotReady node after the grace period
+            moved = wait_until(lambda: [e for e in events(srv, "?project=p1") if e["reason"] == "Rescheduled"],
+                               timeout=20, what="Rescheduled")
+            assert moved[0]["type"] == "Warning" and moved[0]["node"] == "n1", moved
+            # drain
+            assert srv.json("POST", "/api/v1/nodes/n1/drain")[0] == 200
+            drained = [e for e in events(srv, "?node=n1") if e["reason"] == "Drained"]
+            assert drained and drained[0]["object"] == {"kind": "Node", "name": "n1"}, events(srv, "?node=n1")
             check_reports(srv)
             check_filters(srv)
             check_watch(srv)
