@@ -3,8 +3,8 @@
 127.0.0.1 with the shipped docs/prometheus.yml (hosts, token file, node and interval filled in)
 and docs/cara-alerts.yml, scrapes the server and one agent through the server with a read-only
 bearer token; its HTTP API then answers up == 1 for both, cara_projects{phase="Running"}, a
-request rate and the alert expressions.  Also: /metrics's content type and roles, and the series
-SPEC §11 lists."""
+request rate and the alert expressions.  Also: /metrics's content type and roles, the series
+SPEC §11 lists, and the agent's events arriving with authorisation on."""
 
 import json
 import os
@@ -85,6 +85,10 @@ def main():
         assert s == 201, (s, body)
         fx.wait_until(lambda: api(c, "GET", "/api/v1/projects/" + name)[2]["status"].get("phase") == "Running",
                       timeout=60, what="project Running")
+        # with authorisation on, the agent reports its events with its node token
+        fx.wait_until(lambda: "Started" in [e["reason"] for e in
+                                            api(c, "GET", "/api/v1/events?project=" + name, token=READER)[2]["items"]],
+                      timeout=30, what="the agent's Started event")
         check_endpoint(c, a.node)
 
         tmp = tempfile.mkdtemp(prefix="cara-prom-")
