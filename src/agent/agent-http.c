@@ -15,10 +15,12 @@
 #include <microhttpd.h>
 
 #include "agent-http.h"
+#include "agent-metrics.h"
 #include "cara-daemon.h"
 #include "cara-error.h"
 #include "cara-http-server.h"
 #include "cara-log.h"
+#include "cara-metrics.h"
 #include "cara-token.h"
 #include "cara-websocket.h"
 #include "docker.h"
@@ -529,11 +531,20 @@ agent_http_stream_slot_release (AgentHttp *h)
 
 /* ---------------------------------------------------------------- server */
 
+/* The agent's metrics (agent-metrics.h), for the server's relay. */
+static void
+handle_metrics (CaraHttpRequest *req, gpointer user_data)
+{
+  g_autofree char *text = agent_metrics_render ();
+  cara_http_respond_text (req, 200, CARA_METRICS_CONTENT_TYPE, text);
+}
+
 static const CaraHttpRoute routes[] = {
   { "GET", "/healthz", handle_healthz, CARA_HTTP_ROLE_PUBLIC, CARA_HTTP_NODE_NONE },
   { "GET", "/api/v1/logs/{project}/{service}", handle_logs, CARA_HTTP_ROLE_ADMIN, CARA_HTTP_NODE_NONE },
   { "GET", "/api/v1/forward/{project}/{service}/{port}", handle_forward, CARA_HTTP_ROLE_ADMIN, CARA_HTTP_NODE_NONE },
   { "GET", "/api/v1/exec/{project}/{service}", agent_exec_handle, CARA_HTTP_ROLE_ADMIN, CARA_HTTP_NODE_NONE },
+  { "GET", "/metrics", handle_metrics, CARA_HTTP_ROLE_ADMIN, CARA_HTTP_NODE_NONE },
 };
 
 /* SPEC §9: logs and forward take only the server, which presents the secret derived from this

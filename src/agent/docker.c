@@ -82,6 +82,27 @@ docker_error (CaraHttpResponse *r, const char *method, const char *path)
   return g_error_new (CARA_ERROR, code, "%s", (msg && *msg) ? msg : cara_http_status_title (r->status));
 }
 
+/* Every Engine API request goes through here, so the observer (metrics) sees each one. */
+static DockerRequestObserver request_observer;
+static gpointer request_observer_data;
+
+void
+docker_set_request_observer (DockerRequestObserver func, gpointer user_data)
+{
+  request_observer = func;
+  request_observer_data = user_data;
+}
+
+static CaraHttpResponse *
+docker_request (CaraHttpClient *http, const char *method, const char *path, const char *content_type,
+                const char *body, gsize body_len, GError **error)
+{
+  CaraHttpResponse *r = cara_http_client_request (http, method, path, content_type, body, body_len, error);
+  if (request_observer)
+    request_observer (r ? r->status : 0, request_observer_data);
+  return r;
+}
+
 DockerClient *
 docker_client_new (const char *host, GError **error)
 {
@@ -99,7 +120,7 @@ docker_client_new (const char *host, GError **error)
   if (dc->version == NULL)
     {
       cara_http_client_set_timeout (dc->http, 10000);
-      g_autoptr (CaraHttpResponse) r = cara_http_client_request (dc->http, "GET", "/version", NULL, NULL, 0, error);
+      g_autoptr (CaraHttpResponse) r = docker_request (dc->http, "GET", "/version", NULL, NULL, 0, error);
       if (r == NULL)
         {
           g_prefix_error (error, "Docker daemon at %s: ", host);
@@ -176,7 +197,7 @@ docker_call (DockerClient *dc, const char *method, const char *path, JsonNode *b
 {
   g_autofree char *full = g_strconcat (dc->prefix, path, NULL);
   g_autofree char *data = body ? to_json (body) : NULL;
-  g_autoptr (CaraHttpResponse) r = cara_http_client_request (dc->http, method, full,
+  g_autoptr (CaraHttpResponse) r = docker_request (dc->http, method, full,
                                                               data ? "application/json" : NULL, data,
                                                               data ? strlen (data) : 0, error);
   if (r == NULL)
@@ -206,7 +227,7 @@ gboolean
 docker_ping (DockerClient *dc, GError **error)
 {
   g_autofree char *full = g_strconcat (dc->prefix, "/_ping", NULL);
-  g_autoptr (CaraHttpResponse) r = cara_http_client_request (dc->http, "GET", full, NULL, NULL, 0, error);
+  g_autoptr (CaraHttpResponse) r = docker_request (dc->http, "GET", full, NULL, NULL, 0, error);
   if (r == NULL)
     return FALSE;
   if (r->status != 200)
@@ -317,7 +338,7 @@ gboolean
 docker_container_start (DockerClient *dc, const char *id, GError **error)
 {
   g_autofree char *path = g_strdup_printf ("%s/containers/%s/start", dc->prefix, id);
-  g_autoptr (CaraHttpResponse) r = cara_http_client_request (dc->http, "POST", path, NULL, NULL, 0, error);
+  g_autoptr (CaraHttpResponse) r = docker_request (dc->http, "POST", path, NULL, NULL, 0, error);
   if (r == NULL)
     return FALSE;
   /* 304: already running (Docker's own restart manager may have been quicker). */
@@ -504,15 +525,17 @@ pull_stream_error (const char *data, gsize len)
 gboolean
 docker_image_ensure (DockerClient *dc, const char *image, guint timeout_s, GError **error)
 {
-  return docker_image_ensure_auth (dc, image, NULL, timeout_s, error);
+  return docker_image_ensure_auth (dc, image, NULL, timeout_s, NULL, error);
 }
 
 gboolean
 docker_image_ensure_auth (DockerClient *dc, const char *image, const char *registry_auth, guint timeout_s,
-                          GError **error)
+                          gboolean *ret_pulled, GError **error)
 {
   g_autoptr (GError) local = NULL;
   g_autoptr (JsonObject) info = docker_image_inspect (dc, image, &local);
+  if (ret_pulled)
+    *ret_pulled = FALSE;
   if (info)
     return TRUE;
   if (!g_error_matches (local, CARA_ERROR, CARA_ERROR_NOT_FOUND))
@@ -539,6 +562,8 @@ docker_image_ensure_auth (DockerClient *dc, const char *image, const char *regis
   g_autofree char *path = tag ? g_strdup_printf ("%s/images/create?fromImage=%s&tag=%s", dc->prefix, esc_repo, esc_tag)
                               : g_strdup_printf ("%s/images/create?fromImage=%s", dc->prefix, esc_repo);
   /* The progress stream is small; read it whole, bounded by the pull timeout. */
+  if (ret_pulled)
+    *ret_pulled = TRUE;
   cara_http_client_set_timeout (dc->http, timeout_s * 1000);
   /* Credentials go with this one request only: a client of its own carries the header. */
   g_autoptr (CaraHttpClient) auth_http = NULL;
@@ -548,8 +573,8 @@ docker_image_ensure_auth (DockerClient *dc, const char *image, const char *regis
       cara_http_client_set_timeout (auth_http, timeout_s * 1000);
       cara_http_client_add_header (auth_http, "X-Registry-Auth", registry_auth);
     }
-  g_autoptr (CaraHttpResponse) r = cara_http_client_request (auth_http ? auth_http : dc->http, "POST", path, NULL,
-                                                             NULL, 0, error);
+  g_autoptr (CaraHttpResponse) r = docker_request (auth_http ? auth_http : dc->http, "POST", path, NULL, NULL, 0,
+                                                   error);
   cara_http_client_set_timeout (dc->http, 60000);
   if (r == NULL)
     {

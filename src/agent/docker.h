@@ -67,9 +67,15 @@ JsonObject *docker_image_inspect (DockerClient *dc, const char *image, GError **
 /* Pulls @image unless present.  Errors reported inside Docker's progress stream count as failure;
  * the whole pull is bounded by @timeout_s. */
 gboolean docker_image_ensure (DockerClient *dc, const char *image, guint timeout_s, GError **error);
-/* The same with Docker's X-Registry-Auth header (@registry_auth may be NULL: none) on the pull. */
+/* The same with Docker's X-Registry-Auth header (@registry_auth may be NULL: none) on the pull;
+ * *@ret_pulled (may be NULL) is TRUE when a pull was tried (the image was not there). */
 gboolean docker_image_ensure_auth (DockerClient *dc, const char *image, const char *registry_auth, guint timeout_s,
-                                   GError **error);
+                                   gboolean *ret_pulled, GError **error);
+
+/* Called after every Engine API request (any thread) with the HTTP status, 0 when no answer came
+ * (metrics).  Set once at start. */
+typedef void (*DockerRequestObserver) (guint status, gpointer user_data);
+void docker_set_request_observer (DockerRequestObserver func, gpointer user_data);
 
 /* ---- streams ---- */
 /* Container logs, Docker's 8-byte stream headers removed for non-TTY containers.  @on_data gets

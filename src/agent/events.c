@@ -5,6 +5,7 @@
 
 #include "cara-log.h"
 #include "docker.h"
+#include "event-reporter.h"
 #include "events.h"
 #include "networks.h"
 
@@ -49,6 +50,13 @@ on_event (JsonObject *event, gpointer user_data)
   if (project == NULL)
     return;
   g_debug ("docker event %s for project %s", action, project);
+  if (g_str_equal (action, "oom"))
+    {
+      JsonObject *a = json_node_get_object (attrs);
+      agent_event (CARA_EVENT_WARNING, "Killed", project, "Container %s of service %s was killed: out of memory",
+                   json_object_get_string_member_with_default (a, "name", "?"),
+                   json_object_get_string_member_with_default (a, AGENT_LABEL_SERVICE, "?"));
+    }
   agent_worker_recheck (ev->worker, project);
 }
 

@@ -13,11 +13,13 @@
 #include "agent-bus.h"
 #include "agent-config.h"
 #include "agent-http.h"
+#include "agent-metrics.h"
 #include "cara-daemon.h"
 #include "cara-error.h"
 #include "cara-log.h"
 #include "cara-tls.h"
 #include "docker.h"
+#include "event-reporter.h"
 #include "events.h"
 #include "heartbeat.h"
 #include "proxy.h"
@@ -82,6 +84,7 @@ on_heartbeat (gboolean registered, gboolean ok, gint64 usec, gpointer user_data)
     }
   else
     {
+      agent_metrics_heartbeat_failure ();
       agent_bus_set_state (a->bus, registered ? "disconnected" : "registering");
       if (a->server_ok)
         cara_daemon_notify_status ("Cannot reach %s; retrying", a->cfg->server_url);
@@ -194,6 +197,8 @@ main (int argc, char **argv)
   a.loop = g_main_loop_new (NULL, FALSE);
 
   /* Docker must answer before we claim any work. */
+  agent_metrics_init ();
+  docker_set_request_observer (agent_metrics_docker_request, NULL);
   g_autoptr (DockerClient) dc = docker_client_new (cfg->docker_host, &error);
   if (dc == NULL)
     {
@@ -220,6 +225,14 @@ main (int argc, char **argv)
   if (proxy == NULL)
     cara_log_node (G_LOG_LEVEL_WARNING, cfg->node_name, "No ingress proxy: %s", proxy_error->message);
 
+  g_autoptr (GError) metrics_error = NULL;
+  AgentMetricsListener *metrics = agent_metrics_listen (cfg->metrics_listen_addr, &metrics_error);
+  if (metrics == NULL && metrics_error != NULL)
+    {
+      cara_log_node (G_LOG_LEVEL_CRITICAL, cfg->node_name, "Cannot serve metrics: %s", metrics_error->message);
+      return 1;
+    }
+  event_reporter_start (cfg);
   a.worker = agent_worker_new (cfg, g_main_context_default (), on_project, &a);
   agent_worker_set_proxy (a.worker, proxy);
   Events *events = events_start (cfg, a.worker);
@@ -248,6 +261,8 @@ main (int argc, char **argv)
   events_stop (events);
   agent_http_stop (http);
   agent_worker_free (a.worker);
+  event_reporter_stop ();
+  agent_metrics_listener_stop (metrics);
   proxy_stop (proxy);
   g_clear_pointer (&a.bus, agent_bus_free);
   g_main_loop_unref (a.loop);

@@ -5,9 +5,11 @@
 
 #include <string.h>
 
+#include "agent-metrics.h"
 #include "cara-error.h"
 #include "cara-log.h"
 #include "networks.h"
+#include "event-reporter.h"
 #include "readiness.h"
 #include "reconcile-depends.h"
 #include "reconcile-spec.h"
@@ -417,7 +419,13 @@ ensure_services (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p,
                                 obj_string (current, "Id"));
               g_clear_error (&error);
               if (docker_container_start (dc, obj_string (current, "Id"), &error))
-                continue;
+                {
+                  /* A stopped one started again shows as a restart (observed.c). */
+                  if (never_started)
+                    agent_event (CARA_EVENT_NORMAL, "Started", project, "Started container %.12s of service %s",
+                                 obj_string (current, "Id"), svc->name);
+                  continue;
+                }
               if (error_is_transient (error))
                 {
                   cara_log_service (G_LOG_LEVEL_WARNING, project, svc->name, "Failed to start container: %s",
@@ -437,7 +445,18 @@ ensure_services (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p,
         }
 
       g_autofree char *registry_auth = agent_secrets_registry_auth (p, secrets, svc->image);
-      if (!docker_image_ensure_auth (dc, svc->image, registry_auth, cfg->pull_timeout_s, &error))
+      gboolean pulled = FALSE;
+      gboolean have_image = docker_image_ensure_auth (dc, svc->image, registry_auth, cfg->pull_timeout_s, &pulled,
+                                                      &error);
+      if (pulled)
+        {
+          agent_metrics_image_pull (have_image ? "success" : "failure");
+          if (have_image)
+            agent_event (CARA_EVENT_NORMAL, "Pulled", project, "Pulled image %s for service %s", svc->image, svc->name);
+          else if (!error_is_transient (error))
+            agent_event (CARA_EVENT_WARNING, "PullFailed", project, "Service %s: %s", svc->name, error->message);
+        }
+      if (!have_image)
         {
           fail->reason = agent_secrets_pull_reason (error->message);
           fail->transient = error_is_transient (error);
@@ -460,6 +479,8 @@ ensure_services (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p,
           return FALSE;
         }
       cara_log_service (G_LOG_LEVEL_INFO, project, svc->name, "Started container %.12s (%s)", id, svc->image);
+      agent_event (CARA_EVENT_NORMAL, "Started", project, "Started container %.12s of service %s (%s)", id, svc->name,
+                   svc->image);
       g_hash_table_insert (current_ids, svc->name, g_steal_pointer (&id));
     }
 

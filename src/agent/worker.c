@@ -3,10 +3,12 @@
 
 #define G_LOG_DOMAIN "cara-agent"
 
+#include "agent-metrics.h"
 #include "cara-error.h"
 #include "cara-json.h"
 #include "cara-log.h"
 #include "docker.h"
+#include "observed.h"
 #include "proxy.h"
 #include "reconcile.h"
 #include "server-api.h"
@@ -151,6 +153,10 @@ static void
 notify (AgentWorker *w, const char *project, CaraProjectPhase phase, GPtrArray *services,
         GPtrArray *conditions)
 {
+  /* Gone from this node: forget its containers. */
+  GPtrArray *observed = phase == CARA_PROJECT_PHASE_NONE ? NULL : services;
+  observed_services (project, observed);
+  agent_metrics_project_containers (project, observed);
   if (w->notify == NULL)
     return;
   Notice *n = g_new0 (Notice, 1);
@@ -293,7 +299,10 @@ process (gpointer data, gpointer user_data)
               apply = g_strcmp0 (new_failed_digest, snap.failed_digest) != 0;
             }
           gint64 recheck = 0;
+          gint64 t0 = g_get_monotonic_time ();
           g_autoptr (CaraStatusReport) r = reconcile_ensure (dc, w->cfg, p, apply, &recheck);
+          agent_metrics_reconcile (r == NULL ? "error" : r->phase == CARA_PROJECT_PHASE_FAILED ? "failed" : "success",
+                                   (double) (g_get_monotonic_time () - t0) / G_USEC_PER_SEC);
           if (r && recheck > 0)
             schedule_recheck (w, name, recheck);
           if (r == NULL)

@@ -29,6 +29,14 @@ static const Field condition_fields[] = {
   V ("type"), V ("status"), V ("lastHeartbeatTime"), V ("lastTransitionTime"), V ("reason"), V ("message"), END,
 };
 
+/* ---- Event (cara-event.h) ---- */
+
+static const Field event_object_fields[] = { V ("kind"), V ("name"), END };
+
+static const Field event_fields[] = {
+  V ("kind"), V ("time"), V ("type"), V ("reason"), O ("object", event_object_fields), V ("node"), V ("message"), END,
+};
+
 /* ---- Node ---- */
 
 static const Field node_spec_fields[] = { V ("hostname"), V ("unschedulable"), END };
@@ -377,6 +385,8 @@ cara_fields_check (JsonNode *doc, const char *kind, CaraFieldsScope scope)
     fields = node_fields;
   else if (strcmp (kind, "Secret") == 0)
     fields = secret_fields;
+  else if (strcmp (kind, "Event") == 0)
+    fields = event_fields;
   else
     return c.problems;
   check_object (&c, json_node_get_object (doc), fields, path, TRUE);

@@ -33,6 +33,8 @@ struct _CaraHttpServer {
   gpointer auth_data;
   CaraHttpLogFunc log_func;
   gpointer log_data;
+  CaraHttpObserveFunc observe_func;
+  gpointer observe_data;
   guint threads;
   guint max_connections;            /* in all (MHD_OPTION_CONNECTION_LIMIT) */
   guint max_connections_per_client; /* per client address; 0: no limit */
@@ -168,6 +170,13 @@ cara_http_server_set_log_func (CaraHttpServer *s, CaraHttpLogFunc func, gpointer
 {
   s->log_func = func;
   s->log_data = user_data;
+}
+
+void
+cara_http_server_set_observer (CaraHttpServer *s, CaraHttpObserveFunc func, gpointer user_data)
+{
+  s->observe_func = func;
+  s->observe_data = user_data;
 }
 
 static char *
@@ -1024,8 +1033,12 @@ request_completed (void *cls, struct MHD_Connection *conn, void **con_cls, enum 
   /* Kept alive for the next request: its headers get the short timeout again. */
   if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK && !r->upgraded)
     MHD_set_connection_option (conn, MHD_CONNECTION_OPTION_TIMEOUT, (unsigned int) s->header_timeout_s);
+  gint64 elapsed = g_get_monotonic_time () - r->start_usec;
   if (s->log_func)
-    s->log_func (r->method, r->path, r->status, (g_get_monotonic_time () - r->start_usec) / 1000.0, s->log_data);
+    s->log_func (r->method, r->path, r->status, elapsed / 1000.0, s->log_data);
+  if (s->observe_func)
+    s->observe_func (r->method, r->route ? r->route->route->pattern : NULL, r->status, (double) elapsed / G_USEC_PER_SEC,
+                     r->stream != NULL || r->status == 101, s->observe_data);
   gboolean trim = r->large_response;
   request_free (r);
   if (trim)

@@ -74,6 +74,13 @@ void cara_http_server_set_threads (CaraHttpServer *s, guint n_threads);
 typedef void (*CaraHttpLogFunc) (const char *method, const char *path, guint status, double ms,
                                  gpointer user_data);
 void cara_http_server_set_log_func (CaraHttpServer *s, CaraHttpLogFunc func, gpointer user_data);
+/* Called on the worker thread for every finished request, with the matched route's template
+ * ("/api/v1/projects/{name}", NULL when no route matched) and its duration: what metrics count.
+ * @streamed: the answer was a stream or a protocol upgrade (watch, logs, WebSocket), whose
+ * duration is the stream's life, not a latency. */
+typedef void (*CaraHttpObserveFunc) (const char *method, const char *route, guint status, double seconds,
+                                     gboolean streamed, gpointer user_data);
+void cara_http_server_set_observer (CaraHttpServer *s, CaraHttpObserveFunc func, gpointer user_data);
 
 /* Serve HTTPS (libmicrohttpd + GnuTLS, cara_tls_get_priority()) with a PEM certificate (chain) and
  * key; call before start.

@@ -191,6 +191,11 @@ int ctl_secrets_describe (Ctl *ctl, GPtrArray *names, GError **error);
 JsonNode *ctl_secret_comparable (JsonNode *resource, GError **error);
 /* "created", "configured" or "unchanged" (the server writes nothing for the same values). */
 const char *ctl_secret_apply (Ctl *ctl, JsonNode *doc, const char *name, JsonNode **ret_obj, GError **error);
+int ctl_verb_events (Ctl *ctl, CtlArgs *args, GError **error);
+/* verb-events.c: the last @limit events of @kind ("project" | "node") @name, for status/describe. */
+void ctl_print_recent_events (Ctl *ctl, const char *kind, const char *name, guint limit);
+/* The same as a table under "Events:" (describe). */
+void ctl_print_events_table (Ctl *ctl, const char *kind, const char *name, guint limit);
 /* verb-convert.c: Compose documents of @docs become Project manifests (--project-name,
  * --env-file, --profile, --strict of @args); FALSE when any had errors (printed on stderr). */
 gboolean ctl_compose_expand (CtlArgs *args, GPtrArray *docs, GError **error);

@@ -95,6 +95,16 @@ static const CtlOption logs_options[] = {
   { NULL }
 };
 
+static const char *const event_type_choices[] = { "Normal", "Warning", NULL };
+static const CtlOption events_options[] = {
+  { "watch", 'w', CTL_OPT_BOOL, NULL, N_("After listing, print new events as they happen") },
+  { "project", 0, CTL_OPT_STRING, "PROJECT", N_("Only events about this project") },
+  { "node", 0, CTL_OPT_STRING, "NODE", N_("Only events on this node") },
+  { "type", 0, CTL_OPT_STRING, "TYPE", N_("Only events of this type: Normal or Warning"), event_type_choices },
+  { "since", 0, CTL_OPT_STRING, "WHEN", N_("Only events since a duration ago (1h) or an RFC 3339 time") },
+  { NULL }
+};
+
 /* port-forward */
 static const CtlOption port_forward_options[] = {
   { "address", 0, CTL_OPT_STRING, "ADDR", N_("Local address to listen on (default 127.0.0.1)") },
@@ -167,6 +177,11 @@ const CtlVerb ctl_verbs[] = {
     N_("Show the logs of a project's containers"),
     N_("Without a service, the lines of all services are interleaved, each with its service's name."),
     CTL_ARGS_PROJECT },
+  { "events", NULL, 0, 0, ctl_verb_events, events_options, "",
+    N_("Show what happened in the cluster"),
+    N_("Events oldest first: scheduling decisions, nodes going NotReady, images pulled, containers started, "
+       "restarted, unhealthy or killed for lack of memory, drains. LAST SEEN is how long ago."),
+    CTL_ARGS_NONE },
   { "port-forward", NULL, 2, G_MAXUINT, ctl_verb_port_forward, port_forward_options,
     "PROJECT/SERVICE [LOCAL:]REMOTE...", N_("Forward local ports to a service through the server"),
     N_("Each connection to a local port is relayed by the server to the agent running the service."),

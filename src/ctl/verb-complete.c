@@ -87,6 +87,8 @@ complete_value (Cands *c, Ctl *ctl, const CtlOption *o, gboolean *files)
       add (c, o->choices[i]);
   else if (g_str_equal (o->long_name, "node"))
     add_names (c, ctl, "nodes", NULL);
+  else if (g_str_equal (o->long_name, "project"))
+    add_names (c, ctl, "projects", NULL);
 }
 
 static void

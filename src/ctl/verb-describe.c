@@ -462,6 +462,7 @@ ctl_verb_describe (Ctl *ctl, CtlArgs *args, GError **error)
       else
         describe_project (d, o);
       desc_print (d);
+      ctl_print_events_table (ctl, g_str_equal (kind, "nodes") ? "node" : "project", ctl_meta_name (o), 20);
     }
   return rc;
 }

@@ -282,6 +282,7 @@ status_project (Ctl *ctl, JsonObject *p, guint log_lines)
   fields_print (&f);
   fields_clear (&f);
   print_events (ctl, status);
+  ctl_print_recent_events (ctl, "project", name, 10);
   print_logs (ctl, name, log_lines);
 }
 
@@ -340,6 +341,7 @@ status_node (Ctl *ctl, JsonObject *node, JsonNode *projects)
   fields_print (&f);
   fields_clear (&f);
   print_events (ctl, status);
+  ctl_print_recent_events (ctl, "node", ctl_meta_name (node), 10);
 }
 
 /* Counts "Ready: 2, NotReady: 1" in a stable order: the known values first. */

@@ -11,6 +11,7 @@
 #include "controller-decide.h"
 #include "rescheduler.h"
 #include "scheduler-decide.h"
+#include "server-events.h"
 #include "store.h"
 
 /* Drain and uncordon (SPEC §3).  Draining is a node state set here and kept until uncordon
@@ -107,6 +108,8 @@ evict_projects (const char *node, guint *ret_moved, GPtrArray *ret_kept, GError 
           moved++;
           cara_log_project (G_LOG_LEVEL_MESSAGE, p->metadata.name, "Evicted project %s from draining node %s",
                             p->metadata.name, node);
+          cara_events_record (CARA_EVENT_NORMAL, "Evicted", "Project", p->metadata.name, node,
+                              "Evicted from draining node %s: to be scheduled on another node", node);
         }
     }
   *ret_moved = moved;
@@ -179,7 +182,12 @@ api_nodes_drain (CaraHttpRequest *req, gpointer user_data)
       if (kept->len > 0)
         cara_log_node (G_LOG_LEVEL_MESSAGE, name, "Node %s: %u project(s) stay, no other node can take them",
                        name, kept->len);
+      cara_events_record (kept->len > 0 ? CARA_EVENT_WARNING : CARA_EVENT_NORMAL, "Drained", "Node", name, name,
+                          "Node drained: %u project(s) moved, %u stay (no other node can take them)", result.moved,
+                          kept->len);
     }
+  else
+    cara_events_record (CARA_EVENT_NORMAL, "Drained", "Node", name, name, "Node drained: no new projects are placed on it");
   if (!store_get_node (name, &node, &error))
     {
       cara_http_respond_error (req, error);

@@ -772,3 +772,20 @@ api_streams_configure (GKeyFile *kf)
   if (agent_ca_value && !*agent_ca_value)
     g_clear_pointer (&agent_ca_value, g_free);
 }
+
+char *
+api_streams_agent_url (const CaraNode *node)
+{
+  const char *ip = node->status.network.ip;
+  if (ip == NULL || *ip == '\0')
+    return NULL;
+  guint port = node->status.network.agent_port > 0 ? (guint) node->status.network.agent_port : 9090;
+  return strchr (ip, ':') ? g_strdup_printf ("%s://[%s]:%u", agent_scheme, ip, port)
+                          : g_strdup_printf ("%s://%s:%u", agent_scheme, ip, port);
+}
+
+const char *
+api_streams_agent_ca (void)
+{
+  return agent_ca_value;
+}

@@ -22,3 +22,7 @@ gboolean api_streams_resolve_agent (CaraHttpRequest *req, const char *service, g
  * agent's refusal is passed through.  Responds in every case. */
 void api_streams_relay_websocket (CaraHttpRequest *req, const char *key, const char *node, const char *base,
                                   const char *secret, const char *path, const char *protocol, const char *what);
+/* For other relays to agents (metrics): "http(s)://ip:port" of @node's agent (NULL when it has no
+ * address), and the CA file to verify it with (NULL: the system's). */
+char *api_streams_agent_url (const CaraNode *node);
+const char *api_streams_agent_ca (void);

@@ -6,6 +6,7 @@
 
 #include <string.h>
 
+#include "api.h"
 #include "cara-error.h"
 
 /* GET /api/v1/{projects,nodes}?watch=true[&nodeRef=N][&resourceVersion=R]: an NDJSON stream.
@@ -22,7 +23,18 @@ api_watch_handle (CaraHttpRequest *req, const char *kind, gpointer user_data)
   g_autoptr (GError) error = NULL;
   g_autoptr (CaraHttpStream) stream = NULL;
 
-  wr.kind = g_str_equal (kind, "Node") ? WATCH_KIND_NODE : WATCH_KIND_PROJECT;
+  wr.kind = g_str_equal (kind, "Node") ? WATCH_KIND_NODE : g_str_equal (kind, "Event") ? WATCH_KIND_EVENT
+                                                                                      : WATCH_KIND_PROJECT;
+  if (wr.kind == WATCH_KIND_EVENT)
+    {
+      ApiEventQuery q;
+      if (!api_events_parse_query (req, &q))
+        return;
+      wr.event_project = q.project;
+      wr.event_node = q.node;
+      wr.event_type = q.type;
+      wr.event_since_usec = q.since_usec;
+    }
   if (wr.kind == WATCH_KIND_PROJECT && node_ref != NULL && *node_ref != '\0')
     wr.node_ref = node_ref;
   if (rv != NULL && *rv != '\0' && !g_str_equal (rv, "0"))

@@ -61,6 +61,11 @@ static const CaraHttpRoute routes[] = {
   { "PUT", "/api/v1/secrets/{name}", api_secrets_update, CARA_HTTP_ROLE_ADMIN, CARA_HTTP_NODE_NONE },
   { "DELETE", "/api/v1/secrets/{name}", api_secrets_delete, CARA_HTTP_ROLE_ADMIN, CARA_HTTP_NODE_NONE },
   { "GET", "/api/v1/nodes/{name}/secrets/{secret}", api_nodes_secret, CARA_HTTP_ROLE_AGENT, CARA_HTTP_NODE_PATH },
+
+  { "POST", "/api/v1/nodes/{name}/events", api_nodes_events_create, CARA_HTTP_ROLE_AGENT, CARA_HTTP_NODE_PATH },
+  { "GET", "/api/v1/events", api_events_list, CARA_HTTP_ROLE_READ, CARA_HTTP_NODE_NONE },
+  { "GET", "/metrics", api_metrics, CARA_HTTP_ROLE_READ, CARA_HTTP_NODE_NONE },
+  { "GET", "/api/v1/nodes/{name}/metrics", api_nodes_metrics, CARA_HTTP_ROLE_READ, CARA_HTTP_NODE_NONE },
 };
 
 void

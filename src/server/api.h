@@ -43,6 +43,22 @@ void api_nodes_secret (CaraHttpRequest *req, gpointer user_data);
 /* A project's Secrets and keys exist, and imagePullSecrets are of type Registry: else INVALID with
  * the field path ("spec.services[0].env[1].valueFrom.key: ..."). */
 gboolean api_secrets_check_project (const CaraProject *p, GError **error);
+void api_nodes_events_create (CaraHttpRequest *req, gpointer user_data);  /* api-events.c */
+void api_events_list (CaraHttpRequest *req, gpointer user_data);          /* api-events.c */
+void api_metrics (CaraHttpRequest *req, gpointer user_data);              /* api-metrics.c */
+void api_nodes_metrics (CaraHttpRequest *req, gpointer user_data);        /* api-metrics.c */
+/* Sets up the server's metrics registry with its collectors (before serving). */
+void api_metrics_init (void);
+
+/* The filters of GET /api/v1/events (pointers into the request). */
+typedef struct {
+  const char *project, *node, *type;
+  gint64 since_usec;
+  guint limit;
+} ApiEventQuery;
+/* Parses ?project=&node=&type=&since=&limit=; responds 400 naming the parameter and returns
+ * FALSE when one is wrong. */
+gboolean api_events_parse_query (CaraHttpRequest *req, ApiEventQuery *ret);
 
 /* Hook for the watch API: when set, GET /api/v1/nodes and /api/v1/projects with
  * ?watch=true (or 1) are handed to @handler with @kind "Node" or "Project" instead of listing. */

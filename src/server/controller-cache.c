@@ -3,6 +3,8 @@
 
 #include "controller-cache.h"
 
+#include <string.h>
+
 #include "scheduler-decide.h"
 
 static void
@@ -22,6 +24,7 @@ controller_cache_new (void)
   c->nodes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) cara_node_free);
   c->placed = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) cache_placed_free);
   c->expiring = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  c->phase_of = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   return c;
 }
 
@@ -33,6 +36,7 @@ controller_cache_free (ControllerCache *c)
   g_hash_table_unref (c->nodes);
   g_hash_table_unref (c->placed);
   g_hash_table_unref (c->expiring);
+  g_hash_table_unref (c->phase_of);
   g_free (c);
 }
 
@@ -42,6 +46,9 @@ controller_cache_clear (ControllerCache *c)
   g_hash_table_remove_all (c->nodes);
   g_hash_table_remove_all (c->placed);
   g_hash_table_remove_all (c->expiring);
+  g_hash_table_remove_all (c->phase_of);
+  memset (c->node_states, 0, sizeof c->node_states);
+  memset (c->phases, 0, sizeof c->phases);
   c->n_marked = 0;
 }
 
@@ -69,6 +76,10 @@ controller_cache_set_node (ControllerCache *c, CaraNode *n)
                      !maps_equal (old->metadata.labels, n->metadata.labels) ||
                      !maps_equal (old->status.allocatable, n->status.allocatable);
 
+  if (old != NULL && (guint) old->status.state < G_N_ELEMENTS (c->node_states))
+    c->node_states[old->status.state]--;
+  if ((guint) n->status.state < G_N_ELEMENTS (c->node_states))
+    c->node_states[n->status.state]++;
   g_hash_table_replace (c->nodes, g_strdup (n->metadata.name), n);
   return changed;
 }
@@ -76,7 +87,31 @@ controller_cache_set_node (ControllerCache *c, CaraNode *n)
 gboolean
 controller_cache_remove_node (ControllerCache *c, const char *name)
 {
+  CaraNode *old = g_hash_table_lookup (c->nodes, name);
+  if (old != NULL && (guint) old->status.state < G_N_ELEMENTS (c->node_states))
+    c->node_states[old->status.state]--;
   return g_hash_table_remove (c->nodes, name);
+}
+
+/* Moves the project's count from its old phase to @phase (-1: gone). */
+static void
+count_phase (ControllerCache *c, const char *name, gint phase)
+{
+  gpointer old;
+  if (g_hash_table_lookup_extended (c->phase_of, name, NULL, &old))
+    {
+      gint was = GPOINTER_TO_INT (old) - 1;
+      if (was == phase)
+        return;
+      c->phases[was]--;
+    }
+  if (phase < 0)
+    {
+      g_hash_table_remove (c->phase_of, name);
+      return;
+    }
+  c->phases[phase]++;
+  g_hash_table_replace (c->phase_of, g_strdup (name), GINT_TO_POINTER (phase + 1));
 }
 
 gboolean
@@ -89,6 +124,8 @@ controller_cache_set_project (ControllerCache *c, const CaraProject *p)
   CachePlaced *old = g_hash_table_lookup (c->placed, name);
   gboolean freed = FALSE;
 
+  if ((guint) p->status.phase < G_N_ELEMENTS (c->phases))
+    count_phase (c, name, (gint) p->status.phase);
   if (p->spec.expire_at != NULL)
     g_hash_table_add (c->expiring, g_strdup (name));
   else
@@ -126,6 +163,7 @@ controller_cache_remove_project (ControllerCache *c, const char *name)
 {
   CachePlaced *old = g_hash_table_lookup (c->placed, name);
 
+  count_phase (c, name, -1);
   g_hash_table_remove (c->expiring, name);
   if (old == NULL)
     return FALSE;

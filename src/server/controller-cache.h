@@ -26,6 +26,11 @@ typedef struct {
   GHashTable *expiring; /* project names that have spec.expireAt */
   guint n_marked;       /* placed projects with a clock running */
   gint64 last_rv;       /* events up to this one are applied */
+  /* What the metrics count (cara_nodes, cara_projects): every project's phase, and the counts
+   * per node state and per phase, kept as objects come and go. */
+  GHashTable *phase_of; /* project name -> GINT_TO_POINTER (phase + 1) */
+  guint node_states[CARA_NODE_STATE_DRAINING + 1];
+  guint phases[CARA_PROJECT_PHASE_TERMINATED + 1];
 } ControllerCache;
 
 ControllerCache *controller_cache_new (void);

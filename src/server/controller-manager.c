@@ -11,6 +11,7 @@
 #include "cara-json.h"
 #include "cara-log.h"
 #include "controller-queue.h"
+#include "server-metrics.h"
 #include "store-leader.h"
 #include "store-listen.h"
 #include "store.h"
@@ -102,11 +103,24 @@ cache_rebuild (ControllerCache *c, GError **error)
   return TRUE;
 }
 
+/* cara_nodes / cara_projects follow the cache (a few gauge writes, no query). */
+static void
+publish_counts (ControllerManager *m)
+{
+  if (m->cache != NULL)
+    server_metrics_set_counts (m->cache->node_states, G_N_ELEMENTS (m->cache->node_states), m->cache->phases,
+                               G_N_ELEMENTS (m->cache->phases));
+}
+
 /* Routes one event by its content: only what a controller cares about wakes it. */
 static void
 apply_event (ControllerManager *m, StoreEvent *e)
 {
   gboolean deleted = g_str_equal (e->type, "DELETED");
+
+  /* The feed carries other kinds too (cluster events, ...): only nodes and projects matter here. */
+  if (g_ascii_strcasecmp (e->kind, "Node") != 0 && g_ascii_strcasecmp (e->kind, "Project") != 0)
+    return;
 
   if (g_ascii_strcasecmp (e->kind, "Node") == 0)
     {
@@ -164,7 +178,10 @@ pump_events (ControllerManager *m, GError **error)
           m->cache->last_rv = e->rv;
         }
       if (events->len < 1000)
-        return TRUE;
+        {
+          publish_counts (m);
+          return TRUE;
+        }
     }
 }
 
@@ -176,6 +193,7 @@ resync_all (ControllerManager *m)
 
   if (!cache_rebuild (m->cache, &cache_error))
     g_warning ("Rebuilding the controllers' cache failed: %s", cache_error->message);
+  publish_counts (m);
 
   for (guint c = 0; c < C_N; c++)
     {
@@ -367,6 +385,7 @@ step_down (ControllerManager *m, const char *why, gboolean expected)
   for (guint c = 0; c < C_N; c++)
     g_clear_pointer (&m->queues[c], controller_queue_free);
   g_clear_pointer (&m->cache, controller_cache_free);
+  server_metrics_clear_counts ();
   if (was && expected)
     g_message ("No longer the controller leader: %s", why);
   else if (was)

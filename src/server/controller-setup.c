@@ -56,3 +56,9 @@ controllers_is_leader (void)
 {
   return controller_manager_is_leader (manager);
 }
+
+guint
+controllers_watcher_count (void)
+{
+  return hub != NULL ? watch_hub_count (hub) : 0;
+}

@@ -18,3 +18,5 @@ void controllers_start (void);
 /* Stops the manager and ends the watch streams (before the HTTP server stops). */
 void controllers_shutdown (void);
 gboolean controllers_is_leader (void);
+/* Open watch streams (cara_watchers). */
+guint controllers_watcher_count (void);

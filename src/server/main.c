@@ -20,6 +20,8 @@
 #include "server-auth.h"
 #include "server-config.h"
 #include "heartbeat-batch.h"
+#include "server-events.h"
+#include "server-metrics.h"
 #include "store.h"
 
 #define EVENTS_KEEP 10000
@@ -58,6 +60,8 @@ on_reload (gpointer user_data)
     g_warning ("Reloading the configuration failed, keeping the old one: %s", error->message);
   else if (!server_auth_reload (s->auth, s->cfg->kf, &error))
     g_warning ("Reloading the tokens failed, keeping the old ones: %s", error->message);
+  else if (!cara_events_configure (s->cfg->kf, &error))
+    g_warning ("Reloading the event retention failed, keeping the old one: %s", error->message);
   else
     {
       cara_log_init ("cara-server", s->cfg->debug);
@@ -84,6 +88,7 @@ trim_events (gpointer user_data)
   g_autoptr (GError) error = NULL;
   if (!store_trim_events (EVENTS_KEEP, EVENTS_MAX_AGE_USEC, &error))
     g_debug ("Trimming old events failed, will retry: %s", error->message);
+  cara_events_trim ();
   return G_SOURCE_CONTINUE;
 }
 
@@ -237,6 +242,13 @@ main (int argc, char **argv)
   cara_http_server_set_threads (http, cfg->threads);
   cara_http_server_set_connection_limits (http, cfg->max_connections, cfg->max_connections_per_client);
   cara_http_server_set_log_func (http, log_request, NULL);
+  if (!cara_events_configure (cfg->kf, &error))
+    {
+      g_critical ("%s", error->message);
+      return 1;
+    }
+  api_metrics_init ();
+  cara_http_server_set_observer (http, server_metrics_observe_request, NULL);
   api_register (http);
   api_streams_configure (cfg->kf);
 
@@ -266,6 +278,7 @@ main (int argc, char **argv)
   g_unix_signal_add (SIGINT, on_quit, &s);
   g_unix_signal_add (SIGHUP, on_reload, &s);
   g_timeout_add_seconds (60, trim_events, NULL);
+  cara_events_trim (); /* what a restart with a shorter EVENT_TTL/EVENT_LIMIT no longer keeps */
   cara_daemon_watchdog_start (NULL);
 
   /* controllers: the manager runs them while this replica is the leader */

@@ -6,6 +6,7 @@
 #include "cara-log.h"
 #include "controller-decide.h"
 #include "controller-manager.h"
+#include "server-events.h"
 #include "store.h"
 
 /* node-health (reference §4.3, its gaps fixed): NotReady after NODE_HEARTBEAT_TIMEOUT without a
@@ -69,8 +70,15 @@ node_health_reconcile (ControllerContext *ctx, const char *name, gint64 *ret_req
       return FALSE;
     }
   if (run.d.write && run.old_state != run.d.state)
-    cara_log_node (run.d.state == CARA_NODE_STATE_READY ? G_LOG_LEVEL_MESSAGE : G_LOG_LEVEL_WARNING, name,
-                   "Node %s is %s (%s)", name, cara_node_state_to_string (run.d.state), run.d.cond_reason);
+    {
+      cara_log_node (run.d.state == CARA_NODE_STATE_READY ? G_LOG_LEVEL_MESSAGE : G_LOG_LEVEL_WARNING, name,
+                     "Node %s is %s (%s)", name, cara_node_state_to_string (run.d.state), run.d.cond_reason);
+      if (run.d.state == CARA_NODE_STATE_NOT_READY)
+        cara_events_record (CARA_EVENT_WARNING, "NodeNotReady", "Node", name, name, "%s",
+                            run.d.cond_message ? run.d.cond_message : "Node stopped sending heartbeats");
+      else if (run.d.state == CARA_NODE_STATE_READY && run.old_state == CARA_NODE_STATE_NOT_READY)
+        cara_events_record (CARA_EVENT_NORMAL, "NodeReady", "Node", name, name, "Heartbeats resumed");
+    }
   else if (run.d.write)
     cara_log_node (G_LOG_LEVEL_INFO, name, "Node %s: Ready condition is now %s (%s)", name,
                    run.d.cond_status, run.d.cond_reason);

@@ -4,6 +4,7 @@
 
 #include "cara-error.h"
 #include "cara-log.h"
+#include "server-events.h"
 #include "controller-decide.h"
 #include "controller-manager.h"
 #include "rescheduler.h"
@@ -165,6 +166,12 @@ rescheduler_reconcile (ControllerContext *ctx, const char *name, gint64 *ret_req
         cara_log_project (run.action == RESCHEDULE_CLEAR_MARKS ? G_LOG_LEVEL_INFO : G_LOG_LEVEL_MESSAGE,
                           p->metadata.name, "Project %s on node %s: %s", p->metadata.name, name,
                           reschedule_action_to_string (run.action));
+      if (run.action == RESCHEDULE_RESET_PENDING)
+        cara_events_record (CARA_EVENT_WARNING, "Rescheduled", "Project", p->metadata.name, name,
+                            "Node %s is NotReady beyond the grace period: moving the project to another node", name);
+      else if (run.action == RESCHEDULE_FORCE_TERMINATED)
+        cara_events_record (CARA_EVENT_WARNING, "ForceTerminated", "Project", p->metadata.name, name,
+                            "Node %s was NotReady for too long: project marked Terminated", name);
       if (run.recheck_after > 0)
         requeue = requeue > 0 ? MIN (requeue, run.recheck_after) : run.recheck_after;
     }

@@ -8,6 +8,8 @@
 #include "controller-decide.h"
 #include "controller-manager.h"
 #include "scheduler-decide.h"
+#include "server-events.h"
+#include "server-metrics.h"
 #include "store.h"
 #include "store-controllers.h"
 
@@ -85,6 +87,7 @@ scheduler_reconcile (ControllerContext *ctx, const char *key, gint64 *ret_requeu
   g_autoptr (GHashTable) index = g_hash_table_new (g_str_hash, g_str_equal);
   g_autofree SchedNode *sn = NULL;
   guint n_scheduled = 0, n_unschedulable = 0;
+  gint64 t0 = g_get_monotonic_time ();
   GHashTableIter it;
   gpointer k, v;
 
@@ -139,6 +142,7 @@ scheduler_reconcile (ControllerContext *ctx, const char *key, gint64 *ret_requeu
       g_autoptr (GArray) reqs = g_array_new (FALSE, FALSE, sizeof (SchedRequest));
       g_autoptr (GPtrArray) reasons = g_ptr_array_new_with_free_func (g_free);
       g_autofree gboolean *written = NULL;
+      g_autoptr (GPtrArray) events = g_ptr_array_new_with_free_func ((GDestroyNotify) cara_event_free);
 
       for (guint i = start; i < end; i++)
         {
@@ -201,15 +205,25 @@ scheduler_reconcile (ControllerContext *ctx, const char *key, gint64 *ret_requeu
               n_scheduled++;
               cara_log_project (G_LOG_LEVEL_INFO, p->metadata.name, "Scheduled project %s to node %s",
                                 p->metadata.name, sn[pick].name);
+              g_autofree char *msg = g_strdup_printf ("Scheduled to node %s", sn[pick].name);
+              g_ptr_array_add (events, cara_event_new (CARA_EVENT_NORMAL, "Scheduled", "Project", p->metadata.name,
+                                                       sn[pick].name, msg));
             }
           else
             {
               n_unschedulable++;
               cara_log_project (G_LOG_LEVEL_MESSAGE, p->metadata.name, "Project %s is unschedulable: %s",
                                 p->metadata.name, (const char *) reasons->pdata[b]);
+              g_ptr_array_add (events, cara_event_new (CARA_EVENT_WARNING, "Unschedulable", "Project",
+                                                       p->metadata.name, NULL, reasons->pdata[b]));
             }
         }
+      /* One transaction for the batch's events, as for its placements. */
+      cara_events_record_many (events);
     }
+  server_metrics_scheduler_decisions ("scheduled", n_scheduled);
+  server_metrics_scheduler_decisions ("unschedulable", n_unschedulable);
+  server_metrics_scheduling_pass ((double) (g_get_monotonic_time () - t0) / G_USEC_PER_SEC);
   for (guint i = 0; i < nodes->len; i++)
     g_clear_pointer (&sn[i].host_ports, g_hash_table_unref);
   if (pending->len > start)

@@ -96,6 +96,21 @@ static const struct {
     "  key_id TEXT NOT NULL,\n"
     "  sealed TEXT NOT NULL,\n"
     "  PRIMARY KEY (secret, key));\n" },
+  /* SPEC §11: human-readable events (cara-event.h), apart from the change feed `events`.  id is a
+   * resourceVersion (cara_next_rv), so the feed row written with each one keeps watch order. */
+  { 6, "cluster events",
+    "CREATE TABLE cluster_events (\n"
+    "  id BIGINT PRIMARY KEY,\n"
+    "  at TIMESTAMPTZ NOT NULL,\n"
+    "  type TEXT NOT NULL CHECK (type IN ('Normal', 'Warning')),\n"
+    "  reason TEXT NOT NULL,\n"
+    "  object_kind TEXT NOT NULL,\n"
+    "  object_name TEXT NOT NULL,\n"
+    "  node TEXT NOT NULL DEFAULT '',\n"
+    "  message TEXT NOT NULL DEFAULT '');\n"
+    "CREATE INDEX cluster_events_at_idx ON cluster_events (at, id);\n"
+    "CREATE INDEX cluster_events_object_idx ON cluster_events (object_kind, object_name, at);\n"
+    "CREATE INDEX cluster_events_node_idx ON cluster_events (node, at);\n" },
 };
 
 gboolean

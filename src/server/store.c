@@ -138,6 +138,15 @@ exec_params (PGconn *c, const char *sql, int n_params, const char * const *param
   return PQexecPrepared (c, name, n_params, params, NULL, NULL, 0);
 }
 
+/* Failed statements, for cara_db_errors_total (a unique violation is an answer, not an error). */
+static guint64 db_errors;
+
+guint64
+store_get_error_count (void)
+{
+  return __atomic_load_n (&db_errors, __ATOMIC_RELAXED);
+}
+
 PGresult *
 store_exec (PGconn *c, const char *sql, int n_params, const char * const *params, GError **error)
 {
@@ -164,6 +173,8 @@ store_exec (PGconn *c, const char *sql, int n_params, const char * const *params
     g_set_error_literal (error, CARA_ERROR, CARA_ERROR_CONFLICT, "resource already exists");
   else
     g_set_error (error, CARA_ERROR, CARA_ERROR_FAILED, "database error: %s", msg);
+  if (g_strcmp0 (state, "23505") != 0)
+    __atomic_add_fetch (&db_errors, 1, __ATOMIC_RELAXED);
   return NULL;
 }
 

@@ -174,3 +174,26 @@ gboolean store_secret_users (const char *name, const char *node, char ***ret, GE
 /* Opens every value and seals it again with the ring's current key, in one transaction. */
 gboolean store_reseal_secrets (guint *ret_count, GError **error);
 
+/* ---- cluster events (cara-event.h; store-cluster-events.c) ----
+ * Human-readable events, in their own table `cluster_events`.  Each one also goes into the
+ * change feed above as kind "Event" (name: its id, type ADDED, object: its JSON), in the same
+ * transaction, so the watch hub streams them like any other change. */
+typedef struct {
+  const char *project; /* events about Project @project; NULL: any */
+  const char *node;    /* events on node @node; NULL: any */
+  const char *type;    /* "Normal" | "Warning"; NULL: any */
+  gint64 since_usec;   /* at or after this wall-clock time; 0: any */
+  guint limit;         /* the newest @limit of those (still returned oldest first); 0: all */
+} StoreClusterEventFilter;
+
+/* Stores @events (CaraEvent*) in one transaction: sets each one's id, and its time_usec when 0
+ * (the transaction's now()). */
+gboolean store_cluster_events_insert (GPtrArray *events, GError **error);
+/* Oldest first (time, then id).  @ret_rv (may be NULL): the newest feed rv of the same snapshot,
+ * to start a watch from. */
+gboolean store_cluster_events_list (const StoreClusterEventFilter *filter, GPtrArray **ret_events, gint64 *ret_rv,
+                                    GError **error);
+/* Keeps at most @keep events and none older than @max_age_usec. */
+gboolean store_cluster_events_trim (guint keep, gint64 max_age_usec, GError **error);
+/* Statements that failed (any thread) since start: cara_db_errors_total. */
+guint64 store_get_error_count (void);

@@ -9,12 +9,15 @@
 
 #include "cara-cleanup.h"
 #include "cara-error.h"
+#include "cara-event.h"
 #include "cara-json.h"
 #include "store-listen.h"
 #include "store.h"
 
 #define RECONNECT_MS 1000
 #define EVENTS_BATCH 1000
+/* A watch of cluster events starts with at most this many of the newest that match. */
+#define WATCH_EVENTS_LISTED 1000
 
 typedef struct {
   CaraHttpStream *stream;
@@ -23,6 +26,10 @@ typedef struct {
   GHashTable *matched;  /* names currently matching @node_ref (filtered watches only) */
   gint64 last_rv;       /* newest rv this watcher has been brought up to */
   gboolean dead;
+  char *event_project;  /* events: the filters (NULL: any) */
+  char *event_node;
+  char *event_type;
+  gint64 event_since_usec;
 } Watcher;
 
 struct _WatchHub {
@@ -51,14 +58,32 @@ typedef struct {
   const char *type;
   JsonNode *object;
   char *node_ref;
+  CaraEvent *event; /* kind Event: the decoded event, for the filters */
   char *line[4]; /* ADDED, MODIFIED, DELETED, and DELETED without the object; built on first use */
 } HubEvent;
+
+static WatchKind
+kind_from_string (const char *kind)
+{
+  if (g_ascii_strcasecmp (kind, "Node") == 0)
+    return WATCH_KIND_NODE;
+  if (g_ascii_strcasecmp (kind, "Event") == 0)
+    return WATCH_KIND_EVENT;
+  return WATCH_KIND_PROJECT;
+}
+
+static const char *
+kind_to_string (WatchKind kind)
+{
+  return kind == WATCH_KIND_NODE ? "Node" : kind == WATCH_KIND_EVENT ? "Event" : "Project";
+}
 
 static void
 hub_event_clear (HubEvent *e)
 {
   g_clear_pointer (&e->object, json_node_unref);
   g_clear_pointer (&e->node_ref, g_free);
+  g_clear_pointer (&e->event, cara_event_free);
   for (guint i = 0; i < G_N_ELEMENTS (e->line); i++)
     g_clear_pointer (&e->line[i], g_free);
 }
@@ -72,7 +97,7 @@ hub_event_init (HubEvent *e, gint64 rv, const char *kind, const char *name, cons
 
   memset (e, 0, sizeof *e);
   e->rv = rv;
-  e->kind = g_ascii_strcasecmp (kind, "Node") == 0 ? WATCH_KIND_NODE : WATCH_KIND_PROJECT;
+  e->kind = kind_from_string (kind);
   e->name = name;
   e->type = type;
   e->object = cara_json_parse (object_json, -1, &error);
@@ -84,6 +109,18 @@ hub_event_init (HubEvent *e, gint64 rv, const char *kind, const char *name, cons
     }
   /* JSONB does not keep member order: decode and encode again so a watch event looks exactly like
    * a GET of the object. */
+  if (e->kind == WATCH_KIND_EVENT)
+    {
+      e->event = cara_event_from_json (e->object, NULL, NULL);
+      if (e->event == NULL)
+        {
+          hub_event_clear (e);
+          return FALSE;
+        }
+      json_node_unref (e->object);
+      e->object = cara_event_to_json (e->event);
+      return TRUE;
+    }
   if (e->kind == WATCH_KIND_NODE)
     {
       g_autoptr (CaraNode) n = cara_node_from_json (e->object, NULL);
@@ -162,7 +199,7 @@ bookmark_line (WatchKind kind, gint64 rv)
   json_builder_set_member_name (b, "apiVersion");
   json_builder_add_string_value (b, CARA_API_VERSION_STRING);
   json_builder_set_member_name (b, "kind");
-  json_builder_add_string_value (b, kind == WATCH_KIND_NODE ? "Node" : "Project");
+  json_builder_add_string_value (b, kind_to_string (kind));
   json_builder_set_member_name (b, "metadata");
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "resourceVersion");
@@ -228,6 +265,9 @@ watcher_free (Watcher *w)
   g_clear_pointer (&w->stream, cara_http_stream_unref);
   g_free (w->node_ref);
   g_clear_pointer (&w->matched, g_hash_table_unref);
+  g_free (w->event_project);
+  g_free (w->event_node);
+  g_free (w->event_type);
   g_free (w);
 }
 
@@ -260,6 +300,20 @@ watcher_write (Watcher *w, const char *line)
     }
 }
 
+/* The filters of GET /api/v1/events. */
+static gboolean
+event_matches (Watcher *w, const CaraEvent *ev)
+{
+  if (w->event_project != NULL
+      && (g_strcmp0 (ev->object_kind, "Project") != 0 || g_strcmp0 (ev->object_name, w->event_project) != 0))
+    return FALSE;
+  if (w->event_node != NULL && g_strcmp0 (ev->node ? ev->node : "", w->event_node) != 0)
+    return FALSE;
+  if (w->event_type != NULL && g_strcmp0 (cara_event_type_to_string (ev->type), w->event_type) != 0)
+    return FALSE;
+  return w->event_since_usec == 0 || ev->time_usec >= w->event_since_usec;
+}
+
 static void
 deliver (Watcher *w, HubEvent *e)
 {
@@ -268,6 +322,8 @@ deliver (Watcher *w, HubEvent *e)
   if (w->dead || w->kind != e->kind || e->rv <= w->last_rv)
     return;
   w->last_rv = e->rv;
+  if (e->kind == WATCH_KIND_EVENT && !event_matches (w, e->event))
+    return;
   if (w->node_ref != NULL)
     {
       gboolean match = g_strcmp0 (e->node_ref, w->node_ref) == 0;
@@ -320,7 +376,7 @@ drop_dead (WatchHub *h)
 static gboolean
 anyone_watches (WatchHub *h, Watcher *only, const char *kind)
 {
-  WatchKind k = g_ascii_strcasecmp (kind, "Node") == 0 ? WATCH_KIND_NODE : WATCH_KIND_PROJECT;
+  WatchKind k = kind_from_string (kind);
 
   if (only != NULL)
     return only->kind == k;
@@ -500,7 +556,21 @@ start_listed (WatchHub *h, Watcher *w, GError **error)
   g_autoptr (GPtrArray) items = NULL;
   gint64 snap_rv = 0, last = 0;
 
-  if (w->kind == WATCH_KIND_NODE)
+  if (w->kind == WATCH_KIND_EVENT)
+    {
+      StoreClusterEventFilter f = { .project = w->event_project, .node = w->event_node, .type = w->event_type,
+                                    .since_usec = w->event_since_usec, .limit = WATCH_EVENTS_LISTED };
+      if (!store_cluster_events_list (&f, &items, &snap_rv, error))
+        return FALSE;
+      for (guint i = 0; i < items->len; i++)
+        {
+          g_autoptr (JsonNode) obj = cara_event_to_json (items->pdata[i]);
+          g_autofree char *line = make_line ("ADDED", obj);
+          watcher_write (w, line);
+        }
+      g_ptr_array_set_size (items, 0);
+    }
+  else if (w->kind == WATCH_KIND_NODE)
     {
       if (!store_list_nodes (&items, &snap_rv, error))
         return FALSE;
@@ -641,6 +711,10 @@ watch_hub_add (WatchHub *h, CaraHttpStream *stream, const WatchRequest *wr, GErr
   w->stream = cara_http_stream_ref (stream);
   w->kind = wr->kind;
   w->node_ref = g_strdup (wr->node_ref);
+  w->event_project = g_strdup (wr->event_project);
+  w->event_node = g_strdup (wr->event_node);
+  w->event_type = g_strdup (wr->event_type);
+  w->event_since_usec = wr->event_since_usec;
   w->matched = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   job = g_new0 (AddJob, 1);
   job->hub = h;

@@ -22,6 +22,7 @@ typedef struct _WatchHub WatchHub;
 typedef enum {
   WATCH_KIND_NODE,
   WATCH_KIND_PROJECT,
+  WATCH_KIND_EVENT, /* cluster events (store.h): lines {"type":"ADDED","object":{event}} */
 } WatchKind;
 
 typedef struct {
@@ -29,6 +30,11 @@ typedef struct {
   const char *node_ref; /* projects only: only those placed on this node; NULL for all */
   gboolean has_rv;      /* resume after @rv; else ADDED for every current object first */
   gint64 rv;
+  /* events only: the filters of GET /api/v1/events (NULL/0: any) */
+  const char *event_project;
+  const char *event_node;
+  const char *event_type;
+  gint64 event_since_usec;
 } WatchRequest;
 
 /* @heartbeat_usec: how often idle streams get a BOOKMARK line (0: WATCH_HEARTBEAT_USEC). */

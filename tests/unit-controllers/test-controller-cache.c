@@ -96,6 +96,45 @@ test_nodes (void)
   g_assert_false (controller_cache_remove_node (c, "n1"));
 }
 
+/* The counts cara_nodes{state} and cara_projects{phase} are made of. */
+static void
+test_counts (void)
+{
+  g_autoptr (ControllerCache) c = controller_cache_new ();
+  g_autoptr (CaraProject) a = project ("a", CARA_PROJECT_PHASE_PENDING, NULL, "100m");
+  g_autoptr (CaraProject) a_running = project ("a", CARA_PROJECT_PHASE_RUNNING, "n1", "100m");
+  g_autoptr (CaraProject) b = project ("b", CARA_PROJECT_PHASE_FAILED, NULL, "100m");
+  CaraNode *n = cara_node_new ("n1");
+
+  controller_cache_set_project (c, a);
+  controller_cache_set_project (c, a); /* the same again: still one */
+  controller_cache_set_project (c, b);
+  g_assert_cmpuint (c->phases[CARA_PROJECT_PHASE_PENDING], ==, 1);
+  g_assert_cmpuint (c->phases[CARA_PROJECT_PHASE_FAILED], ==, 1);
+  controller_cache_set_project (c, a_running);
+  g_assert_cmpuint (c->phases[CARA_PROJECT_PHASE_PENDING], ==, 0);
+  g_assert_cmpuint (c->phases[CARA_PROJECT_PHASE_RUNNING], ==, 1);
+  controller_cache_remove_project (c, "a");
+  controller_cache_remove_project (c, "a");
+  g_assert_cmpuint (c->phases[CARA_PROJECT_PHASE_RUNNING], ==, 0);
+  g_assert_cmpuint (c->phases[CARA_PROJECT_PHASE_FAILED], ==, 1);
+
+  n->status.state = CARA_NODE_STATE_READY;
+  controller_cache_set_node (c, cara_node_copy (n));
+  controller_cache_set_node (c, cara_node_copy (n)); /* a heartbeat */
+  g_assert_cmpuint (c->node_states[CARA_NODE_STATE_READY], ==, 1);
+  n->status.state = CARA_NODE_STATE_NOT_READY;
+  controller_cache_set_node (c, n);
+  g_assert_cmpuint (c->node_states[CARA_NODE_STATE_READY], ==, 0);
+  g_assert_cmpuint (c->node_states[CARA_NODE_STATE_NOT_READY], ==, 1);
+  controller_cache_remove_node (c, "n1");
+  g_assert_cmpuint (c->node_states[CARA_NODE_STATE_NOT_READY], ==, 0);
+  controller_cache_set_project (c, a);
+  controller_cache_clear (c);
+  g_assert_cmpuint (c->phases[CARA_PROJECT_PHASE_PENDING], ==, 0);
+  g_assert_cmpuint (c->phases[CARA_PROJECT_PHASE_FAILED], ==, 0);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -103,5 +142,6 @@ main (int argc, char **argv)
   g_test_add_func ("/controller-cache/placed", test_placed);
   g_test_add_func ("/controller-cache/marked-and-expiring", test_marked_and_expiring);
   g_test_add_func ("/controller-cache/nodes", test_nodes);
+  g_test_add_func ("/controller-cache/counts", test_counts);
   return g_test_run ();
 }

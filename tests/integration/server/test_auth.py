@@ -150,16 +150,16 @@ def run(pg, url, env, data_dir):
         # Secrets (SPEC §12): admin writes, read-only tokens list and get (names, keys, sizes), node
         # tokens fetch values only of Secrets a project on their own node uses
         sec = {"kind": "Secret", "metadata": {"name": "s1"}, "stringData": {"k": "v"}}
-        expect(srv, "POST", "/api/v1/secrets", "reader-1", 403, sec)
+        expect(srv, "POST", "/api/v1/secrets", "reader-1-0123456789abcdef0123456789abcdef", 403, sec)
         expect(srv, "POST", "/api/v1/secrets", t1, 403, sec)
         expect(srv, "POST", "/api/v1/secrets", join, 403, sec)
         expect(srv, "POST", "/api/v1/secrets", None, 401, sec)
         expect(srv, "POST", "/api/v1/secrets", admin, 201, sec)
-        expect(srv, "GET", "/api/v1/secrets", "reader-1", 200)
-        expect(srv, "GET", "/api/v1/secrets/s1", "reader-1", 200)
+        expect(srv, "GET", "/api/v1/secrets", "reader-1-0123456789abcdef0123456789abcdef", 200)
+        expect(srv, "GET", "/api/v1/secrets/s1", "reader-1-0123456789abcdef0123456789abcdef", 200)
         expect(srv, "GET", "/api/v1/secrets", t1, 403)
         expect(srv, "GET", "/api/v1/secrets/s1", t1, 403)
-        expect(srv, "PUT", "/api/v1/secrets/s1", "reader-1", 403, sec)
+        expect(srv, "PUT", "/api/v1/secrets/s1", "reader-1-0123456789abcdef0123456789abcdef", 403, sec)
         expect(srv, "PUT", "/api/v1/secrets/s1", t1, 403, sec)
         expect(srv, "PUT", "/api/v1/secrets/s1", admin, 200, sec)
         expect(srv, "GET", "/api/v1/nodes/n1/secrets/s1", t1, 403)  # no project on n1 uses it yet
@@ -170,9 +170,9 @@ def run(pg, url, env, data_dir):
         expect(srv, "GET", "/api/v1/nodes/n1/secrets/s1", t1, 200)
         expect(srv, "GET", "/api/v1/nodes/n1/secrets/s1", t2, 403)
         expect(srv, "GET", "/api/v1/nodes/n2/secrets/s1", t2, 403)
-        expect(srv, "GET", "/api/v1/nodes/n1/secrets/s1", "reader-1", 403)
+        expect(srv, "GET", "/api/v1/nodes/n1/secrets/s1", "reader-1-0123456789abcdef0123456789abcdef", 403)
         expect(srv, "GET", "/api/v1/nodes/n1/secrets/s1", join, 403)
-        expect(srv, "DELETE", "/api/v1/secrets/s1", "reader-1", 403)
+        expect(srv, "DELETE", "/api/v1/secrets/s1", "reader-1-0123456789abcdef0123456789abcdef", 403)
         expect(srv, "DELETE", "/api/v1/secrets/s1", t1, 403)
         expect(srv, "DELETE", "/api/v1/projects/ps?force=true", admin, 204)
         expect(srv, "DELETE", "/api/v1/secrets/s1", admin, 204)
@@ -202,6 +202,20 @@ def run(pg, url, env, data_dir):
             expect(srv, "GET", exec_path, token, 403)
         expect(srv, "GET", exec_path, admin, 409)
         expect(srv, "DELETE", "/api/v1/projects/p?force=true", "reader-1-0123456789abcdef0123456789abcdef", 403)
+        # events and metrics (SPEC §11): route x role
+        event = {"type": "Normal", "reason": "Pulled", "object": {"kind": "Project", "name": "p"}}
+        for method, path, body, wants in [
+            ("POST", "/api/v1/nodes/n1/events", event,
+             {None: 401, admin: 201, t1: 201, t2: 403, join: 403, "reader-1-0123456789abcdef0123456789abcdef": 403}),
+            ("GET", "/api/v1/events", None, {None: 401, admin: 200, "reader-1-0123456789abcdef0123456789abcdef": 200, t1: 403, join: 403}),
+            ("GET", "/metrics", None, {None: 401, admin: 200, "reader-2-0123456789abcdef0123456789abcdef": 200, t1: 403, join: 403}),
+            # past authorisation, n1 has no agent address: 502
+            ("GET", "/api/v1/nodes/n1/metrics", None, {None: 401, admin: 502, "reader-1-0123456789abcdef0123456789abcdef": 502, t1: 403, join: 403}),
+        ]:
+            for token, want in wants.items():
+                expect(srv, method, path, token, want, body)
+        assert watch_status(srv, "/api/v1/events?watch=true", "reader-1-0123456789abcdef0123456789abcdef") == 200
+        assert watch_status(srv, "/api/v1/events?watch=true", t1) == 403
         expect(srv, "DELETE", "/api/v1/projects/p?force=true", admin, 204)
         # whoami: the caller's role, for admin and read-only tokens (the dashboard's action buttons)
         assert json.loads(expect(srv, "GET", "/api/v1/whoami", admin, 200)) == {"role": "admin"}
