@@ -52,10 +52,9 @@ on_event (JsonObject *event, gpointer user_data)
   g_debug ("docker event %s for project %s", action, project);
   if (g_str_equal (action, "oom"))
     {
-      JsonObject *a = json_node_get_object (attrs);
       agent_event (CARA_EVENT_WARNING, "Killed", project, "Container %s of service %s was killed: out of memory",
-                   json_object_get_string_member_with_default (a, "name", "?"),
-                   json_object_get_string_member_with_default (a, AGENT_LABEL_SERVICE, "?"));
+                   json_object_get_string_member_with_default (attrs, "name", "?"),
+                   json_object_get_string_member_with_default (attrs, AGENT_LABEL_SERVICE, "?"));
     }
   agent_worker_recheck (ev->worker, project);
 }
