@@ -22,6 +22,7 @@
 #include "proxy.h"
 #include "watch.h"
 #include "worker.h"
+#include "volume-copy.h"
 
 typedef struct {
   AgentConfig *cfg;
@@ -198,6 +199,7 @@ main (int argc, char **argv)
     cara_log_node (G_LOG_LEVEL_WARNING, cfg->node_name, "No ingress proxy: %s", proxy_error->message);
 
   a.worker = agent_worker_new (cfg, g_main_context_default (), on_project, &a);
+  volume_copy_init (cfg, a.worker);
   agent_worker_set_proxy (a.worker, proxy);
   Events *events = events_start (cfg, a.worker);
   Heartbeat *hb = heartbeat_start (cfg, g_main_context_default (), on_heartbeat, &a);

@@ -431,9 +431,10 @@ error_is_transient (const GError *error)
 }
 
 /* @current: service name -> ID of the container made from the current spec (filled as we go). */
+/* @start: FALSE creates what is missing but starts nothing (a move's target, SPEC §14). */
 static gboolean
 ensure_services (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p, GHashTable *current_ids,
-                 Failure *fail)
+                 gboolean start, Failure *fail)
 {
   const char *project = p->metadata.name;
   g_autoptr (GError) error = NULL;
@@ -513,7 +514,7 @@ ensure_services (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p,
       if (current)
         {
           gboolean never_started = g_strcmp0 (obj_string (current, "State"), "created") == 0;
-          if (wants_start (current, svc->restart_policy, dc)
+          if (start && wants_start (current, svc->restart_policy, dc)
               && (never_started || own_restart_allowed (obj_string (current, "Id"))))
             {
               cara_log_service (G_LOG_LEVEL_INFO, project, svc->name, "Starting container %.12s",
@@ -553,6 +554,13 @@ ensure_services (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p,
           fail->transient = error_is_transient (error);
           fail->message = g_strdup_printf ("service %s: %s", svc->name, error->message);
           return FALSE;
+        }
+      if (!start)
+        {
+          cara_log_service (G_LOG_LEVEL_INFO, project, svc->name, "Created container %.12s (%s), not started", id,
+                            svc->image);
+          g_hash_table_insert (current_ids, svc->name, g_steal_pointer (&id));
+          continue;
         }
       if (!docker_container_start (dc, id, &error))
         {
@@ -711,7 +719,7 @@ reconcile_ensure (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p
     *ret_recheck_usec = 0;
   Failure fail = { 0 };
   g_autoptr (GHashTable) current_ids = apply ? g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free) : NULL;
-  if (apply && !ensure_services (dc, cfg, p, current_ids, &fail))
+  if (apply && !ensure_services (dc, cfg, p, current_ids, TRUE, &fail))
     {
       if (fail.transient)
         {
@@ -735,6 +743,19 @@ reconcile_ensure (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p
       return g_steal_pointer (&r);
     }
   return observe (dc, cfg, p, current_ids, ret_recheck_usec);
+}
+
+gboolean
+reconcile_prepare (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p, GError **error)
+{
+  Failure fail = { 0 };
+  g_autoptr (GHashTable) ids = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
+  if (ensure_services (dc, cfg, p, ids, FALSE, &fail))
+    return TRUE;
+  g_set_error (error, CARA_ERROR, fail.transient ? CARA_ERROR_UNAVAILABLE : CARA_ERROR_FAILED, "%s: %s", fail.reason,
+               fail.message);
+  g_free (fail.message);
+  return FALSE;
 }
 
 /* ---------------------------------------------------------------- teardown */
