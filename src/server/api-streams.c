@@ -750,3 +750,15 @@ api_streams_configure (GKeyFile *kf)
   if (agent_ca_value && !*agent_ca_value)
     g_clear_pointer (&agent_ca_value, g_free);
 }
+
+const char *
+api_streams_agent_scheme (void)
+{
+  return agent_scheme;
+}
+
+const char *
+api_streams_agent_ca (void)
+{
+  return agent_ca_value;
+}

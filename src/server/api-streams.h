@@ -10,3 +10,7 @@
  * agent_tls and agent_ca.  They present to each agent the secret bound to its node at
  * registration (cara-token.h). */
 void api_streams_configure (GKeyFile *kf);
+/* What those settings say, for the other callers of agents (moves with data): "http" or "https",
+ * and the CA file (NULL: the system's). */
+const char *api_streams_agent_scheme (void);
+const char *api_streams_agent_ca (void);
