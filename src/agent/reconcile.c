@@ -311,6 +311,12 @@ ensure_volume (DockerClient *dc, const AgentConfig *cfg, const char *project, co
 {
   const char *type = v->type == CARA_VOLUME_TYPE_PERSISTENT ? "Persistent" : "Ephemeral";
   g_autofree char *name = g_strdup_printf ("cara-%s-%s", project, v->name);
+  /* Our suffixed volume, once made, stays ours even when the plain name is free again (the
+   * other node's copy removed after a move): its data is what the containers use. */
+  g_autofree char *suffixed = g_strdup_printf ("cara-%s-%s-%s", project, v->name, cfg->node_name);
+  g_autoptr (JsonObject) mine = docker_volume_inspect (dc, suffixed, NULL);
+  if (mine && g_strcmp0 (docker_labels_get (mine, AGENT_LABEL_NODE), cfg->node_name) == 0)
+    return g_steal_pointer (&suffixed);
   for (int attempt = 0; attempt < 2; attempt++)
     {
       g_autoptr (GError) local = NULL;
