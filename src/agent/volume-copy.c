@@ -396,6 +396,8 @@ volume_copy_handle_transfer (CaraHttpRequest *req, gpointer user_data)
 
 /* ---------------------------------------------------------------- new node: prepare, receive */
 
+static gboolean purge_local (DockerClient *dc, const char *project, GError **error);
+
 typedef struct {
   int fd;
   GChecksum *sum;
@@ -552,65 +554,73 @@ volume_copy_handle_receive (CaraHttpRequest *req, gpointer user_data)
       return;
     }
   hold_set (project, HOLD_RECEIVER);
-  if (!reconcile_prepare (dc, cfg, p, &error))
+  gboolean ok = reconcile_prepare (dc, cfg, p, &error);
+  if (!ok)
+    g_prefix_error (&error, "prepare on node %s: ", cfg->node_name);
+  JsonArray *vols = json_node_get_array (vn);
+  for (guint i = 0; ok && i < json_array_get_length (vols); i++)
+    ok = receive_volume (dc, project, json_array_get_object_element (vols, i), &error);
+  if (!ok)
     {
-      g_prefix_error (&error, "prepare on node %s: ", cfg->node_name);
+      /* Whoever aborts the move may have purged before we got here: clean up after ourselves. */
+      g_autoptr (GError) local = NULL;
+      cara_log_project (G_LOG_LEVEL_WARNING, project, "Receiving %s failed: %s", project, error->message);
+      if (!purge_local (dc, project, &local))
+        cara_log_project (G_LOG_LEVEL_WARNING, project, "Removing the partial copy of %s: %s", project, local->message);
       respond_problem_error (req, error);
       return;
     }
-  JsonArray *vols = json_node_get_array (vn);
-  for (guint i = 0; i < json_array_get_length (vols); i++)
-    if (!receive_volume (dc, project, json_array_get_object_element (vols, i), &error))
-      {
-        cara_log_project (G_LOG_LEVEL_WARNING, project, "Receiving %s failed: %s", project, error->message);
-        respond_problem_error (req, error);
-        return;
-      }
   cara_http_respond_empty (req, 204);
 }
+
 
 /* ---------------------------------------------------------------- both: purge */
 
 /* Our containers and Persistent volumes of a project no longer placed here: the old node's after a
- * move, or what a failed move left on the new one. */
+ * move, or what a failed move left on the new one.  CONFLICT when it is placed here. */
+static gboolean
+purge_local (DockerClient *dc, const char *project, GError **error)
+{
+  g_autoptr (GPtrArray) placed = agent_worker_list (worker);
+  for (guint i = 0; i < placed->len; i++)
+    if (g_strcmp0 (((CaraProject *) placed->pdata[i])->metadata.name, project) == 0)
+      {
+        g_set_error (error, CARA_ERROR, CARA_ERROR_CONFLICT, "project %s is placed on node %s: its data stays",
+                     project, cfg->node_name);
+        return FALSE;
+      }
+  if (!reconcile_teardown (dc, cfg, project, error))
+    return FALSE;
+  hold_clear (project);
+  g_auto (GStrv) filters = own_filters (project, AGENT_LABEL_VOLUME_TYPE "=Persistent");
+  g_autoptr (JsonArray) vols = docker_volume_list (dc, (const char *const *) filters, error);
+  if (vols == NULL)
+    return FALSE;
+  for (guint i = 0; i < json_array_get_length (vols); i++)
+    {
+      g_autoptr (GError) local = NULL;
+      const char *name = json_object_get_string_member_with_default (json_array_get_object_element (vols, i), "Name", "");
+      if (!docker_volume_remove (dc, name, &local) && !g_error_matches (local, CARA_ERROR, CARA_ERROR_NOT_FOUND))
+        {
+          g_propagate_error (error, g_steal_pointer (&local));
+          return FALSE;
+        }
+      cara_log_project (G_LOG_LEVEL_MESSAGE, project, "Removed Persistent volume %s (the project is not placed here)",
+                        name);
+    }
+  return TRUE;
+}
+
 void
 volume_copy_handle_purge (CaraHttpRequest *req, gpointer user_data)
 {
   const char *project = cara_http_request_get_param (req, "project");
   g_autoptr (GError) error = NULL;
-  g_autoptr (GPtrArray) placed = agent_worker_list (worker);
-  for (guint i = 0; i < placed->len; i++)
-    if (g_strcmp0 (((CaraProject *) placed->pdata[i])->metadata.name, project) == 0)
-      {
-        g_autofree char *detail = g_strdup_printf ("project %s is placed on node %s: its data stays", project,
-                                                   cfg->node_name);
-        cara_http_respond_problem (req, 409, detail);
-        return;
-      }
   DockerClient *dc = docker_client_for_thread (cfg->docker_host, &error);
-  if (dc == NULL || !reconcile_teardown (dc, cfg, project, &error))
+  if (dc == NULL || !purge_local (dc, project, &error))
     {
       respond_problem_error (req, error);
       return;
-    }
-  hold_clear (project);
-  g_auto (GStrv) filters = own_filters (project, AGENT_LABEL_VOLUME_TYPE "=Persistent");
-  g_autoptr (JsonArray) vols = docker_volume_list (dc, (const char *const *) filters, &error);
-  if (vols == NULL)
-    {
-      respond_problem_error (req, error);
-      return;
-    }
-  for (guint i = 0; i < json_array_get_length (vols); i++)
-    {
-      const char *name = json_object_get_string_member_with_default (json_array_get_object_element (vols, i), "Name", "");
-      if (!docker_volume_remove (dc, name, &error) && !g_error_matches (error, CARA_ERROR, CARA_ERROR_NOT_FOUND))
-        {
-          respond_problem_error (req, error);
-          return;
-        }
-      g_clear_error (&error);
-      cara_log_project (G_LOG_LEVEL_MESSAGE, project, "Removed Persistent volume %s (project moved away)", name);
     }
   cara_http_respond_empty (req, 204);
 }

@@ -7,9 +7,11 @@
    on b, bytesCopied covers the data, and a's volume is gone once the project runs on b.
 2. Moving it back while the target agent is killed mid-copy: the move Fails, the project is back
    Running on b with its data intact.
-3. kill -9 of the agent holding it: after the grace the project is not moved, NodeLost/DataOnNode
+3. The server restarted mid-copy: the move is aborted cleanly, the project Running on b, intact.
+4. `drain --evict` of b moves it, with its data, to a.
+5. kill -9 of the agent holding it: after the grace the project is not moved, NodeLost/DataOnNode
    is set; a stateless project on that node still moves on its own.
-4. `--discard-data` moves it to a with empty volumes, and the event says so.
+6. `--discard-data` moves it to b with empty volumes, and the event says so.
 """
 
 import json
@@ -104,15 +106,38 @@ def main():
         a.wait_ready()
         c.wait_node_ready(a.node)
 
-        # ---- 3. kill -9 of b: the Persistent project stays, a stateless one moves
-        c.api("POST", "/api/v1/nodes/%s/drain" % a.node)
+        # ---- 3. the server restarted mid-copy: the move is aborted cleanly, back on b with its data
+        s, _ = c.api("POST", "/api/v1/projects/%s/move?node=%s" % (name, a.node))
+        assert s == 202, s
+        fx.wait_until(lambda: migration(c, name).get("phase") == "Copying", timeout=60, interval=0.01,
+                      what="copying")
+        c.server.stop()
+        c.server.start()
+        c.server.wait_http(c.url + "/api/healthz", timeout=60)
+        m = wait_migration(c, name, "Failed", timeout=120)
+        assert "stays on node " + b.node in m["message"], m
+        c.wait_phase(name, "Running", timeout=60, node=b.node)
+        fx.wait_until(lambda: container_of(name, b.node)["state"] == "running", timeout=60, what="running again on b")
+        sh(container_of(name, b.node)["id"], "cd /data && sha256sum -c -s manifest.sha")
+        fx.wait_until(lambda: volumes_of(name, a.node) == [], timeout=30, what="a's partial copy removed")
+
+        # ---- 4. drain --evict moves it with its data (b -> a)
+        r = ctl(c, "drain", "node", b.node, "--evict")
+        wait_migration(c, name, "Done", timeout=300)
+        c.wait_phase(name, "Running", timeout=60, node=a.node)
+        sh(container_of(name, a.node)["id"], "cd /data && sha256sum -c -s manifest.sha")
+        ctl(c, "uncordon", "node", b.node)
+        c.wait_node_ready(b.node)
+
+        # ---- 5. kill -9 of a: the Persistent project stays, a stateless one moves
+        c.api("POST", "/api/v1/nodes/%s/drain" % b.node)
         stateless = fx.unique_name("web")
         c.apply(project(stateless, [service("web", command=SLEEP)]))
-        c.wait_phase(stateless, "Running", timeout=60, node=b.node)
-        c.api("POST", "/api/v1/nodes/%s/uncordon" % a.node)
-        c.wait_node_ready(a.node)
-        b.kill()
         c.wait_phase(stateless, "Running", timeout=60, node=a.node)
+        c.api("POST", "/api/v1/nodes/%s/uncordon" % b.node)
+        c.wait_node_ready(b.node)
+        a.kill()
+        c.wait_phase(stateless, "Running", timeout=60, node=b.node)
 
         def node_lost():
             p = c.project(name)
@@ -122,17 +147,17 @@ def main():
         assert cond["reason"] == "DataOnNode" and "caractrl move project" in cond["message"], cond
         time.sleep(3)  # well past the grace period
         p = c.project(name)
-        assert p["status"]["nodeRef"] == b.node, p["status"]
+        assert p["status"]["nodeRef"] == a.node, p["status"]
         assert "DataOnNode" in c.server.log()
 
-        # ---- 4. --discard-data: on a with an empty volume, and the event says so
-        r = ctl(c, "move", "project", name, "--to", a.node, "--discard-data", "--wait", "--timeout", "2m")
+        # ---- 6. --discard-data: on b with an empty volume, and the event says so
+        r = ctl(c, "move", "project", name, "--to", b.node, "--discard-data", "--wait", "--timeout", "2m")
         assert "without its data" in r.stdout, r.stdout
-        p = c.wait_phase(name, "Running", timeout=60, node=a.node)
+        p = c.wait_phase(name, "Running", timeout=60, node=b.node)
         assert p["status"]["migration"]["phase"] == "Done", p["status"]
         assert not [x for x in p["status"].get("conditions", []) if x["type"] == "NodeLost"], p["status"]
-        fx.wait_until(lambda: container_of(name, a.node)["state"] == "running", timeout=60, what="running on a")
-        r = sh(container_of(name, a.node)["id"], "ls /data", check=False)
+        fx.wait_until(lambda: container_of(name, b.node)["state"] == "running", timeout=60, what="running on b")
+        r = sh(container_of(name, b.node)["id"], "ls /data", check=False)
         assert r.stdout.strip() == "", r.stdout
         assert "DataDiscarded" in c.server.log()
     return 0
