@@ -39,6 +39,8 @@ static AgentWorker *worker;
 static GMutex lock;
 static GHashTable *holds;     /* project -> Hold* */
 static GHashTable *transfers; /* id -> TransferResult* */
+static GHashTable *receiving; /* project -> GCancellable* of the receive under way */
+static GCond receive_done;
 
 static void
 transfer_result_free (gpointer data)
@@ -59,6 +61,7 @@ volume_copy_init (const AgentConfig *c, AgentWorker *w)
     {
       holds = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
       transfers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, transfer_result_free);
+      receiving = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
     }
   g_mutex_unlock (&lock);
 }
@@ -445,7 +448,7 @@ put_thread (gpointer data)
 
 /* One volume: the relay's tar into our created container, checked against the sender's SHA-256. */
 static gboolean
-receive_volume (DockerClient *dc, const char *project, JsonObject *v, GError **error)
+receive_volume (DockerClient *dc, const char *project, JsonObject *v, GCancellable *cancel, GError **error)
 {
   const char *volume = json_object_get_string_member_with_default (v, "name", "");
   const char *service = json_object_get_string_member_with_default (v, "service", "");
@@ -475,7 +478,7 @@ receive_volume (DockerClient *dc, const char *project, JsonObject *v, GError **e
   g_autofree char *path = g_strdup_printf ("/api/v1/projects/%s/move/volumes/%s?transfer=%s", ep, ev, et);
   RecvState s = { .fd = sv[1], .sum = g_checksum_new (G_CHECKSUM_SHA256) };
   g_autoptr (GError) get_error = NULL;
-  gboolean got = cara_http_client_stream (server, "GET", path, NULL, NULL, 0, recv_chunk, &s, NULL, &get_error);
+  gboolean got = cara_http_client_stream (server, "GET", path, NULL, NULL, 0, recv_chunk, &s, cancel, &get_error);
   shutdown (sv[1], SHUT_WR); /* the end of the tar for Docker */
   g_thread_join (th);
   close (sv[0]);
@@ -553,13 +556,27 @@ volume_copy_handle_receive (CaraHttpRequest *req, gpointer user_data)
       respond_problem_error (req, error);
       return;
     }
+  g_autoptr (GCancellable) cancel = g_cancellable_new ();
+  {
+    g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&lock);
+    if (g_hash_table_contains (receiving, project))
+      {
+        g_autofree char *detail = g_strdup_printf ("project %s is being received already", project);
+        cara_http_respond_problem (req, 409, detail);
+        return;
+      }
+    g_hash_table_insert (receiving, g_strdup (project), g_object_ref (cancel));
+  }
   hold_set (project, HOLD_RECEIVER);
   gboolean ok = reconcile_prepare (dc, cfg, p, &error);
   if (!ok)
     g_prefix_error (&error, "prepare on node %s: ", cfg->node_name);
   JsonArray *vols = json_node_get_array (vn);
   for (guint i = 0; ok && i < json_array_get_length (vols); i++)
-    ok = receive_volume (dc, project, json_array_get_object_element (vols, i), &error);
+    ok = !g_cancellable_is_cancelled (cancel)
+         && receive_volume (dc, project, json_array_get_object_element (vols, i), cancel, &error);
+  if (!ok && error == NULL)
+    g_set_error (&error, CARA_ERROR, CARA_ERROR_CONFLICT, "the move was abandoned");
   if (!ok)
     {
       /* Whoever aborts the move may have purged before we got here: clean up after ourselves. */
@@ -567,10 +584,16 @@ volume_copy_handle_receive (CaraHttpRequest *req, gpointer user_data)
       cara_log_project (G_LOG_LEVEL_WARNING, project, "Receiving %s failed: %s", project, error->message);
       if (!purge_local (dc, project, &local))
         cara_log_project (G_LOG_LEVEL_WARNING, project, "Removing the partial copy of %s: %s", project, local->message);
-      respond_problem_error (req, error);
-      return;
     }
-  cara_http_respond_empty (req, 204);
+  {
+    g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&lock);
+    g_hash_table_remove (receiving, project);
+    g_cond_broadcast (&receive_done);
+  }
+  if (!ok)
+    respond_problem_error (req, error);
+  else
+    cara_http_respond_empty (req, 204);
 }
 
 
@@ -600,7 +623,15 @@ purge_local (DockerClient *dc, const char *project, GError **error)
     {
       g_autoptr (GError) local = NULL;
       const char *name = json_object_get_string_member_with_default (json_array_get_object_element (vols, i), "Name", "");
-      if (!docker_volume_remove (dc, name, &local) && !g_error_matches (local, CARA_ERROR, CARA_ERROR_NOT_FOUND))
+      /* In use a moment longer while a teardown of the worker's removes the same containers. */
+      for (int attempt = 0; attempt < 20; attempt++)
+        {
+          g_clear_error (&local);
+          if (docker_volume_remove (dc, name, &local) || !g_error_matches (local, CARA_ERROR, CARA_ERROR_CONFLICT))
+            break;
+          g_usleep (250 * 1000);
+        }
+      if (local != NULL && !g_error_matches (local, CARA_ERROR, CARA_ERROR_NOT_FOUND))
         {
           g_propagate_error (error, g_steal_pointer (&local));
           return FALSE;
@@ -616,6 +647,17 @@ volume_copy_handle_purge (CaraHttpRequest *req, gpointer user_data)
 {
   const char *project = cara_http_request_get_param (req, "project");
   g_autoptr (GError) error = NULL;
+  {
+    /* A receive under way stops first (and cleans up after itself). */
+    g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&lock);
+    gint64 deadline = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
+    GCancellable *c = g_hash_table_lookup (receiving, project);
+    if (c)
+      g_cancellable_cancel (c);
+    while (g_hash_table_contains (receiving, project))
+      if (!g_cond_wait_until (&receive_done, &lock, deadline))
+        break;
+  }
   DockerClient *dc = docker_client_for_thread (cfg->docker_host, &error);
   if (dc == NULL || !purge_local (dc, project, &error))
     {

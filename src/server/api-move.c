@@ -135,13 +135,21 @@ relay_closed (gpointer data)
   relay_unref (r);
 }
 
+typedef struct {
+  gint64 delta;
+  gboolean over; /* the move is no longer copying (aborted, or done by someone else) */
+} Progress;
+
 static gboolean
 progress_mutate (CaraProject *p, gpointer user_data, GError **error)
 {
-  gint64 *delta = user_data;
+  Progress *pr = user_data;
   if (p->status.migration == NULL || p->status.migration->phase != CARA_MIGRATION_PHASE_COPYING)
-    return FALSE;
-  p->status.migration->bytes_copied += *delta;
+    {
+      pr->over = TRUE;
+      return FALSE;
+    }
+  p->status.migration->bytes_copied += pr->delta;
   return TRUE;
 }
 
@@ -149,13 +157,18 @@ static void
 relay_flush (Relay *r)
 {
   g_autoptr (GError) error = NULL;
-  gint64 delta = r->pending;
-  if (delta == 0)
+  Progress pr = { .delta = r->pending };
+  if (pr.delta == 0)
     return;
   r->pending = 0;
   r->last_flush = g_get_monotonic_time ();
-  if (!store_update_project (r->project, progress_mutate, &delta, NULL, &error))
+  if (!store_update_project (r->project, progress_mutate, &pr, NULL, &error))
     g_debug ("Progress of the move of %s: %s", r->project, error->message);
+  if (pr.over)
+    {
+      cara_log_project (G_LOG_LEVEL_MESSAGE, r->project, "The move of %s ended: stopping its copy", r->project);
+      g_atomic_int_set (&r->cancelled, 1);
+    }
 }
 
 static size_t
