@@ -7,6 +7,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <gnutls/crypto.h>
+
 #include "cara-error.h"
 #include "cara-json.h"
 #include "cara-log.h"
@@ -117,6 +119,28 @@ volume_copy_skip (const char *name, const CaraProject *p)
 }
 
 /* ---------------------------------------------------------------- helpers */
+
+/* SHA-256 of a stream, with GnuTLS (its assembly and SHA-NI code: several times GChecksum's speed,
+ * which matters when every byte of a volume goes through it on both nodes). */
+static gnutls_hash_hd_t
+digest_new (void)
+{
+  gnutls_hash_hd_t h = NULL;
+  if (gnutls_hash_init (&h, GNUTLS_DIG_SHA256) < 0)
+    g_error ("GnuTLS has no SHA-256");
+  return h;
+}
+
+static char *
+digest_finish (gnutls_hash_hd_t h)
+{
+  guchar out[32];
+  gnutls_hash_deinit (h, out);
+  GString *hex = g_string_sized_new (65);
+  for (guint i = 0; i < sizeof out; i++)
+    g_string_append_printf (hex, "%02x", out[i]);
+  return g_string_free (hex, FALSE);
+}
 
 static char **
 own_filters (const char *project, const char *extra)
@@ -254,7 +278,7 @@ typedef struct {
   CaraHttpStream *stream;
   GCancellable *cancel;
   char *project, *id, *path, *transfer;
-  GChecksum *sum;
+  gnutls_hash_hd_t sum;
   gint64 bytes;
   gboolean client_gone;
 } SendJob;
@@ -268,7 +292,8 @@ send_job_free (SendJob *j)
   g_free (j->id);
   g_free (j->path);
   g_free (j->transfer);
-  g_checksum_free (j->sum);
+  if (j->sum)
+    gnutls_hash_deinit (j->sum, NULL);
   g_free (j);
 }
 
@@ -291,7 +316,7 @@ send_chunk (const char *data, gsize len, gpointer user_data)
       j->client_gone = TRUE;
       return FALSE;
     }
-  g_checksum_update (j->sum, (const guchar *) data, (gssize) len);
+  gnutls_hash (j->sum, data, len);
   j->bytes += (gint64) len;
   return TRUE;
 }
@@ -304,7 +329,7 @@ send_thread (gpointer data)
   DockerClient *dc = docker_client_for_thread (cfg->docker_host, &error);
   gboolean ok = dc && docker_archive_get (dc, j->id, j->path, send_chunk, j, j->cancel, &error) && !j->client_gone;
   TransferResult *t = g_new0 (TransferResult, 1);
-  t->sha256 = g_strdup (g_checksum_get_string (j->sum));
+  t->sha256 = digest_finish (g_steal_pointer (&j->sum));
   t->bytes = j->bytes;
   t->at = g_get_monotonic_time ();
   if (!ok)
@@ -362,7 +387,7 @@ volume_copy_handle_archive (CaraHttpRequest *req, gpointer user_data)
   j->id = g_steal_pointer (&id);
   j->path = g_strdup (path);
   j->transfer = g_strdup (transfer);
-  j->sum = g_checksum_new (G_CHECKSUM_SHA256);
+  j->sum = digest_new ();
   j->stream = cara_http_respond_stream (req, 200, "application/x-tar", send_closed, g_object_ref (j->cancel));
   g_thread_unref (g_thread_new ("volume-send", send_thread, j));
 }
@@ -403,7 +428,7 @@ static gboolean purge_local (DockerClient *dc, const char *project, GError **err
 
 typedef struct {
   int fd;
-  GChecksum *sum;
+  gnutls_hash_hd_t sum;
   gint64 bytes;
   gboolean write_failed;
 } RecvState;
@@ -412,7 +437,7 @@ static gboolean
 recv_chunk (const char *data, gsize len, gpointer user_data)
 {
   RecvState *s = user_data;
-  g_checksum_update (s->sum, (const guchar *) data, (gssize) len);
+  gnutls_hash (s->sum, data, len);
   s->bytes += (gint64) len;
   while (len > 0)
     {
@@ -476,7 +501,7 @@ receive_volume (DockerClient *dc, const char *project, JsonObject *v, GCancellab
   g_autofree char *ev = cara_http_escape (volume);
   g_autofree char *et = cara_http_escape (transfer);
   g_autofree char *path = g_strdup_printf ("/api/v1/projects/%s/move/volumes/%s?transfer=%s", ep, ev, et);
-  RecvState s = { .fd = sv[1], .sum = g_checksum_new (G_CHECKSUM_SHA256) };
+  RecvState s = { .fd = sv[1], .sum = digest_new () };
   g_autoptr (GError) get_error = NULL;
   gboolean got = cara_http_client_stream (server, "GET", path, NULL, NULL, 0, recv_chunk, &s, cancel, &get_error);
   shutdown (sv[1], SHUT_WR); /* the end of the tar for Docker */
@@ -485,8 +510,7 @@ receive_volume (DockerClient *dc, const char *project, JsonObject *v, GCancellab
   close (sv[1]);
   g_free (put.dir);
   g_free (put.version);
-  g_autofree char *sha = g_strdup (g_checksum_get_string (s.sum));
-  g_checksum_free (s.sum);
+  g_autofree char *sha = digest_finish (s.sum);
   if (put.error)
     {
       g_propagate_prefixed_error (error, put.error, "volume %s: ", volume);
