@@ -94,9 +94,10 @@ volume_copy_skip (const char *name, const CaraProject *p)
     Hold *h = holds ? g_hash_table_lookup (holds, name) : NULL;
     if (h != NULL && h->kind == HOLD_SOURCE)
       {
-        /* Moved away (torn down as usual), or a move that ended without telling us. */
-        if (p == NULL || ((m == NULL || !cara_migration_active (m))
-                          && g_get_monotonic_time () - h->since > HOLD_RELEASE_USEC))
+        /* Moved away or deleted (torn down as usual), or a move that ended without telling us. */
+        if (p == NULL || p->status.phase == CARA_PROJECT_PHASE_TERMINATING
+            || p->status.phase == CARA_PROJECT_PHASE_TERMINATED
+            || ((m == NULL || !cara_migration_active (m)) && g_get_monotonic_time () - h->since > HOLD_RELEASE_USEC))
           {
             g_hash_table_remove (holds, name);
             return FALSE;
@@ -115,7 +116,8 @@ volume_copy_skip (const char *name, const CaraProject *p)
   }
   /* After a restart of ours in the middle of a move: the server's record holds it. */
   return m != NULL && (m->phase == CARA_MIGRATION_PHASE_STOPPING || m->phase == CARA_MIGRATION_PHASE_COPYING)
-      && g_strcmp0 (m->from, cfg->node_name) == 0;
+      && g_strcmp0 (m->from, cfg->node_name) == 0 && p->status.phase != CARA_PROJECT_PHASE_TERMINATING
+      && p->status.phase != CARA_PROJECT_PHASE_TERMINATED;
 }
 
 /* ---------------------------------------------------------------- helpers */

@@ -163,6 +163,13 @@ step_mutate (CaraProject *p, gpointer user_data, GError **error)
                    p->metadata.name);
       return FALSE;
     }
+  if (run->place_on_target
+      && (p->status.phase == CARA_PROJECT_PHASE_TERMINATING || p->status.phase == CARA_PROJECT_PHASE_TERMINATED))
+    {
+      g_set_error (error, CARA_ERROR, CARA_ERROR_CONFLICT, "project %s was deleted during the move",
+                   p->metadata.name);
+      return FALSE;
+    }
   m->phase = run->phase;
   g_free (m->message);
   m->message = g_strdup (run->message);

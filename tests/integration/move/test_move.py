@@ -88,6 +88,8 @@ def main():
         sh(new, "cd /data && sha256sum -c -s manifest.sha")
         fx.wait_until(lambda: volumes_of(name, a.node) == [], timeout=30, what="old volume removed")
         assert len(volumes_of(name, b.node)) == 1
+        r = ctl(c, "describe", "project", name)
+        assert "Done, %s -> %s" % (a.node, b.node) in r.stdout, r.stdout
         print("moved %d MB in %.1f s (%.0f MB/s end to end, with stop and start)" % (MOVE_MB, took, MOVE_MB / took),
               flush=True)
 
