@@ -16,18 +16,11 @@
 #include "reconcile.h"
 #include "server-api.h"
 #include "volume-copy.h"
+#include "volume-hold.h"
 
 #define SEND_QUEUE (4 * 1024 * 1024) /* bytes queued to the server before we stop reading Docker */
 #define SOCKET_BUFFER (1024 * 1024)
 #define TRANSFER_KEEP_USEC (15 * 60 * G_USEC_PER_SEC)
-#define HOLD_RELEASE_USEC (10 * G_USEC_PER_SEC)
-
-typedef enum { HOLD_SOURCE = 1, HOLD_RECEIVER } HoldKind;
-
-typedef struct {
-  HoldKind kind;
-  gint64 since;
-} Hold;
 
 typedef struct {
   char *sha256;
@@ -39,7 +32,6 @@ typedef struct {
 static const AgentConfig *cfg;
 static AgentWorker *worker;
 static GMutex lock;
-static GHashTable *holds;     /* project -> Hold* */
 static GHashTable *transfers; /* id -> TransferResult* */
 static GHashTable *receiving; /* project -> GCancellable* of the receive under way */
 static GCond receive_done;
@@ -59,65 +51,18 @@ volume_copy_init (const AgentConfig *c, AgentWorker *w)
   cfg = c;
   worker = w;
   g_mutex_lock (&lock);
-  if (holds == NULL)
+  if (transfers == NULL)
     {
-      holds = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
       transfers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, transfer_result_free);
       receiving = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
     }
   g_mutex_unlock (&lock);
 }
 
-static void
-hold_set (const char *project, HoldKind kind)
-{
-  g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&lock);
-  Hold *h = g_new0 (Hold, 1);
-  h->kind = kind;
-  h->since = g_get_monotonic_time ();
-  g_hash_table_replace (holds, g_strdup (project), h);
-}
-
-static void
-hold_clear (const char *project)
-{
-  g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&lock);
-  g_hash_table_remove (holds, project);
-}
-
 gboolean
 volume_copy_skip (const char *name, const CaraProject *p)
 {
-  const CaraMigration *m = p ? p->status.migration : NULL;
-  {
-    g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&lock);
-    Hold *h = holds ? g_hash_table_lookup (holds, name) : NULL;
-    if (h != NULL && h->kind == HOLD_SOURCE)
-      {
-        /* Moved away or deleted (torn down as usual), or a move that ended without telling us. */
-        if (p == NULL || p->status.phase == CARA_PROJECT_PHASE_TERMINATING
-            || p->status.phase == CARA_PROJECT_PHASE_TERMINATED
-            || ((m == NULL || !cara_migration_active (m)) && g_get_monotonic_time () - h->since > HOLD_RELEASE_USEC))
-          {
-            g_hash_table_remove (holds, name);
-            return FALSE;
-          }
-        return TRUE;
-      }
-    if (h != NULL && h->kind == HOLD_RECEIVER)
-      {
-        if (p != NULL) /* placed here now: start what was prepared */
-          {
-            g_hash_table_remove (holds, name);
-            return FALSE;
-          }
-        return TRUE;
-      }
-  }
-  /* After a restart of ours in the middle of a move: the server's record holds it. */
-  return m != NULL && (m->phase == CARA_MIGRATION_PHASE_STOPPING || m->phase == CARA_MIGRATION_PHASE_COPYING)
-      && g_strcmp0 (m->from, cfg->node_name) == 0 && p->status.phase != CARA_PROJECT_PHASE_TERMINATING
-      && p->status.phase != CARA_PROJECT_PHASE_TERMINATED;
+  return volume_hold_skip (name, p, cfg->node_name, g_get_monotonic_time ());
 }
 
 /* ---------------------------------------------------------------- helpers */
@@ -230,7 +175,7 @@ volume_copy_handle_stop (CaraHttpRequest *req, gpointer user_data)
       respond_problem_error (req, error);
       return;
     }
-  hold_set (project, HOLD_SOURCE);
+  volume_hold_set (project, VOLUME_HOLD_SOURCE, g_get_monotonic_time ());
   g_auto (GStrv) filters = own_filters (project, NULL);
   /* Twice: a reconcile that was under way when the hold came may have started one again. */
   for (int round = 0; round < 2; round++)
@@ -270,7 +215,7 @@ void
 volume_copy_handle_resume (CaraHttpRequest *req, gpointer user_data)
 {
   const char *project = cara_http_request_get_param (req, "project");
-  hold_clear (project);
+  volume_hold_clear (project);
   agent_worker_recheck (worker, project);
   cara_log_project (G_LOG_LEVEL_MESSAGE, project, "Move of %s abandoned: running it here again", project);
   cara_http_respond_empty (req, 204);
@@ -593,7 +538,7 @@ volume_copy_handle_receive (CaraHttpRequest *req, gpointer user_data)
       }
     g_hash_table_insert (receiving, g_strdup (project), g_object_ref (cancel));
   }
-  hold_set (project, HOLD_RECEIVER);
+  volume_hold_set (project, VOLUME_HOLD_RECEIVER, g_get_monotonic_time ());
   gboolean ok = reconcile_prepare (dc, cfg, p, &error);
   if (!ok)
     g_prefix_error (&error, "prepare on node %s: ", cfg->node_name);
@@ -640,7 +585,7 @@ purge_local (DockerClient *dc, const char *project, GError **error)
       }
   if (!reconcile_teardown (dc, cfg, project, error))
     return FALSE;
-  hold_clear (project);
+  volume_hold_clear (project);
   g_auto (GStrv) filters = own_filters (project, AGENT_LABEL_VOLUME_TYPE "=Persistent");
   g_autoptr (JsonArray) vols = docker_volume_list (dc, (const char *const *) filters, error);
   if (vols == NULL)
