@@ -306,7 +306,8 @@ move_to_switch (const char *name)
     {
       if (!m->discard_data)
         {
-          msg = g_strdup_printf ("stopping on node %s failed: %s", m->from, error->message);
+          msg = g_strdup_printf ("stopping on node %s failed: %s (if that node is gone for good, move it with "
+                                 "--discard-data)", m->from, error->message);
           move_abort (name, m, CARA_MIGRATION_PHASE_STOPPING, msg);
           return FALSE;
         }
