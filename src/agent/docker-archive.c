@@ -20,7 +20,9 @@ docker_archive_get (DockerClient *dc, const char *id, const char *path, CaraHttp
   g_autofree char *req = g_strdup_printf ("/v%s/containers/%s/archive?path=%s", docker_client_get_api_version (dc),
                                           id, esc);
   cara_http_client_set_timeout (http, 0);
+  cara_http_client_set_buffer_size (http, 512 * 1024);
   gboolean ok = cara_http_client_stream (http, "GET", req, NULL, NULL, 0, on_data, user_data, cancellable, error);
+  cara_http_client_set_buffer_size (http, 0);
   cara_http_client_set_timeout (http, 60000);
   if (!ok)
     g_prefix_error (error, "read %s of container %.12s: ", path, id);

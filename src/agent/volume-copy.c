@@ -444,6 +444,7 @@ receive_volume (DockerClient *dc, const char *project, JsonObject *v, GCancellab
 
   g_autoptr (CaraHttpClient) server = server_client_new (cfg);
   cara_http_client_set_timeout (server, 0);
+  cara_http_client_set_buffer_size (server, 512 * 1024);
   g_autofree char *ep = cara_http_escape (project);
   g_autofree char *ev = cara_http_escape (volume);
   g_autofree char *et = cara_http_escape (transfer);
