@@ -409,7 +409,12 @@ move_thread (gpointer data)
   g_autoptr (CaraProject) p = NULL;
   if (store_get_project (name, &p, NULL) && p->status.migration != NULL)
     {
-      if (p->status.migration->phase == CARA_MIGRATION_PHASE_STARTING || move_to_switch (name))
+      CaraMigration *m = p->status.migration;
+      if (m->phase == CARA_MIGRATION_PHASE_COPYING)
+        /* Its copy ran in a server that is gone (restart, another leader): starting over is not
+         * safe while the new node may still be writing, so end it cleanly. */
+        move_abort (name, m, CARA_MIGRATION_PHASE_COPYING, "the server running the copy stopped during it");
+      else if (m->phase == CARA_MIGRATION_PHASE_STARTING || move_to_switch (name))
         move_finish (name);
     }
   g_mutex_lock (&moves_lock);
@@ -463,24 +468,15 @@ migration_reconcile (ControllerContext *ctx, const char *name, gint64 *ret_reque
   CaraMigration *m = p->status.migration;
   if (!cara_migration_active (m) || move_running (name))
     return TRUE;
-  switch (m->phase)
-    {
-    case CARA_MIGRATION_PHASE_STOPPING:
-    case CARA_MIGRATION_PHASE_STARTING:
-      if (!move_start (name, &started))
-        *ret_requeue_after = G_USEC_PER_SEC; /* too many at once: later */
-      else if (started)
-        cara_log_project (G_LOG_LEVEL_INFO, name, "Move of %s to %s: %s", name, m->to,
-                          cara_migration_phase_to_string (m->phase));
-      return TRUE;
-    case CARA_MIGRATION_PHASE_COPYING:
-      /* Its copy ran in a server that is gone (restart, another leader): start over is not safe
-       * while the new node may still be writing, so end it cleanly. */
-      move_abort (name, m, CARA_MIGRATION_PHASE_COPYING, "the server running the copy stopped during it");
-      return TRUE;
-    default:
-      return TRUE;
-    }
+  /* Each step calls agents, which may take seconds: on a thread of its own, never this one.  A
+   * Stopping move starts, a Starting one is followed to its end, a Copying one (its copy ran in a
+   * server that is gone) is aborted. */
+  if (!move_start (name, &started))
+    *ret_requeue_after = G_USEC_PER_SEC; /* too many at once: later */
+  else if (started)
+    cara_log_project (G_LOG_LEVEL_INFO, name, "Move of %s to %s: %s", name, m->to,
+                      cara_migration_phase_to_string (m->phase));
+  return TRUE;
 }
 
 static gboolean
