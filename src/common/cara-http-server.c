@@ -568,6 +568,70 @@ cara_http_respond_json_text (CaraHttpRequest *r, guint status, char *json_text)
   cara_http_respond_mhd (r, status, resp);
 }
 
+typedef struct {
+  guint n, i;
+  gsize off; /* into piece i */
+  CaraHttpPieceFunc piece;
+  gpointer data;
+  GDestroyNotify destroy;
+} Pieces;
+
+static ssize_t
+pieces_reader (void *cls, uint64_t pos, char *buf, size_t max)
+{
+  Pieces *p = cls;
+  size_t filled = 0;
+
+  while (filled < max && p->i < p->n)
+    {
+      gsize len;
+      const char *text = p->piece (p->data, p->i, &len);
+      gsize take = MIN (len - p->off, max - filled);
+      memcpy (buf + filled, text + p->off, take);
+      filled += take;
+      p->off += take;
+      if (p->off == len)
+        {
+          p->i++;
+          p->off = 0;
+        }
+    }
+  return filled > 0 ? (ssize_t) filled : MHD_CONTENT_READER_END_OF_STREAM;
+}
+
+static void
+pieces_free (void *cls)
+{
+  Pieces *p = cls;
+  if (p->destroy)
+    p->destroy (p->data);
+  g_free (p);
+}
+
+void
+cara_http_respond_pieces (CaraHttpRequest *r, guint status, const char *content_type, guint n_pieces,
+                          CaraHttpPieceFunc piece, gpointer data, GDestroyNotify destroy)
+{
+  Pieces *p = g_new0 (Pieces, 1);
+  guint64 total = 0;
+
+  p->n = n_pieces;
+  p->piece = piece;
+  p->data = data;
+  p->destroy = destroy;
+  for (guint i = 0; i < n_pieces; i++)
+    {
+      gsize len;
+      piece (data, i, &len);
+      total += len;
+    }
+  struct MHD_Response *resp = MHD_create_response_from_callback (total, 64 * 1024, pieces_reader, p, pieces_free);
+  if (content_type)
+    MHD_add_response_header (resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+  r->large_response = total >= LARGE_RESPONSE;
+  cara_http_respond_mhd (r, status, resp);
+}
+
 void
 cara_http_respond_json (CaraHttpRequest *r, guint status, JsonNode *body)
 {

@@ -110,6 +110,12 @@ void cara_http_respond_json (CaraHttpRequest *r, guint status, JsonNode *body);
 /* The same with the JSON already as text (ownership of @json_text taken). */
 void cara_http_respond_json_text (CaraHttpRequest *r, guint status, char *json_text);
 void cara_http_respond_text (CaraHttpRequest *r, guint status, const char *content_type, const char *text);
+/* A body of @n_pieces pieces sent one after the other as the client reads them, never copied
+ * into one buffer (e.g. a list spliced from stored texts).  @piece returns the @i-th; @destroy
+ * frees @data once the response is done with it. */
+typedef const char *(*CaraHttpPieceFunc) (gpointer data, guint i, gsize *ret_len);
+void cara_http_respond_pieces (CaraHttpRequest *r, guint status, const char *content_type, guint n_pieces,
+                               CaraHttpPieceFunc piece, gpointer data, GDestroyNotify destroy);
 /* No body (204, 202). */
 void cara_http_respond_empty (CaraHttpRequest *r, guint status);
 /* application/problem+json {"title","status","type","detail"} (reference §2.1). */

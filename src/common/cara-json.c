@@ -1500,27 +1500,42 @@ cara_project_to_data (const CaraProject *p)
   return cara_json_to_string (node, FALSE);
 }
 
-char *
-cara_project_list_text (GPtrArray *item_texts)
+void
+cara_list_envelope (const char *kind, const char *continue_token, char **ret_prefix, char **ret_suffix)
 {
-  g_autoptr (GPtrArray) none = g_ptr_array_new ();
-  g_autoptr (JsonNode) envelope = list_to_json ("ProjectList", none, NULL);
+  JsonObject *o = json_object_new ();
+  json_object_set_string_member (o, "apiVersion", CARA_API_VERSION_STRING);
+  json_object_set_string_member (o, "kind", kind);
+  if (continue_token != NULL)
+    {
+      JsonObject *meta = json_object_new ();
+      json_object_set_string_member (meta, "continue", continue_token);
+      json_object_set_object_member (o, "metadata", meta);
+    }
+  json_object_set_array_member (o, "items", json_array_new ());
+  g_autoptr (JsonNode) envelope = object_node (o);
   g_autofree char *text = cara_json_to_string (envelope, FALSE);
   const char *items = strstr (text, "\"items\":[]");
   g_assert (items != NULL);
   gsize at = (gsize) (items - text) + strlen ("\"items\":[");
-  gsize len = strlen (text) + item_texts->len;
-  for (guint i = 0; i < item_texts->len; i++)
-    len += strlen (item_texts->pdata[i]);
-  GString *out = g_string_sized_new (len + 1);
-  g_string_append_len (out, text, (gssize) at);
+  *ret_prefix = g_strndup (text, at);
+  *ret_suffix = g_strdup (text + at);
+}
+
+char *
+cara_project_list_text (GPtrArray *item_texts)
+{
+  g_autofree char *prefix = NULL;
+  g_autofree char *suffix = NULL;
+  cara_list_envelope ("ProjectList", NULL, &prefix, &suffix);
+  GString *out = g_string_new (prefix);
   for (guint i = 0; i < item_texts->len; i++)
     {
       if (i > 0)
         g_string_append_c (out, ',');
       g_string_append (out, item_texts->pdata[i]);
     }
-  g_string_append (out, text + at);
+  g_string_append (out, suffix);
   return g_string_free (out, FALSE);
 }
 

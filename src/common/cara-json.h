@@ -42,6 +42,9 @@ JsonNode *cara_project_list_to_json (GPtrArray *projects); /* kind ProjectList *
  * cara_project_to_data() writes it), spliced into the envelope json-glib writes: for long lists,
  * where decoding and encoding every item would dominate. */
 char *cara_project_list_text (GPtrArray *item_texts);
+/* The text of a list of @kind before and after its items (which go between, comma-separated), with
+ * metadata.continue when @continue_token is not NULL. */
+void cara_list_envelope (const char *kind, const char *continue_token, char **ret_prefix, char **ret_suffix);
 GPtrArray *cara_project_list_from_json (JsonNode *node, GError **error);
 
 /* Parts, for storing spec and status as separate JSONB columns. */

@@ -8,6 +8,7 @@
 #include "cara-token.h"
 #include "cara-validate.h"
 #include "server-auth.h"
+#include "heartbeat-batch.h"
 #include "store.h"
 
 static void
@@ -283,6 +284,12 @@ api_nodes_heartbeat (CaraHttpRequest *req, gpointer user_data)
   g_autoptr (GError) error = NULL;
   gsize len = 0;
   const char *body = cara_http_request_get_body (req, &len);
+  g_autofree char *digest = heartbeat_batch_digest (body, len);
+  if (heartbeat_batch_absorb (name, digest))
+    {
+      cara_http_respond_empty (req, 204);
+      return;
+    }
   if (len > 0)
     {
       g_autoptr (JsonNode) json = cara_json_parse (body, len, &ctx.decode_error);
@@ -300,6 +307,7 @@ api_nodes_heartbeat (CaraHttpRequest *req, gpointer user_data)
     }
   if (n->status.state != ctx.old_state)
     cara_log_node (G_LOG_LEVEL_INFO, name, "Node %s is now %s", name, cara_node_state_to_string (n->status.state));
+  heartbeat_batch_written (name, n->metadata.resource_version, digest);
   cara_http_respond_empty (req, 204);
 }
 

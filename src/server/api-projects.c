@@ -2,6 +2,8 @@
 #define G_LOG_DOMAIN "cara-api"
 #include "config.h"
 
+#include <string.h>
+
 #include "api.h"
 #include "cara-error.h"
 #include "cara-log.h"
@@ -57,6 +59,90 @@ api_projects_create (CaraHttpRequest *req, gpointer user_data)
   respond_project (req, 201, p);
 }
 
+/* A list as it is sent: the envelope around the stored texts, comma-separated. */
+typedef struct {
+  StoreTextList *texts;
+  char *prefix, *suffix;
+} ListBody;
+
+static void
+list_body_free (gpointer data)
+{
+  ListBody *b = data;
+  store_text_list_free (b->texts);
+  g_free (b->prefix);
+  g_free (b->suffix);
+  g_free (b);
+}
+
+static const char *
+list_body_piece (gpointer data, guint i, gsize *ret_len)
+{
+  ListBody *b = data;
+  guint n = store_text_list_length (b->texts);
+  guint last = n > 0 ? 2 * n : 1;  /* prefix, item, ",", item, ..., item, suffix */
+  if (i == 0 || i == last)
+    {
+      const char *text = i == 0 ? b->prefix : b->suffix;
+      *ret_len = strlen (text);
+      return text;
+    }
+  if (i % 2 == 0)
+    {
+      *ret_len = 1;
+      return ",";
+    }
+  return store_text_list_get (b->texts, (i - 1) / 2, ret_len);
+}
+
+/* ?limit=N&continue=TOKEN as kubectl pages: the token (metadata.continue of the page before) is
+ * the last name of that page in base64url. */
+static gboolean
+parse_paging (CaraHttpRequest *req, guint *ret_limit, char **ret_after)
+{
+  const char *limit = cara_http_request_get_query (req, "limit");
+  const char *token = cara_http_request_get_query (req, "continue");
+  guint64 n = 0;
+
+  if (limit != NULL && *limit != '\0' &&
+      (!g_ascii_string_to_unsigned (limit, 10, 1, G_MAXINT32, &n, NULL)))
+    {
+      cara_http_respond_problem (req, 400, "limit must be a whole number from 1 to 2147483647");
+      return FALSE;
+    }
+  *ret_limit = (guint) n;
+  if (token != NULL && *token != '\0')
+    {
+      g_autofree char *b64 = g_strdup (token);
+      g_strdelimit (b64, "-", '+');
+      g_strdelimit (b64, "_", '/');
+      g_autoptr (GString) padded = g_string_new (b64);
+      while (padded->len % 4 != 0)
+        g_string_append_c (padded, '=');
+      gsize len = 0;
+      g_autofree guchar *name = g_base64_decode (padded->str, &len);
+      g_autofree char *after = g_strndup ((const char *) name, len);
+      g_autoptr (GError) error = NULL;
+      if (len == 0 || !cara_validate_project_name (after, &error))
+        {
+          cara_http_respond_problem (req, 400, "invalid continue token: give the metadata.continue of the page before");
+          return FALSE;
+        }
+      *ret_after = g_steal_pointer (&after);
+    }
+  return TRUE;
+}
+
+static char *
+continue_token (const char *name)
+{
+  g_autofree char *b64 = g_base64_encode ((const guchar *) name, strlen (name));
+  g_strdelimit (b64, "+", '-');
+  g_strdelimit (b64, "/", '_');
+  char *end = strchr (b64, '=');
+  return end ? g_strndup (b64, (gsize) (end - b64)) : g_steal_pointer (&b64);
+}
+
 void
 api_projects_list (CaraHttpRequest *req, gpointer user_data)
 {
@@ -64,19 +150,32 @@ api_projects_list (CaraHttpRequest *req, gpointer user_data)
     return;
   const char * const *phases = cara_http_request_get_query_all (req, "phase");
   const char *node_ref = cara_http_request_get_query (req, "nodeRef");
+  g_autofree char *after = NULL;
+  guint limit = 0;
+  if (!parse_paging (req, &limit, &after))
+    return;
   StoreProjectFilter filter = {
     .node_ref = node_ref != NULL && *node_ref != '\0' ? node_ref : NULL,
     .phases = phases[0] != NULL ? phases : NULL,
+    .after = after,
+    .limit = limit,
   };
-  g_autoptr (GPtrArray) texts = NULL;
   g_autoptr (GError) error = NULL;
-  /* Stored texts spliced: 10,000 projects in tens of milliseconds instead of seconds. */
-  if (!store_list_project_texts (&filter, &texts, &error))
+  /* Stored texts sent as they are: 10,000 projects without decoding, encoding or copying them. */
+  g_autoptr (StoreTextList) texts = store_list_project_texts (&filter, &error);
+  if (texts == NULL)
     {
       cara_http_respond_error (req, error);
       return;
     }
-  cara_http_respond_json_text (req, 200, cara_project_list_text (texts));
+  const char *next = store_text_list_next_after (texts);
+  g_autofree char *token = next ? continue_token (next) : NULL;
+  ListBody *b = g_new0 (ListBody, 1);
+  cara_list_envelope ("ProjectList", token, &b->prefix, &b->suffix);
+  guint n = store_text_list_length (texts);
+  b->texts = g_steal_pointer (&texts);
+  cara_http_respond_pieces (req, 200, "application/json", n > 0 ? 2 * n + 1 : 2, list_body_piece, b,
+                            list_body_free);
 }
 
 /* A node token reaches only the projects placed on its node (SPEC §9). */

@@ -52,6 +52,12 @@ static const CaraHttpRoute routes[] = {
   { "POST", "/api/v1/projects/{name}/move", api_projects_move, CARA_HTTP_ROLE_ADMIN, CARA_HTTP_NODE_NONE },
   { "GET", "/api/v1/projects/{name}/move/volumes/{volume}", api_projects_move_volume, CARA_HTTP_ROLE_AGENT, CARA_HTTP_NODE_HANDLER },
   { "GET", "/api/v1/projects/{name}/move/transfers/{id}", api_projects_move_transfer, CARA_HTTP_ROLE_AGENT, CARA_HTTP_NODE_HANDLER },
+
+  { "GET", "/api/v1/whoami", api_whoami, CARA_HTTP_ROLE_READ, CARA_HTTP_NODE_NONE },
+  /* the dashboard's static files; the calls it makes carry the user's token */
+  { "GET", "/ui", api_ui_redirect, CARA_HTTP_ROLE_PUBLIC, CARA_HTTP_NODE_NONE },
+  { "GET", "/ui/", api_ui_index, CARA_HTTP_ROLE_PUBLIC, CARA_HTTP_NODE_NONE },
+  { "GET", "/ui/{file}", api_ui_asset, CARA_HTTP_ROLE_PUBLIC, CARA_HTTP_NODE_NONE },
 };
 
 void

@@ -28,6 +28,10 @@ void api_projects_delete (CaraHttpRequest *req, gpointer user_data);
 void api_projects_patch_status (CaraHttpRequest *req, gpointer user_data);
 void api_projects_logs (CaraHttpRequest *req, gpointer user_data);        /* api-streams.c */
 void api_projects_portforward (CaraHttpRequest *req, gpointer user_data); /* api-streams.c */
+void api_whoami (CaraHttpRequest *req, gpointer user_data);               /* api-whoami.c */
+void api_ui_redirect (CaraHttpRequest *req, gpointer user_data);          /* api-ui.c: the dashboard */
+void api_ui_index (CaraHttpRequest *req, gpointer user_data);
+void api_ui_asset (CaraHttpRequest *req, gpointer user_data);
 
 /* Hook for the watch API: when set, GET /api/v1/nodes and /api/v1/projects with
  * ?watch=true (or 1) are handed to @handler with @kind "Node" or "Project" instead of listing. */

@@ -17,6 +17,7 @@
 #include "pg-private.h"
 #include "server-auth.h"
 #include "server-config.h"
+#include "heartbeat-batch.h"
 #include "store.h"
 
 #define EVENTS_KEEP 10000
@@ -169,6 +170,8 @@ main (int argc, char **argv)
       return 1;
     }
 
+  heartbeat_batch_start (cfg->node_heartbeat_timeout_usec);
+
   /* The API: on the socket systemd passed, else on HOST:PORT. */
   int fd = -1;
   if (!cara_daemon_listen_fd ("api", &fd, &error))
@@ -239,6 +242,7 @@ main (int argc, char **argv)
   controllers_shutdown ();
 
   cara_http_server_stop (http);
+  heartbeat_batch_stop ();
   store_thread_disconnect ();
   g_main_loop_unref (s.loop);
   g_free (s.listen_desc);

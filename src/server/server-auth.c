@@ -146,6 +146,8 @@ match_token (ServerAuth *a, const char *given)
 
 /* The request data of a join-token request (a node token's request carries its node's name). */
 static char join_marker[] = "join token";
+/* ... and of a read-only token's (an admin's, or any with authorisation off, carries none). */
+static char read_marker[] = "read-only token";
 
 static gboolean
 forbid (GError **error, CaraHttpRequest *req, const char *who)
@@ -219,7 +221,10 @@ server_auth_authorize (CaraHttpRequest *req, const CaraHttpRoute *route, gpointe
     case CALLER_ADMIN:
       return TRUE;
     case CALLER_READ:
-      return route->role == CARA_HTTP_ROLE_READ || forbid (error, req, "the read-only token");
+      if (route->role != CARA_HTTP_ROLE_READ)
+        return forbid (error, req, "the read-only token");
+      cara_http_request_set_data (req, read_marker, NULL);
+      return TRUE;
     case CALLER_JOIN:
       if (route->role == CARA_HTTP_ROLE_JOIN)
         {
@@ -245,7 +250,20 @@ const char *
 server_auth_request_node (CaraHttpRequest *req)
 {
   const char *data = cara_http_request_get_data (req);
-  return data == join_marker ? NULL : data;
+  return data == join_marker || data == read_marker ? NULL : data;
+}
+
+const char *
+server_auth_request_role (CaraHttpRequest *req)
+{
+  const char *data = cara_http_request_get_data (req);
+  if (data == NULL)
+    return "admin";
+  if (data == read_marker)
+    return "read";
+  if (data == join_marker)
+    return "join";
+  return "node";
 }
 
 gboolean

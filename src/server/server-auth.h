@@ -36,5 +36,7 @@ gboolean server_auth_authorize (CaraHttpRequest *req, const CaraHttpRoute *route
 const char *server_auth_request_node (CaraHttpRequest *req);
 /* TRUE when @req was made with the join token (it may create nodes, never claim existing ones). */
 gboolean server_auth_request_is_join (CaraHttpRequest *req);
+/* The caller's role: "admin" (also when authorisation is off), "read", "join" or "node". */
+const char *server_auth_request_role (CaraHttpRequest *req);
 /* For those handlers: FALSE with a FORBIDDEN error unless @req may act for @node. */
 gboolean server_auth_check_node (CaraHttpRequest *req, const char *node, const char *what, GError **error);

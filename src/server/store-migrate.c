@@ -74,6 +74,11 @@ static const struct {
    * rows last written before this migration: those are encoded from their columns. */
   { 3, "project object text",
     "ALTER TABLE projects ADD COLUMN object TEXT;\n" },
+  /* The digest of the last heartbeat body written through the full path: while it is set (every
+   * other write of the row clears it), a heartbeat with the same body changes nothing but the
+   * time, and the time is written in batches with no event (store_flush_heartbeats). */
+  { 4, "heartbeat digest",
+    "ALTER TABLE nodes ADD COLUMN heartbeat_digest TEXT;\n" },
 };
 
 gboolean

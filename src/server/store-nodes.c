@@ -28,7 +28,7 @@ node_write_row (PGconn *c, gpointer obj, gboolean insert, GError **error)
         "$8::jsonb, $9::jsonb, $10::jsonb, $11::jsonb) RETURNING 1)" ROW_EVENT_TAIL ("Node")
       : "WITH w AS (UPDATE nodes SET state = $2, unschedulable = $3, resource_version = $4, created_at = cara_ts($5), "
         "updated_at = cara_ts($6), last_heartbeat = cara_ts($7), labels = $8::jsonb, annotations = $9::jsonb, "
-        "spec = $10::jsonb, status = $11::jsonb WHERE name = $1 RETURNING 1)" ROW_EVENT_TAIL ("Node"),
+        "spec = $10::jsonb, status = $11::jsonb, heartbeat_digest = NULL WHERE name = $1 RETURNING 1)" ROW_EVENT_TAIL ("Node"),
       G_N_ELEMENTS (p), p, error);
   return r != NULL;
 }

@@ -2,6 +2,8 @@
 #define G_LOG_DOMAIN "cara-store"
 #include "config.h"
 
+#include <string.h>
+
 #include "cara-error.h"
 #include "cara-json.h"
 #include "cara-log.h"
@@ -52,32 +54,78 @@ store_get_project (const char *name, CaraProject **ret, GError **error)
 #define LIST_WHERE \
   "WHERE ($1::text IS NULL OR node_ref = $1) AND ($2::text[] IS NULL OR phase = ANY ($2)) ORDER BY name"
 
-gboolean
-store_list_project_texts (const StoreProjectFilter *filter, GPtrArray **ret_texts, GError **error)
+struct _StoreTextList {
+  PGresult *result;   /* name, object */
+  guint n;            /* rows returned (one more than asked shows that more follow) */
+  char **encoded;     /* for rows last written before objects were stored: their text */
+  gboolean more;
+};
+
+void
+store_text_list_free (StoreTextList *l)
+{
+  if (l == NULL)
+    return;
+  PQclear (l->result);
+  if (l->encoded)
+    for (guint i = 0; i < l->n; i++)
+      g_free (l->encoded[i]);
+  g_free (l->encoded);
+  g_free (l);
+}
+
+guint
+store_text_list_length (StoreTextList *l)
+{
+  return l->n;
+}
+
+const char *
+store_text_list_get (StoreTextList *l, guint i, gsize *ret_len)
+{
+  const char *text = l->encoded && l->encoded[i] ? l->encoded[i] : PQgetvalue (l->result, (int) i, 1);
+  *ret_len = l->encoded && l->encoded[i] ? strlen (text) : (gsize) PQgetlength (l->result, (int) i, 1);
+  return text;
+}
+
+const char *
+store_text_list_next_after (StoreTextList *l)
+{
+  return l->more && l->n > 0 ? PQgetvalue (l->result, (int) l->n - 1, 0) : NULL;
+}
+
+StoreTextList *
+store_list_project_texts (const StoreProjectFilter *filter, GError **error)
 {
   g_autofree char *phases = filter && filter->phases ? store_text_array (filter->phases) : NULL;
-  const char *p[] = { filter ? filter->node_ref : NULL, phases };
-  /* The columns follow the object so that a row without one can be encoded from them. */
-  g_autoptr (PGresult) r = store_exec_once ("SELECT " ROW_COLUMNS ", object FROM projects " LIST_WHERE, 2, p,
-                                            error);
-  if (r == NULL)
-    return FALSE;
-  int object_col = PQnfields (r) - 1;
-  g_autoptr (GPtrArray) texts = g_ptr_array_new_full ((guint) PQntuples (r), g_free);
-  for (int i = 0; i < PQntuples (r); i++)
+  g_autofree char *limit = filter && filter->limit ? g_strdup_printf ("%u", filter->limit + 1) : NULL;
+  const char *p[] = { filter ? filter->node_ref : NULL, phases, filter ? filter->after : NULL, limit };
+  g_autoptr (StoreTextList) l = g_new0 (StoreTextList, 1);
+
+  /* Only the stored texts travel: the columns would double what PostgreSQL sends. */
+  l->result = store_exec_once ("SELECT name, object FROM projects "
+                               "WHERE ($1::text IS NULL OR node_ref = $1) AND ($2::text[] IS NULL OR phase = ANY ($2)) "
+                               "AND ($3::text IS NULL OR name > $3) ORDER BY name LIMIT $4::bigint", 4, p, error);
+  if (l->result == NULL)
+    return NULL;
+  l->n = (guint) PQntuples (l->result);
+  if (filter && filter->limit && l->n > filter->limit)
     {
-      if (!PQgetisnull (r, i, object_col))
-        {
-          g_ptr_array_add (texts, g_strdup (PQgetvalue (r, i, object_col)));
-          continue;
-        }
-      g_autoptr (CaraProject) n = store_rows_from_row (&project_kind, r, i, error);
-      if (n == NULL)
-        return FALSE;
-      g_ptr_array_add (texts, cara_project_to_data (n));
+      l->n = filter->limit;
+      l->more = TRUE;
     }
-  *ret_texts = g_steal_pointer (&texts);
-  return TRUE;
+  for (guint i = 0; i < l->n; i++)
+    {
+      if (!PQgetisnull (l->result, (int) i, 1))
+        continue;
+      g_autoptr (CaraProject) one = NULL;
+      if (!store_get_project (PQgetvalue (l->result, (int) i, 0), &one, error))
+        return NULL;
+      if (l->encoded == NULL)
+        l->encoded = g_new0 (char *, l->n);
+      l->encoded[i] = cara_project_to_data (one);
+    }
+  return g_steal_pointer (&l);
 }
 
 gboolean

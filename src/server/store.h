@@ -60,6 +60,17 @@ gboolean store_list_nodes (GPtrArray **ret_nodes, gint64 *ret_rv, GError **error
 typedef gboolean (*StoreNodeMutateFunc) (CaraNode *node, gpointer user_data, GError **error);
 gboolean store_update_node (const char *name, StoreNodeMutateFunc mutate, gpointer user_data, CaraNode **ret,
                             GError **error);
+
+/* Heartbeats that change nothing but the time (heartbeat-batch.h).  After a heartbeat written with
+ * store_update_node at @resource_version, marks the row as holding the heartbeat of @digest; a
+ * write after it (the rv differs) already cleared the mark, and then this does nothing. */
+gboolean store_mark_node_heartbeat (const char *name, const char *resource_version, const char *digest,
+                                    GError **error);
+/* Writes each node's heartbeat time (RFC 3339): the time column and the lastHeartbeat fields of the
+ * status, no new resourceVersion, no event.  Adds to @ret_marked the nodes whose rows still hold the
+ * heartbeat of the same digest (for the others, something else was written since). */
+gboolean store_flush_heartbeats (guint n, const char * const *names, const char * const *times,
+                                 const char * const *digests, GHashTable *ret_marked, GError **error);
 /* Refuses (CONFLICT) while projects in Scheduled/Running/Terminating still reference the node. */
 gboolean store_delete_node (const char *name, GError **error);
 
@@ -82,6 +93,8 @@ gboolean store_get_node_agent_secret (const char *name, char **ret_secret, GErro
 typedef struct {
   const char *node_ref;       /* NULL: any */
   const char * const *phases; /* NULL-terminated; NULL: any phase; empty: matches nothing */
+  const char *after;          /* only names after this one (a page's continuation); NULL: from the start */
+  guint limit;                /* at most this many; 0: all */
 } StoreProjectFilter;
 
 gboolean store_create_project (CaraProject *project, GError **error);
@@ -91,8 +104,16 @@ gboolean store_list_projects (const StoreProjectFilter *filter, GPtrArray **ret_
                               GError **error);
 
 /* The same projects as their JSON text (what GET /api/v1/projects/{name} answers), for lists that
- * need not look inside them. */
-gboolean store_list_project_texts (const StoreProjectFilter *filter, GPtrArray **ret_texts, GError **error);
+ * need not look inside them: the texts stay in the query's result, so a list is sent without being
+ * copied.  Free with store_text_list_free. */
+typedef struct _StoreTextList StoreTextList;
+StoreTextList *store_list_project_texts (const StoreProjectFilter *filter, GError **error);
+guint store_text_list_length (StoreTextList *l);
+const char *store_text_list_get (StoreTextList *l, guint i, gsize *ret_len);
+/* With a limit: the last name returned when more projects follow it, else NULL. */
+const char *store_text_list_next_after (StoreTextList *l);
+void store_text_list_free (StoreTextList *l);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (StoreTextList, store_text_list_free)
 
 typedef gboolean (*StoreProjectMutateFunc) (CaraProject *project, gpointer user_data, GError **error);
 /* As store_update_node.  Status updates (controllers, agents) go through here too. */

@@ -57,6 +57,11 @@ class DebE2E(test_systemd.E2E):
         self.versions = []
         self.join_token = secrets.token_hex(16)
 
+    def cleanup(self):
+        super().cleanup()
+        if os.environ.get("CARA_E2E_KEEP") != "1":
+            shutil.rmtree(self.work, ignore_errors=True)
+
     # --- building --------------------------------------------------------------------------
 
     def build_one(self, name, version=None):
@@ -302,27 +307,7 @@ def main():
         ("apt-get purge leaves no state", e.purge),
     ]
     independent = {e.lintian, e.busctl}
-    try:
-        blocked = None
-        for name, fn in steps:
-            if blocked:
-                e.results.append((name, False, f"not run: {blocked}"))
-                log(f"NOT RUN: {name} (after failed step: {blocked})")
-                continue
-            if not e.step(name, fn) and fn not in independent:
-                blocked = name
-                if e.started:
-                    log("--- journal of the cara units:\n" + e.journal("cara-server") + e.journal("cara-agent"))
-    finally:
-        e.cleanup()
-        if os.environ.get("CARA_E2E_KEEP") != "1":
-            shutil.rmtree(e.work, ignore_errors=True)
-
-    failed = [r for r in e.results if not r[1]]
-    log("\n=== e2e summary")
-    for name, good, msg in e.results:
-        log(f"{'ok  ' if good else 'FAIL'} {name}" + ("" if good else f": {msg.splitlines()[0][:200]}"))
-    sys.exit(1 if failed else 0)
+    sys.exit(e.run_steps(steps, independent))
 
 
 if __name__ == "__main__":

@@ -164,6 +164,30 @@ class E2E:
 
     # --- steps ---------------------------------------------------------------------------------
 
+    def run_steps(self, steps, independent):
+        """Runs (name, fn) steps in order, skips the rest after a failed one unless it is in
+        @independent, always cleans up, prints a summary; returns the exit status."""
+        try:
+            blocked = None
+            for name, fn in steps:
+                if blocked:
+                    self.results.append((name, False, f"not run: {blocked}"))
+                    log(f"NOT RUN: {name} (after failed step: {blocked})")
+                    continue
+                if not self.step(name, fn) and fn not in independent:
+                    blocked = name
+                    if self.started:
+                        log("--- journal of the cara units:\n" + self.journal("cara-server") +
+                            self.journal("cara-agent"))
+        finally:
+            self.cleanup()
+
+        failed = [r for r in self.results if not r[1]]
+        log("\n=== e2e summary")
+        for name, good, msg in self.results:
+            log(f"{'ok  ' if good else 'FAIL'} {name}" + ("" if good else f": {msg.splitlines()[0][:200]}"))
+        return 1 if failed else 0
+
     def build_project(self):
         if not os.path.exists(os.path.join(self.build, "meson-private", "coredata.dat")):
             run(["meson", "setup", "--prefix=/usr", "--sysconfdir=/etc", "--localstatedir=/var",
@@ -511,25 +535,7 @@ def main():
     ]
     # Steps whose failure does not stop the later ones.
     independent = {e.verify_units, e.journal_server, e.journal_project, e.busctl, e.health_of_units}
-    try:
-        blocked = None
-        for name, fn in steps:
-            if blocked:
-                e.results.append((name, False, f"not run: {blocked}"))
-                log(f"NOT RUN: {name} (after failed step: {blocked})")
-                continue
-            if not e.step(name, fn) and fn not in independent:
-                blocked = name
-                if e.started:
-                    log("--- journal of the cara units:\n" + e.journal("cara-server") + e.journal("cara-agent"))
-    finally:
-        e.cleanup()
-
-    failed = [r for r in e.results if not r[1]]
-    log("\n=== e2e summary")
-    for name, good, msg in e.results:
-        log(f"{'ok  ' if good else 'FAIL'} {name}" + ("" if good else f": {msg.splitlines()[0][:200]}"))
-    sys.exit(1 if failed else 0)
+    sys.exit(e.run_steps(steps, independent))
 
 
 if __name__ == "__main__":

@@ -544,7 +544,7 @@ class Postgres:
     .stop() .start() .restart() .kill()
     """
 
-    def __init__(self, start=True, port=5432):
+    def __init__(self, start=True, port=5432, standby_of=None):
         if not os.access(os.path.join(PG_BINDIR, "postgres"), os.X_OK):
             skip("PostgreSQL server binaries not found in " + PG_BINDIR)
         self.user = ensure_test_user()
@@ -555,10 +555,17 @@ class Postgres:
         self.host = self.dir
         self.port = port
         self.url = self.url_for("postgres")
-        _copy_tree(_pg_template(), self.data, self.user)
-        os.chmod(self.data, 0o700)
         if self.user:
             shutil.chown(self.dir, self.user, self.user)
+        if standby_of:
+            # A streaming standby: a base backup of the running primary with its standby.signal and
+            # primary_conninfo written by -R.
+            run(as_user([os.path.join(PG_BINDIR, "pg_basebackup"), "-h", standby_of.socket_dir, "-p",
+                         str(standby_of.port), "-U", "postgres", "-D", self.data, "-R", "-X", "stream",
+                         "--no-sync"], self.user or "nobody"), cwd=self.dir)
+        else:
+            _copy_tree(_pg_template(), self.data, self.user)
+        os.chmod(self.data, 0o700)
         self.daemon = Daemon([os.path.join(PG_BINDIR, "postgres"), "-D", self.data, "-k", self.socket_dir,
                               "-p", str(self.port)], name="postgres", cwd=self.dir, user=self.user, start=False)
         self.closed = False
@@ -585,7 +592,7 @@ class Postgres:
                 lines = f.read().split("\n")
         except OSError:
             return False
-        if len(lines) < 8 or lines[7].strip() != "ready":
+        if len(lines) < 8 or lines[7].strip() not in ("ready", "standby"):
             return False
         return subprocess.run([os.path.join(PG_BINDIR, "pg_isready"), "-q", "-h", self.socket_dir,
                                "-p", str(self.port), "-U", "postgres", "-d", "postgres"]).returncode == 0
@@ -606,6 +613,14 @@ class Postgres:
     def restart(self, mode="fast"):
         self.stop(mode)
         return self.start()
+
+    def standby(self):
+        """A new cluster streaming from this one (started; read-only until .promote())."""
+        return Postgres(standby_of=self)
+
+    def promote(self):
+        """Makes a standby a primary (pg_ctl promote, waiting until it accepts writes)."""
+        run(as_user([os.path.join(PG_BINDIR, "pg_ctl"), "promote", "-w", "-D", self.data], self.user or "nobody"))
 
     def psql(self, sql, db="postgres", check=True):
         r = run([os.path.join(PG_BINDIR, "psql"), "-X", "-A", "-t", "-q", "-v", "ON_ERROR_STOP=1",

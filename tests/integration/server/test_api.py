@@ -296,6 +296,32 @@ class T:
         for item in d["items"]:
             one = self.expect("GET", "/api/v1/projects/" + item["metadata"]["name"], None, 200)
             assert item == one, (item, one)
+        everything = d["items"]
+        assert "metadata" not in d, d  # no pages asked for: no continuation
+
+        # Pages as kubectl asks for them: ?limit=N, then ?continue=<metadata.continue>; the pages
+        # together are the whole list, in order, and the last one has no continuation.
+        pages, token = [], None
+        while True:
+            q = "?limit=2" + ("&continue=" + token if token else "")
+            d = self.expect("GET", "/api/v1/projects" + q, None, 200)
+            pages.append(d["items"])
+            token = (d.get("metadata") or {}).get("continue")
+            if not token:
+                break
+            assert len(d["items"]) == 2, d
+        assert len(pages) == (len(everything) + 1) // 2 and all(len(p) == 2 for p in pages[:-1]), pages
+        assert [i for p in pages for i in p] == everything
+        d = self.expect("GET", "/api/v1/projects?phase=Failed&limit=1", None, 200)
+        assert [i["metadata"]["name"] for i in d["items"]] == ["alpha"] and d["metadata"]["continue"], d
+        d = self.expect("GET", "/api/v1/projects?phase=Failed&limit=5&continue=" + d["metadata"]["continue"], None, 200)
+        assert [i["metadata"]["name"] for i in d["items"]] == ["mid", "zeta"] and "metadata" not in d, d
+        for bad in ["0", "-1", "x", "1.5", "99999999999"]:
+            self.expect("GET", "/api/v1/projects?limit=" + bad, None, 400,
+                        detail="limit must be a whole number from 1 to 2147483647")
+        for bad in ["!!!", "Lw", "QUJD"]:  # not base64url; "/"; "ABC" (not a project name)
+            self.expect("GET", "/api/v1/projects?limit=1&continue=" + bad, None, 400,
+                        detail_contains=["invalid continue token"])
 
     def test_project_update(self):
         self.expect("POST", "/api/v1/projects", project_body("up"), 201)

@@ -179,6 +179,17 @@ def run(pg, url, env, data_dir):
         expect(srv, "PATCH", "/api/v1/projects/p/status", "reader-1", 403, {"phase": "Failed"})
         expect(srv, "DELETE", "/api/v1/projects/p?force=true", "reader-1", 403)
         expect(srv, "DELETE", "/api/v1/projects/p?force=true", admin, 204)
+        # whoami: the caller's role, for admin and read-only tokens (the dashboard's action buttons)
+        assert json.loads(expect(srv, "GET", "/api/v1/whoami", admin, 200)) == {"role": "admin"}
+        assert json.loads(expect(srv, "GET", "/api/v1/whoami", "reader-1", 200)) == {"role": "read"}
+        expect(srv, "GET", "/api/v1/whoami", t1, 403)
+        expect(srv, "GET", "/api/v1/whoami", join, 403)
+        expect(srv, "GET", "/api/v1/whoami", None, 401)
+        expect(srv, "GET", "/api/v1/whoami", "wrong", 401)
+        # the dashboard's files are public (the API calls the page makes carry the token)
+        for token in (None, "wrong", "reader-1", t1, join, admin):
+            expect(srv, "GET", "/ui/", token, 200)
+            expect(srv, "GET", "/ui/app.js", token, 200)
 
     # the same tokens after a restart; configured tokens win over the files
     with CaraServer(database_url=url, env={"CARA_AUTH": "token"}, data_dir=data_dir) as srv:
@@ -220,6 +231,7 @@ def run(pg, url, env, data_dir):
     with CaraServer(database_url=url, env={"CARA_AUTH": "none"}) as srv:
         expect(srv, "GET", "/api/v1/nodes", None, 200)
         assert not os.path.exists(os.path.join(srv.data_dir, "admin.token"))
+        assert json.loads(expect(srv, "GET", "/api/v1/whoami", None, 200)) == {"role": "admin"}
     # a typo does not turn it off
     srv = CaraServer(database_url=url, env={"CARA_AUTH": "nope"}, start=False)
     srv.wait = False
