@@ -36,6 +36,16 @@ def rss_mib(pid):
     return 0.0
 
 
+def cpu_s(pid):
+    """User + system CPU seconds of @pid so far."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except OSError:
+        return 0.0
+
+
 class Sampler(threading.Thread):
     def __init__(self, pids):
         super().__init__(daemon=True)
@@ -101,7 +111,9 @@ def main():
         for run in range(args.runs):
             src, dst = agents[run % 2], agents[(run + 1) % 2]
             c.wait_phase(name, "Running", timeout=120, node=src.node)
-            sampler = Sampler({"server": c.server.pid, "agent_a": a.pid, "agent_b": b.pid})
+            pids = {"server": c.server.pid, "agent_a": a.pid, "agent_b": b.pid}
+            cpu0 = {k: cpu_s(v) for k, v in pids.items()}
+            sampler = Sampler(pids)
             sampler.start()
             t0 = time.monotonic()
             s, _ = c.api("POST", "/api/v1/projects/%s/move?node=%s" % (name, dst.node))
@@ -125,11 +137,13 @@ def main():
             assert m["phase"] == "Done", m
             copy_s = t_start - (t_copy or t0)
             r = {"from": src.node[-1], "to": dst.node[-1], "bytes": m["bytesCopied"], "copy_s": copy_s,
-                 "copy_mb_s": m["bytesCopied"] / 1e6 / copy_s, "move_s": t_done - t0, "peak_rss_mib": sampler.peak}
+                 "copy_mb_s": m["bytesCopied"] / 1e6 / copy_s, "move_s": t_done - t0, "peak_rss_mib": sampler.peak,
+                 "cpu_s": {k: round(cpu_s(v) - cpu0[k], 2) for k, v in pids.items()}}
             res["runs"].append(r)
-            print("run %d: %s -> %s: %.0f MB in %.2f s copying (%.0f MB/s), %.2f s in all; peak RSS %s" % (
+            print("run %d: %s -> %s: %.0f MB in %.2f s copying (%.0f MB/s), %.2f s in all; peak RSS %s; CPU %s" % (
                 run + 1, r["from"], r["to"], r["bytes"] / 1e6, copy_s, r["copy_mb_s"], r["move_s"],
-                ", ".join("%s %.1f MiB" % kv for kv in sorted(sampler.peak.items()))), flush=True)
+                ", ".join("%s %.1f MiB" % kv for kv in sorted(sampler.peak.items())),
+                ", ".join("%s %.2f s" % kv for kv in sorted(r["cpu_s"].items()))), flush=True)
     res["floor_mb_s"] = args.mb * 1048576 / 1e6 / res["floor_s"]
     res["load_end"] = list(os.getloadavg())
     print(json.dumps(res, indent=1))
