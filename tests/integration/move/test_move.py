@@ -7,6 +7,7 @@
    on b, bytesCopied covers the data, and a's volume is gone once the project runs on b.
 2. Moving it back while the target agent is killed mid-copy: the move Fails, the project is back
    Running on b with its data intact.
+   The old node's agent killed mid-copy and restarted: the same, once it is back.
 3. The server restarted mid-copy: the move is aborted cleanly, the project Running on b, intact.
 4. `drain --evict` of b moves it, with its data, to a.
 5. kill -9 of the agent holding it: after the grace the project is not moved, NodeLost/DataOnNode
@@ -107,6 +108,22 @@ def main():
         a.start()
         a.wait_ready()
         c.wait_node_ready(a.node)
+
+        # ---- 2b. the old node's agent restarted mid-copy: aborted, and when it is back it runs the project again
+        s, _ = c.api("POST", "/api/v1/projects/%s/move?node=%s" % (name, a.node))
+        assert s == 202, s
+        fx.wait_until(lambda: migration(c, name).get("phase") == "Copying", timeout=60, interval=0.01,
+                      what="copying")
+        b.kill()
+        m = wait_migration(c, name, "Failed", timeout=120)
+        assert "stays on node " + b.node in m["message"], m
+        b.start()
+        b.wait_ready()
+        c.wait_node_ready(b.node)
+        fx.wait_until(lambda: container_of(name, b.node)["state"] == "running", timeout=60, what="running again on b")
+        sh(container_of(name, b.node)["id"], "cd /data && sha256sum -c -s manifest.sha")
+        fx.wait_until(lambda: volumes_of(name, a.node) == [], timeout=30, what="a's partial copy removed")
+        assert c.project(name)["status"]["nodeRef"] == b.node
 
         # ---- 3. the server restarted mid-copy: the move is aborted cleanly, back on b with its data
         s, _ = c.api("POST", "/api/v1/projects/%s/move?node=%s" % (name, a.node))
