@@ -26,7 +26,7 @@ from benchlib import fx
 
 import cara_agent as ca  # tests/lib, on sys.path through benchlib
 
-SECTIONS = ["deploy", "bulk", "control", "footprint", "failure", "secrets"]
+SECTIONS = ["deploy", "bulk", "control", "footprint", "failure", "secrets", "move"]
 RID = secrets.token_hex(2)                  # run id: label value and part of every name
 ADMIN_TOKEN = secrets.token_hex(32)
 JOIN_TOKEN = secrets.token_hex(32)
@@ -807,6 +807,27 @@ def section_scheduling(args, budget):
     return res
 
 
+def section_move(args, budget, quick):
+    """bench/move/bench_move.py (issue 24), run as it is: its own server (auth off), two agents on this
+    dockerd, one Persistent volume moved between them and back."""
+    mb, runs = (256, 2) if quick else (1024, 3)
+    cmd = [sys.executable, os.path.join(bl.HERE, "move", "bench_move.py"), "--server", args.server_bin, "--agent",
+           args.agent_bin, "--ctl", args.ctl_bin, "--mb", str(mb), "--runs", str(runs)]
+    log("move: " + " ".join(cmd[1:]))
+    t0 = time.time()
+    r = bl.run(cmd, timeout=budget.timeout(900), check=False)
+    out = r.stdout
+    i = out.find("\n{")
+    if i < 0:
+        raise RuntimeError("bench_move printed no result (exit %d):\n%s%s" % (r.returncode, out[-3000:], r.stderr[-3000:]))
+    res = json.loads(out[i + 1:out.rfind("}") + 1])
+    res["exit"] = r.returncode
+    res["wall_s"] = time.time() - t0
+    res["bench_command"] = "bench/move/bench_move.py --mb %d --runs %d" % (mb, runs)
+    log("move: %s MB/s (floor %.0f MB/s)" % (", ".join("%.0f" % x["copy_mb_s"] for x in res["runs"]), res["floor_mb_s"]))
+    return res
+
+
 # ---------------------------------------------------------------------------------------------
 # 4. Footprint (the agent and Docker; the server's is measured in section_control)
 
@@ -1126,6 +1147,9 @@ def main():
             record("bulk", lambda: merge_bulk(sec["bulk"], section_bulk(args, ctx, budget), command))
         else:
             record("bulk", lambda: section_bulk(args, ctx, budget))
+    if "move" in only:
+        log("== 6. moves with data (bench/move)")
+        record("move", lambda: section_move(args, budget, q))
     if needs_main:
         ctx["cara"].close()
     if "footprint" in only or "control" in only:

@@ -24,6 +24,7 @@
 #include "cara-token.h"
 #include "cara-websocket.h"
 #include "docker.h"
+#include "volume-copy.h"
 
 /* Bounds on the threads streams may hold (one per followed log or forwarded connection). */
 #define MAX_STREAMS 256
@@ -545,6 +546,12 @@ static const CaraHttpRoute routes[] = {
   { "GET", "/api/v1/forward/{project}/{service}/{port}", handle_forward, CARA_HTTP_ROLE_ADMIN, CARA_HTTP_NODE_NONE },
   { "GET", "/api/v1/exec/{project}/{service}", agent_exec_handle, CARA_HTTP_ROLE_ADMIN, CARA_HTTP_NODE_NONE },
   { "GET", "/metrics", handle_metrics, CARA_HTTP_ROLE_ADMIN, CARA_HTTP_NODE_NONE },
+  { "POST", "/api/v1/migrate/{project}/stop", volume_copy_handle_stop, CARA_HTTP_ROLE_ADMIN, CARA_HTTP_NODE_NONE },
+  { "POST", "/api/v1/migrate/{project}/resume", volume_copy_handle_resume, CARA_HTTP_ROLE_ADMIN, CARA_HTTP_NODE_NONE },
+  { "GET", "/api/v1/migrate/{project}/archive", volume_copy_handle_archive, CARA_HTTP_ROLE_ADMIN, CARA_HTTP_NODE_NONE },
+  { "GET", "/api/v1/migrate/transfers/{id}", volume_copy_handle_transfer, CARA_HTTP_ROLE_ADMIN, CARA_HTTP_NODE_NONE },
+  { "POST", "/api/v1/migrate/{project}/receive", volume_copy_handle_receive, CARA_HTTP_ROLE_ADMIN, CARA_HTTP_NODE_NONE },
+  { "POST", "/api/v1/migrate/{project}/purge", volume_copy_handle_purge, CARA_HTTP_ROLE_ADMIN, CARA_HTTP_NODE_NONE },
 };
 
 /* SPEC §9: logs and forward take only the server, which presents the secret derived from this

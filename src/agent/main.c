@@ -25,6 +25,7 @@
 #include "proxy.h"
 #include "watch.h"
 #include "worker.h"
+#include "volume-copy.h"
 
 typedef struct {
   AgentConfig *cfg;
@@ -234,6 +235,7 @@ main (int argc, char **argv)
     }
   event_reporter_start (cfg);
   a.worker = agent_worker_new (cfg, g_main_context_default (), on_project, &a);
+  volume_copy_init (cfg, a.worker);
   agent_worker_set_proxy (a.worker, proxy);
   Events *events = events_start (cfg, a.worker);
   Heartbeat *hb = heartbeat_start (cfg, g_main_context_default (), on_heartbeat, &a);

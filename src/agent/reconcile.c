@@ -162,6 +162,12 @@ ensure_volume (DockerClient *dc, const AgentConfig *cfg, const char *project, co
     return g_strdup (v->host_path);
   const char *type = v->type == CARA_VOLUME_TYPE_PERSISTENT ? "Persistent" : "Ephemeral";
   g_autofree char *name = g_strdup_printf ("cara-%s-%s", project, v->name);
+  /* Our suffixed volume, once made, stays ours even when the plain name is free again (the
+   * other node's copy removed after a move): its data is what the containers use. */
+  g_autofree char *suffixed = g_strdup_printf ("cara-%s-%s-%s", project, v->name, cfg->node_name);
+  g_autoptr (JsonObject) mine = docker_volume_inspect (dc, suffixed, NULL);
+  if (mine && g_strcmp0 (docker_labels_get (mine, AGENT_LABEL_NODE), cfg->node_name) == 0)
+    return g_steal_pointer (&suffixed);
   for (int attempt = 0; attempt < 2; attempt++)
     {
       g_autoptr (GError) local = NULL;
@@ -295,9 +301,10 @@ error_is_transient (const GError *error)
 }
 
 /* @current: service name -> ID of the container made from the current spec (filled as we go). */
+/* @start: FALSE creates what is missing but starts nothing (a move's target, SPEC §14). */
 static gboolean
 ensure_services (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p, GHashTable *current_ids,
-                 GHashTable *waiting, Failure *fail)
+                 GHashTable *waiting, gboolean start, Failure *fail)
 {
   const char *project = p->metadata.name;
   g_autoptr (GError) error = NULL;
@@ -412,7 +419,7 @@ ensure_services (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p,
       if (current)
         {
           gboolean never_started = g_strcmp0 (obj_string (current, "State"), "created") == 0;
-          if (wants_start (current, svc->restart_policy, dc)
+          if (start && wants_start (current, svc->restart_policy, dc)
               && (never_started || own_restart_allowed (obj_string (current, "Id"))))
             {
               cara_log_service (G_LOG_LEVEL_INFO, project, svc->name, "Starting container %.12s",
@@ -470,6 +477,13 @@ ensure_services (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p,
           fail->transient = error_is_transient (error);
           fail->message = g_strdup_printf ("service %s: %s", svc->name, error->message);
           return FALSE;
+        }
+      if (!start)
+        {
+          cara_log_service (G_LOG_LEVEL_INFO, project, svc->name, "Created container %.12s (%s), not started", id,
+                            svc->image);
+          g_hash_table_insert (current_ids, svc->name, g_steal_pointer (&id));
+          continue;
         }
       if (!docker_container_start (dc, id, &error))
         {
@@ -699,7 +713,7 @@ reconcile_ensure (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p
   Failure fail = { 0 };
   g_autoptr (GHashTable) current_ids = apply ? g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free) : NULL;
   g_autoptr (GHashTable) waiting = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
-  gboolean ok = !apply || ensure_services (dc, cfg, p, current_ids, waiting, &fail);
+  gboolean ok = !apply || ensure_services (dc, cfg, p, current_ids, waiting, TRUE, &fail);
   if (!ok && network_went_away (&fail))
     {
       /* Removed behind our back (docker network rm) before its event reached us: made again. */
@@ -709,7 +723,7 @@ reconcile_ensure (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p
       fail = (Failure) { 0 };
       g_hash_table_remove_all (current_ids);
       g_hash_table_remove_all (waiting);
-      ok = ensure_services (dc, cfg, p, current_ids, waiting, &fail);
+      ok = ensure_services (dc, cfg, p, current_ids, waiting, TRUE, &fail);
     }
   if (!ok)
     {
@@ -735,6 +749,20 @@ reconcile_ensure (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p
       return g_steal_pointer (&r);
     }
   return observe (dc, cfg, p, current_ids, waiting, ret_recheck_usec);
+}
+
+gboolean
+reconcile_prepare (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p, GError **error)
+{
+  Failure fail = { 0 };
+  g_autoptr (GHashTable) ids = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
+  g_autoptr (GHashTable) waiting = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
+  if (ensure_services (dc, cfg, p, ids, waiting, FALSE, &fail))
+    return TRUE;
+  g_set_error (error, CARA_ERROR, fail.transient ? CARA_ERROR_UNAVAILABLE : CARA_ERROR_FAILED, "%s: %s", fail.reason,
+               fail.message);
+  g_free (fail.message);
+  return FALSE;
 }
 
 /* ---------------------------------------------------------------- teardown */

@@ -18,6 +18,10 @@ CaraStatusReport *reconcile_ensure (DockerClient *dc, const AgentConfig *cfg, co
 /* *ret_recheck_usec (may be NULL): after how long the project should be observed again because
  * its ServicesReady condition changes with time alone (a service up long enough); 0: no need. */
 
+/* Creates the network, volumes and containers of @p like reconcile_ensure() but starts nothing:
+ * the target of a move (SPEC §14), whose volumes are filled before the project starts. */
+gboolean reconcile_prepare (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p, GError **error);
+
 /* Removes our containers and network of @project and its Ephemeral volumes (Persistent volumes
  * stay).  Works from labels alone, so it also finishes an interrupted teardown. */
 gboolean reconcile_teardown (DockerClient *dc, const AgentConfig *cfg, const char *project, GError **error);

@@ -13,6 +13,7 @@
 #include "reconcile.h"
 #include "server-api.h"
 #include "worker.h"
+#include "volume-copy.h"
 
 typedef struct {
   CaraProject *desired;  /* NULL: not placed here any more, tear down */
@@ -273,6 +274,8 @@ process (gpointer data, gpointer user_data)
   DockerClient *dc = docker_client_for_thread (w->cfg->docker_host, &error);
   if (dc == NULL)
     cara_log_project (G_LOG_LEVEL_WARNING, name, "Cannot reach Docker: %s", error->message);
+  else if (volume_copy_skip (name, p))
+    cara_log_project (G_LOG_LEVEL_DEBUG, name, "Project %s is being moved: left alone", name);
   else if (p == NULL)
     {
       teardown (w, dc, name, FALSE);

@@ -96,8 +96,12 @@ static const Field service_status_fields[] = {
   V ("name"), V ("containerId"), V ("state"), V ("restartCount"), V ("health"), END,
 };
 
+static const Field migration_fields[] = {
+  V ("from"), V ("to"), V ("phase"), V ("bytesCopied"), V ("bytesTotal"), V ("message"), V ("discardData"), END,
+};
 static const Field project_status_fields[] = {
-  V ("phase"), V ("nodeRef"), O ("conditions", condition_fields), O ("services", service_status_fields), END,
+  V ("phase"), V ("nodeRef"), O ("conditions", condition_fields), O ("services", service_status_fields),
+  O ("migration", migration_fields), END,
 };
 
 static const Field project_fields[] = {

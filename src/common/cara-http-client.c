@@ -24,6 +24,7 @@ struct _CaraHttpClient {
   char *user_agent;
   guint timeout_ms;
   guint connect_timeout_ms;
+  guint buffer_size; /* CURLOPT_BUFFERSIZE; 0: libcurl's default */
 };
 
 static void
@@ -134,6 +135,12 @@ cara_http_client_set_connect_timeout (CaraHttpClient *c, guint timeout_ms)
 }
 
 void
+cara_http_client_set_buffer_size (CaraHttpClient *c, guint bytes)
+{
+  c->buffer_size = bytes;
+}
+
+void
 cara_http_client_set_user_agent (CaraHttpClient *c, const char *ua)
 {
   g_free (c->user_agent);
@@ -217,6 +224,8 @@ perform (CaraHttpClient *c, const char *method, const char *path, const char *co
   curl_easy_setopt (curl, CURLOPT_CONNECTTIMEOUT_MS, (long) c->connect_timeout_ms);
   if (c->timeout_ms)
     curl_easy_setopt (curl, CURLOPT_TIMEOUT_MS, (long) c->timeout_ms);
+  if (c->buffer_size)
+    curl_easy_setopt (curl, CURLOPT_BUFFERSIZE, (long) c->buffer_size);
   if (c->unix_path)
     curl_easy_setopt (curl, CURLOPT_UNIX_SOCKET_PATH, c->unix_path);
   cara_tls_setup_curl (curl);

@@ -35,6 +35,9 @@ void cara_http_client_set_client_cert (CaraHttpClient *c, const char *cert, cons
 void cara_http_client_set_timeout (CaraHttpClient *c, guint timeout_ms);
 void cara_http_client_set_connect_timeout (CaraHttpClient *c, guint timeout_ms);
 void cara_http_client_set_user_agent (CaraHttpClient *c, const char *ua);
+/* The receive buffer of a transfer (CURLOPT_BUFFERSIZE; 0 = libcurl's 16 KiB): larger for bulk
+ * streams, so that each chunk handed to a CaraHttpDataFunc is bigger. */
+void cara_http_client_set_buffer_size (CaraHttpClient *c, guint bytes);
 
 /* Transport failure -> CARA_ERROR_UNREACHABLE (refused, DNS, cut, timed out) or CARA_ERROR_FAILED.
  * Any HTTP status is a successful request: check r->status yourself. @path may carry a query. */

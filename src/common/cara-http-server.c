@@ -58,6 +58,7 @@ struct _CaraHttpStream {
   CaraHttpServer *server;
   struct MHD_Connection *conn;
   GByteArray *buf;
+  gsize off;          /* bytes of buf already handed to MHD */
   gboolean closed;    /* no more writes; end after the queue */
   gboolean gone;      /* the connection ended */
   gboolean suspended; /* MHD connection suspended waiting for data */
@@ -377,11 +378,23 @@ stream_reader (void *cls, uint64_t pos, char *buf, size_t max)
 {
   CaraHttpStream *st = cls;
   g_mutex_lock (&st->lock);
-  if (st->buf->len > 0)
+  if (st->buf->len > st->off)
     {
-      size_t n = MIN (max, st->buf->len);
-      memcpy (buf, st->buf->data, n);
-      g_byte_array_remove_range (st->buf, 0, n);
+      size_t n = MIN (max, st->buf->len - st->off);
+      memcpy (buf, st->buf->data + st->off, n);
+      st->off += n;
+      /* Move what is left to the front only when most of the buffer is consumed, not per block: a
+       * large queue (a volume relayed with back-pressure) is then not moved again for every 16 KiB. */
+      if (st->off == st->buf->len)
+        {
+          g_byte_array_set_size (st->buf, 0);
+          st->off = 0;
+        }
+      else if (st->off >= 64 * 1024 && st->off * 2 >= st->buf->len)
+        {
+          g_byte_array_remove_range (st->buf, 0, (guint) st->off);
+          st->off = 0;
+        }
       g_mutex_unlock (&st->lock);
       return (ssize_t) n;
     }
@@ -452,7 +465,7 @@ gsize
 cara_http_stream_get_queued (CaraHttpStream *st)
 {
   g_mutex_lock (&st->lock);
-  gsize n = st->buf->len;
+  gsize n = st->buf->len - st->off;
   g_mutex_unlock (&st->lock);
   return n;
 }

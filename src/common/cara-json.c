@@ -993,13 +993,34 @@ decode_project_spec (CaraProject *p, JsonObject *o, GError **error)
 }
 
 static gboolean
+decode_migration (JsonObject *o, CaraProject *p, GError **error)
+{
+  JsonObject *m = NULL;
+
+  if (!get_object (o, "status", "migration", &m, error))
+    return FALSE;
+  if (m == NULL)
+    return TRUE;
+  p->status.migration = cara_migration_new (NULL, NULL);
+  GET_ENUM (m, "status.migration", "phase", migration_phase, CaraMigrationPhase, "phase",
+            "Stopping, Copying, Starting, Done, Failed", &p->status.migration->phase, error);
+  return get_string (m, "status.migration", "from", &p->status.migration->from, error) &&
+         get_string (m, "status.migration", "to", &p->status.migration->to, error) &&
+         get_int (m, "status.migration", "bytesCopied", &p->status.migration->bytes_copied, error) &&
+         get_int (m, "status.migration", "bytesTotal", &p->status.migration->bytes_total, error) &&
+         get_string (m, "status.migration", "message", &p->status.migration->message, error) &&
+         get_bool (m, "status.migration", "discardData", &p->status.migration->discard_data, error);
+}
+
+static gboolean
 decode_project_status (CaraProject *p, JsonObject *o, GError **error)
 {
   GET_ENUM (o, "status", "phase", project_phase, CaraProjectPhase, "phase", PHASES,
             &p->status.phase, error);
   return get_string (o, "status", "nodeRef", &p->status.node_ref, error) &&
          decode_conditions (o, "status", p->status.conditions, error) &&
-         each_object (o, "status", "services", decode_service_status, p->status.services, error);
+         each_object (o, "status", "services", decode_service_status, p->status.services, error) &&
+         decode_migration (o, p, error);
 }
 
 #define SWAP(a, b)                                                                      \
@@ -1615,6 +1636,19 @@ cara_project_status_to_json (const CaraProject *p)
   put_string (o, "nodeRef", p->status.node_ref);
   put_array (o, "conditions", p->status.conditions, encode_condition, FALSE);
   put_array (o, "services", p->status.services, encode_service_status, FALSE);
+  if (p->status.migration != NULL)
+    {
+      const CaraMigration *mig = p->status.migration;
+      JsonObject *m = json_object_new ();
+      put_string (m, "from", mig->from);
+      put_string (m, "to", mig->to);
+      put_string (m, "phase", cara_migration_phase_to_string (mig->phase));
+      json_object_set_int_member (m, "bytesCopied", mig->bytes_copied);
+      json_object_set_int_member (m, "bytesTotal", mig->bytes_total);
+      put_string (m, "message", mig->message);
+      put_bool (m, "discardData", mig->discard_data);
+      json_object_set_member (o, "migration", object_node (m));
+    }
   return object_node (o);
 }
 

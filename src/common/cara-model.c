@@ -671,6 +671,7 @@ cara_project_copy (const CaraProject *p)
                                      (GDestroyNotify) cara_condition_free);
   r->status.services = array_copy (p->status.services, service_status_copy,
                                    (GDestroyNotify) cara_service_status_free);
+  r->status.migration = cara_migration_copy (p->status.migration);
   return r;
 }
 
@@ -689,6 +690,7 @@ cara_project_free (CaraProject *p)
   g_free (p->status.node_ref);
   g_clear_pointer (&p->status.conditions, g_ptr_array_unref);
   g_clear_pointer (&p->status.services, g_ptr_array_unref);
+  cara_migration_free (p->status.migration);
   g_free (p);
 }
 

@@ -281,6 +281,7 @@ typedef struct {
     char *node_ref;
     GPtrArray *conditions;    /* CaraCondition*, never NULL */
     GPtrArray *services;      /* CaraServiceStatus*, never NULL */
+    struct _CaraMigration *migration; /* a move between nodes (SPEC §14); NULL when none */
   } status;
 } CaraProject;
 
@@ -313,3 +314,35 @@ typedef struct {
 CaraStatusReport *cara_status_report_new (void);
 void cara_status_report_free (CaraStatusReport *r);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (CaraStatusReport, cara_status_report_free)
+
+/* ---- status.migration (SPEC §14): a move of a project, with its data, to another node ---- */
+
+typedef enum {
+  CARA_MIGRATION_PHASE_NONE,
+  CARA_MIGRATION_PHASE_STOPPING,
+  CARA_MIGRATION_PHASE_COPYING,
+  CARA_MIGRATION_PHASE_STARTING,
+  CARA_MIGRATION_PHASE_DONE,
+  CARA_MIGRATION_PHASE_FAILED,
+} CaraMigrationPhase;
+
+typedef struct _CaraMigration {
+  char *from;
+  char *to;
+  CaraMigrationPhase phase;
+  gint64 bytes_copied;
+  gint64 bytes_total;
+  char *message;
+  gboolean discard_data;
+} CaraMigration;
+
+const char *cara_migration_phase_to_string (CaraMigrationPhase v);
+gboolean cara_migration_phase_from_string (const char *s, CaraMigrationPhase *ret);
+CaraMigration *cara_migration_new (const char *from, const char *to);
+CaraMigration *cara_migration_copy (const CaraMigration *m);
+void cara_migration_free (CaraMigration *m);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (CaraMigration, cara_migration_free)
+/* Stopping, Copying or Starting: the move is under way. */
+gboolean cara_migration_active (const CaraMigration *m);
+/* TRUE when @p has volumes whose data lives on its node (Persistent, HostPath). */
+gboolean cara_project_has_node_data (const CaraProject *p);

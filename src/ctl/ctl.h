@@ -177,6 +177,7 @@ int ctl_verb_status (Ctl *ctl, CtlArgs *args, GError **error);
 int ctl_verb_delete (Ctl *ctl, CtlArgs *args, GError **error);
 int ctl_verb_drain (Ctl *ctl, CtlArgs *args, GError **error);
 int ctl_verb_uncordon (Ctl *ctl, CtlArgs *args, GError **error);
+int ctl_verb_move (Ctl *ctl, CtlArgs *args, GError **error);
 int ctl_verb_node (Ctl *ctl, CtlArgs *args, GError **error);
 int ctl_verb_version (Ctl *ctl, CtlArgs *args, GError **error);
 int ctl_verb_logs (Ctl *ctl, CtlArgs *args, GError **error);

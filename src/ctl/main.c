@@ -20,6 +20,7 @@ static const char *const phase_choices[] = { "Pending", "Scheduled", "Running", 
 static const char *const kinds_all[] = { "nodes", "projects", "secrets", NULL };
 static const char *const kinds_secret[] = { "secret", NULL };
 static const char *const kinds_node[] = { "node", NULL };
+static const char *const kinds_project[] = { "project", NULL };
 static const char *const kinds_status[] = { "project", "node", NULL };
 
 const CtlOption ctl_global_options[] = {
@@ -85,6 +86,14 @@ static const CtlOption delete_options[] = {
 
 static const CtlOption drain_options[] = {
   { "evict", 0, CTL_OPT_BOOL, NULL, N_("Also move the node's projects to other nodes") },
+  { NULL }
+};
+
+static const CtlOption move_options[] = {
+  { "to", 0, CTL_OPT_STRING, "NODE", N_("The node to move the project to") },
+  { "wait", 0, CTL_OPT_BOOL, NULL, N_("Wait until the move is done, with a progress bar on a terminal") },
+  { "timeout", 0, CTL_OPT_STRING, "DURATION", N_("How long --wait waits (default 5m)") },
+  { "discard-data", 0, CTL_OPT_BOOL, NULL, N_("Start on the new node with empty volumes: the data is lost") },
   { NULL }
 };
 
@@ -197,6 +206,13 @@ const CtlVerb ctl_verbs[] = {
     CTL_ARGS_KIND_NAMES, kinds_node },
   { "uncordon", NULL, 1, 2, ctl_verb_uncordon, no_options, "node NAME",
     N_("Allow projects on a drained node again"), NULL, CTL_ARGS_KIND_NAMES, kinds_node },
+  { "move", NULL, 1, 2, ctl_verb_move, move_options, "project NAME --to NODE",
+    N_("Move a project, with its data, to another node"),
+    N_("The services stop on the old node, each Persistent volume is copied to the new node through the server "
+       "(checked with SHA-256), then the project starts there and the old copy is removed. Any failure before "
+       "the switch leaves the project running on the old node with its data. With --discard-data (for a node "
+       "that is gone for good) it starts on the new node with empty volumes."),
+    CTL_ARGS_KIND_NAMES, kinds_project },
   { "node", NULL, 2, 2, ctl_verb_node, no_options, "reset-token NAME",
     N_("Bind a new node token to a node (admin) and print it"),
     N_("For a node registered while authorisation was off, or an agent that lost its token: the join token "

@@ -400,6 +400,16 @@ describe_project (Desc *d, JsonObject *p)
   section (d, 0, "Status");
   kv (d, 2, "Phase", ctl_str (status, "phase"));
   kv (d, 2, "Node", ctl_str (status, "nodeRef"));
+  JsonObject *mig = ctl_obj (status, "migration");
+  if (mig != NULL)
+    {
+      g_autofree char *copied = g_format_size_full ((guint64) MAX (ctl_int (mig, "bytesCopied"), 0), G_FORMAT_SIZE_IEC_UNITS);
+      g_autofree char *total = g_format_size_full ((guint64) MAX (ctl_int (mig, "bytesTotal"), 0), G_FORMAT_SIZE_IEC_UNITS);
+      kv_take (d, 2, "Move", g_strdup_printf ("%s, %s -> %s, %s of %s%s", ctl_str (mig, "phase"), ctl_str (mig, "from"),
+                                              ctl_str (mig, "to"), copied, total,
+                                              ctl_bool (mig, "discardData") ? ", data discarded" : ""));
+      kv (d, 4, "Message", ctl_str (mig, "message"));
+    }
   section (d, 2, "Services");
   JsonArray *ss = ctl_arr (status, "services");
   if (ss == NULL || json_array_get_length (ss) == 0)

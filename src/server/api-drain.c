@@ -9,6 +9,7 @@
 #include "cara-json.h"
 #include "cara-log.h"
 #include "controller-decide.h"
+#include "migration.h"
 #include "rescheduler.h"
 #include "scheduler-decide.h"
 #include "server-events.h"
@@ -22,7 +23,9 @@
  * A project that no other node could take (none Ready, schedulable and matching its
  * nodeSelector) is not evicted: it keeps running where it is rather than being stopped with
  * nowhere to go.  The node's condition "Evicted" says what happened (True: every project moved;
- * False, reason NoOtherNode: which projects stayed), in the answer and in `describe node`. */
+ * False, reason NoOtherNode: which projects stayed), in the answer and in `describe node`.
+ * A project with Persistent data is moved with it (SPEC §14: status.migration), to the node the
+ * scheduler's filters pick. */
 
 static const ControllerTimeouts *timeouts;
 
@@ -55,10 +58,10 @@ evict_mutate (CaraProject *p, gpointer user_data, GError **error)
   return TRUE;
 }
 
-/* TRUE when a node other than @self passes the scheduler's filters for @p (what is already placed
- * there is not counted: the scheduler decides that when it places the project). */
-static gboolean
-other_node_could_take (const CaraProject *p, GPtrArray *nodes, const char *self)
+/* The node other than @self that the scheduler's filters pick for @p, or NULL (what is already
+ * placed there is not counted: the scheduler decides that when it places the project). */
+static const char *
+other_node_for (const CaraProject *p, GPtrArray *nodes, const char *self)
 {
   g_autofree SchedNode *sn = g_new0 (SchedNode, MAX (nodes->len, 1));
   SchedRequest req;
@@ -71,7 +74,34 @@ other_node_could_take (const CaraProject *p, GPtrArray *nodes, const char *self)
         sched_node_from_node (node, &sn[n++]);
     }
   sched_request_from_project (p, &req);
-  return scheduler_decide (&req, sn, n, NULL) >= 0;
+  gint pick = scheduler_decide (&req, sn, n, NULL);
+  return pick >= 0 ? sn[pick].name : NULL;
+}
+
+static gboolean
+other_node_could_take (const CaraProject *p, GPtrArray *nodes, const char *self)
+{
+  return other_node_for (p, nodes, self) != NULL;
+}
+
+/* SPEC §14: a project whose data lives on the node moves with it (migration.c), not through
+ * Pending.  FALSE when it could not start (the reason is logged; it then stays). */
+static gboolean
+evict_with_data (const CaraProject *p, GPtrArray *nodes, const char *node)
+{
+  g_autoptr (GError) error = NULL;
+  const char *to = other_node_for (p, nodes, node);
+  if (to == NULL)
+    return FALSE;
+  if (!migration_request (p->metadata.name, to, FALSE, NULL, &error))
+    {
+      cara_log_project (G_LOG_LEVEL_WARNING, p->metadata.name, "Cannot move project %s off draining node %s: %s",
+                        p->metadata.name, node, error->message);
+      return FALSE;
+    }
+  cara_log_project (G_LOG_LEVEL_MESSAGE, p->metadata.name, "Moving project %s with its data from draining node %s "
+                    "to %s", p->metadata.name, node, to);
+  return TRUE;
 }
 
 static gboolean
@@ -91,6 +121,14 @@ evict_projects (const char *node, guint *ret_moved, GPtrArray *ret_kept, GError 
       EvictRun run = { .node = node };
       g_autoptr (GError) local = NULL;
 
+      if (cara_project_has_node_data (p) && !cara_migration_active (p->status.migration))
+        {
+          if (evict_with_data (p, nodes, node))
+            moved++;
+          else
+            g_ptr_array_add (ret_kept, g_strdup (p->metadata.name));
+          continue;
+        }
       if (!other_node_could_take (p, nodes, node))
         {
           g_ptr_array_add (ret_kept, g_strdup (p->metadata.name));

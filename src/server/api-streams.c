@@ -785,6 +785,12 @@ api_streams_agent_url (const CaraNode *node)
 }
 
 const char *
+api_streams_agent_scheme (void)
+{
+  return agent_scheme;
+}
+
+const char *
 api_streams_agent_ca (void)
 {
   return agent_ca_value;

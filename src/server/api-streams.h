@@ -25,4 +25,7 @@ void api_streams_relay_websocket (CaraHttpRequest *req, const char *key, const c
 /* For other relays to agents (metrics): "http(s)://ip:port" of @node's agent (NULL when it has no
  * address), and the CA file to verify it with (NULL: the system's). */
 char *api_streams_agent_url (const CaraNode *node);
+/* What those settings say, for the other callers of agents (moves with data): "http" or "https",
+ * and the CA file (NULL: the system's). */
+const char *api_streams_agent_scheme (void);
 const char *api_streams_agent_ca (void);

@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include "api.h"
+#include "migration.h"
 
 static void
 healthz (CaraHttpRequest *req, gpointer user_data)
@@ -49,6 +50,9 @@ static const CaraHttpRoute routes[] = {
   { "GET", "/api/v1/projects/{name}/logs", api_projects_logs, CARA_HTTP_ROLE_READ, CARA_HTTP_NODE_NONE },
   { "GET", "/api/v1/projects/{name}/portforward", api_projects_portforward, CARA_HTTP_ROLE_ADMIN, CARA_HTTP_NODE_NONE },
   { "GET", "/api/v1/projects/{name}/exec", api_projects_exec, CARA_HTTP_ROLE_ADMIN, CARA_HTTP_NODE_NONE },
+  { "POST", "/api/v1/projects/{name}/move", api_projects_move, CARA_HTTP_ROLE_ADMIN, CARA_HTTP_NODE_NONE },
+  { "GET", "/api/v1/projects/{name}/move/volumes/{volume}", api_projects_move_volume, CARA_HTTP_ROLE_AGENT, CARA_HTTP_NODE_HANDLER },
+  { "GET", "/api/v1/projects/{name}/move/transfers/{id}", api_projects_move_transfer, CARA_HTTP_ROLE_AGENT, CARA_HTTP_NODE_HANDLER },
 
   { "GET", "/api/v1/whoami", api_whoami, CARA_HTTP_ROLE_READ, CARA_HTTP_NODE_NONE },
   /* the dashboard's static files; the calls it makes carry the user's token */

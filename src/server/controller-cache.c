@@ -141,6 +141,7 @@ controller_cache_set_project (ControllerCache *c, const CaraProject *p)
       e->cpu_m = req.cpu_m;
       e->mem = req.mem;
       e->host_ports = sched_host_ports_add (NULL, p->spec.services);
+      e->migrating = cara_migration_active (p->status.migration);
       e->marked = cara_conditions_find (p->status.conditions, "NotReadyAt") != NULL ||
                   cara_conditions_find (p->status.conditions, "TerminatingAt") != NULL;
       c->n_marked += e->marked;

@@ -18,6 +18,7 @@ typedef struct {
   gint64 mem;
   GHashTable *host_ports; /* sched_host_port_key()s of its services; NULL when none */
   gboolean marked; /* has a NotReadyAt or TerminatingAt clock */
+  gboolean migrating; /* a move is under way (status.migration) */
 } CachePlaced;
 
 typedef struct {

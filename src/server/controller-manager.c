@@ -25,7 +25,7 @@
 /* Node changes (heartbeats mostly) are coalesced before a scheduling pass. */
 #define NODE_EVENT_SCHEDULE_DELAY_USEC (100 * 1000)
 
-enum { C_NODE_HEALTH, C_SCHEDULER, C_RESCHEDULER, C_TERMINATION, C_EXPIRY, C_N };
+enum { C_NODE_HEALTH, C_SCHEDULER, C_RESCHEDULER, C_TERMINATION, C_EXPIRY, C_MIGRATION, C_N };
 
 static const ControllerDef *const controller_defs[C_N] = {
   [C_NODE_HEALTH] = &node_health_controller,
@@ -33,6 +33,7 @@ static const ControllerDef *const controller_defs[C_N] = {
   [C_RESCHEDULER] = &rescheduler_controller,
   [C_TERMINATION] = &termination_controller,
   [C_EXPIRY] = &expiry_controller,
+  [C_MIGRATION] = &migration_controller,
 };
 
 struct _ControllerManager {
@@ -158,6 +159,8 @@ apply_event (ControllerManager *m, StoreEvent *e)
     enqueue (m, C_TERMINATION, e->name);
   if (p->spec.expire_at != NULL)
     enqueue (m, C_EXPIRY, e->name);
+  if (cara_migration_active (p->status.migration))
+    enqueue (m, C_MIGRATION, e->name);
 }
 
 /* Everything after the last event applied, in rv order (store.h: events become visible in rv

@@ -45,6 +45,7 @@ extern const ControllerDef scheduler_controller;
 extern const ControllerDef rescheduler_controller;
 extern const ControllerDef termination_controller;
 extern const ControllerDef expiry_controller;
+extern const ControllerDef migration_controller; /* migration.c */
 
 /* The scheduler works on one key: a pass over all Pending projects, oldest first. */
 #define SCHEDULER_KEY "pending"

@@ -7,6 +7,7 @@
 #include "server-events.h"
 #include "controller-decide.h"
 #include "controller-manager.h"
+#include "migration-event.h"
 #include "rescheduler.h"
 #include "store.h"
 
@@ -51,6 +52,24 @@ rescheduler_reset_to_pending (CaraProject *p, const char *reason, const char *me
   cara_conditions_upsert (p->status.conditions, cara_condition_new ("Phase", "True", reason, message));
 }
 
+/* SPEC §14: a project whose data lives on its node stays there when the node is lost: condition
+ * NodeLost (reason DataOnNode) and an event saying how to move it.  FALSE (nothing to write) once
+ * it is set, and while a move is under way. */
+static gboolean
+rescheduler_bind_to_data (CaraProject *p, const char *node)
+{
+  g_autofree char *msg = NULL;
+
+  if (cara_migration_active (p->status.migration) || cara_conditions_find (p->status.conditions, "NodeLost") != NULL)
+    return FALSE;
+  msg = g_strdup_printf ("Node %s is lost, and this project's Persistent data lives there: it is not moved. "
+                         "Bring the node back, or move it: caractrl move project %s --to NODE "
+                         "(--discard-data if the node is gone for good)", node, p->metadata.name);
+  cara_conditions_upsert (p->status.conditions, cara_condition_new ("NodeLost", "True", "DataOnNode", msg));
+  migration_event (p->metadata.name, "Warning", "DataOnNode", "%s", msg);
+  return TRUE;
+}
+
 static gboolean
 reschedule_mutate (CaraProject *p, gpointer user_data, GError **error)
 {
@@ -79,6 +98,11 @@ reschedule_mutate (CaraProject *p, gpointer user_data, GError **error)
                                                   "Node went NotReady while project was Terminating; force-termination timeout clock started"));
       return TRUE;
     case RESCHEDULE_RESET_PENDING:
+      if (cara_project_has_node_data (p))
+        {
+          run->action = RESCHEDULE_NONE; /* the event says what happened */
+          return rescheduler_bind_to_data (p, run->node);
+        }
       msg = g_strdup_printf ("Node %s went NotReady; project reset to Pending for rescheduling", run->node);
       rescheduler_reset_to_pending (p, "NodeNotReady", msg);
       return TRUE;
@@ -91,6 +115,7 @@ reschedule_mutate (CaraProject *p, gpointer user_data, GError **error)
                                                   "Its agent removes the containers when the node returns."));
       return TRUE;
     case RESCHEDULE_CLEAR_MARKS:
+      cara_conditions_remove (p->status.conditions, "NodeLost");
       cara_conditions_remove (p->status.conditions, "NotReadyAt");
       cara_conditions_remove (p->status.conditions, "TerminatingAt");
       return TRUE;

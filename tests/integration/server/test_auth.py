@@ -176,6 +176,17 @@ def run(pg, url, env, data_dir):
         expect(srv, "DELETE", "/api/v1/secrets/s1", t1, 403)
         expect(srv, "DELETE", "/api/v1/projects/ps?force=true", admin, 204)
         expect(srv, "DELETE", "/api/v1/secrets/s1", admin, 204)
+        # moves (SPEC §14): the move itself is the admin's; the relay and checksum routes are for the
+        # target node's agent during a copy (the handler checks which node), never read-only tokens
+        for tok in (t1, join, "reader-1-0123456789abcdef0123456789abcdef"):
+            expect(srv, "POST", "/api/v1/projects/p/move?node=n2", tok, 403)
+            if tok != t1:
+                expect(srv, "GET", "/api/v1/projects/p/move/volumes/data?transfer=x", tok, 403)
+                expect(srv, "GET", "/api/v1/projects/p/move/transfers/x", tok, 403)
+        expect(srv, "POST", "/api/v1/projects/p/move", admin, 400)
+        expect(srv, "POST", "/api/v1/projects/p/move?node=nope", admin, 404)
+        expect(srv, "GET", "/api/v1/projects/p/move/volumes/data?transfer=x", t1, 409)
+        expect(srv, "GET", "/api/v1/projects/p/move/transfers/x", admin, 409)
         # the credential is never on the wire
         for raw in (expect(srv, "GET", "/api/v1/nodes/n1", admin, 200), expect(srv, "GET", "/api/v1/nodes", admin, 200)):
             assert t1.encode() not in raw and b"token" not in raw.lower() and b"secret" not in raw.lower(), raw
