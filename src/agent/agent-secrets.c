@@ -87,10 +87,31 @@ service_dir (const AgentConfig *cfg, const char *project, const char *service)
   return g_build_filename (cfg->runtime_dir, "secrets", project, service, NULL);
 }
 
-/* Writes @value to @path with @mode unless it holds exactly that already (a running container
- * keeps what it has bound). */
+/* Who a service's secret files belong to: its numeric user ("1000" or "1000:1000"), so that a
+ * mode such as 0400 lets that user read them; a user given by name (or none) leaves them root's. */
+typedef struct {
+  uid_t uid;
+  gid_t gid;
+} Owner;
+
+static Owner
+service_owner (const CaraService *svc)
+{
+  Owner o = { (uid_t) -1, (gid_t) -1 };
+  g_auto (GStrv) parts = svc->user ? g_strsplit (svc->user, ":", 2) : NULL;
+  guint64 uid, gid;
+  if (parts == NULL || !g_ascii_string_to_unsigned (parts[0], 10, 0, G_MAXINT32, &uid, NULL))
+    return o;
+  o.uid = (uid_t) uid;
+  if (parts[1] != NULL && g_ascii_string_to_unsigned (parts[1], 10, 0, G_MAXINT32, &gid, NULL))
+    o.gid = (gid_t) gid;
+  return o;
+}
+
+/* Writes @value to @path with @mode and @owner unless it holds exactly that already (a running
+ * container keeps what it has bound). */
 static gboolean
-write_file (const char *path, GBytes *value, guint mode, GError **error)
+write_file (const char *path, GBytes *value, guint mode, Owner owner, GError **error)
 {
   gsize len = 0;
   const char *data = g_bytes_get_data (value, &len);
@@ -99,7 +120,8 @@ write_file (const char *path, GBytes *value, guint mode, GError **error)
   GStatBuf st;
 
   if (g_file_get_contents (path, &old, &old_len, NULL) && old_len == len && (len == 0 || memcmp (old, data, len) == 0)
-      && g_stat (path, &st) == 0 && (st.st_mode & 07777) == mode)
+      && g_stat (path, &st) == 0 && (st.st_mode & 07777) == mode
+      && (owner.uid == (uid_t) -1 || st.st_uid == owner.uid) && (owner.gid == (gid_t) -1 || st.st_gid == owner.gid))
     return TRUE;
   g_autofree char *tmp = g_strdup_printf ("%s.XXXXXX", path);
   int fd = g_mkstemp_full (tmp, O_WRONLY | O_CLOEXEC, 0600);
@@ -108,7 +130,8 @@ write_file (const char *path, GBytes *value, guint mode, GError **error)
       g_set_error (error, CARA_ERROR, CARA_ERROR_FAILED, "cannot write %s: %s", path, g_strerror (errno));
       return FALSE;
     }
-  gboolean ok = (len == 0 || write (fd, data, len) == (ssize_t) len) && fchmod (fd, mode) == 0;
+  gboolean ok = (len == 0 || write (fd, data, len) == (ssize_t) len) && fchmod (fd, mode) == 0
+                && (owner.uid == (uid_t) -1 || fchown (fd, owner.uid, owner.gid) == 0);
   int saved = errno;
   close (fd);
   if (!ok || g_rename (tmp, path) != 0)
@@ -151,7 +174,8 @@ remove_tree (const char *path)
 
 /* One secrets[] item: a file (one key) or a directory of KEY files (several); its bind. */
 static char *
-write_mount (const char *dir, guint index, const CaraSecretMount *m, const CaraSecret *s, GError **error)
+write_mount (const char *dir, guint index, const CaraSecretMount *m, const CaraSecret *s, Owner owner,
+             GError **error)
 {
   guint mode = m->mode > 0 ? (guint) m->mode : 0400;
   g_autofree char *name = g_strdup_printf ("%u", index);
@@ -171,7 +195,7 @@ write_mount (const char *dir, guint index, const CaraSecretMount *m, const CaraS
         }
       if (g_file_test (host, G_FILE_TEST_IS_DIR))
         remove_tree (host);
-      if (!write_file (host, v, mode, error))
+      if (!write_file (host, v, mode, owner, error))
         return NULL;
       return g_strdup_printf ("%s:%s:ro", host, target);
     }
@@ -183,7 +207,7 @@ write_mount (const char *dir, guint index, const CaraSecretMount *m, const CaraS
     {
       const char *key = ((CaraSecretKey *) s->keys->pdata[i])->name;
       g_autofree char *f = g_build_filename (host, key, NULL);
-      if (!write_file (f, g_hash_table_lookup (s->data, key), mode, error))
+      if (!write_file (f, g_hash_table_lookup (s->data, key), mode, owner, error))
         return NULL;
     }
   /* Keys no longer in the Secret. */
@@ -280,7 +304,7 @@ agent_secrets_apply (const AgentConfig *cfg, const CaraProject *p, const CaraSer
           const CaraSecret *s = need (secrets, m->secret, error);
           if (s == NULL)
             return FALSE;
-          g_autofree char *bind = write_mount (dir, j, m, s, error);
+          g_autofree char *bind = write_mount (dir, j, m, s, service_owner (svc), error);
           if (bind == NULL)
             return FALSE;
           json_array_add_string_element (binds, bind);

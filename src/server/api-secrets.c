@@ -8,6 +8,7 @@
 #include "cara-error.h"
 #include "cara-log.h"
 #include "cara-secret.h"
+#include "server-events.h"
 #include "store.h"
 
 static void
@@ -102,8 +103,12 @@ api_secrets_update (CaraHttpRequest *req, gpointer user_data)
   g_info ("Updated secret %s (%u key%s); projects using it: %u", name, s->keys->len, s->keys->len == 1 ? "" : "s",
           g_strv_length (users));
   for (guint i = 0; users[i] != NULL; i++)
-    cara_log_project (G_LOG_LEVEL_INFO, users[i], "Secret %s changed: rolling the services of project %s that use it",
-                      name, users[i]);
+    {
+      cara_log_project (G_LOG_LEVEL_INFO, users[i], "Secret %s changed: rolling the services of project %s that use it",
+                        name, users[i]);
+      cara_events_record (CARA_EVENT_NORMAL, "SecretChanged", "Project", users[i], NULL,
+                          "Secret %s changed: the services that use it roll", name);
+    }
   respond_secret (req, 200, s);
 }
 

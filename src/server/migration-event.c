@@ -4,6 +4,7 @@
 
 #include "cara-log.h"
 #include "migration-event.h"
+#include "server-events.h"
 
 void
 migration_event (const char *project, const char *type, const char *reason, const char *fmt, ...)
@@ -14,4 +15,6 @@ migration_event (const char *project, const char *type, const char *reason, cons
   va_end (ap);
   cara_log_project (G_LOG_LEVEL_MESSAGE, project,
                     "Event %s %s: project %s: %s", type, reason, project, msg);
+  cara_events_record (g_strcmp0 (type, "Warning") == 0 ? CARA_EVENT_WARNING : CARA_EVENT_NORMAL, reason, "Project",
+                      project, NULL, "%s", msg);
 }

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 
-/* The events of persistent data and moves (SPEC §14), in one place: for now a journal message
- * with CARA_PROJECT=, later also a record in the events API. */
+/* The events of persistent data and moves (SPEC §14), in one place: a journal message with
+ * CARA_PROJECT= and a record in the events API (server-events.h). */
 
 #include <glib.h>
 

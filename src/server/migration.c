@@ -385,7 +385,7 @@ move_finish (const char *name)
             msg = g_strdup_printf ("running on node %s", m->to);
           g_clear_error (&error);
           if (step (name, CARA_MIGRATION_PHASE_STARTING, CARA_MIGRATION_PHASE_DONE, msg, &error))
-            migration_event (name, "Normal", "Moved", "moved from node %s to node %s: %s", m->from, m->to, msg);
+            migration_event (name, "Normal", "Migrated", "moved from node %s to node %s: %s", m->from, m->to, msg);
           return;
         }
       if (p->status.phase == CARA_PROJECT_PHASE_FAILED || g_get_monotonic_time () > deadline)

@@ -42,6 +42,8 @@ def main():
                              {"secret": "cfg"},
                              {"secret": "db", "key": "user", "path": "/etc/app/user", "mode": 0o440}]),
             service("idle", command=["sleep", "3600"]),
+            # a numeric user owns its files: mode 0400 and it can read them
+            service("nobody", command=["sleep", "3600"], user="65534:65534", secrets=[{"secret": "cfg"}]),
         ])
         c.apply(p)
         running = c.wait_phase(name, "Running", timeout=60)
@@ -54,6 +56,8 @@ def main():
         assert fx.docker("exec", ctr, "cat", "/etc/app/user") == "app"
         assert fx.docker("exec", ctr, "stat", "-c", "%a", "/run/secrets/db") == "400"
         assert fx.docker("exec", ctr, "stat", "-c", "%a", "/etc/app/user") == "440"
+        assert fx.docker("exec", name + "-nobody", "stat", "-c", "%u:%g %a", "/run/secrets/cfg/a") == "65534:65534 400"
+        assert fx.docker("exec", name + "-nobody", "cat", "/run/secrets/cfg/b") == "beta"
         # read-only binds
         r = fx.run(["docker", "exec", ctr, "sh", "-c", "echo x > /run/secrets/db"], check=False)
         assert r.returncode != 0, r

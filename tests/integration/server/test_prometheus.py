@@ -16,7 +16,7 @@ import cara_fixtures as fx
 from cara_agent import AgentCluster, project, service
 
 PROMETHEUS = "/usr/bin/prometheus"
-ADMIN, JOIN, READER = "admin-" + os.urandom(12).hex(), "join-" + os.urandom(12).hex(), "reader-" + os.urandom(12).hex()
+ADMIN, JOIN, READER = "admin-" + os.urandom(16).hex(), "join-" + os.urandom(16).hex(), "reader-" + os.urandom(16).hex()
 SERVER_SERIES = ["cara_nodes", "cara_projects", "cara_http_requests_total", "cara_http_request_duration_seconds_bucket",
                  "cara_scheduling_duration_seconds_bucket", "cara_scheduler_decisions_total", "cara_watchers",
                  "cara_leader", "cara_db_errors_total", "process_resident_memory_bytes", "process_cpu_seconds_total",

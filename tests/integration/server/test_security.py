@@ -15,7 +15,7 @@ import subprocess
 import tempfile
 import shutil
 
-from cara_server import CaraServer, postgres
+from cara_server import CaraServer, postgres, wait_until
 
 
 def tokens_of(srv):
@@ -191,12 +191,12 @@ def check_miss_cache(srv, pg):
 
 def check_exposed_warnings(url):
     """Plain HTTP or no authorisation on an address other machines reach: a warning at start."""
+    # The warnings follow "Serving the API", which can come a moment after the first answer.
     with CaraServer(database_url=url, host="0.0.0.0", env={"CARA_AUTH": "none"}) as srv:
-        log = srv.log()
+        log = wait_until(lambda: "TLS is off" in srv.log() and srv.log(), timeout=10, what="the warnings")
         assert "Authorisation is off" in log and "reachable from other machines" in log, log
-        assert "TLS is off" in log, log
     with CaraServer(database_url=url, host="127.0.0.1", env={"CARA_AUTH": "none"}) as srv:
-        log = srv.log()
+        log = wait_until(lambda: "Serving the API" in srv.log() and srv.log(), timeout=10, what="the start")
         assert "reachable from other machines" not in log and "TLS is off" not in log, log
     print("ok   warning at start: auth or TLS off on a non-loopback address")
 

@@ -40,9 +40,16 @@ ALLOWED = {"PUBLIC": {"admin", "join", "read", "node", "wrong", "missing"}, "REA
            "JOIN": {"admin", "join", "node"}, "AGENT": {"admin", "node"}, "ADMIN": {"admin"}}
 
 
+# Tables of other listeners than the API port: the agent's METRICS_LISTEN_ADDR (unauthenticated by
+# design, off by default, SPEC §11).
+OTHER_LISTENERS = {os.path.join("agent", "agent-metrics.c")}
+
+
 def server_routes(part="server"):
     routes = []
     for f in sorted(glob.glob(os.path.join(SRC, "src", part, "**", "*.c"), recursive=True)):
+        if os.path.relpath(f, os.path.join(SRC, "src")) in OTHER_LISTENERS:
+            continue
         text = open(f).read()
         found = ROUTE_RX.findall(text)
         # a table entry the pattern did not parse would escape the matrix: fail instead
@@ -66,12 +73,19 @@ def cases(method, pattern, role, scope, who):
     raise AssertionError("unknown node scope " + scope)
 
 
-def check(failures, request, method, path, who, allowed, what, unknown_status=401):
+# Routes whose handler itself answers 403 to a caller the role lets through, and how it says so
+# (not an authorisation refusal): a node asking for a Secret no project on it uses (SPEC §12).
+HANDLER_403 = {"/api/v1/nodes/{name}/secrets/{secret}": "is not used by any project placed on node"}
+
+
+def check(failures, request, method, path, who, allowed, what, unknown_status=401, handler_403=None):
     token = TOKENS[who]
     headers = {"Authorization": "Bearer " + token} if token else {}
     body = {} if method in ("POST", "PUT", "PATCH") else None
     status, hdrs, data = request(method, path, body, headers)
     if allowed:
+        if status == 403 and handler_403 and handler_403.encode() in data:
+            return
         if status in (401, 403):
             failures.append("%s %s (%s) as %s: %d, should be allowed: %s" % (method, path, what, who, status, data[:200]))
         return
@@ -98,7 +112,8 @@ def main():
                 # a watch is a stream: the matrix needs only its status, which the list route shares
                 for who in TOKENS:
                     for path, allowed in cases(method, pattern, role, scope, who):
-                        check(failures, srv.request, method, path, who, allowed, role + "/" + scope)
+                        check(failures, srv.request, method, path, who, allowed, role + "/" + scope,
+                              handler_403=HANDLER_403.get(pattern))
                         n += 1
             assert not failures, "\n".join(failures)
             print("ok: %d server routes, %d calls" % (len(routes), n))
