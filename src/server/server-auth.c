@@ -8,6 +8,7 @@
 #include "cara-error.h"
 #include "cara-token.h"
 #include "server-auth.h"
+#include "server-token-cache.h"
 #include "store.h"
 
 #define GROUP "server"
@@ -202,8 +203,14 @@ server_auth_authorize (CaraHttpRequest *req, const CaraHttpRoute *route, gpointe
     {
       g_autoptr (GError) local = NULL;
       g_autofree char *hash = cara_node_token_hash (given);
-      if (store_find_node_by_token_hash (hash, &node, &local))
+      guint64 generation = server_token_cache_generation ();
+      if ((node = server_token_cache_lookup (hash)) != NULL)
         caller = CALLER_NODE;
+      else if (store_find_node_by_token_hash (hash, &node, &local))
+        {
+          caller = CALLER_NODE;
+          server_token_cache_add (hash, node, generation);
+        }
       else if (!g_error_matches (local, CARA_ERROR, CARA_ERROR_NOT_FOUND))
         {
           g_propagate_error (error, g_steal_pointer (&local));
