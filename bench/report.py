@@ -256,7 +256,7 @@ plot %s
 
 def control_section(c, s, p, md):
     md.append("## 3. Control plane\n")
-    md.append("One `cara-server` (4 HTTP worker threads, authentication on) on a private PostgreSQL 15, holding "
+    md.append("One `cara-server` (its default HTTP worker threads, authentication on) on a private PostgreSQL 15, holding "
               "%d simulated nodes and %d projects (each placed on a node by the scheduler). `wrk` (2 threads; 1 for "
               "the list) for %s per run, %d runs; medians of the runs. %s.\n"
               % (c.get("sim_nodes", 0), c.get("projects", 0),
