@@ -64,7 +64,7 @@ class Budget:
 
 
 class Cara:
-    def __init__(self, args, tag, server_env=None):
+    def __init__(self, args, tag, server_env=None, server_bin=None):
         self.args = args
         self.pg = fx.Postgres()
         self.port = fx.free_port()
@@ -74,7 +74,7 @@ class Cara:
                "CARA_ADMIN_TOKEN": ADMIN_TOKEN, "CARA_JOIN_TOKEN": JOIN_TOKEN}
         env.update(server_env or {})
         self.server_env = env
-        self.server = fx.Daemon([args.server_bin, "--data-dir", state, "--config", "/nonexistent/server.conf"],
+        self.server = fx.Daemon([server_bin or args.server_bin, "--data-dir", state, "--config", "/nonexistent/server.conf"],
                                 env=env, name="cara-server-" + tag)
         self.server.wait_http(self.url + "/api/healthz", timeout=60)
         self.api = bl.Client("127.0.0.1", self.port, headers={"Authorization": "Bearer " + ADMIN_TOKEN})
@@ -674,6 +674,33 @@ end
 """
 
 
+# Project creates (SPEC §16: >= 3,000/s with 16 clients): every request a new name, made of the run's
+# prefix, the wrk thread and a counter; one service, as the populated projects.
+WRK_CREATE = r"""
+local token = '%(token)s'
+local head = '{"apiVersion":"caravanserai/v1","kind":"Project","metadata":{"name":"%(prefix)s-'
+local tail = '"},"spec":{"services":[{"name":"s1","image":"%(image)s","command":["sleep","86400"]}]}}'
+local threads = 0
+setup = function(thread) threads = threads + 1; thread:set("tid", threads) end
+init = function(args) i = 0 end
+request = function()
+  i = i + 1
+  return wrk.format("POST", "/api/v1/projects", {["Authorization"] = "Bearer " .. token,
+                    ["Content-Type"] = "application/json"}, head .. tid .. "-" .. i .. tail)
+end
+"""
+CREATE_CLIENTS = 16
+CREATE_TARGET = 3000
+
+
+def wrk_creates(cara, prefix, duration):
+    """POST /api/v1/projects by 16 connections over 4 wrk threads; every answer must be a 201."""
+    out = wrk(cara.url, WRK_CREATE % {"token": ADMIN_TOKEN, "prefix": prefix, "image": bl.IMAGE}, duration,
+              CREATE_CLIENTS, threads=4)
+    out["status_errors"] = out["errors"]["status"]
+    return out
+
+
 def wrk(url, script, duration, conns, threads=2, header=None, timeout=None):
     path = os.path.join(fx.log_dir(), "wrk-%s.lua" % secrets.token_hex(3))
     with open(path, "w") as f:
@@ -774,6 +801,33 @@ def section_control(args, ctx, budget, footprint):
                    res["list"][-1]["rps"], res["list"][-1]["p50_ms"], res["heartbeat"][-1]["rps"],
                    res["heartbeat"][-1]["p50_ms"]))
         res["list_bytes"] = res["list"][-1]["bytes"] / max(1, res["list"][-1]["requests"])
+        # Creates last: they add projects to the lists measured above.  With --baseline-server, the same
+        # measurement on that binary, populated the same way, run for run in turn (the load of a shared
+        # machine moves between runs; the ratio of one run's pair means more than either figure).
+        base = None
+        if args.baseline_server:
+            base = Cara(args, "cpbase", {"NODE_HEARTBEAT_TIMEOUT": "1h", "RESCHEDULE_GRACE_PERIOD": "1h"},
+                        server_bin=args.baseline_server)
+        try:
+            if base:
+                populate(args, base, budget, {})
+            res["create"], res["create_baseline"] = [], []
+            res["create_clients"], res["create_target"] = CREATE_CLIENTS, CREATE_TARGET
+            for r in range(args.wrk_runs):
+                res["create"].append(wrk_creates(cara, name("cw%d" % r), args.wrk_duration))
+                line = "control: creates run %d/%d, %d clients: %.0f/s (target >= %d/s) p50 %.1f ms p99 %.1f ms, %d not 201" % (
+                    r + 1, args.wrk_runs, CREATE_CLIENTS, res["create"][-1]["rps"], CREATE_TARGET,
+                    res["create"][-1]["p50_ms"], res["create"][-1]["p99_ms"], res["create"][-1]["status_errors"])
+                if base:
+                    res["create_baseline"].append(wrk_creates(base, name("cb%d" % r), args.wrk_duration))
+                    line += "; baseline %s: %.0f/s (%.2fx)" % (args.baseline_server, res["create_baseline"][-1]["rps"],
+                                                             res["create"][-1]["rps"] / max(1, res["create_baseline"][-1]["rps"]))
+                log(line)
+        finally:
+            if base:
+                base.close()
+        if base:
+            res["create_baseline_server"] = args.baseline_server
         footprint["server_10k_after_wrk"] = bl.rss_mib(cara.server.pid)
         footprint["server_peak"] = round(bl.proc_status(cara.server.pid).get("VmHWM", 0) / 1024.0, 1)
     finally:
@@ -996,6 +1050,8 @@ def main():
     ap.add_argument("--bulk-plan", help="bulk runs to do instead of the default, merged into the last bulk "
                     "results: SIZE:RUN:SYSTEM[+SYSTEM...],... (e.g. 500:0:swarm)")
     ap.add_argument("--cleanup", action="store_true", help="only remove what a previous run left behind")
+    ap.add_argument("--baseline-server", help="control: also measure creates on this cara-server binary (e.g. one "
+                    "built from main), run for run in turn with the one under test")
     args = ap.parse_args()
     raw_plan = args.bulk_plan
     STATE_FILE = os.path.join(bl.HERE, "out", ".bench-state")

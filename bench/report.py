@@ -256,7 +256,7 @@ plot %s
 
 def control_section(c, s, p, md):
     md.append("## 3. Control plane\n")
-    md.append("One `cara-server` (4 HTTP worker threads, authentication on) on a private PostgreSQL 15, holding "
+    md.append("One `cara-server` (its default HTTP worker threads, authentication on) on a private PostgreSQL 15, holding "
               "%d simulated nodes and %d projects (each placed on a node by the scheduler). `wrk` (2 threads; 1 for "
               "the list) for %s per run, %d runs; medians of the runs. %s.\n"
               % (c.get("sim_nodes", 0), c.get("projects", 0),
@@ -286,6 +286,20 @@ def control_section(c, s, p, md):
                   "creates/s**), all `Scheduled` %.1f s after the first POST.\n"
                   % (c["sim_nodes"], c.get("register_s", 0), c["projects"], c.get("create_s", 0),
                      c.get("created_per_s", 0), c.get("all_scheduled_s", 0)))
+        if c.get("create"):
+            cr = median([r["rps"] for r in c["create"]])
+            md.append("Project creates, `POST /api/v1/projects` by **%d clients** (wrk, 4 threads, a new name per request), "
+                      "after the runs above: **%.0f creates/s** (target ≥ %d/s: %s), p50 %.1f ms, p99 %.1f ms, %d answers "
+                      "not 201. Concurrent creates share a transaction (group commit).\n"
+                      % (c.get("create_clients", 16), cr, c.get("create_target", 3000),
+                         "met" if cr >= c.get("create_target", 3000) else "not met",
+                         median([r["p50_ms"] for r in c["create"]]), median([r["p99_ms"] for r in c["create"]]),
+                         sum(r.get("status_errors", 0) for r in c["create"])))
+            if c.get("create_baseline"):
+                pairs = ", ".join("%.0f/s against %.0f/s (%.2f×)" % (a["rps"], b_["rps"], a["rps"] / max(1, b_["rps"]))
+                                  for a, b_ in zip(c["create"], c["create_baseline"]))
+                md.append("The same creates on the baseline server `%s`, populated the same way, run for run in "
+                          "turn: %s.\n" % (c.get("create_baseline_server", "?"), pairs))
         curves = []
         for key, label in (("get", "GET one project"), ("list", "GET list of all"), ("heartbeat", "heartbeat")):
             dist = c[key][-1]["dist"]
@@ -522,6 +536,9 @@ def main():
             c["projects"], median([x["rps"] for x in c["get"]]), median([x["p99_ms"] for x in c["get"]]),
             median([x["rps"] for x in c["list"]]), median([x["p99_ms"] for x in c["list"]])))
         md.append("| heartbeats, %d nodes (req/s) | %.0f/s | | | |" % (c["sim_nodes"], median([x["rps"] for x in c["heartbeat"]])))
+        if c.get("create"):
+            md.append("| project creates, %d clients (req/s) | %.0f/s (target ≥ %d/s) | | | |" % (
+                c.get("create_clients", 16), median([x["rps"] for x in c["create"]]), c.get("create_target", 3000)))
     sc = s.get("scheduling")
     if sc:
         md.append("| scheduling (placements/s, %s nodes) | %s/s | | | |" % (sc.get("nodes"), sc.get("scheduled_per_s")))

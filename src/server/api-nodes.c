@@ -9,6 +9,7 @@
 #include "cara-token.h"
 #include "cara-validate.h"
 #include "server-auth.h"
+#include "server-token-cache.h"
 #include "heartbeat-batch.h"
 #include "store.h"
 
@@ -236,6 +237,7 @@ api_nodes_delete (CaraHttpRequest *req, gpointer user_data)
       cara_http_respond_error (req, error);
       return;
     }
+  server_token_cache_forget_node (name);
   cara_log_node (G_LOG_LEVEL_INFO, name, "Deleted node %s", name);
   cara_http_respond_empty (req, 204);
 }
@@ -384,6 +386,7 @@ api_nodes_reset_token (CaraHttpRequest *req, gpointer user_data)
       return;
     }
   server_auth_token_bound (hash);
+  server_token_cache_forget_node (name);
   cara_log_node (G_LOG_LEVEL_INFO, name, "Node %s: a new node token was bound by an administrator", name);
   g_autoptr (JsonBuilder) b = json_builder_new ();
   json_builder_begin_object (b);

@@ -8,6 +8,7 @@
 #include "cara-error.h"
 #include "cara-token.h"
 #include "server-auth.h"
+#include "server-token-cache.h"
 #include "store.h"
 #include "token-miss-cache.h"
 
@@ -230,10 +231,16 @@ server_auth_authorize (CaraHttpRequest *req, const CaraHttpRoute *route, gpointe
       g_autoptr (GError) local = NULL;
       g_autofree char *hash = cara_node_token_hash (given);
       gint64 now = g_get_monotonic_time ();
+      guint64 generation = server_token_cache_generation ();
       if (misses != NULL && token_miss_cache_contains (misses, hash, now))
         ; /* nobody's a moment ago: no query */
-      else if (store_find_node_by_token_hash (hash, &node, &local))
+      else if ((node = server_token_cache_lookup (hash)) != NULL)
         caller = CALLER_NODE;
+      else if (store_find_node_by_token_hash (hash, &node, &local))
+        {
+          caller = CALLER_NODE;
+          server_token_cache_add (hash, node, generation);
+        }
       else if (!g_error_matches (local, CARA_ERROR, CARA_ERROR_NOT_FOUND))
         {
           g_propagate_error (error, g_steal_pointer (&local));

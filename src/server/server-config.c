@@ -59,7 +59,7 @@ server_config_parse_args (ServerConfig *cfg, int *argc, char ***argv, GError **e
     { "config", 0, 0, G_OPTION_ARG_FILENAME, &cfg->cli.config,
       "Configuration file ($CARA_SERVER_CONFIG; default " CARA_CONFIG_DIR "/server.conf)", "FILE" },
     { "threads", 0, 0, G_OPTION_ARG_STRING, &cfg->cli.threads,
-      "HTTP worker threads ($CARA_THREADS, [server] threads; default 4)", "N" },
+      "HTTP worker threads ($CARA_THREADS, [server] threads; default 16)", "N" },
     { "node-heartbeat-timeout", 0, 0, G_OPTION_ARG_STRING, &cfg->cli.node_heartbeat_timeout,
       "A node without heartbeat for this long is NotReady ($NODE_HEARTBEAT_TIMEOUT, [server] "
       "node_heartbeat_timeout; default 90s)", "DURATION" },
@@ -125,7 +125,7 @@ server_config_load (ServerConfig *cfg, GError **error)
   g_autofree char *port = cara_config_string (kf, GROUP, "port", "PORT", cfg->cli.port, "8080");
   g_autofree char *url = cara_config_string (kf, GROUP, "database_url", "DATABASE_URL", cfg->cli.database_url, NULL);
   g_autofree char *data_dir = cara_config_string (kf, GROUP, "data_dir", NULL, cfg->cli.data_dir, NULL);
-  g_autofree char *threads = cara_config_string (kf, GROUP, "threads", "CARA_THREADS", cfg->cli.threads, "4");
+  g_autofree char *threads = cara_config_string (kf, GROUP, "threads", "CARA_THREADS", cfg->cli.threads, "16");
   g_autofree char *max_conn = cara_config_string (kf, GROUP, "max_connections", "CARA_MAX_CONNECTIONS", NULL, "1000");
   g_autofree char *max_conn_client = cara_config_string (kf, GROUP, "max_connections_per_client",
                                                          "CARA_MAX_CONNECTIONS_PER_CLIENT", NULL, "128");

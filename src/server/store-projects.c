@@ -7,6 +7,7 @@
 #include "cara-error.h"
 #include "cara-json.h"
 #include "cara-log.h"
+#include "store-project-create.h"
 #include "store-rows.h"
 
 static gboolean
@@ -39,10 +40,19 @@ project_write_row (PGconn *c, gpointer obj, gboolean insert, GError **error)
 
 STORE_ROW_KIND (project, CaraProject, "Project", "project", "projects", project_write_row);
 
+static gboolean
+create_one (gpointer obj, GError **error)
+{
+  return store_rows_create (&project_kind, obj, error);
+}
+
+/* Concurrent creates share a transaction (store-write-batch.h). */
+static StoreWriteBatch create_batch = STORE_WRITE_BATCH_INIT (store_project_batch_write, create_one, 64);
+
 gboolean
 store_create_project (CaraProject *project, GError **error)
 {
-  return store_rows_create (&project_kind, project, error);
+  return store_write_batch_submit (&create_batch, project, error);
 }
 
 gboolean

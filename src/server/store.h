@@ -97,6 +97,8 @@ typedef struct {
   guint limit;                /* at most this many; 0: all */
 } StoreProjectFilter;
 
+/* Concurrent creates share one transaction (group commit, store-write-batch.h); each gets its own
+ * answer: a taken name is CONFLICT for that project alone. */
 gboolean store_create_project (CaraProject *project, GError **error);
 gboolean store_get_project (const char *name, CaraProject **ret, GError **error);
 /* Sorted by name; @filter may be NULL; @ret_rv as for store_list_nodes. */
