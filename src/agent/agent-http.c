@@ -25,6 +25,7 @@
 #include "cara-websocket.h"
 #include "docker.h"
 #include "volume-copy.h"
+#include "cara-json.h"
 
 /* Bounds on the threads streams may hold (one per followed log or forwarded connection). */
 #define MAX_STREAMS 256
@@ -43,13 +44,6 @@ query_bool (CaraHttpRequest *req, const char *key)
 {
   const char *v = cara_http_request_get_query (req, key);
   return v && (g_ascii_strcasecmp (v, "true") == 0 || g_strcmp0 (v, "1") == 0 || g_ascii_strcasecmp (v, "t") == 0);
-}
-
-static JsonObject *
-obj_object (JsonObject *o, const char *member)
-{
-  JsonNode *n = o ? json_object_get_member (o, member) : NULL;
-  return (n && JSON_NODE_HOLDS_OBJECT (n)) ? json_node_get_object (n) : NULL;
 }
 
 /* Our container of @project/@service (found by labels, so suffixed names work too), inspected. */
@@ -75,7 +69,7 @@ find_container (AgentHttp *h, DockerClient *dc, const char *project, const char 
 static gboolean
 container_running (JsonObject *info)
 {
-  JsonObject *st = obj_object (info, "State");
+  JsonObject *st = cara_json_object_object (info, "State");
   return st && json_object_get_boolean_member_with_default (st, "Running", FALSE);
 }
 
@@ -407,14 +401,14 @@ dial (const char *ip, guint port, GError **error)
 static char *
 container_ip (JsonObject *info)
 {
-  JsonObject *nets = obj_object (obj_object (info, "NetworkSettings"), "Networks");
+  JsonObject *nets = cara_json_object_object (cara_json_object_object (info, "NetworkSettings"), "Networks");
   if (nets == NULL)
     return NULL;
   g_autofree char *any = NULL;
   g_autoptr (GList) names = json_object_get_members (nets);
   for (GList *l = names; l; l = l->next)
     {
-      const char *ip = json_object_get_string_member_with_default (obj_object (nets, l->data), "IPAddress", "");
+      const char *ip = json_object_get_string_member_with_default (cara_json_object_object (nets, l->data), "IPAddress", "");
       if (*ip == '\0')
         continue;
       if (g_str_has_prefix (l->data, "cara-"))

@@ -222,18 +222,6 @@ write_mount (const char *dir, guint index, const CaraSecretMount *m, const CaraS
   return g_strdup_printf ("%s:%s:ro", host, target);
 }
 
-static JsonObject *
-member_object (JsonObject *o, const char *name)
-{
-  JsonNode *n = json_object_get_member (o, name);
-  if (n == NULL || !JSON_NODE_HOLDS_OBJECT (n))
-    {
-      json_object_set_object_member (o, name, json_object_new ());
-      n = json_object_get_member (o, name);
-    }
-  return json_node_get_object (n);
-}
-
 static JsonArray *
 member_array (JsonObject *o, const char *name)
 {
@@ -297,7 +285,7 @@ agent_secrets_apply (const AgentConfig *cfg, const CaraProject *p, const CaraSer
       g_autofree char *dir = service_dir (cfg, p->metadata.name, svc->name);
       if (!make_dir (dir, 0700, error))
         return FALSE;
-      JsonArray *binds = member_array (member_object (root, "HostConfig"), "Binds");
+      JsonArray *binds = member_array (cara_json_object_object (root, "HostConfig"), "Binds");
       for (guint j = 0; j < svc->secrets->len; j++)
         {
           const CaraSecretMount *m = g_ptr_array_index (svc->secrets, j);
@@ -318,7 +306,7 @@ agent_secrets_apply (const AgentConfig *cfg, const CaraProject *p, const CaraSer
   g_autofree char *full = g_compute_checksum_for_string (G_CHECKSUM_SHA256, fold->str, -1);
   g_free (*hash);
   *hash = g_strndup (full, 16);
-  json_object_set_string_member (member_object (root, "Labels"), AGENT_LABEL_HASH, *hash);
+  json_object_set_string_member (cara_json_object_object (root, "Labels"), AGENT_LABEL_HASH, *hash);
   return TRUE;
 }
 

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "config.h"
 
+#include "cara-json.h"
+
 #include "netview.h"
 
 #include <string.h>
@@ -42,26 +44,11 @@ netview_free (NetView *v)
   g_free (v);
 }
 
-static const char *
-member_string (JsonObject *o, const char *name)
-{
-  JsonNode *n = o ? json_object_get_member (o, name) : NULL;
-  return n && JSON_NODE_HOLDS_VALUE (n) && json_node_get_value_type (n) == G_TYPE_STRING ? json_node_get_string (n)
-                                                                                      : NULL;
-}
-
-static JsonObject *
-member_object (JsonObject *o, const char *name)
-{
-  JsonNode *n = o ? json_object_get_member (o, name) : NULL;
-  return n && JSON_NODE_HOLDS_OBJECT (n) ? json_node_get_object (n) : NULL;
-}
-
 /* The first IPv4 subnet of a network's IPAM config. */
 static gboolean
 network_subnet (JsonObject *net, NetpoolCidr *ret)
 {
-  JsonObject *ipam = member_object (net, "IPAM");
+  JsonObject *ipam = cara_json_object_object (net, "IPAM");
   JsonNode *cfgs = ipam ? json_object_get_member (ipam, "Config") : NULL;
   if (cfgs == NULL || !JSON_NODE_HOLDS_ARRAY (cfgs))
     return FALSE;
@@ -69,7 +56,7 @@ network_subnet (JsonObject *net, NetpoolCidr *ret)
   for (guint j = 0; j < json_array_get_length (a); j++)
     {
       JsonNode *e = json_array_get_element (a, j);
-      if (JSON_NODE_HOLDS_OBJECT (e) && netpool_parse (member_string (json_node_get_object (e), "Subnet"), ret, NULL))
+      if (JSON_NODE_HOLDS_OBJECT (e) && netpool_parse (cara_json_object_string (json_node_get_object (e), "Subnet"), ret, NULL))
         return TRUE;
     }
   return FALSE;
@@ -79,8 +66,8 @@ network_subnet (JsonObject *net, NetpoolCidr *ret)
 static gboolean
 network_before (JsonObject *a, JsonObject *b)
 {
-  int c = g_strcmp0 (member_string (a, "Name"), member_string (b, "Name"));
-  return c < 0 || (c == 0 && g_strcmp0 (member_string (a, "Id"), member_string (b, "Id")) < 0);
+  int c = g_strcmp0 (cara_json_object_string (a, "Name"), cara_json_object_string (b, "Name"));
+  return c < 0 || (c == 0 && g_strcmp0 (cara_json_object_string (a, "Id"), cara_json_object_string (b, "Id")) < 0);
 }
 
 void
@@ -99,7 +86,7 @@ netview_load (NetView *v, JsonArray *networks, const char *node, GArray *routes)
     {
       JsonNode *e = json_array_get_element (networks, i);
       JsonObject *net = JSON_NODE_HOLDS_OBJECT (e) ? json_node_get_object (e) : NULL;
-      const char *name = member_string (net, "Name");
+      const char *name = cara_json_object_string (net, "Name");
       NetpoolCidr c;
       if (name == NULL)
         continue;
@@ -108,9 +95,9 @@ netview_load (NetView *v, JsonArray *networks, const char *node, GArray *routes)
         g_array_append_val (v->other_used, c); /* a namesake (see netview_duplicates) */
       else if (network_subnet (net, &c))
         g_hash_table_insert (v->subnets, g_strdup (name), g_memdup2 (&c, sizeof c));
-      JsonObject *labels = member_object (net, "Labels");
-      const char *project = member_string (labels, AGENT_LABEL_PROJECT);
-      if (project == NULL || g_strcmp0 (member_string (labels, AGENT_LABEL_NODE), node) != 0)
+      JsonObject *labels = cara_json_object_object (net, "Labels");
+      const char *project = cara_json_object_string (labels, AGENT_LABEL_PROJECT);
+      if (project == NULL || g_strcmp0 (cara_json_object_string (labels, AGENT_LABEL_NODE), node) != 0)
         continue;
       JsonObject *before = g_hash_table_lookup (keep, project);
       if (before != NULL)
@@ -120,9 +107,9 @@ netview_load (NetView *v, JsonArray *networks, const char *node, GArray *routes)
             {
               ids = g_ptr_array_new_with_free_func (g_free);
               g_hash_table_insert (v->duplicates, g_strdup (project), ids);
-              g_ptr_array_add (ids, g_strdup (member_string (before, "Id")));
+              g_ptr_array_add (ids, g_strdup (cara_json_object_string (before, "Id")));
             }
-          g_ptr_array_add (ids, g_strdup (member_string (net, "Id")));
+          g_ptr_array_add (ids, g_strdup (cara_json_object_string (net, "Id")));
         }
       if (before == NULL || network_before (net, before))
         g_hash_table_insert (keep, (gpointer) project, net);
@@ -131,7 +118,7 @@ netview_load (NetView *v, JsonArray *networks, const char *node, GArray *routes)
   gpointer k, val;
   g_hash_table_iter_init (&it, keep);
   while (g_hash_table_iter_next (&it, &k, &val))
-    g_hash_table_insert (v->mine, g_strdup (k), g_strdup (member_string (val, "Name")));
+    g_hash_table_insert (v->mine, g_strdup (k), g_strdup (cara_json_object_string (val, "Name")));
   v->loaded = TRUE;
 }
 
@@ -219,7 +206,7 @@ netview_knows (NetView *v, const char *name)
 void
 netview_learn (NetView *v, JsonObject *network)
 {
-  const char *name = member_string (network, "Name");
+  const char *name = cara_json_object_string (network, "Name");
   NetpoolCidr c;
   if (name == NULL)
     return;

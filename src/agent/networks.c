@@ -11,6 +11,7 @@
 #include "cara-error.h"
 #include "cara-log.h"
 #include "netview.h"
+#include "cara-json.h"
 
 /* Requests of a killed predecessor can still finish this long after we loaded the view. */
 #define PREDECESSOR_WINDOW_USEC (10 * G_USEC_PER_SEC)
@@ -22,15 +23,6 @@ static GMutex lock;
 static NetView *view;    /* made at the first load, kept for the agent's life */
 static gboolean stale;   /* load again before the next use */
 static gint64 loaded_at; /* monotonic */
-
-static const char *
-obj_string (JsonObject *o, const char *member)
-{
-  JsonNode *n = o ? json_object_get_member (o, member) : NULL;
-  if (n == NULL || !JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_STRING)
-    return NULL;
-  return json_node_get_string (n);
-}
 
 /* Host routes count as used too: a project subnet must not shadow a LAN. */
 static GArray *
@@ -100,13 +92,13 @@ settle_duplicates (DockerClient *dc, const AgentConfig *cfg, const char *project
   for (guint i = 0; i < json_array_get_length (mine); i++)
     {
       JsonObject *n = json_array_get_object_element (mine, i);
-      int c = keep ? strcmp (obj_string (n, "Name"), obj_string (keep, "Name")) : -1;
-      if (c < 0 || (c == 0 && strcmp (obj_string (n, "Id"), obj_string (keep, "Id")) < 0))
+      int c = keep ? strcmp (cara_json_object_string (n, "Name"), cara_json_object_string (keep, "Name")) : -1;
+      if (c < 0 || (c == 0 && strcmp (cara_json_object_string (n, "Id"), cara_json_object_string (keep, "Id")) < 0))
         keep = n;
     }
   if (keep == NULL)
     return NULL;
-  const char *keep_name = obj_string (keep, "Name");
+  const char *keep_name = cara_json_object_string (keep, "Name");
   gboolean namesake_left = FALSE;
   for (guint i = 0; i < json_array_get_length (mine); i++)
     {
@@ -114,13 +106,13 @@ settle_duplicates (DockerClient *dc, const AgentConfig *cfg, const char *project
       if (n == keep)
         continue;
       g_autoptr (GError) local = NULL;
-      if (docker_network_remove (dc, obj_string (n, "Id"), &local))
+      if (docker_network_remove (dc, cara_json_object_string (n, "Id"), &local))
         cara_log_project (G_LOG_LEVEL_INFO, project, "Removed a duplicate network %s (%.12s), keeping %.12s",
-                          obj_string (n, "Name"), obj_string (n, "Id"), obj_string (keep, "Id"));
-      else if (strcmp (obj_string (n, "Name"), keep_name) == 0)
+                          cara_json_object_string (n, "Name"), cara_json_object_string (n, "Id"), cara_json_object_string (keep, "Id"));
+      else if (strcmp (cara_json_object_string (n, "Name"), keep_name) == 0)
         namesake_left = TRUE;
     }
-  return g_strdup (namesake_left ? obj_string (keep, "Id") : keep_name);
+  return g_strdup (namesake_left ? cara_json_object_string (keep, "Id") : keep_name);
 }
 
 /* The create answered that @name exists: ours when a request of ours (a killed predecessor's)

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "config.h"
 
+#include "cara-json.h"
+
 #include "reconcile-depends.h"
 
 ReconcileDepends
@@ -41,22 +43,6 @@ reconcile_depends_verdict (const char *dependency, CaraDependCondition condition
     }
 }
 
-static JsonObject *
-member_object (JsonObject *o, const char *name)
-{
-  JsonNode *n = o != NULL ? json_object_get_member (o, name) : NULL;
-  return n != NULL && JSON_NODE_HOLDS_OBJECT (n) ? json_node_get_object (n) : NULL;
-}
-
-static const char *
-member_string (JsonObject *o, const char *name)
-{
-  JsonNode *n = o != NULL ? json_object_get_member (o, name) : NULL;
-  return n != NULL && JSON_NODE_HOLDS_VALUE (n) && json_node_get_value_type (n) == G_TYPE_STRING
-             ? json_node_get_string (n)
-             : NULL;
-}
-
 ReconcileDepends
 reconcile_depends_check (DockerClient *dc, const CaraProject *p, const CaraService *svc, GHashTable *current_ids,
                          char **ret_why)
@@ -79,11 +65,11 @@ reconcile_depends_check (DockerClient *dc, const CaraProject *p, const CaraServi
       if (id != NULL && cond != CARA_DEPEND_CONDITION_STARTED)
         {
           info = docker_container_inspect (dc, id, NULL);
-          st = member_object (info, "State");
+          st = cara_json_object_object (info, "State");
         }
       v = reconcile_depends_verdict (dep->name, cond, dep->restart_policy,
-                                     id == NULL ? NULL : st != NULL ? member_string (st, "Status") : "running",
-                                     member_string (member_object (st, "Health"), "Status"),
+                                     id == NULL ? NULL : st != NULL ? cara_json_object_string (st, "Status") : "running",
+                                     cara_json_object_string (cara_json_object_object (st, "Health"), "Status"),
                                      st != NULL ? json_object_get_int_member_with_default (st, "ExitCode", 0) : 0, &one);
       if (v > worst)
         {

@@ -15,6 +15,7 @@
 #include "reconcile-spec.h"
 #include "agent-secrets.h"
 #include "reconcile.h"
+#include "cara-json.h"
 
 /* Containers we started again ourselves (Docker's policy ignores ones stopped by hand): a backoff
  * so a container that cannot stay up is not restarted in a tight loop, and a count added to
@@ -136,22 +137,6 @@ filters_for (const AgentConfig *cfg, const char *project, const char *extra)
   return g_strv_builder_end (b);
 }
 
-static const char *
-obj_string (JsonObject *o, const char *member)
-{
-  JsonNode *n = o ? json_object_get_member (o, member) : NULL;
-  if (n == NULL || !JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_STRING)
-    return NULL;
-  return json_node_get_string (n);
-}
-
-static JsonObject *
-obj_object (JsonObject *o, const char *member)
-{
-  JsonNode *n = o ? json_object_get_member (o, member) : NULL;
-  return (n && JSON_NODE_HOLDS_OBJECT (n)) ? json_node_get_object (n) : NULL;
-}
-
 /* ---------------------------------------------------------------- volumes */
 
 static char *
@@ -207,7 +192,7 @@ static int
 stop_timeout_for (DockerClient *dc, const AgentConfig *cfg, const char *id)
 {
   g_autoptr (JsonObject) info = docker_container_inspect (dc, id, NULL);
-  JsonObject *config = obj_object (info, "Config");
+  JsonObject *config = cara_json_object_object (info, "Config");
   JsonNode *t = config != NULL ? json_object_get_member (config, "StopTimeout") : NULL;
 
   if (t != NULL && JSON_NODE_HOLDS_VALUE (t) && json_node_get_value_type (t) == G_TYPE_INT64)
@@ -248,12 +233,12 @@ create_container (DockerClient *dc, const AgentConfig *cfg, const char *project,
           return FALSE;
         }
       g_autoptr (JsonObject) holder = docker_container_inspect (dc, name, NULL);
-      JsonObject *hcfg = obj_object (holder, "Config");
+      JsonObject *hcfg = cara_json_object_object (holder, "Config");
       if (hcfg && g_strcmp0 (docker_labels_get (hcfg, AGENT_LABEL_NODE), cfg->node_name) == 0
           && g_strcmp0 (docker_labels_get (hcfg, AGENT_LABEL_PROJECT), project) == 0)
         {
           /* A leftover of ours (e.g. a roll interrupted between remove and create). */
-          remove_container (dc, cfg, project, svc->name, obj_string (holder, "Id"));
+          remove_container (dc, cfg, project, svc->name, cara_json_object_string (holder, "Id"));
           continue;
         }
       g_free (name);
@@ -269,7 +254,7 @@ create_container (DockerClient *dc, const AgentConfig *cfg, const char *project,
 static gboolean
 wants_start (JsonObject *summary, CaraRestartPolicy policy, DockerClient *dc)
 {
-  const char *state = obj_string (summary, "State");
+  const char *state = cara_json_object_string (summary, "State");
   if (g_strcmp0 (state, "created") == 0)
     return TRUE;
   if (g_strcmp0 (state, "exited") != 0)
@@ -278,8 +263,8 @@ wants_start (JsonObject *summary, CaraRestartPolicy policy, DockerClient *dc)
     return FALSE;
   if (policy == CARA_RESTART_POLICY_ON_FAILURE)
     {
-      g_autoptr (JsonObject) info = docker_container_inspect (dc, obj_string (summary, "Id"), NULL);
-      JsonObject *st = obj_object (info, "State");
+      g_autoptr (JsonObject) info = docker_container_inspect (dc, cara_json_object_string (summary, "Id"), NULL);
+      JsonObject *st = cara_json_object_object (info, "State");
       return st && json_object_get_int_member_with_default (st, "ExitCode", 0) != 0;
     }
   return TRUE;
@@ -390,13 +375,13 @@ ensure_services (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p,
           if (c != current && g_strcmp0 (docker_labels_get (c, AGENT_LABEL_SERVICE), svc->name) == 0)
             {
               cara_log_service (G_LOG_LEVEL_INFO, project, svc->name, "Replacing container %.12s (spec changed)",
-                                obj_string (c, "Id"));
-              remove_container (dc, cfg, project, svc->name, obj_string (c, "Id"));
+                                cara_json_object_string (c, "Id"));
+              remove_container (dc, cfg, project, svc->name, cara_json_object_string (c, "Id"));
             }
         }
 
       /* Not started before its dependsOn conditions hold (a running container stays as it is). */
-      if (current == NULL || g_strcmp0 (obj_string (current, "State"), "created") == 0)
+      if (current == NULL || g_strcmp0 (cara_json_object_string (current, "State"), "created") == 0)
         {
           g_autofree char *why = NULL;
           ReconcileDepends d = reconcile_depends_check (dc, p, svc, current_ids, &why);
@@ -415,22 +400,22 @@ ensure_services (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p,
         }
 
       if (current)
-        g_hash_table_insert (current_ids, svc->name, g_strdup (obj_string (current, "Id")));
+        g_hash_table_insert (current_ids, svc->name, g_strdup (cara_json_object_string (current, "Id")));
       if (current)
         {
-          gboolean never_started = g_strcmp0 (obj_string (current, "State"), "created") == 0;
+          gboolean never_started = g_strcmp0 (cara_json_object_string (current, "State"), "created") == 0;
           if (start && wants_start (current, svc->restart_policy, dc)
-              && (never_started || own_restart_allowed (obj_string (current, "Id"))))
+              && (never_started || own_restart_allowed (cara_json_object_string (current, "Id"))))
             {
               cara_log_service (G_LOG_LEVEL_INFO, project, svc->name, "Starting container %.12s",
-                                obj_string (current, "Id"));
+                                cara_json_object_string (current, "Id"));
               g_clear_error (&error);
-              if (docker_container_start (dc, obj_string (current, "Id"), &error))
+              if (docker_container_start (dc, cara_json_object_string (current, "Id"), &error))
                 {
                   /* A stopped one started again shows as a restart (observed.c). */
                   if (never_started)
                     agent_event (CARA_EVENT_NORMAL, "Started", project, "Started container %.12s of service %s",
-                                 obj_string (current, "Id"), svc->name);
+                                 cara_json_object_string (current, "Id"), svc->name);
                   continue;
                 }
               if (error_is_transient (error))
@@ -442,9 +427,9 @@ ensure_services (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p,
               /* Docker refused this container for good (after a dockerd restart that outran its
                * shutdown timeout: "id already in use"): a new one is the only way to run the service. */
               cara_log_service (G_LOG_LEVEL_WARNING, project, svc->name,
-                                "Failed to start container %.12s: %s; replacing it", obj_string (current, "Id"),
+                                "Failed to start container %.12s: %s; replacing it", cara_json_object_string (current, "Id"),
                                 error->message);
-              remove_container (dc, cfg, project, svc->name, obj_string (current, "Id"));
+              remove_container (dc, cfg, project, svc->name, cara_json_object_string (current, "Id"));
               g_clear_error (&error);
             }
           else
@@ -506,8 +491,8 @@ ensure_services (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p,
       if (service == NULL || cara_project_find_service (p, service) == NULL)
         {
           cara_log_service (G_LOG_LEVEL_INFO, project, service, "Removing container %.12s (service gone)",
-                            obj_string (c, "Id"));
-          remove_container (dc, cfg, project, service, obj_string (c, "Id"));
+                            cara_json_object_string (c, "Id"));
+          remove_container (dc, cfg, project, service, cara_json_object_string (c, "Id"));
         }
     }
   return TRUE;
@@ -584,9 +569,9 @@ observe (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p, GHashTa
           JsonObject *c = json_array_get_object_element (list, j);
           if (g_strcmp0 (docker_labels_get (c, AGENT_LABEL_SERVICE), svc->name) != 0)
             continue;
-          if (id == NULL || g_strcmp0 (obj_string (c, "Id"), want) == 0)
+          if (id == NULL || g_strcmp0 (cara_json_object_string (c, "Id"), want) == 0)
             {
-              id = obj_string (c, "Id");
+              id = cara_json_object_string (c, "Id");
               created = json_object_get_int_member_with_default (c, "Created", 0) * G_USEC_PER_SEC;
             }
         }
@@ -607,11 +592,11 @@ observe (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p, GHashTa
           continue;
         }
       rs->current = current_ids == NULL || g_strcmp0 (id, want) == 0;
-      JsonObject *st = obj_object (info, "State");
+      JsonObject *st = cara_json_object_object (info, "State");
       ss->container_id = g_strdup (id);
-      ss->state = g_strdup (obj_string (st, "Status"));
+      ss->state = g_strdup (cara_json_object_string (st, "Status"));
       ss->restart_count = json_object_get_int_member_with_default (info, "RestartCount", 0) + own_restart_count (id);
-      ss->health = g_strdup (obj_string (obj_object (st, "Health"), "Status"));
+      ss->health = g_strdup (cara_json_object_string (cara_json_object_object (st, "Health"), "Status"));
       gint64 code = st ? json_object_get_int_member_with_default (st, "ExitCode", 0) : 0;
       gboolean stopped = g_strcmp0 (ss->state, "exited") == 0 || g_strcmp0 (ss->state, "dead") == 0;
       /* Always/OnFailure: Docker brings it back (and so do we, for a stopped one).  Never: it is over. */
@@ -624,7 +609,7 @@ observe (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p, GHashTa
       rs->completed = done || (stopped && code == 0 && svc->restart_policy == CARA_RESTART_POLICY_ON_FAILURE);
       rs->recent_restarts = history_observe (p->metadata.name, svc->name, id, ss->restart_count, created);
       rs->uptime_usec = -1;
-      g_autoptr (GDateTime) started = obj_string (st, "StartedAt") ? g_date_time_new_from_iso8601 (obj_string (st, "StartedAt"), NULL) : NULL;
+      g_autoptr (GDateTime) started = cara_json_object_string (st, "StartedAt") ? g_date_time_new_from_iso8601 (cara_json_object_string (st, "StartedAt"), NULL) : NULL;
       if (started && g_strcmp0 (ss->state, "running") == 0)
         {
           gint64 t = g_date_time_to_unix (started) * G_USEC_PER_SEC + g_date_time_get_microsecond (started);
@@ -804,7 +789,7 @@ reconcile_teardown (DockerClient *dc, const AgentConfig *cfg, const char *projec
       j->cfg = cfg;
       j->project = project;
       j->service = g_strdup (docker_labels_get (c, AGENT_LABEL_SERVICE));
-      j->id = g_strdup (obj_string (c, "Id"));
+      j->id = g_strdup (cara_json_object_string (c, "Id"));
       g_ptr_array_add (threads, g_thread_new ("remove", remove_thread, j));
     }
   for (guint i = 0; i < threads->len; i++)
@@ -816,7 +801,7 @@ reconcile_teardown (DockerClient *dc, const AgentConfig *cfg, const char *projec
   removed += json_array_get_length (nets);
   for (guint i = 0; i < json_array_get_length (nets); i++)
     {
-      const char *id = obj_string (json_array_get_object_element (nets, i), "Id");
+      const char *id = cara_json_object_string (json_array_get_object_element (nets, i), "Id");
       g_autoptr (GError) local = NULL;
       if (!docker_network_remove (dc, id, &local) && !g_error_matches (local, CARA_ERROR, CARA_ERROR_NOT_FOUND))
         {
@@ -832,7 +817,7 @@ reconcile_teardown (DockerClient *dc, const AgentConfig *cfg, const char *projec
   removed += json_array_get_length (vols);
   for (guint i = 0; i < json_array_get_length (vols); i++)
     {
-      const char *name = obj_string (json_array_get_object_element (vols, i), "Name");
+      const char *name = cara_json_object_string (json_array_get_object_element (vols, i), "Name");
       g_autoptr (GError) local = NULL;
       if (!docker_volume_remove (dc, name, &local) && !g_error_matches (local, CARA_ERROR, CARA_ERROR_NOT_FOUND))
         {

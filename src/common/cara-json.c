@@ -187,6 +187,22 @@ cara_json_get_kind (JsonNode *node)
 
 /* ================================================================================ times */
 
+const char *
+cara_json_object_string (JsonObject *o, const char *member)
+{
+  JsonNode *n = o ? json_object_get_member (o, member) : NULL;
+  if (n == NULL || !JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_STRING)
+    return NULL;
+  return json_node_get_string (n);
+}
+
+JsonObject *
+cara_json_object_object (JsonObject *o, const char *member)
+{
+  JsonNode *n = o ? json_object_get_member (o, member) : NULL;
+  return n && JSON_NODE_HOLDS_OBJECT (n) ? json_node_get_object (n) : NULL;
+}
+
 char *
 cara_time_format (GDateTime *t)
 {
@@ -1514,7 +1530,12 @@ encode_secret_mount (gconstpointer item)
   put_string_always (o, "secret", m->secret);
   put_string (o, "key", m->key);
   put_string (o, "path", m->path);
-  put_int (o, "mode", m->mode);
+  /* As people write file modes ("0440"); a number is read too (cara-json decode). */
+  if (m->mode > 0)
+    {
+      g_autofree char *mode = g_strdup_printf ("0%" G_GINT64_MODIFIER "o", m->mode);
+      json_object_set_string_member (o, "mode", mode);
+    }
   return object_node (o);
 }
 

@@ -21,6 +21,9 @@ gboolean cara_json_check_depth (const char *data, gssize len, GError **error);
 char *cara_json_to_string (JsonNode *node, gboolean pretty);
 
 /* Times: RFC 3339, UTC, fractional seconds trimmed as Go's RFC3339Nano; NULL -> zero time. */
+/* @o's member @member when it is a string (or an object), else NULL; @o may be NULL. */
+const char *cara_json_object_string (JsonObject *o, const char *member);
+JsonObject *cara_json_object_object (JsonObject *o, const char *member);
 char *cara_time_format (GDateTime *t);
 gboolean cara_time_parse (const char *s, GDateTime **ret, GError **error); /* zero time -> NULL */
 

@@ -5,24 +5,12 @@
 #include <string.h>
 
 #include "cara-error.h"
+#include "cara-validate.h"
 #include "cara-validate-runtime.h"
 
 /* The fields of SPEC §10 that shape how a service's container runs (entrypoint, workingDir,
  * user, labels, capabilities, stop signal and grace period, hostIP, HostPath volumes, dependsOn
  * conditions, healthcheck start period).  Each check names the field path. */
-
-static gboolean G_GNUC_PRINTF (3, 4)
-fail (GError **error, const char *path, const char *fmt, ...)
-{
-  va_list ap;
-  g_autofree char *msg = NULL;
-
-  va_start (ap, fmt);
-  msg = g_strdup_vprintf (fmt, ap);
-  va_end (ap);
-  g_set_error (error, CARA_ERROR, CARA_ERROR_INVALID, "%s: %s", path, msg);
-  return FALSE;
-}
 
 static gboolean
 has_space_or_control (const char *s)
@@ -52,7 +40,7 @@ validate_caps (char **caps, const char *base, const char *field, const char *ser
     if (!capability_ok (caps[i]))
       {
         g_autofree char *p = g_strdup_printf ("%s.%s[%u]", base, field, i);
-        return fail (error, p, "service %s: \"%s\" is not a capability name (e.g. NET_ADMIN, or ALL)", service,
+        return cara_validate_fail (error, p, "service %s: \"%s\" is not a capability name (e.g. NET_ADMIN, or ALL)", service,
                      caps[i]);
       }
   return TRUE;
@@ -96,9 +84,9 @@ validate_labels (GHashTable *labels, const char *base, const char *service, GErr
       g_autofree char *p = g_strdup_printf ("%s.labels.%s", base, key);
 
       if (*key == '\0' || has_space_or_control (key))
-        return fail (error, p, "service %s: a label key must be non-empty, without spaces", service);
+        return cara_validate_fail (error, p, "service %s: a label key must be non-empty, without spaces", service);
       if (g_ascii_strncasecmp (key, "cara.", 5) == 0 || g_ascii_strcasecmp (key, "cara") == 0)
-        return fail (error, p, "service %s: label keys cara.* are reserved for the agent", service);
+        return cara_validate_fail (error, p, "service %s: label keys cara.* are reserved for the agent", service);
     }
   return TRUE;
 }
@@ -116,12 +104,12 @@ validate_depends_conditions (const CaraService *s, const char *base, const CaraP
         continue; /* reported by the name check */
       if (cond == CARA_DEPEND_CONDITION_HEALTHY &&
           (dep->healthcheck == NULL || dep->healthcheck->command == NULL || dep->healthcheck->command[0] == NULL))
-        return fail (error, dp,
+        return cara_validate_fail (error, dp,
                      "service %s: condition Healthy needs a healthcheck on service %s, which has none", s->name,
                      dep->name);
       if (cond == CARA_DEPEND_CONDITION_COMPLETED &&
           (dep->restart_policy == CARA_RESTART_POLICY_ALWAYS || dep->restart_policy == CARA_RESTART_POLICY_NONE))
-        return fail (error, dp,
+        return cara_validate_fail (error, dp,
                      "service %s: condition Completed needs service %s to have restartPolicy Never or OnFailure "
                      "(with Always it is started again when it completes)",
                      s->name, dep->name);
@@ -135,17 +123,17 @@ cara_validate_service_runtime (const CaraService *s, const char *base, const Car
   if (s->entrypoint != NULL && s->entrypoint[0] != NULL && *s->entrypoint[0] == '\0')
     {
       g_autofree char *ep = g_strdup_printf ("%s.entrypoint[0]", base);
-      return fail (error, ep, "service %s: the program name must not be empty", s->name);
+      return cara_validate_fail (error, ep, "service %s: the program name must not be empty", s->name);
     }
   if (s->working_dir != NULL && s->working_dir[0] != '/')
     {
       g_autofree char *wp = g_strdup_printf ("%s.workingDir", base);
-      return fail (error, wp, "service %s: workingDir \"%s\" must be an absolute path", s->name, s->working_dir);
+      return cara_validate_fail (error, wp, "service %s: workingDir \"%s\" must be an absolute path", s->name, s->working_dir);
     }
   if (s->user != NULL && (*s->user == '\0' || has_space_or_control (s->user)))
     {
       g_autofree char *up = g_strdup_printf ("%s.user", base);
-      return fail (error, up, "service %s: user must be a name or id, optionally :group (e.g. 1000:1000)", s->name);
+      return cara_validate_fail (error, up, "service %s: user must be a name or id, optionally :group (e.g. 1000:1000)", s->name);
     }
   if (!validate_labels (s->labels, base, s->name, error) ||
       !validate_caps (s->cap_add, base, "capAdd", s->name, error) ||
@@ -154,18 +142,18 @@ cara_validate_service_runtime (const CaraService *s, const char *base, const Car
   if (s->stop_signal != NULL && !signal_ok (s->stop_signal))
     {
       g_autofree char *sp = g_strdup_printf ("%s.stopSignal", base);
-      return fail (error, sp, "service %s: \"%s\" is not a signal (e.g. SIGINT, SIGQUIT or 3)", s->name,
+      return cara_validate_fail (error, sp, "service %s: \"%s\" is not a signal (e.g. SIGINT, SIGQUIT or 3)", s->name,
                    s->stop_signal);
     }
   if (s->stop_grace_period_seconds < -1)
     {
       g_autofree char *gp = g_strdup_printf ("%s.stopGracePeriodSeconds", base);
-      return fail (error, gp, "service %s: must not be negative", s->name);
+      return cara_validate_fail (error, gp, "service %s: must not be negative", s->name);
     }
   if (s->healthcheck != NULL && s->healthcheck->start_period_seconds < 0)
     {
       g_autofree char *hp = g_strdup_printf ("%s.healthcheck.startPeriodSeconds", base);
-      return fail (error, hp, "service %s: must not be negative", s->name);
+      return cara_validate_fail (error, hp, "service %s: must not be negative", s->name);
     }
   for (guint i = 0; i < s->ports->len; i++)
     {
@@ -178,7 +166,7 @@ cara_validate_service_runtime (const CaraService *s, const char *base, const Car
       if (addr == NULL)
         {
           g_autofree char *ip = g_strdup_printf ("%s.ports[%u].hostIP", base, i);
-          return fail (error, ip, "service %s: \"%s\" is not an IP address", s->name, port->host_ip);
+          return cara_validate_fail (error, ip, "service %s: \"%s\" is not an IP address", s->name, port->host_ip);
         }
     }
   return validate_depends_conditions (s, base, p, error);
@@ -192,15 +180,15 @@ cara_validate_volume_runtime (const CaraVolume *v, const char *base, GError **er
   if (v->type != CARA_VOLUME_TYPE_HOST_PATH)
     {
       if (v->host_path != NULL)
-        return fail (error, hp, "volume %s: hostPath is only for type HostPath", v->name);
+        return cara_validate_fail (error, hp, "volume %s: hostPath is only for type HostPath", v->name);
       return TRUE;
     }
   if (v->host_path == NULL || *v->host_path == '\0')
-    return fail (error, hp, "volume %s: type HostPath needs hostPath (an absolute path on the node)", v->name);
+    return cara_validate_fail (error, hp, "volume %s: type HostPath needs hostPath (an absolute path on the node)", v->name);
   if (v->host_path[0] != '/')
-    return fail (error, hp, "volume %s: hostPath \"%s\" must be an absolute path on the node", v->name,
+    return cara_validate_fail (error, hp, "volume %s: hostPath \"%s\" must be an absolute path on the node", v->name,
                  v->host_path);
   if (strchr (v->host_path, ':') != NULL || strchr (v->host_path, ',') != NULL)
-    return fail (error, hp, "volume %s: hostPath \"%s\" must not contain ':' or ','", v->name, v->host_path);
+    return cara_validate_fail (error, hp, "volume %s: hostPath \"%s\" must not contain ':' or ','", v->name, v->host_path);
   return TRUE;
 }

@@ -8,24 +8,11 @@
 #include "cara-error.h"
 #include "cara-validate.h"
 
-static gboolean G_GNUC_PRINTF (3, 4)
-fail (GError **error, const char *path, const char *fmt, ...)
-{
-  va_list ap;
-  g_autofree char *msg = NULL;
-
-  va_start (ap, fmt);
-  msg = g_strdup_vprintf (fmt, ap);
-  va_end (ap);
-  g_set_error (error, CARA_ERROR, CARA_ERROR_INVALID, "%s: %s", path, msg);
-  return FALSE;
-}
-
 static gboolean
 secret_name (const char *name, const char *path, GError **error)
 {
   if (name == NULL || *name == '\0')
-    return fail (error, path, "a Secret name is required");
+    return cara_validate_fail (error, path, "a Secret name is required");
   if (!cara_validate_node_name (name, error))
     {
       cara_error_prefix_field (error, path);
@@ -49,11 +36,11 @@ cara_validate_service_secrets (const CaraService *s, const char *base, GError **
       if (e->secret_ref == NULL && e->secret_key == NULL)
         continue;
       if (e->value != NULL)
-        return fail (error, vp, "service %s: env %s has both value and valueFrom", s->name, e->name);
+        return cara_validate_fail (error, vp, "service %s: env %s has both value and valueFrom", s->name, e->name);
       if (!secret_name (e->secret_ref, sp, error))
         return FALSE;
       if (e->secret_key == NULL || *e->secret_key == '\0')
-        return fail (error, kp, "service %s: env %s: the key of Secret %s is required", s->name, e->name,
+        return cara_validate_fail (error, kp, "service %s: env %s: the key of Secret %s is required", s->name, e->name,
                      e->secret_ref);
     }
   for (guint j = 0; j < s->secrets->len; j++)
@@ -69,17 +56,17 @@ cara_validate_service_secrets (const CaraService *s, const char *base, GError **
       if (m->key != NULL && *m->key == '\0')
         {
           g_autofree char *kp = g_strconcat (ip, ".key", NULL);
-          return fail (error, kp, "service %s: an empty key (leave it out for every key)", s->name);
+          return cara_validate_fail (error, kp, "service %s: an empty key (leave it out for every key)", s->name);
         }
       if (m->path != NULL && (m->path[0] != '/' || strstr (m->path, "/../") != NULL
                               || g_str_has_suffix (m->path, "/..") || strchr (m->path, ':') != NULL))
-        return fail (error, pp, "service %s: \"%s\" is not an absolute path in the container", s->name, m->path);
+        return cara_validate_fail (error, pp, "service %s: \"%s\" is not an absolute path in the container", s->name, m->path);
       if (m->mode < 0 || m->mode > 0777)
-        return fail (error, mp, "service %s: mode %" G_GINT64_FORMAT " is not a file mode (0 to 0777)", s->name,
+        return cara_validate_fail (error, mp, "service %s: mode %" G_GINT64_FORMAT " is not a file mode (0 to 0777)", s->name,
                      m->mode);
       g_autofree char *where = m->path ? g_strdup (m->path) : g_strdup_printf ("/run/secrets/%s", m->secret);
       if (g_hash_table_contains (paths, where))
-        return fail (error, pp, "service %s: %s is already used by another secret", s->name, where);
+        return cara_validate_fail (error, pp, "service %s: %s is already used by another secret", s->name, where);
       g_hash_table_add (paths, g_steal_pointer (&where));
     }
   return TRUE;

@@ -9,9 +9,8 @@
 #include "cara-validate.h"
 #include "cara-validate-runtime.h"
 
-/* Each rule sets a CARA_ERROR_INVALID error "path: message" and returns FALSE. */
-static gboolean G_GNUC_PRINTF (3, 4)
-fail (GError **error, const char *path, const char *fmt, ...)
+gboolean
+cara_validate_fail (GError **error, const char *path, const char *fmt, ...)
 {
   va_list ap;
   g_autofree char *msg = NULL;
@@ -77,18 +76,18 @@ cara_validate_node_name (const char *name, GError **error)
   gsize len = name != NULL ? strlen (name) : 0;
 
   if (len == 0)
-    return fail (error, "metadata.name", "name is required");
+    return cara_validate_fail (error, "metadata.name", "name is required");
   if (len > 253)
     {
       g_autofree char *q = quote (name, 20);
-      return fail (error, "metadata.name",
+      return cara_validate_fail (error, "metadata.name",
                    "name %s is %" G_GSIZE_FORMAT " characters long: must be no more than 253 characters",
                    q, len);
     }
   if (!matches_name (name, ".-"))
     {
       g_autofree char *q = quote (name, 40);
-      return fail (error, "metadata.name",
+      return cara_validate_fail (error, "metadata.name",
                    "name %s is invalid: must consist of lowercase alphanumeric characters, hyphens (-) or dots (.), and must start and end with an alphanumeric character",
                    q);
     }
@@ -104,21 +103,21 @@ validate_label_name (const char *name, const char *path, const char *what, GErro
   if (len > 63)
     {
       g_autofree char *q = quote (name, 20);
-      return fail (error, path,
+      return cara_validate_fail (error, path,
                    "name %s is %" G_GSIZE_FORMAT " characters long: must be no more than 63 characters",
                    q, len);
     }
   if (strchr (name, '.') != NULL)
     {
       g_autofree char *q = quote (name, 40);
-      return fail (error, path,
+      return cara_validate_fail (error, path,
                    "name %s is invalid: %s names may not contain dots: they are used in Docker container names and DNS labels",
                    q, what);
     }
   if (!matches_name (name, "-"))
     {
       g_autofree char *q = quote (name, 40);
-      return fail (error, path,
+      return cara_validate_fail (error, path,
                    "name %s is invalid: must consist of lowercase alphanumeric characters or hyphens (-), and must start and end with an alphanumeric character",
                    q);
     }
@@ -129,7 +128,7 @@ gboolean
 cara_validate_project_name (const char *name, GError **error)
 {
   if (name == NULL || *name == '\0')
-    return fail (error, "metadata.name", "name is required");
+    return cara_validate_fail (error, "metadata.name", "name is required");
   return validate_label_name (name, "metadata.name", "project", error);
 }
 
@@ -137,7 +136,7 @@ gboolean
 cara_validate_service_name (const char *name, const char *path, GError **error)
 {
   if (name == NULL || *name == '\0')
-    return fail (error, path, "each service must have a non-empty name");
+    return cara_validate_fail (error, path, "each service must have a non-empty name");
   return validate_label_name (name, path, "service", error);
 }
 
@@ -173,7 +172,7 @@ validate_label_key (const char *key, const char *path, GError **error)
       if (strlen (prefix) > 253 || !matches_name (prefix, ".-"))
         {
           g_autofree char *q = quote (key, 63);
-          return fail (error, path,
+          return cara_validate_fail (error, path,
                        "key %s is invalid: the prefix before \"/\" must be a DNS subdomain (lowercase alphanumeric characters, '-' or '.')",
                        q);
         }
@@ -181,7 +180,7 @@ validate_label_key (const char *key, const char *path, GError **error)
   if (!is_qualified_part (name, strlen (name)))
     {
       g_autofree char *q = quote (key, 63);
-      return fail (error, path,
+      return cara_validate_fail (error, path,
                    "key %s is invalid: must be at most 63 alphanumeric characters, '-', '_' or '.', starting and ending with an alphanumeric character, with an optional DNS prefix and '/'",
                    q);
     }
@@ -224,7 +223,7 @@ cara_validate_label_map (GHashTable *labels, const char *path, GError **error)
       if (*v != '\0' && !is_qualified_part (v, strlen (v)))
         {
           g_autofree char *q = quote (v, 63);
-          return fail (error, p,
+          return cara_validate_fail (error, p,
                        "value %s is invalid: must be empty or at most 63 alphanumeric characters, '-', '_' or '.', starting and ending with an alphanumeric character",
                        q);
         }
@@ -384,11 +383,11 @@ cara_validate_image_reference (const char *ref, const char *path, GError **error
   char *last_slash, *colon;
 
   if (ref == NULL || *ref == '\0')
-    return fail (error, path, "image is required");
+    return cara_validate_fail (error, path, "image is required");
   q = quote (ref, 80);
   at = strchr (ref, '@');
   if (at != NULL && !image_digest_ok (at + 1))
-    return fail (error, path,
+    return cara_validate_fail (error, path,
                  "invalid image reference %s: the digest after '@' must be ALGORITHM:HEX with at least 32 hexadecimal digits (sha256:...)",
                  q);
   name = at != NULL ? g_strndup (ref, (gsize) (at - ref)) : g_strdup (ref);
@@ -399,21 +398,21 @@ cara_validate_image_reference (const char *ref, const char *path, GError **error
       const char *tag = colon + 1;
       gsize len = strlen (tag);
       if (len == 0)
-        return fail (error, path, "invalid image reference %s: the tag after ':' is empty", q);
+        return cara_validate_fail (error, path, "invalid image reference %s: the tag after ':' is empty", q);
       if (len > 128)
-        return fail (error, path,
+        return cara_validate_fail (error, path,
                      "invalid image reference %s: the tag is %" G_GSIZE_FORMAT " characters long: must be no more than 128",
                      q, len);
       if (!image_tag_ok (tag))
-        return fail (error, path,
+        return cara_validate_fail (error, path,
                      "invalid image reference %s: the tag must start with a letter, digit or '_' and contain only letters, digits, '_', '.' and '-'",
                      q);
       *colon = '\0';
     }
   if (*name == '\0')
-    return fail (error, path, "invalid image reference %s: the repository name is missing", q);
+    return cara_validate_fail (error, path, "invalid image reference %s: the repository name is missing", q);
   if (strlen (name) > 255)
-    return fail (error, path,
+    return cara_validate_fail (error, path,
                  "invalid image reference %s: the repository name is %" G_GSIZE_FORMAT " characters long: must be no more than 255",
                  q, strlen (name));
 
@@ -427,13 +426,13 @@ cara_validate_image_reference (const char *ref, const char *path, GError **error
       if (strpbrk (first, ".:") != NULL || strcmp (first, "localhost") == 0 || has_upper (first))
         {
           if (!image_domain_ok (first))
-            return fail (error, path, "invalid image reference %s: the registry \"%s\" is not a valid host[:port]",
+            return cara_validate_fail (error, path, "invalid image reference %s: the registry \"%s\" is not a valid host[:port]",
                          q, first);
           remote = first_slash + 1;
         }
     }
   if (*remote == '\0')
-    return fail (error, path, "invalid image reference %s: empty path component (a leading, trailing or double '/')",
+    return cara_validate_fail (error, path, "invalid image reference %s: empty path component (a leading, trailing or double '/')",
                  q);
   components = g_strsplit (remote, "/", -1);
   for (guint i = 0; components[i] != NULL; i++)
@@ -441,12 +440,12 @@ cara_validate_image_reference (const char *ref, const char *path, GError **error
       const char *c = components[i];
       g_autofree char *lower = g_ascii_strdown (c, -1);
       if (*c == '\0')
-        return fail (error, path, "invalid image reference %s: empty path component (a leading, trailing or double '/')",
+        return cara_validate_fail (error, path, "invalid image reference %s: empty path component (a leading, trailing or double '/')",
                      q);
       if (!image_path_component_ok (c) && image_path_component_ok (lower))
-        return fail (error, path, "invalid image reference %s: the repository name must be lowercase", q);
+        return cara_validate_fail (error, path, "invalid image reference %s: the repository name must be lowercase", q);
       if (!image_path_component_ok (c))
-        return fail (error, path,
+        return cara_validate_fail (error, path,
                      "invalid image reference %s: path component \"%s\" must be lowercase letters and digits, separated by '.', '_', '__' or '-'",
                      q, c);
     }
@@ -499,7 +498,7 @@ cara_validate_node (const CaraNode *n, GError **error)
       !cara_ip_check (n->status.network.ip, "status.network.ip", error))
     return FALSE;
   if (port < 0 || port > 65535)
-    return fail (error, "status.network.agentPort", "port %" G_GINT64_FORMAT " is out of range 1-65535",
+    return cara_validate_fail (error, "status.network.agentPort", "port %" G_GINT64_FORMAT " is out of range 1-65535",
                  port);
   return TRUE;
 }
@@ -526,7 +525,7 @@ validate_go_rules (const CaraProject *p, GError **error)
   g_autoptr(GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
 
   if (services->len == 0)
-    return fail (error, "spec.services", "must contain at least one service");
+    return cara_validate_fail (error, "spec.services", "must contain at least one service");
   for (guint i = 0; i < services->len; i++)
     {
       CaraService *s = g_ptr_array_index (services, i);
@@ -534,9 +533,9 @@ validate_go_rules (const CaraProject *p, GError **error)
       g_autofree char *ip = g_strdup_printf ("spec.services[%u].image", i);
 
       if (is_empty (s->name))
-        return fail (error, np, "each service must have a non-empty name");
+        return cara_validate_fail (error, np, "each service must have a non-empty name");
       if (is_empty (s->image))
-        return fail (error, ip, "service %s: image is required", s->name);
+        return cara_validate_fail (error, ip, "service %s: image is required", s->name);
     }
   for (guint i = 0; i < p->spec.ingress->len; i++)
     {
@@ -547,17 +546,17 @@ validate_go_rules (const CaraProject *p, GError **error)
       g_autofree char *pp = g_strconcat (base, ".target.port", NULL);
 
       if (is_empty (in->name))
-        return fail (error, np, "each ingress entry must have a non-empty name");
+        return cara_validate_fail (error, np, "each ingress entry must have a non-empty name");
       if (g_hash_table_contains (seen, in->name))
-        return fail (error, np, "duplicate ingress name: %s", in->name);
+        return cara_validate_fail (error, np, "duplicate ingress name: %s", in->name);
       g_hash_table_add (seen, in->name);
       if (is_empty (in->target.service) || cara_project_find_service (p, in->target.service) == NULL)
-        return fail (error, sp, "ingress %s: target service %s does not exist in spec.services",
+        return cara_validate_fail (error, sp, "ingress %s: target service %s does not exist in spec.services",
                      in->name, or_empty (in->target.service));
       if (in->target.port <= 0)
-        return fail (error, pp, "ingress %s: target port must be greater than 0", in->name);
+        return cara_validate_fail (error, pp, "ingress %s: target port must be greater than 0", in->name);
       if (in->target.port > 65535)
-        return fail (error, pp, "ingress %s: target port %" G_GINT64_FORMAT " is out of range 1-65535",
+        return cara_validate_fail (error, pp, "ingress %s: target port %" G_GINT64_FORMAT " is out of range 1-65535",
                      in->name, in->target.port);
     }
   return TRUE;
@@ -574,19 +573,19 @@ validate_volumes (const CaraProject *p, GHashTable *declared, GError **error)
       g_autofree char *tp = g_strdup_printf ("spec.volumes[%u].type", i);
 
       if (is_empty (v->name))
-        return fail (error, np, "each volume must have a non-empty name");
+        return cara_validate_fail (error, np, "each volume must have a non-empty name");
       if (strlen (v->name) > 63 || !matches_name (v->name, "-_."))
         {
           g_autofree char *q = quote (v->name, 40);
-          return fail (error, np,
+          return cara_validate_fail (error, np,
                        "name %s is invalid: must be at most 63 lowercase alphanumeric characters, '-', '_' or '.', starting and ending with an alphanumeric character",
                        q);
         }
       if (g_hash_table_contains (declared, v->name))
-        return fail (error, np, "duplicate volume name \"%s\"", v->name);
+        return cara_validate_fail (error, np, "duplicate volume name \"%s\"", v->name);
       g_hash_table_add (declared, v->name);
       if (v->type == CARA_VOLUME_TYPE_NONE)
-        return fail (error, tp, "volume %s: type is required (Ephemeral, Persistent or HostPath)", v->name);
+        return cara_validate_fail (error, tp, "volume %s: type is required (Ephemeral, Persistent or HostPath)", v->name);
       {
         g_autofree char *base = g_strdup_printf ("spec.volumes[%u]", i);
         if (!cara_validate_volume_runtime (v, base, error))
@@ -600,7 +599,7 @@ static gboolean
 validate_port (const char *path, const char *service, gint64 port, GError **error)
 {
   if (port < 1 || port > 65535)
-    return fail (error, path, "service %s: port %" G_GINT64_FORMAT " is out of range 1-65535", service,
+    return cara_validate_fail (error, path, "service %s: port %" G_GINT64_FORMAT " is out of range 1-65535", service,
                  port);
   return TRUE;
 }
@@ -621,9 +620,9 @@ validate_service (const CaraService *s, const char *base, const CaraProject *p, 
       g_autofree char *np = g_strdup_printf ("%s.env[%u].name", base, j);
 
       if (is_empty (e->name))
-        return fail (error, np, "service %s: env name is required", s->name);
+        return cara_validate_fail (error, np, "service %s: env name is required", s->name);
       if (strchr (e->name, '=') != NULL)
-        return fail (error, np, "service %s: env name \"%s\" must not contain '='", s->name, e->name);
+        return cara_validate_fail (error, np, "service %s: env name \"%s\" must not contain '='", s->name, e->name);
     }
 
   for (guint j = 0; j < s->volume_mounts->len; j++)
@@ -633,24 +632,24 @@ validate_service (const CaraService *s, const char *base, const CaraProject *p, 
       g_autofree char *mp = g_strdup_printf ("%s.volumeMounts[%u].mountPath", base, j);
 
       if (is_empty (m->name))
-        return fail (error, np, "service %s: volume mount name is required", s->name);
+        return cara_validate_fail (error, np, "service %s: volume mount name is required", s->name);
       if (!g_hash_table_contains (volumes, m->name))
-        return fail (error, np, "service %s: volume \"%s\" is not declared in spec.volumes", s->name,
+        return cara_validate_fail (error, np, "service %s: volume \"%s\" is not declared in spec.volumes", s->name,
                      m->name);
       if (is_empty (m->mount_path))
-        return fail (error, mp, "service %s: mountPath is required", s->name);
+        return cara_validate_fail (error, mp, "service %s: mountPath is required", s->name);
       if (m->mount_path[0] != '/')
-        return fail (error, mp, "service %s: mountPath \"%s\" must be an absolute path", s->name,
+        return cara_validate_fail (error, mp, "service %s: mountPath \"%s\" must be an absolute path", s->name,
                      m->mount_path);
       if (g_hash_table_contains (mount_paths, m->mount_path))
-        return fail (error, mp, "service %s: duplicate mountPath \"%s\"", s->name, m->mount_path);
+        return cara_validate_fail (error, mp, "service %s: duplicate mountPath \"%s\"", s->name, m->mount_path);
       g_hash_table_add (mount_paths, m->mount_path);
     }
 
   if (s->command != NULL && s->command[0] != NULL && *s->command[0] == '\0')
     {
       g_autofree char *cp = g_strdup_printf ("%s.command[0]", base);
-      return fail (error, cp, "service %s: the program name must not be empty", s->name);
+      return cara_validate_fail (error, cp, "service %s: the program name must not be empty", s->name);
     }
 
   for (guint j = 0; j < s->ports->len; j++)
@@ -662,7 +661,7 @@ validate_service (const CaraService *s, const char *base, const CaraProject *p, 
       const char *proto = port->protocol == CARA_PROTOCOL_UDP ? "udp" : "tcp";
 
       if (port->container_port == 0)
-        return fail (error, cp, "service %s: containerPort is required", s->name);
+        return cara_validate_fail (error, cp, "service %s: containerPort is required", s->name);
       if (!validate_port (cp, s->name, port->container_port, error))
         return FALSE;
       if (port->host_port == 0)
@@ -671,7 +670,7 @@ validate_service (const CaraService *s, const char *base, const CaraProject *p, 
         return FALSE;
       key = g_strdup_printf ("%" G_GINT64_FORMAT "/%s", port->host_port, proto);
       if (g_hash_table_contains (host_ports, key))
-        return fail (error, hp, "service %s: host port %s is already used by service %s", s->name, key,
+        return cara_validate_fail (error, hp, "service %s: host port %s is already used by service %s", s->name, key,
                      (const char *) g_hash_table_lookup (host_ports, key));
       g_hash_table_insert (host_ports, g_steal_pointer (&key), s->name);
     }
@@ -686,7 +685,7 @@ validate_service (const CaraService *s, const char *base, const CaraProject *p, 
           return FALSE;
         }
       if (mc == 0)
-        return fail (error, rp, "service %s: cpu must be greater than 0", s->name);
+        return cara_validate_fail (error, rp, "service %s: cpu must be greater than 0", s->name);
     }
   if (s->resources.memory != NULL)
     {
@@ -699,7 +698,7 @@ validate_service (const CaraService *s, const char *base, const CaraProject *p, 
         }
       /* Docker refuses memory limits below 6 MiB; say so before the agent fails. */
       if (bytes < 6 * 1024 * 1024)
-        return fail (error, rp, "service %s: memory must be at least 6Mi", s->name);
+        return cara_validate_fail (error, rp, "service %s: memory must be at least 6Mi", s->name);
     }
 
   if (s->healthcheck != NULL)
@@ -716,13 +715,13 @@ validate_service (const CaraService *s, const char *base, const CaraProject *p, 
       if (h->command == NULL || h->command[0] == NULL || *h->command[0] == '\0')
         {
           g_autofree char *cp = g_strconcat (hp, ".command", NULL);
-          return fail (error, cp, "service %s: healthcheck command is required", s->name);
+          return cara_validate_fail (error, cp, "service %s: healthcheck command is required", s->name);
         }
       for (guint k = 0; k < G_N_ELEMENTS (nums); k++)
         if (nums[k].v < 0)
           {
             g_autofree char *np = g_strdup_printf ("%s.%s", hp, nums[k].name);
-            return fail (error, np, "service %s: must not be negative", s->name);
+            return cara_validate_fail (error, np, "service %s: must not be negative", s->name);
           }
     }
 
@@ -734,9 +733,9 @@ validate_service (const CaraService *s, const char *base, const CaraProject *p, 
       g_autofree char *dp = g_strdup_printf ("%s.dependsOn[%u]", base, j);
 
       if (g_strcmp0 (dep, s->name) == 0)
-        return fail (error, dp, "service %s: cannot depend on itself", s->name);
+        return cara_validate_fail (error, dp, "service %s: cannot depend on itself", s->name);
       if (cara_project_find_service (p, dep) == NULL)
-        return fail (error, dp, "service %s: depends on unknown service \"%s\"", s->name, dep);
+        return cara_validate_fail (error, dp, "service %s: depends on unknown service \"%s\"", s->name, dep);
     }
   return cara_validate_service_runtime (s, base, p, error);
 }
@@ -792,7 +791,7 @@ validate_dependency_cycles (const CaraProject *p, GError **error)
     if (colour[i] == WHITE && find_cycle (p, i, colour, stack, cycle))
       {
         g_autofree char *path = g_strdup_printf ("spec.services[%u].dependsOn", i);
-        return fail (error, path, "dependency cycle: %s", cycle->str);
+        return cara_validate_fail (error, path, "dependency cycle: %s", cycle->str);
       }
   return TRUE;
 }
@@ -815,7 +814,7 @@ cara_validate_project_spec (const CaraProject *p, GError **error)
       if (!cara_validate_service_name (s->name, np, error))
         return FALSE;
       if (g_hash_table_contains (names, s->name))
-        return fail (error, np, "duplicate service name \"%s\"", s->name);
+        return cara_validate_fail (error, np, "duplicate service name \"%s\"", s->name);
       g_hash_table_add (names, s->name);
     }
   if (!validate_volumes (p, volumes, error))
@@ -871,7 +870,7 @@ cara_validate_project_all (const CaraProject *p, GPtrArray *problems)
         }
       if (g_hash_table_contains (names, s->name))
         {
-          collect (problems, fail (&e, np, "duplicate service name \"%s\"", s->name), &e);
+          collect (problems, cara_validate_fail (&e, np, "duplicate service name \"%s\"", s->name), &e);
           all_named = FALSE;
           continue;
         }

@@ -7,6 +7,9 @@
 #include "cara-model.h"
 
 /* Node names: DNS-style, ^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$ */
+/* Sets a CARA_ERROR_INVALID error "@path: message" and returns FALSE: how every rule fails. */
+gboolean cara_validate_fail (GError **error, const char *path, const char *fmt, ...) G_GNUC_PRINTF (3, 4);
+
 gboolean cara_validate_node_name (const char *name, GError **error);
 /* Project and service names: [a-z0-9-], start/end alnum, at most 63 (DNS label, Docker name part). */
 gboolean cara_validate_project_name (const char *name, GError **error);

@@ -82,8 +82,13 @@ same_content (JsonNode *a, JsonNode *b)
 /* Every manifest the converter makes is one the server takes: no unknown field, it decodes and
  * validates, and it comes back from the model exactly as it was (dependsOn items as given). */
 static void
-check_accepted (const char *dir, JsonNode *manifest)
+check_accepted (const char *dir, JsonNode *converted)
 {
+  /* The Secrets a Compose file makes travel in the spec until apply/convert splits them off. */
+  g_autoptr(JsonNode) manifest = json_node_copy (converted);
+  JsonObject *spec = json_object_get_object_member (json_node_get_object (manifest), "spec");
+  if (spec != NULL && json_object_has_member (spec, "x-caravanserai-compose-secrets"))
+    json_object_remove_member (spec, "x-caravanserai-compose-secrets");
   g_autoptr(GPtrArray) unknown = cara_fields_check (manifest, "Project", CARA_FIELDS_ALL);
   g_autoptr(GError) error = NULL;
   g_autoptr(CaraProject) p = NULL;

@@ -142,7 +142,7 @@ def main():
                       "      image: busybox\n      secrets:\n        - secret: cmp-db-pw\n          mode: 0440\n")
         ctl.ok("apply", "-f", m2)
         p = ctl.ok("get", "project", "m2", "-o", "json").json()
-        check(p["spec"]["services"][0]["secrets"][0]["mode"] == 0o440, "octal mode", p)
+        check(p["spec"]["services"][0]["secrets"][0]["mode"] == "0440", "octal mode, returned as written", p)
         # zh_TW
         zh = {"LANGUAGE": "zh_TW"}  # on C.UTF-8, as test_ctl_i18n does
         r = ctl.ok("create", "secret", "zh", "--from-literal", "a=b", env=zh)
