@@ -22,7 +22,8 @@ struct Field {
 #define END { NULL, NULL }
 
 static const Field metadata_fields[] = {
-  V ("name"), V ("labels"), V ("annotations"), V ("createdAt"), V ("updatedAt"), V ("resourceVersion"), END,
+  V ("name"), V ("labels"), V ("annotations"), V ("createdAt"), V ("updatedAt"), V ("resourceVersion"),
+  V ("generation"), END,
 };
 
 static const Field condition_fields[] = {
@@ -74,9 +75,12 @@ static const Field ingress_fields[] = {
   V ("name"), V ("host"), O ("target", target_fields), O ("access", access_fields), END,
 };
 
+static const Field update_fields[] = { V ("order"), V ("failureAction"), V ("monitorSeconds"), END };
+
 static const Field project_spec_fields[] = {
   O ("services", service_fields), O ("volumes", volume_fields), O ("ingress", ingress_fields),
-  V ("nodeSelector"), V ("expireAt"), END,
+  V ("nodeSelector"), V ("expireAt"),
+  O ("update", update_fields), END,
 };
 
 static const Field service_status_fields[] = {
@@ -84,7 +88,8 @@ static const Field service_status_fields[] = {
 };
 
 static const Field project_status_fields[] = {
-  V ("phase"), V ("nodeRef"), O ("conditions", condition_fields), O ("services", service_status_fields), END,
+  V ("phase"), V ("nodeRef"), O ("conditions", condition_fields), O ("services", service_status_fields),
+  V ("observedGeneration"), END,
 };
 
 static const Field project_fields[] = {

@@ -787,6 +787,16 @@ validate_dependency_cycles (const CaraProject *p, GError **error)
   return TRUE;
 }
 
+/* spec.update: the enums are checked by the decoder; a monitoring window is 0..3600 s. */
+static gboolean
+validate_update (const CaraProject *p, GError **error)
+{
+  gint64 m = p->spec.update.monitor_seconds;
+  if (m < 0 || m > 3600)
+    return fail (error, "spec.update.monitorSeconds", "must be between 0 and 3600, not %" G_GINT64_FORMAT, m);
+  return TRUE;
+}
+
 gboolean
 cara_validate_project_spec (const CaraProject *p, GError **error)
 {
@@ -817,7 +827,8 @@ cara_validate_project_spec (const CaraProject *p, GError **error)
         return FALSE;
     }
   return validate_dependency_cycles (p, error) &&
-         cara_validate_label_map (p->spec.node_selector, "spec.nodeSelector", error);
+         cara_validate_label_map (p->spec.node_selector, "spec.nodeSelector", error) &&
+         validate_update (p, error);
 }
 
 /* The outcome of one check into @problems (a GError* each; *@error is taken and cleared): TRUE
@@ -880,6 +891,7 @@ cara_validate_project_all (const CaraProject *p, GPtrArray *problems)
   if (all_named && volumes_ok && services_ok)
     collect (problems, validate_dependency_cycles (p, &e), &e);
   collect (problems, cara_validate_label_map (p->spec.node_selector, "spec.nodeSelector", &e), &e);
+  collect (problems, validate_update (p, &e), &e);
 }
 
 gboolean

@@ -48,6 +48,8 @@ api_projects_create (CaraHttpRequest *req, gpointer user_data)
     }
   if (p->status.phase == CARA_PROJECT_PHASE_NONE)
     p->status.phase = CARA_PROJECT_PHASE_PENDING;
+  p->metadata.generation = 1; /* the server's to count */
+  p->status.observed_generation = 0;
   if (!store_create_project (p, &error))
     {
       cara_http_respond_error (req, error);
@@ -114,6 +116,17 @@ spec_text (const CaraProject *p)
   return g_strconcat (a, "\n", b, "\n", c, NULL);
 }
 
+/* What metadata.generation counts (SPEC §13): the spec, and the restart annotation caractrl
+ * rollout restart sets (a roll of every service without a spec change). */
+static char *
+generation_text (const CaraProject *p)
+{
+  g_autoptr (JsonNode) spec = cara_project_spec_to_json (p);
+  g_autofree char *a = cara_json_to_string (spec, FALSE);
+  const char *restarted = g_hash_table_lookup (p->metadata.annotations, CARA_RESTARTED_AT_ANNOTATION);
+  return g_strconcat (a, "\n", restarted ? restarted : "", NULL);
+}
+
 typedef struct {
   CaraProject *body;
   char *ready_node; /* the Failed project's node, when it was Ready and schedulable just before */
@@ -136,9 +149,13 @@ mutate_spec (CaraProject *cur, gpointer user_data, GError **error)
       return FALSE;
     }
   g_autofree char *before = spec_text (cur);
+  g_autofree char *gen_before = generation_text (cur);
   cara_project_swap_desired (cur, body);
 
   g_autofree char *after = spec_text (cur);
+  g_autofree char *gen_after = generation_text (cur);
+  if (g_strcmp0 (gen_before, gen_after) != 0 || cur->metadata.generation == 0)
+    cur->metadata.generation++;
   if (cur->status.phase == CARA_PROJECT_PHASE_FAILED && g_strcmp0 (before, after) == 0
       && ctx->ready_node != NULL && g_strcmp0 (cur->status.node_ref, ctx->ready_node) == 0)
     {
@@ -163,6 +180,25 @@ mutate_spec (CaraProject *cur, gpointer user_data, GError **error)
   return g_strcmp0 (before, after) != 0; /* unchanged: nothing written, no event */
 }
 
+gboolean
+api_projects_store_update (const char *name, CaraProject *body, CaraProject **ret, GError **error)
+{
+  /* A Failed project keeps its node on a retry if that node can still take it. */
+  UpdateCtx ctx = { .body = body };
+  g_autoptr (CaraProject) cur = NULL;
+  if (store_get_project (name, &cur, NULL) && cur->status.phase == CARA_PROJECT_PHASE_FAILED
+      && cur->status.node_ref != NULL && *cur->status.node_ref != '\0')
+    {
+      g_autoptr (CaraNode) node = NULL;
+      if (store_get_node (cur->status.node_ref, &node, NULL) && node->status.state == CARA_NODE_STATE_READY
+          && !node->spec.unschedulable)
+        ctx.ready_node = g_strdup (cur->status.node_ref);
+    }
+  gboolean updated = store_update_project (name, mutate_spec, &ctx, ret, error);
+  g_free (ctx.ready_node);
+  return updated;
+}
+
 void
 api_projects_update (CaraHttpRequest *req, gpointer user_data)
 {
@@ -185,20 +221,7 @@ api_projects_update (CaraHttpRequest *req, gpointer user_data)
       cara_http_respond_error (req, error);
       return;
     }
-  /* A Failed project keeps its node on a retry if that node can still take it. */
-  UpdateCtx ctx = { .body = body };
-  g_autoptr (CaraProject) cur = NULL;
-  if (store_get_project (name, &cur, NULL) && cur->status.phase == CARA_PROJECT_PHASE_FAILED
-      && cur->status.node_ref != NULL && *cur->status.node_ref != '\0')
-    {
-      g_autoptr (CaraNode) node = NULL;
-      if (store_get_node (cur->status.node_ref, &node, NULL) && node->status.state == CARA_NODE_STATE_READY
-          && !node->spec.unschedulable)
-        ctx.ready_node = g_strdup (cur->status.node_ref);
-    }
-  gboolean updated = store_update_project (name, mutate_spec, &ctx, &p, &error);
-  g_free (ctx.ready_node);
-  if (!updated)
+  if (!api_projects_store_update (name, body, &p, &error))
     {
       cara_http_respond_error (req, error);
       return;
@@ -264,6 +287,8 @@ mutate_status (CaraProject *p, gpointer user_data, GError **error)
     }
   ctx->old_phase = p->status.phase;
   p->status.phase = r->phase;
+  if (r->observed_generation > 0)
+    p->status.observed_generation = r->observed_generation;
   if ((r->reason && *r->reason) || (r->message && *r->message))
     cara_conditions_upsert (p->status.conditions, cara_condition_new ("Phase", "True", r->reason, r->message));
   /* The agent's own conditions (ServicesReady): a restated one keeps its lastTransitionTime. */
@@ -336,5 +361,26 @@ api_projects_patch_status (CaraHttpRequest *req, gpointer user_data)
   if (ctx.old_phase != stored->status.phase)
     cara_log_project (G_LOG_LEVEL_INFO, name, "Project %s is now %s", name,
                       cara_project_phase_to_string (stored->status.phase));
+  /* The agent gave up an update with failureAction Rollback: the previous revision becomes the spec
+   * again, unless the spec changed since (then that change is what the agent rolls next). */
+  if (report->rollback_generation > 0 && stored->metadata.generation == report->rollback_generation)
+    {
+      g_autofree char *cause = g_strdup_printf ("automatic rollback: generation %" G_GINT64_FORMAT " failed: %s",
+                                                report->rollback_generation,
+                                                report->rollback_reason ? report->rollback_reason : "update failed");
+      g_autoptr (CaraProject) restored = NULL;
+      gint64 revision = 0;
+      g_autoptr (GError) rb_error = NULL;
+      if (api_rollout_restore (name, 0, report->rollback_generation, cause, &restored, &revision, &rb_error))
+        {
+          g_autofree char *msg = g_strdup_printf ("Update to generation %" G_GINT64_FORMAT " failed (%s); rolled back "
+                                                  "to revision %" G_GINT64_FORMAT, report->rollback_generation,
+                                                  report->rollback_reason ? report->rollback_reason : "update failed",
+                                                  revision);
+          api_rollout_event (name, "Warning", "RolledBack", msg);
+        }
+      else
+        cara_log_project (G_LOG_LEVEL_WARNING, name, "Failed to roll back project %s: %s", name, rb_error->message);
+    }
   cara_http_respond_empty (req, 204);
 }

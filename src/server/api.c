@@ -48,6 +48,8 @@ static const CaraHttpRoute routes[] = {
   { "PATCH", "/api/v1/projects/{name}/status", api_projects_patch_status, CARA_HTTP_ROLE_AGENT, CARA_HTTP_NODE_HANDLER },
   { "GET", "/api/v1/projects/{name}/logs", api_projects_logs, CARA_HTTP_ROLE_READ, CARA_HTTP_NODE_NONE },
   { "GET", "/api/v1/projects/{name}/portforward", api_projects_portforward, CARA_HTTP_ROLE_ADMIN, CARA_HTTP_NODE_NONE },
+  { "GET", "/api/v1/projects/{name}/revisions", api_projects_revisions, CARA_HTTP_ROLE_READ, CARA_HTTP_NODE_NONE },
+  { "POST", "/api/v1/projects/{name}/rollback", api_projects_rollback, CARA_HTTP_ROLE_ADMIN, CARA_HTTP_NODE_NONE },
 };
 
 void

@@ -74,6 +74,17 @@ static const struct {
    * rows last written before this migration: those are encoded from their columns. */
   { 3, "project object text",
     "ALTER TABLE projects ADD COLUMN object TEXT;\n" },
+  /* SPEC §13: metadata.generation (+1 per spec change) and the last REVISION_HISTORY_LIMIT specs
+   * of each project, removed with it. */
+  { 4, "generations and revisions",
+    "ALTER TABLE projects ADD COLUMN generation BIGINT NOT NULL DEFAULT 0;\n"
+    "CREATE TABLE project_revisions (\n"
+    "  project TEXT NOT NULL REFERENCES projects (name) ON DELETE CASCADE,\n"
+    "  revision BIGINT NOT NULL,\n"
+    "  created_at TIMESTAMPTZ NOT NULL DEFAULT now(),\n"
+    "  change_cause TEXT NOT NULL DEFAULT '',\n"
+    "  spec JSONB NOT NULL,\n"
+    "  PRIMARY KEY (project, revision));\n" },
 };
 
 gboolean

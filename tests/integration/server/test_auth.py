@@ -166,6 +166,13 @@ def run(pg, url, env, data_dir):
         expect(srv, "POST", "/api/v1/nodes/n1/heartbeat", "reader-1", 403)
         expect(srv, "POST", "/api/v1/nodes", "reader-1", 403, {"metadata": {"name": "n5"}})
         expect(srv, "PATCH", "/api/v1/projects/p/status", "reader-1", 403, {"phase": "Failed"})
+        # revisions (SPEC §13): read-only may list them, only the admin rolls back; node tokens neither
+        expect(srv, "GET", "/api/v1/projects/p/revisions", "reader-2", 200)
+        expect(srv, "GET", "/api/v1/projects/p/revisions", admin, 200)
+        expect(srv, "GET", "/api/v1/projects/p/revisions", t1, 403)
+        expect(srv, "POST", "/api/v1/projects/p/rollback", "reader-1", 403)
+        expect(srv, "POST", "/api/v1/projects/p/rollback", t1, 403)
+        expect(srv, "POST", "/api/v1/projects/p/rollback", admin, 404)  # one revision: nothing before it
         expect(srv, "DELETE", "/api/v1/projects/p?force=true", "reader-1", 403)
         expect(srv, "DELETE", "/api/v1/projects/p?force=true", admin, 204)
 
