@@ -151,6 +151,11 @@ mutate_spec (CaraProject *cur, gpointer user_data, GError **error)
   g_autofree char *before = spec_text (cur);
   g_autofree char *gen_before = generation_text (cur);
   cara_project_swap_desired (cur, body);
+  /* The restart mark stays until a restart replaces it: an apply of a manifest without it is not
+   * another restart. */
+  const char *restarted = g_hash_table_lookup (body->metadata.annotations, CARA_RESTARTED_AT_ANNOTATION);
+  if (restarted && !g_hash_table_contains (cur->metadata.annotations, CARA_RESTARTED_AT_ANNOTATION))
+    g_hash_table_insert (cur->metadata.annotations, g_strdup (CARA_RESTARTED_AT_ANNOTATION), g_strdup (restarted));
 
   g_autofree char *after = spec_text (cur);
   g_autofree char *gen_after = generation_text (cur);

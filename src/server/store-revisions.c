@@ -81,12 +81,12 @@ store_get_revision (const char *project, gint64 revision, gint64 before, StoreRe
       if (revision > 0)
         g_set_error (error, CARA_ERROR, CARA_ERROR_NOT_FOUND,
                      "revision not found: project %s has no revision %" G_GINT64_FORMAT
-                     " (only the last %u are kept): resource not found", project, revision,
+                     " (only the last %u are kept)", project, revision,
                      store_get_revision_history_limit ());
       else
         g_set_error (error, CARA_ERROR, CARA_ERROR_NOT_FOUND,
-                     "revision not found: project %s has no revision before %" G_GINT64_FORMAT
-                     ": resource not found", project, before);
+                     "revision not found: project %s has no revision before %" G_GINT64_FORMAT,
+                     project, before);
       return FALSE;
     }
   *ret = revision_from_row (r, 0);
