@@ -11,6 +11,8 @@
 #define AGENT_LABEL_SERVICE "cara.service"
 #define AGENT_LABEL_NODE "cara.node"
 #define AGENT_LABEL_HASH "cara.spec-hash"
+/* The name suffix of the new container while an update runs beside the old one (SPEC §13). */
+#define AGENT_ROLLOUT_NEXT_SUFFIX "-next"
 #define AGENT_LABEL_VOLUME_TYPE "cara.volume-type"
 
 typedef struct {

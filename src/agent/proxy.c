@@ -25,6 +25,7 @@ struct _Proxy {
   GHashTable *routes;   /* host -> "http://ip:port" */
   GHashTable *internal; /* host -> "ip/prefix" of the project network, for access.scope Internal */
   GHashTable *projects; /* project -> GPtrArray of hosts */
+  GHashTable *in_flight; /* backend "http://ip:port" -> requests being forwarded to it (GUINT) */
 };
 
 typedef struct {
@@ -213,6 +214,37 @@ local_addresses (void)
   return g_strv_builder_end (b);
 }
 
+/* Requests in flight per backend, so that an update stops the old container only once the
+ * requests it still serves are answered (SPEC §13). */
+static void
+in_flight_add (Proxy *px, const char *backend, int delta)
+{
+  g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&px->lock);
+  guint n = GPOINTER_TO_UINT (g_hash_table_lookup (px->in_flight, backend));
+  n = delta > 0 ? n + 1 : (n > 0 ? n - 1 : 0);
+  if (n == 0)
+    g_hash_table_remove (px->in_flight, backend);
+  else
+    g_hash_table_replace (px->in_flight, g_strdup (backend), GUINT_TO_POINTER (n));
+}
+
+guint
+proxy_in_flight_to (Proxy *px, const char *ip)
+{
+  if (px == NULL || ip == NULL)
+    return 0;
+  g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&px->lock);
+  g_autofree char *prefix = g_strdup_printf ("http://%s:", ip);
+  guint total = 0;
+  GHashTableIter it;
+  gpointer k, v;
+  g_hash_table_iter_init (&it, px->in_flight);
+  while (g_hash_table_iter_next (&it, &k, &v))
+    if (g_str_has_prefix (k, prefix))
+      total += GPOINTER_TO_UINT (v);
+  return total;
+}
+
 static enum MHD_Result
 forward (Proxy *px, struct MHD_Connection *conn, const char *method, Request *rq)
 {
@@ -249,6 +281,7 @@ forward (Proxy *px, struct MHD_Connection *conn, const char *method, Request *rq
   g_autoptr (CURLU) url = proxy_upstream_url (backend, rq->uri, &url_error);
   if (url == NULL)
     return respond_page (conn, 400, "Bad Request", url_error->message);
+  in_flight_add (px, backend, 1);
 
   HeaderCopy hc = { .conn = conn };
   MHD_get_connection_values (conn, MHD_HEADER_KIND, copy_header, &hc);
@@ -304,6 +337,7 @@ forward (Proxy *px, struct MHD_Connection *conn, const char *method, Request *rq
       ret = MHD_queue_response (conn, (unsigned int) status, r);
       MHD_destroy_response (r);
     }
+  in_flight_add (px, backend, -1);
   g_byte_array_unref (up.body);
   g_ptr_array_unref (up.headers);
   return ret;
@@ -395,6 +429,7 @@ proxy_start (const char *listen_addr, GError **error)
   px->routes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   px->internal = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   px->projects = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_ptr_array_unref);
+  px->in_flight = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   /* A thread per connection: a proxied request blocks while the backend answers. */
   px->daemon = MHD_start_daemon (MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG,
                                  0, NULL, NULL, access_handler, px,
@@ -425,6 +460,7 @@ proxy_stop (Proxy *px)
   g_hash_table_unref (px->routes);
   g_hash_table_unref (px->internal);
   g_hash_table_unref (px->projects);
+  g_hash_table_unref (px->in_flight);
   g_mutex_clear (&px->lock);
   g_free (px);
 }
@@ -450,6 +486,17 @@ proxy_remove (Proxy *px, const char *project)
   remove_locked (px, project);
 }
 
+static gboolean
+container_is_next (JsonObject *c)
+{
+  JsonNode *names = json_object_get_member (c, "Names");
+  JsonArray *a = names && JSON_NODE_HOLDS_ARRAY (names) ? json_node_get_array (names) : NULL;
+  for (guint i = 0; a && i < json_array_get_length (a); i++)
+    if (g_str_has_suffix (json_array_get_string_element (a, i), AGENT_ROLLOUT_NEXT_SUFFIX))
+      return TRUE;
+  return FALSE;
+}
+
 void
 proxy_update (Proxy *px, DockerClient *dc, const AgentConfig *cfg, const CaraProject *p)
 {
@@ -470,7 +517,21 @@ proxy_update (Proxy *px, DockerClient *dc, const AgentConfig *cfg, const CaraPro
       g_autoptr (JsonArray) list = docker_container_list (dc, filters, &error);
       const char *ip = NULL;
       gint64 prefix = 32;
-      JsonObject *c = list && json_array_get_length (list) ? json_array_get_object_element (list, 0) : NULL;
+      /* Two containers during an update (SPEC §13): the new one (running, under its temporary
+       * name) once the update switches to it; nothing else updates routes while it runs. */
+      JsonObject *c = NULL;
+      gint c_rank = -1;
+      for (guint j = 0; list && j < json_array_get_length (list); j++)
+        {
+          JsonObject *o = json_array_get_object_element (list, j);
+          gint rank = (g_strcmp0 (json_object_get_string_member_with_default (o, "State", ""), "running") == 0) * 2
+                    + container_is_next (o);
+          if (rank > c_rank)
+            {
+              c = o;
+              c_rank = rank;
+            }
+        }
       JsonNode *ns = c ? json_object_get_member (c, "NetworkSettings") : NULL;
       JsonNode *nets = ns && JSON_NODE_HOLDS_OBJECT (ns) ? json_object_get_member (json_node_get_object (ns), "Networks")
                                                          : NULL;

@@ -21,6 +21,8 @@ void proxy_stop (Proxy *px);
 /* Thread-safe.  Replaces every route of @p by those its ingress entries give now. */
 void proxy_update (Proxy *px, DockerClient *dc, const AgentConfig *cfg, const CaraProject *p);
 void proxy_remove (Proxy *px, const char *project);
+/* Requests being forwarded to container address @ip now (any port); 0 for a NULL @px. */
+guint proxy_in_flight_to (Proxy *px, const char *ip);
 
 /* The upstream URL of a request: @backend ("http://ip:port") with the path and query of @target,
  * which must be origin-form ("/path?query"); INVALID otherwise. */

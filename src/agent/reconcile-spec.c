@@ -216,6 +216,13 @@ reconcile_container_body (const CaraProject *p, const CaraService *svc, const ch
       json_builder_add_string_value (hb, v ? cara_volume_type_to_string (v->type) : "");
     }
   json_builder_end_array (hb);
+  /* caractrl rollout restart (SPEC §13): a new mark rolls every service. */
+  const char *restarted = g_hash_table_lookup (p->metadata.annotations, CARA_RESTARTED_AT_ANNOTATION);
+  if (restarted)
+    {
+      json_builder_set_member_name (hb, "RestartedAt");
+      json_builder_add_string_value (hb, restarted);
+    }
   json_builder_end_object (hb);
   g_autoptr (JsonNode) hn = json_builder_get_root (hb);
   g_autofree char *hs = json_to_string (hn, FALSE);

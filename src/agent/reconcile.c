@@ -11,6 +11,7 @@
 #include "readiness.h"
 #include "reconcile-spec.h"
 #include "reconcile.h"
+#include "rollout.h"
 
 /* Picking a subnet and creating the network must not interleave between our own workers. */
 static GMutex network_lock;
@@ -419,6 +420,8 @@ typedef struct {
   const char *reason;
   char *message;
   gboolean transient; /* Docker itself did not answer: nothing wrong with the project */
+  gboolean update_failed; /* an update did not come up; the old containers serve (SPEC §13) */
+  gboolean replaced;  /* not a failure: a container was replaced by one of a new spec */
 } Failure;
 
 /* Docker restarting or gone for a moment (connection refused or cut, 503): retried when it answers
@@ -496,18 +499,50 @@ ensure_services (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p,
                 current = c;
             }
         }
+      /* An update without downtime (SPEC §13), or the rest of one an agent restart interrupted. */
+      g_autofree char *rolled = NULL;
+      const char *roll_reason = NULL;
+      g_autofree char *roll_message = NULL;
+      switch (rollout_service (dc, cfg, p, svc, body, existing, current, &rolled, &roll_reason, &roll_message, &error))
+        {
+        case ROLLOUT_STEP_HELD:
+          g_hash_table_insert (current_ids, svc->name, g_steal_pointer (&rolled));
+          continue;
+        case ROLLOUT_STEP_FAILED:
+          fail->reason = roll_reason;
+          fail->update_failed = TRUE;
+          fail->message = g_steal_pointer (&roll_message);
+          return FALSE;
+        case ROLLOUT_STEP_ERROR:
+          fail->reason = "ContainerCreateFailed";
+          fail->transient = error_is_transient (error);
+          fail->message = g_strdup_printf ("service %s: %s", svc->name, error->message);
+          return FALSE;
+        case ROLLOUT_STEP_DONE:
+          fail->replaced = TRUE;
+          g_hash_table_insert (current_ids, svc->name, g_strdup (rolled));
+          break;
+        case ROLLOUT_STEP_NONE:
+        default:
+          break;
+        }
       /* Every other container of this service is out of date. */
       for (guint j = 0; j < json_array_get_length (existing); j++)
         {
           JsonObject *c = json_array_get_object_element (existing, j);
           if (c != current && g_strcmp0 (docker_labels_get (c, AGENT_LABEL_SERVICE), svc->name) == 0)
             {
-              cara_log_service (G_LOG_LEVEL_INFO, project, svc->name, "Replacing container %.12s (spec changed)",
-                                obj_string (c, "Id"));
+              if (rolled == NULL)
+                cara_log_service (G_LOG_LEVEL_INFO, project, svc->name, "Replacing container %.12s (spec changed)",
+                                  obj_string (c, "Id"));
+              if (rolled == NULL && current == NULL)
+                fail->replaced = TRUE;
               remove_container (dc, cfg, project, svc->name, obj_string (c, "Id"));
             }
         }
 
+      if (rolled)
+        continue;
       if (current)
         g_hash_table_insert (current_ids, svc->name, g_strdup (obj_string (current, "Id")));
       if (current)
@@ -703,6 +738,51 @@ observe (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p, GHashTa
   return g_steal_pointer (&r);
 }
 
+/* An update that did not come up (SPEC §13): the old containers keep serving, so the project is
+ * as it was; Rollback asks the server for the previous revision, Pause holds this one. */
+static CaraStatusReport *
+rollout_failed_report (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p, GHashTable *current_ids,
+                       Failure *fail)
+{
+  g_autofree char *message = fail->message;
+  gint64 gen = p->metadata.generation;
+  gboolean pause = p->spec.update.failure_action == CARA_FAILURE_ACTION_PAUSE;
+  rollout_give_up (p->metadata.name, gen);
+  g_autoptr (CaraStatusReport) r = observe (dc, cfg, p, current_ids, NULL);
+  if (r == NULL)
+    return NULL;
+  g_autofree char *text = g_strdup_printf ("Update to generation %" G_GINT64_FORMAT " %s: %s", gen,
+                                           pause ? "paused" : "failed", message);
+  cara_conditions_remove (r->conditions, pause ? "UpdatePaused" : "UpdateFailed");
+  g_ptr_array_add (r->conditions, cara_condition_new (pause ? "UpdatePaused" : "UpdateFailed", "True", fail->reason, text));
+  if (!pause)
+    {
+      r->rollback_generation = gen;
+      r->rollback_reason = g_strdup (message);
+    }
+  rollout_event (p->metadata.name, "Warning", pause ? "UpdatePaused" : "UpdateFailed", "%s", text);
+  return g_steal_pointer (&r);
+}
+
+/* The spec is rolled out once every service runs it and is ready: observedGeneration; an update
+ * that went through clears the last one's failure. */
+static void
+rollout_completed_report (CaraStatusReport *r, const CaraProject *p, gboolean replaced)
+{
+  CaraCondition *ready = cara_conditions_find (r->conditions, "ServicesReady");
+  if (r->phase != CARA_PROJECT_PHASE_RUNNING || ready == NULL || g_strcmp0 (ready->status, "True") != 0)
+    return;
+  if (rollout_given_up (p->metadata.name) == p->metadata.generation)
+    return; /* held (Pause): the old containers run, this generation is not rolled out */
+  r->observed_generation = p->metadata.generation;
+  if (!replaced)
+    return;
+  g_ptr_array_add (r->conditions, cara_condition_new ("UpdateFailed", "False", "Updated", "The last update went through"));
+  g_ptr_array_add (r->conditions, cara_condition_new ("UpdatePaused", "False", "Updated", "The last update went through"));
+  rollout_event (p->metadata.name, "Normal", "UpdateCompleted", "generation %" G_GINT64_FORMAT " rolled out",
+                 p->metadata.generation);
+}
+
 CaraStatusReport *
 reconcile_ensure (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p, gboolean apply,
                   gint64 *ret_recheck_usec)
@@ -711,7 +791,9 @@ reconcile_ensure (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p
     *ret_recheck_usec = 0;
   Failure fail = { 0 };
   g_autoptr (GHashTable) current_ids = apply ? g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free) : NULL;
-  if (apply && !ensure_services (dc, cfg, p, current_ids, &fail))
+  if (apply && !ensure_services (dc, cfg, p, current_ids, &fail) && fail.update_failed)
+    return rollout_failed_report (dc, cfg, p, current_ids, &fail);
+  if (apply && fail.reason != NULL)
     {
       if (fail.transient)
         {
@@ -734,7 +816,10 @@ reconcile_ensure (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p
       set_ready (r, FALSE, "Failed", r->message);
       return g_steal_pointer (&r);
     }
-  return observe (dc, cfg, p, current_ids, ret_recheck_usec);
+  CaraStatusReport *r = observe (dc, cfg, p, current_ids, ret_recheck_usec);
+  if (r && apply)
+    rollout_completed_report (r, p, fail.replaced);
+  return r;
 }
 
 /* ---------------------------------------------------------------- teardown */

@@ -9,6 +9,7 @@
 #include "docker.h"
 #include "proxy.h"
 #include "reconcile.h"
+#include "rollout.h"
 #include "server-api.h"
 #include "worker.h"
 
@@ -356,6 +357,7 @@ void
 agent_worker_set_proxy (AgentWorker *w, Proxy *px)
 {
   w->proxy = px;
+  rollout_set_proxy (px);
 }
 
 void
