@@ -109,7 +109,15 @@ spec_text (const CaraProject *p)
 {
   g_autoptr (JsonNode) spec = cara_project_spec_to_json (p);
   g_autoptr (JsonNode) labels = cara_string_map_to_json (p->metadata.labels);
-  g_autoptr (JsonNode) annotations = cara_string_map_to_json (p->metadata.annotations);
+  /* The change cause alone is no change: it describes one. */
+  g_autoptr (GHashTable) ann = g_hash_table_new (g_str_hash, g_str_equal);
+  GHashTableIter it;
+  gpointer k, v;
+  g_hash_table_iter_init (&it, p->metadata.annotations);
+  while (g_hash_table_iter_next (&it, &k, &v))
+    if (!g_str_equal (k, CARA_CHANGE_CAUSE_ANNOTATION))
+      g_hash_table_insert (ann, k, v);
+  g_autoptr (JsonNode) annotations = cara_string_map_to_json (ann);
   g_autofree char *a = cara_json_to_string (spec, FALSE);
   g_autofree char *b = cara_json_to_string (labels, FALSE);
   g_autofree char *c = cara_json_to_string (annotations, FALSE);
