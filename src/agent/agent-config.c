@@ -31,6 +31,7 @@ agent_config_free (AgentConfig *c)
   g_free (c->agent_secret);
   g_free (c->node_token_path);
   g_free (c->proxy_listen_addr);
+  g_free (c->proxy_tls_listen_addr);
   g_free (c->ca_file);
   g_free (c->tls_cert);
   g_free (c->tls_key);
@@ -177,6 +178,9 @@ agent_config_load (int *argc, char ***argv, GError **error)
       return NULL;
     }
   c->proxy_listen_addr = cara_config_string (kf, G, "proxy_listen_addr", "PROXY_LISTEN_ADDR", o_proxy, ":8081");
+  c->proxy_tls_listen_addr = cara_config_string (kf, G, "proxy_tls_listen_addr", "PROXY_TLS_LISTEN_ADDR", NULL, NULL);
+  if (c->proxy_tls_listen_addr && *c->proxy_tls_listen_addr == '\0')
+    g_clear_pointer (&c->proxy_tls_listen_addr, g_free);
 
   g_autofree char *port = cara_config_string (kf, G, "listen_port", "AGENT_LISTEN_PORT", o_port, "9090");
   guint64 p = 0;

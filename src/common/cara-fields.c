@@ -71,8 +71,10 @@ static const Field service_fields[] = {
 static const Field volume_fields[] = { V ("name"), V ("type"), END };
 static const Field target_fields[] = { V ("service"), V ("port"), END };
 static const Field access_fields[] = { V ("scope"), END };
+static const Field ingress_tls_fields[] = { V ("secret"), END };
 static const Field ingress_fields[] = {
-  V ("name"), V ("host"), O ("target", target_fields), O ("access", access_fields), END,
+  V ("name"), V ("host"), O ("target", target_fields), O ("access", access_fields),
+  O ("tls", ingress_tls_fields), END,
 };
 
 static const Field update_fields[] = { V ("order"), V ("failureAction"), V ("monitorSeconds"), END };

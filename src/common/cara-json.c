@@ -860,6 +860,11 @@ decode_ingress (JsonObject *o, const char *path, gpointer out, GError **error)
       !get_object (o, path, "access", &access, error) ||
       (access != NULL && !get_string (access, ap, "scope", &scope, error)))
     return FALSE;
+  JsonObject *tls;
+  g_autofree char *tlp = join (path, "tls");
+  if (!get_object (o, path, "tls", &tls, error) ||
+      (tls != NULL && !get_string (tls, tlp, "secret", &i->tls.secret, error)))
+    return FALSE;
   if (scope != NULL && !cara_ingress_scope_from_string (scope, &i->access.scope))
     {
       /* The reference API's wording (reference §3.2). */
@@ -1427,6 +1432,12 @@ encode_ingress (gconstpointer item)
       JsonObject *a = json_object_new ();
       put_string_always (a, "scope", cara_ingress_scope_to_string (i->access.scope));
       json_object_set_member (o, "access", object_node (a));
+    }
+  if (i->tls.secret != NULL)
+    {
+      JsonObject *tl = json_object_new ();
+      put_string_always (tl, "secret", i->tls.secret);
+      json_object_set_member (o, "tls", object_node (tl));
     }
   return object_node (o);
 }

@@ -504,6 +504,7 @@ ingress_free (CaraIngress *i)
   g_free (i->name);
   g_free (i->host);
   g_free (i->target.service);
+  g_free (i->tls.secret);
   g_free (i);
 }
 
@@ -518,6 +519,7 @@ ingress_copy (gconstpointer p, gpointer data)
   r->target.service = g_strdup (i->target.service);
   r->target.port = i->target.port;
   r->access.scope = i->access.scope;
+  r->tls.secret = g_strdup (i->tls.secret);
   return r;
 }
 

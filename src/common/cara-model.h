@@ -240,6 +240,9 @@ typedef struct {
   struct {
     CaraIngressScope scope;
   } access;
+  struct {
+    char *secret; /* SPEC §13: a Secret holding tls.crt and tls.key; NULL: no TLS */
+  } tls;
 } CaraIngress;
 
 typedef struct {

@@ -556,6 +556,14 @@ validate_go_rules (const CaraProject *p, GError **error)
       if (in->target.port > 65535)
         return fail (error, pp, "ingress %s: target port %" G_GINT64_FORMAT " is out of range 1-65535",
                      in->name, in->target.port);
+      if (in->tls.secret != NULL)
+        {
+          g_autofree char *tp = g_strdup_printf ("%s.tls.secret", base);
+          g_autoptr (GError) local = NULL;
+          if (!cara_validate_node_name (in->tls.secret, &local))
+            return fail (error, tp, "ingress %s: \"%s\" is not a Secret name (lowercase letters, digits, '-' and '.')",
+                         in->name, in->tls.secret);
+        }
     }
   return TRUE;
 }
