@@ -10,7 +10,7 @@
 #include "rollout-decide.h"
 #include "rollout.h"
 
-#define POLL_USEC (100 * 1000)
+#define POLL_USEC (50 * 1000)
 
 static Proxy *rollout_proxy;
 static GMutex given_up_lock;
