@@ -159,6 +159,38 @@ def main():
                       what="v6 after the agent restart")
         print("ok   agent SIGKILL mid-update: one copy", flush=True)
 
+        # rollout restart: every service rolled (a new container), no spec change
+        before = running_web(a.node, name)[0]["id"]
+        gen = c.project(name)["metadata"]["generation"]
+        ctl.ok("rollout", "restart", "project", name)
+        wait_rolled_out(c, name, gen + 1)
+        running = running_web(a.node, name)
+        assert len(running) == 1 and running[0]["id"] != before and running[0]["name"] == "%s-web" % name, running
+        assert c.project(name)["spec"]["services"][0]["env"] == [{"name": "VERSION", "value": "v6"}]
+        print("ok   rollout restart", flush=True)
+
+        # failureAction Pause: the old one keeps serving, UpdatePaused, the spec stays as applied
+        c.apply(web_project(name, "v8", healthcheck=dict(HEALTHY, command=["false"]), failureAction="Pause"))
+        gen = c.project(name)["metadata"]["generation"]
+
+        def paused():
+            p = c.project(name)
+            cond = [x for x in p["status"].get("conditions", []) if x["type"] == "UpdatePaused"]
+            return p if cond and cond[0]["status"] == "True" and "generation %d" % gen in cond[0]["message"] else None
+        p = fx.wait_until(paused, timeout=60, interval=0.1, what="UpdatePaused")
+        assert p["metadata"]["generation"] == gen and p["status"].get("observedGeneration", 0) < gen, p
+        assert fx.http("GET", proxy + "/", headers={"Host": host})[2].strip() == b"v6"
+        running = running_web(a.node, name)
+        assert len(running) == 1 and running[0]["name"] == "%s-web" % name, running
+        r = ctl.run("rollout", "status", "project", name, "--timeout", "5s")
+        assert r.rc == 1 and "paused" in r.err, r
+        # the next change goes through and clears it
+        c.apply(web_project(name, "v9", failureAction="Pause"))
+        p = wait_rolled_out(c, name, gen + 1)
+        cond = [x for x in p["status"]["conditions"] if x["type"] == "UpdatePaused"]
+        assert cond and cond[0]["status"] == "False", p["status"]
+        print("ok   failureAction Pause", flush=True)
+
 
 if __name__ == "__main__":
     main()
