@@ -527,6 +527,7 @@ ensure_services (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p,
           break;
         }
       /* Every other container of this service is out of date. */
+      gboolean replaced_here = FALSE;
       for (guint j = 0; j < json_array_get_length (existing); j++)
         {
           JsonObject *c = json_array_get_object_element (existing, j);
@@ -536,7 +537,7 @@ ensure_services (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p,
                 cara_log_service (G_LOG_LEVEL_INFO, project, svc->name, "Replacing container %.12s (spec changed)",
                                   obj_string (c, "Id"));
               if (rolled == NULL && current == NULL)
-                fail->replaced = TRUE;
+                fail->replaced = replaced_here = TRUE;
               remove_container (dc, cfg, project, svc->name, obj_string (c, "Id"));
             }
         }
@@ -597,6 +598,19 @@ ensure_services (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p,
           return FALSE;
         }
       cara_log_service (G_LOG_LEVEL_INFO, project, svc->name, "Started container %.12s (%s)", id, svc->image);
+      /* A StopFirst update (SPEC §13) is watched as a StartFirst one: not up in time, it failed. */
+      const char *up_reason = NULL;
+      g_autofree char *up_message = NULL;
+      if (replaced_here && !rollout_watch (dc, p, svc, id, &up_reason, &up_message, &error))
+        {
+          remove_container (dc, cfg, project, svc->name, id);
+          fail->reason = up_reason ? up_reason : "ContainerStartFailed";
+          fail->update_failed = up_reason != NULL;
+          fail->transient = up_reason == NULL && error_is_transient (error);
+          fail->message = up_reason ? g_steal_pointer (&up_message)
+                                    : g_strdup_printf ("service %s: %s", svc->name, error->message);
+          return FALSE;
+        }
       g_hash_table_insert (current_ids, svc->name, g_steal_pointer (&id));
     }
 
@@ -753,6 +767,16 @@ rollout_failed_report (DockerClient *dc, const AgentConfig *cfg, const CaraProje
     return NULL;
   g_autofree char *text = g_strdup_printf ("Update to generation %" G_GINT64_FORMAT " %s: %s", gen,
                                            pause ? "paused" : "failed", message);
+  if (r->phase == CARA_PROJECT_PHASE_FAILED && !pause)
+    {
+      /* A StopFirst update leaves the service without a container until the previous spec is
+       * back: the update failed, not the project (a Failed project would be scheduled anew). */
+      r->phase = CARA_PROJECT_PHASE_RUNNING;
+      g_free (r->reason);
+      g_free (r->message);
+      r->reason = g_strdup ("UpdateFailed");
+      r->message = g_strdup (text);
+    }
   cara_conditions_remove (r->conditions, pause ? "UpdatePaused" : "UpdateFailed");
   g_ptr_array_add (r->conditions, cara_condition_new (pause ? "UpdatePaused" : "UpdateFailed", "True", fail->reason, text));
   if (!pause)

@@ -144,6 +144,17 @@ retire (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p, const Ca
 }
 
 gboolean
+rollout_watch (DockerClient *dc, const CaraProject *p, const CaraService *svc, const char *id,
+               const char **ret_failure_reason, char **ret_failure_message, GError **error)
+{
+  *ret_failure_reason = NULL;
+  *ret_failure_message = NULL;
+  rollout_event (p->metadata.name, "Normal", "UpdateStarted", "service %s: generation %" G_GINT64_FORMAT
+                 " in place of the old container (StopFirst)", svc->name, p->metadata.generation);
+  return wait_up (dc, p, svc, id, ret_failure_reason, ret_failure_message, error);
+}
+
+gboolean
 rollout_replace (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p, const CaraService *svc,
                  JsonNode *body, const char *old_id, const char *old_name, const char *next_id, char **ret_id,
                  const char **ret_failure_reason, char **ret_failure_message, GError **error)
@@ -261,6 +272,10 @@ rollout_service (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p,
     }
   if (old == NULL)
     {
+      /* A StopFirst update of this generation was given up: nothing old to keep, nothing new to try. */
+      if (current == NULL && rollout_given_up (p->metadata.name) == p->metadata.generation
+          && !rollout_start_first (p, svc))
+        return ROLLOUT_STEP_HELD;
       if (current == NULL)
         return ROLLOUT_STEP_NONE;
       /* An interrupted update whose old container is gone already: only the name is left to fix. */

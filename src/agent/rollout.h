@@ -26,6 +26,11 @@ gboolean rollout_replace (DockerClient *dc, const AgentConfig *cfg, const CaraPr
                           char **ret_id, const char **ret_failure_reason, char **ret_failure_message,
                           GError **error);
 
+/* Waits until container @id of a StopFirst update is up: FALSE with *@ret_failure_reason/message
+ * when it did not come up in time, or with @error when Docker failed. */
+gboolean rollout_watch (DockerClient *dc, const CaraProject *p, const CaraService *svc, const char *id,
+                        const char **ret_failure_reason, char **ret_failure_message, GError **error);
+
 /* The generation whose update of @project was given up here (0: none): it is not tried again
  * until the spec changes (in memory: an agent restart tries once more). */
 gint64 rollout_given_up (const char *project);
@@ -38,7 +43,8 @@ void rollout_event (const char *project, const char *type, const char *reason, c
 typedef enum {
   ROLLOUT_STEP_NONE,   /* nothing for an update to do here: the caller goes on as before */
   ROLLOUT_STEP_DONE,   /* replaced: *ret_id is the service's container */
-  ROLLOUT_STEP_HELD,   /* this generation was given up: *ret_id is the old container, left serving */
+  ROLLOUT_STEP_HELD,   /* this generation was given up: *ret_id is the old container, left serving
+                        * (NULL after a StopFirst update: none is left) */
   ROLLOUT_STEP_FAILED, /* did not come up: see ret_reason and ret_message; the old container serves */
   ROLLOUT_STEP_ERROR,  /* Docker failed: @error; the old container serves */
 } RolloutStep;
