@@ -595,6 +595,11 @@ def main():
         secrets_section(sx, p, md)
     if mv and mv.get("runs"):
         move_section(mv, p, md)
+    # Sections measured by their own scripts, kept across runs of this one.
+    rollout = os.path.join(HERE, "rollout", "RESULTS.md")
+    if os.path.exists(rollout):
+        with open(rollout) as fh:
+            md.append(fh.read().rstrip() + "\n")
     analysis = os.path.join(HERE, "analysis.md")
     if os.path.exists(analysis):
         with open(analysis) as fh:

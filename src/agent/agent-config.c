@@ -34,6 +34,7 @@ agent_config_free (AgentConfig *c)
   g_free (c->node_token_path);
   g_free (c->proxy_listen_addr);
   g_free (c->metrics_listen_addr);
+  g_free (c->proxy_tls_listen_addr);
   g_free (c->ca_file);
   g_free (c->tls_cert);
   g_free (c->tls_key);
@@ -218,6 +219,9 @@ agent_config_load (int *argc, char ***argv, GError **error)
   c->metrics_listen_addr = cara_config_string (kf, G, "metrics_listen_addr", "METRICS_LISTEN_ADDR", NULL, NULL);
   if (c->metrics_listen_addr && !*c->metrics_listen_addr)
     g_clear_pointer (&c->metrics_listen_addr, g_free);
+  c->proxy_tls_listen_addr = cara_config_string (kf, G, "proxy_tls_listen_addr", "PROXY_TLS_LISTEN_ADDR", NULL, NULL);
+  if (c->proxy_tls_listen_addr && *c->proxy_tls_listen_addr == '\0')
+    g_clear_pointer (&c->proxy_tls_listen_addr, g_free);
 
   g_autofree char *port = cara_config_string (kf, G, "listen_port", "AGENT_LISTEN_PORT", o_port, "9090");
   guint64 p = 0;

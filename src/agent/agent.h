@@ -11,6 +11,8 @@
 #define AGENT_LABEL_SERVICE "cara.service"
 #define AGENT_LABEL_NODE "cara.node"
 #define AGENT_LABEL_HASH "cara.spec-hash"
+/* The name suffix of the new container while an update runs beside the old one (SPEC §13). */
+#define AGENT_ROLLOUT_NEXT_SUFFIX "-next"
 #define AGENT_LABEL_VOLUME_TYPE "cara.volume-type"
 
 typedef struct {
@@ -28,6 +30,7 @@ typedef struct {
   char *agent_secret;  /* what the server presents to our API: derived from node_token */
   char *proxy_listen_addr;
   char *metrics_listen_addr; /* METRICS_LISTEN_ADDR: /metrics without auth; NULL: off */
+  char *proxy_tls_listen_addr; /* NULL: the ingress serves no HTTPS (SPEC §13) */
   char *ca_file;
   char *tls_cert;      /* NULL: the agent API is plain HTTP */
   char *tls_key;

@@ -225,6 +225,8 @@ main (int argc, char **argv)
   Proxy *proxy = proxy_start (cfg->proxy_listen_addr, &proxy_error);
   if (proxy == NULL)
     cara_log_node (G_LOG_LEVEL_WARNING, cfg->node_name, "No ingress proxy: %s", proxy_error->message);
+  else if (cfg->proxy_tls_listen_addr && !proxy_start_tls (proxy, cfg->proxy_tls_listen_addr, &proxy_error))
+    cara_log_node (G_LOG_LEVEL_WARNING, cfg->node_name, "No HTTPS ingress: %s", proxy_error->message);
 
   g_autoptr (GError) metrics_error = NULL;
   AgentMetricsListener *metrics = agent_metrics_listen (cfg->metrics_listen_addr, &metrics_error);

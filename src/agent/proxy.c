@@ -15,6 +15,7 @@
 #include "cara-cleanup.h"
 #include "cara-error.h"
 #include "cara-log.h"
+#include "proxy-tls.h"
 #include "proxy.h"
 
 #define BODY_LIMIT (64 * 1024 * 1024)
@@ -34,6 +35,12 @@ struct _Proxy {
   GHashTable *routes;   /* host -> "http://ip:port" */
   GHashTable *internal; /* host -> "ip/prefix" of the project network, for access.scope Internal */
   GHashTable *projects; /* project -> GPtrArray of hosts */
+  GHashTable *in_flight; /* backend "http://ip:port" -> requests being forwarded to it (GUINT) */
+  /* HTTPS (SPEC §13): PROXY_TLS_LISTEN_ADDR, certificates by SNI */
+  struct MHD_Daemon *tls_daemon;
+  guint16 tls_port;
+  ProxyTls *tls;
+  GHashTable *tls_hosts; /* hosts whose ingress has tls set: plain HTTP is redirected (308) */
 };
 
 typedef struct {
@@ -224,6 +231,80 @@ local_addresses (void)
   return g_strv_builder_end (b);
 }
 
+/* Requests in flight per backend, so that an update stops the old container only once the
+ * requests it still serves are answered (SPEC §13). */
+static void
+in_flight_add (Proxy *px, const char *backend, int delta)
+{
+  g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&px->lock);
+  guint n = GPOINTER_TO_UINT (g_hash_table_lookup (px->in_flight, backend));
+  n = delta > 0 ? n + 1 : (n > 0 ? n - 1 : 0);
+  if (n == 0)
+    g_hash_table_remove (px->in_flight, backend);
+  else
+    g_hash_table_replace (px->in_flight, g_strdup (backend), GUINT_TO_POINTER (n));
+}
+
+guint
+proxy_in_flight_to (Proxy *px, const char *ip)
+{
+  if (px == NULL || ip == NULL)
+    return 0;
+  g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&px->lock);
+  g_autofree char *prefix = g_strdup_printf ("http://%s:", ip);
+  guint total = 0;
+  GHashTableIter it;
+  gpointer k, v;
+  g_hash_table_iter_init (&it, px->in_flight);
+  while (g_hash_table_iter_next (&it, &k, &v))
+    if (g_str_has_prefix (k, prefix))
+      total += GPOINTER_TO_UINT (v);
+  return total;
+}
+
+/* One libcurl handle per proxy thread (a thread per client connection), reset between requests:
+ * its connections to backends stay open, HTTP/1.1 keep-alive. */
+static void
+curl_handle_free (gpointer h)
+{
+  curl_easy_cleanup (h);
+}
+
+static GPrivate thread_curl = G_PRIVATE_INIT (curl_handle_free);
+
+static CURL *
+thread_curl_handle (void)
+{
+  CURL *h = g_private_get (&thread_curl);
+  if (h == NULL)
+    {
+      h = curl_easy_init ();
+      g_private_set (&thread_curl, h);
+    }
+  else
+    curl_easy_reset (h);
+  return h;
+}
+
+static gboolean
+connection_is_tls (Proxy *px, struct MHD_Connection *conn)
+{
+  const union MHD_ConnectionInfo *ci = MHD_get_connection_info (conn, MHD_CONNECTION_INFO_DAEMON);
+  return px->tls_daemon != NULL && ci != NULL && ci->daemon == px->tls_daemon;
+}
+
+static enum MHD_Result
+redirect_to_https (Proxy *px, struct MHD_Connection *conn, const char *host, const char *uri)
+{
+  g_autofree char *location = px->tls_port == 443 ? g_strdup_printf ("https://%s%s", host, uri)
+                                                   : g_strdup_printf ("https://%s:%u%s", host, px->tls_port, uri);
+  struct MHD_Response *r = MHD_create_response_from_buffer (0, (void *) "", MHD_RESPMEM_PERSISTENT);
+  MHD_add_response_header (r, MHD_HTTP_HEADER_LOCATION, location);
+  enum MHD_Result ret = MHD_queue_response (conn, 308, r);
+  MHD_destroy_response (r);
+  return ret;
+}
+
 static enum MHD_Result
 forward (Proxy *px, struct MHD_Connection *conn, const char *method, Request *rq)
 {
@@ -237,7 +318,11 @@ forward (Proxy *px, struct MHD_Connection *conn, const char *method, Request *rq
   g_autofree char *backend = g_strdup (g_hash_table_lookup (px->routes, host));
   gboolean internal = g_hash_table_contains (px->internal, host);
   g_autofree char *project_net = g_strdup (g_hash_table_lookup (px->internal, host));
+  gboolean wants_tls = g_hash_table_contains (px->tls_hosts, host);
   g_mutex_unlock (&px->lock);
+  gboolean tls = connection_is_tls (px, conn);
+  if (backend != NULL && wants_tls && !tls && px->tls_daemon != NULL)
+    return redirect_to_https (px, conn, host, rq->uri);
   if (backend == NULL)
     {
       /* No ingress names this host: nothing here to reach (a 404, not a failing gateway). */
@@ -260,6 +345,7 @@ forward (Proxy *px, struct MHD_Connection *conn, const char *method, Request *rq
   g_autoptr (CURLU) url = proxy_upstream_url (backend, rq->uri, &url_error);
   if (url == NULL)
     return respond_page (conn, 400, "Bad Request", url_error->message);
+  in_flight_add (px, backend, 1);
 
   HeaderCopy hc = { .conn = conn };
   MHD_get_connection_values (conn, MHD_HEADER_KIND, copy_header, &hc);
@@ -267,12 +353,12 @@ forward (Proxy *px, struct MHD_Connection *conn, const char *method, Request *rq
   g_autofree char *xfh = g_strdup_printf ("X-Forwarded-Host: %s", host_hdr ? host_hdr : "");
   hc.headers = curl_slist_append (hc.headers, xff);
   hc.headers = curl_slist_append (hc.headers, xfh);
-  hc.headers = curl_slist_append (hc.headers, "X-Forwarded-Proto: http");
+  hc.headers = curl_slist_append (hc.headers, tls ? "X-Forwarded-Proto: https" : "X-Forwarded-Proto: http");
   hc.headers = curl_slist_append (hc.headers, "Expect:");
   g_autoptr (CaraCurlSlist) headers = hc.headers;
 
   Upstream up = { .body = g_byte_array_new (), .headers = g_ptr_array_new_with_free_func (g_free) };
-  g_autoptr (CURL) curl = curl_easy_init ();
+  CURL *curl = thread_curl_handle ();
   curl_easy_setopt (curl, CURLOPT_CURLU, url);
   curl_easy_setopt (curl, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt (curl, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
@@ -315,6 +401,10 @@ forward (Proxy *px, struct MHD_Connection *conn, const char *method, Request *rq
       ret = MHD_queue_response (conn, (unsigned int) status, r);
       MHD_destroy_response (r);
     }
+  in_flight_add (px, backend, -1);
+  /* The handle outlives this request's URL and headers: let go of them. */
+  curl_easy_setopt (curl, CURLOPT_CURLU, NULL);
+  curl_easy_setopt (curl, CURLOPT_HTTPHEADER, NULL);
   g_byte_array_unref (up.body);
   g_ptr_array_unref (up.headers);
   return ret;
@@ -403,8 +493,8 @@ mhd_log (void *cls, const char *fmt, va_list ap)
   g_debug ("libmicrohttpd: %s", g_strchomp (msg));
 }
 
-Proxy *
-proxy_start (const char *listen_addr, GError **error)
+static gboolean
+parse_listen_addr (const char *listen_addr, struct sockaddr_in *ret, GError **error)
 {
   const char *colon = listen_addr ? strrchr (listen_addr, ':') : NULL;
   guint64 port = 0;
@@ -412,7 +502,7 @@ proxy_start (const char *listen_addr, GError **error)
     {
       g_set_error (error, CARA_ERROR, CARA_ERROR_INVALID, "invalid proxy address \"%s\" (want HOST:PORT or :PORT)",
                    listen_addr ? listen_addr : "");
-      return NULL;
+      return FALSE;
     }
   g_autofree char *host = g_strndup (listen_addr, (gsize) (colon - listen_addr));
   struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons ((guint16) port) };
@@ -423,13 +513,25 @@ proxy_start (const char *listen_addr, GError **error)
   else if (inet_pton (AF_INET, host, &sa.sin_addr) != 1)
     {
       g_set_error (error, CARA_ERROR, CARA_ERROR_INVALID, "invalid proxy address \"%s\" (IPv4 only)", listen_addr);
-      return NULL;
+      return FALSE;
     }
+  *ret = sa;
+  return TRUE;
+}
+
+Proxy *
+proxy_start (const char *listen_addr, GError **error)
+{
+  struct sockaddr_in sa;
+  if (!parse_listen_addr (listen_addr, &sa, error))
+    return NULL;
   Proxy *px = g_new0 (Proxy, 1);
   g_mutex_init (&px->lock);
   px->routes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   px->internal = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   px->projects = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_ptr_array_unref);
+  px->in_flight = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  px->tls_hosts = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   /* A thread per connection: a proxied request blocks while the backend answers. */
   px->daemon = MHD_start_daemon (MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG,
                                  0, NULL, NULL, access_handler, px,
@@ -458,11 +560,46 @@ proxy_stop (Proxy *px)
     return;
   if (px->daemon)
     MHD_stop_daemon (px->daemon);
+  if (px->tls_daemon)
+    MHD_stop_daemon (px->tls_daemon);
+  proxy_tls_set_active (NULL);
+  proxy_tls_free (px->tls);
+  g_hash_table_unref (px->tls_hosts);
   g_hash_table_unref (px->routes);
   g_hash_table_unref (px->internal);
   g_hash_table_unref (px->projects);
+  g_hash_table_unref (px->in_flight);
   g_mutex_clear (&px->lock);
   g_free (px);
+}
+
+gboolean
+proxy_start_tls (Proxy *px, const char *listen_addr, GError **error)
+{
+  struct sockaddr_in sa;
+  if (!parse_listen_addr (listen_addr, &sa, error))
+    return FALSE;
+  px->tls = proxy_tls_new ();
+  proxy_tls_set_active (px->tls);
+  px->tls_port = ntohs (sa.sin_port);
+  px->tls_daemon = MHD_start_daemon (MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG
+                                         | MHD_USE_TLS,
+                                     0, NULL, NULL, access_handler, px,
+                                     MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+                                     MHD_OPTION_HTTPS_CERT_CALLBACK, proxy_tls_callback (),
+                                     MHD_OPTION_SOCK_ADDR, (struct sockaddr *) &sa,
+                                     MHD_OPTION_URI_LOG_CALLBACK, uri_log, NULL,
+                                     MHD_OPTION_NOTIFY_COMPLETED, request_done, NULL,
+                                     MHD_OPTION_CONNECTION_LIMIT, (unsigned int) 256,
+                                     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int) 120,
+                                     MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned int) 1,
+                                     MHD_OPTION_END);
+  if (px->tls_daemon == NULL)
+    {
+      g_set_error (error, CARA_ERROR, CARA_ERROR_FAILED, "cannot serve HTTPS on %s", listen_addr);
+      return FALSE;
+    }
+  return TRUE;
 }
 
 static void
@@ -473,6 +610,7 @@ remove_locked (Proxy *px, const char *project)
     {
       g_hash_table_remove (px->routes, g_ptr_array_index (hosts, i));
       g_hash_table_remove (px->internal, g_ptr_array_index (hosts, i));
+      g_hash_table_remove (px->tls_hosts, g_ptr_array_index (hosts, i));
     }
   g_hash_table_remove (px->projects, project);
 }
@@ -486,6 +624,38 @@ proxy_remove (Proxy *px, const char *project)
   remove_locked (px, project);
 }
 
+static gboolean
+container_is_next (JsonObject *c)
+{
+  JsonNode *names = json_object_get_member (c, "Names");
+  JsonArray *a = names && JSON_NODE_HOLDS_ARRAY (names) ? json_node_get_array (names) : NULL;
+  for (guint i = 0; a && i < json_array_get_length (a); i++)
+    if (g_str_has_suffix (json_array_get_string_element (a, i), AGENT_ROLLOUT_NEXT_SUFFIX))
+      return TRUE;
+  return FALSE;
+}
+
+/* The certificate of @in's Secret for @host, (re)loaded when its text changed: connections made
+ * with the old one carry on with it. */
+static void
+load_certificate (Proxy *px, const char *project, const CaraIngress *in, const char *host)
+{
+  g_autofree char *crt = NULL;
+  g_autofree char *key = NULL;
+  g_autoptr (GError) error = NULL;
+  guint before = proxy_tls_generation (px->tls, host);
+  if (!proxy_tls_get_source () (project, in->tls.secret, &crt, &key, &error)
+      || !proxy_tls_set_certificate (px->tls, host, crt, key, &error))
+    {
+      cara_log_project (G_LOG_LEVEL_WARNING, project, "Ingress %s: no certificate for %s: %s", in->name, host,
+                        error->message);
+      return;
+    }
+  if (proxy_tls_generation (px->tls, host) != before)
+    cara_log_project (G_LOG_LEVEL_INFO, project, "Ingress %s: %s certificate for %s from Secret %s", in->name,
+                      before ? "reloaded the" : "loaded the", host, in->tls.secret);
+}
+
 void
 proxy_update (Proxy *px, DockerClient *dc, const AgentConfig *cfg, const CaraProject *p)
 {
@@ -495,6 +665,7 @@ proxy_update (Proxy *px, DockerClient *dc, const AgentConfig *cfg, const CaraPro
   g_autoptr (GPtrArray) hosts = g_ptr_array_new_with_free_func (g_free);
   g_autoptr (GPtrArray) backends = g_ptr_array_new_with_free_func (g_free);
   g_autoptr (GPtrArray) scope_nets = g_ptr_array_new_with_free_func (g_free); /* NULL: no scope */
+  g_autoptr (GPtrArray) tls_flags = g_ptr_array_new ();
   for (guint i = 0; i < p->spec.ingress->len; i++)
     {
       const CaraIngress *in = g_ptr_array_index (p->spec.ingress, i);
@@ -506,7 +677,21 @@ proxy_update (Proxy *px, DockerClient *dc, const AgentConfig *cfg, const CaraPro
       g_autoptr (JsonArray) list = docker_container_list (dc, filters, &error);
       const char *ip = NULL;
       gint64 prefix = 32;
-      JsonObject *c = list && json_array_get_length (list) ? json_array_get_object_element (list, 0) : NULL;
+      /* Two containers during an update (SPEC §13): the new one (running, under its temporary
+       * name) once the update switches to it; nothing else updates routes while it runs. */
+      JsonObject *c = NULL;
+      gint c_rank = -1;
+      for (guint j = 0; list && j < json_array_get_length (list); j++)
+        {
+          JsonObject *o = json_array_get_object_element (list, j);
+          gint rank = (g_strcmp0 (json_object_get_string_member_with_default (o, "State", ""), "running") == 0) * 2
+                    + container_is_next (o);
+          if (rank > c_rank)
+            {
+              c = o;
+              c_rank = rank;
+            }
+        }
       JsonNode *ns = c ? json_object_get_member (c, "NetworkSettings") : NULL;
       JsonNode *nets = ns && JSON_NODE_HOLDS_OBJECT (ns) ? json_object_get_member (json_node_get_object (ns), "Networks")
                                                          : NULL;
@@ -534,6 +719,9 @@ proxy_update (Proxy *px, DockerClient *dc, const AgentConfig *cfg, const CaraPro
         }
       g_ptr_array_add (hosts, proxy_resolve_host (in->host, project));
       g_ptr_array_add (backends, g_strdup_printf ("http://%s:%" G_GINT64_FORMAT, ip, in->target.port));
+      g_ptr_array_add (tls_flags, GINT_TO_POINTER (in->tls.secret != NULL));
+      if (in->tls.secret != NULL && px->tls != NULL)
+        load_certificate (px, project, in, g_ptr_array_index (hosts, hosts->len - 1));
       g_ptr_array_add (scope_nets, in->access.scope == CARA_INGRESS_SCOPE_INTERNAL
                                  ? g_strdup_printf ("%s/%" G_GINT64_FORMAT, ip, prefix) : NULL);
     }
@@ -550,6 +738,8 @@ proxy_update (Proxy *px, DockerClient *dc, const AgentConfig *cfg, const CaraPro
           if (g_ptr_array_index (scope_nets, i))
             g_hash_table_replace (px->internal, g_strdup (g_ptr_array_index (hosts, i)),
                                   g_strdup (g_ptr_array_index (scope_nets, i)));
+          if (g_ptr_array_index (tls_flags, i))
+            g_hash_table_add (px->tls_hosts, g_strdup (g_ptr_array_index (hosts, i)));
           g_ptr_array_add (owned, g_strdup (g_ptr_array_index (hosts, i)));
         }
       g_hash_table_replace (px->projects, g_strdup (project), owned);

@@ -17,10 +17,15 @@ typedef struct _Proxy Proxy;
 /* @listen_addr: "HOST:PORT" or ":PORT" (all addresses). */
 Proxy *proxy_start (const char *listen_addr, GError **error);
 void proxy_stop (Proxy *px);
+/* HTTPS on @listen_addr (PROXY_TLS_LISTEN_ADDR), certificates by SNI from the ingress entries'
+ * tls.secret (proxy-tls.h); plain HTTP to a host with tls set is redirected there (308). */
+gboolean proxy_start_tls (Proxy *px, const char *listen_addr, GError **error);
 
 /* Thread-safe.  Replaces every route of @p by those its ingress entries give now. */
 void proxy_update (Proxy *px, DockerClient *dc, const AgentConfig *cfg, const CaraProject *p);
 void proxy_remove (Proxy *px, const char *project);
+/* Requests being forwarded to container address @ip now (any port); 0 for a NULL @px. */
+guint proxy_in_flight_to (Proxy *px, const char *ip);
 
 /* The upstream URL of a request: @backend ("http://ip:port") with the path and query of @target,
  * which must be origin-form ("/path?query"); INVALID otherwise. */

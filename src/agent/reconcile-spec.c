@@ -238,6 +238,13 @@ reconcile_container_body (const CaraProject *p, const CaraService *svc, const ch
       reconcile_spec_add_labels (hb, svc->labels);
       json_builder_end_object (hb);
     }
+  /* caractrl rollout restart (SPEC §13): a new mark rolls every service. */
+  const char *restarted = g_hash_table_lookup (p->metadata.annotations, CARA_RESTARTED_AT_ANNOTATION);
+  if (restarted)
+    {
+      json_builder_set_member_name (hb, "RestartedAt");
+      json_builder_add_string_value (hb, restarted);
+    }
   json_builder_end_object (hb);
   g_autoptr (JsonNode) hn = json_builder_get_root (hb);
   g_autofree char *hs = json_to_string (hn, FALSE);

@@ -16,6 +16,7 @@
 #include "agent-secrets.h"
 #include "reconcile.h"
 #include "cara-json.h"
+#include "rollout.h"
 
 /* Containers we started again ourselves (Docker's policy ignores ones stopped by hand): a backoff
  * so a container that cannot stay up is not restarted in a tight loop, and a count added to
@@ -274,6 +275,8 @@ typedef struct {
   const char *reason;
   char *message;
   gboolean transient; /* Docker itself did not answer: nothing wrong with the project */
+  gboolean update_failed; /* an update did not come up; the old containers serve (SPEC §13) */
+  gboolean replaced;  /* not a failure: a container was replaced by one of a new spec */
 } Failure;
 
 /* Docker restarting or gone for a moment (connection refused or cut, 503): retried when it answers
@@ -368,17 +371,51 @@ ensure_services (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p,
                 current = c;
             }
         }
+      /* An update without downtime (SPEC §13), or the rest of one an agent restart interrupted. */
+      g_autofree char *rolled = NULL;
+      const char *roll_reason = NULL;
+      g_autofree char *roll_message = NULL;
+      switch (rollout_service (dc, cfg, p, svc, body, existing, current, &rolled, &roll_reason, &roll_message, &error))
+        {
+        case ROLLOUT_STEP_HELD:
+          g_hash_table_insert (current_ids, svc->name, g_steal_pointer (&rolled));
+          continue;
+        case ROLLOUT_STEP_FAILED:
+          fail->reason = roll_reason;
+          fail->update_failed = TRUE;
+          fail->message = g_steal_pointer (&roll_message);
+          return FALSE;
+        case ROLLOUT_STEP_ERROR:
+          fail->reason = "ContainerCreateFailed";
+          fail->transient = error_is_transient (error);
+          fail->message = g_strdup_printf ("service %s: %s", svc->name, error->message);
+          return FALSE;
+        case ROLLOUT_STEP_DONE:
+          fail->replaced = TRUE;
+          g_hash_table_insert (current_ids, svc->name, g_strdup (rolled));
+          break;
+        case ROLLOUT_STEP_NONE:
+        default:
+          break;
+        }
       /* Every other container of this service is out of date. */
+      gboolean replaced_here = FALSE;
       for (guint j = 0; j < json_array_get_length (existing); j++)
         {
           JsonObject *c = json_array_get_object_element (existing, j);
           if (c != current && g_strcmp0 (docker_labels_get (c, AGENT_LABEL_SERVICE), svc->name) == 0)
             {
-              cara_log_service (G_LOG_LEVEL_INFO, project, svc->name, "Replacing container %.12s (spec changed)",
-                                cara_json_object_string (c, "Id"));
+              if (rolled == NULL)
+                cara_log_service (G_LOG_LEVEL_INFO, project, svc->name, "Replacing container %.12s (spec changed)",
+                                  cara_json_object_string (c, "Id"));
+              if (rolled == NULL && current == NULL)
+                fail->replaced = replaced_here = TRUE;
               remove_container (dc, cfg, project, svc->name, cara_json_object_string (c, "Id"));
             }
         }
+
+      if (rolled)
+        continue;
 
       /* Not started before its dependsOn conditions hold (a running container stays as it is). */
       if (current == NULL || g_strcmp0 (cara_json_object_string (current, "State"), "created") == 0)
@@ -480,6 +517,19 @@ ensure_services (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p,
       cara_log_service (G_LOG_LEVEL_INFO, project, svc->name, "Started container %.12s (%s)", id, svc->image);
       agent_event (CARA_EVENT_NORMAL, "Started", project, "Started container %.12s of service %s (%s)", id, svc->name,
                    svc->image);
+      /* A StopFirst update (SPEC §13) is watched as a StartFirst one: not up in time, it failed. */
+      const char *up_reason = NULL;
+      g_autofree char *up_message = NULL;
+      if (replaced_here && !rollout_watch (dc, p, svc, id, &up_reason, &up_message, &error))
+        {
+          remove_container (dc, cfg, project, svc->name, id);
+          fail->reason = up_reason ? up_reason : "ContainerStartFailed";
+          fail->update_failed = up_reason != NULL;
+          fail->transient = up_reason == NULL && error_is_transient (error);
+          fail->message = up_reason ? g_steal_pointer (&up_message)
+                                    : g_strdup_printf ("service %s: %s", svc->name, error->message);
+          return FALSE;
+        }
       g_hash_table_insert (current_ids, svc->name, g_steal_pointer (&id));
     }
 
@@ -689,6 +739,61 @@ network_went_away (const Failure *fail)
   return fail->message != NULL && strstr (fail->message, "network") != NULL && strstr (fail->message, "not found") != NULL;
 }
 
+/* An update that did not come up (SPEC §13): the old containers keep serving, so the project is
+ * as it was; Rollback asks the server for the previous revision, Pause holds this one. */
+static CaraStatusReport *
+rollout_failed_report (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p, GHashTable *current_ids,
+                       GHashTable *waiting, Failure *fail)
+{
+  g_autofree char *message = fail->message;
+  gint64 gen = p->metadata.generation;
+  gboolean pause = p->spec.update.failure_action == CARA_FAILURE_ACTION_PAUSE;
+  rollout_give_up (p->metadata.name, gen);
+  g_autoptr (CaraStatusReport) r = observe (dc, cfg, p, current_ids, waiting, NULL);
+  if (r == NULL)
+    return NULL;
+  g_autofree char *text = g_strdup_printf ("Update to generation %" G_GINT64_FORMAT " %s: %s", gen,
+                                           pause ? "paused" : "failed", message);
+  if (r->phase == CARA_PROJECT_PHASE_FAILED && !pause)
+    {
+      /* A StopFirst update leaves the service without a container until the previous spec is
+       * back: the update failed, not the project (a Failed project would be scheduled anew). */
+      r->phase = CARA_PROJECT_PHASE_RUNNING;
+      g_free (r->reason);
+      g_free (r->message);
+      r->reason = g_strdup ("UpdateFailed");
+      r->message = g_strdup (text);
+    }
+  cara_conditions_remove (r->conditions, pause ? "UpdatePaused" : "UpdateFailed");
+  g_ptr_array_add (r->conditions, cara_condition_new (pause ? "UpdatePaused" : "UpdateFailed", "True", fail->reason, text));
+  if (!pause)
+    {
+      r->rollback_generation = gen;
+      r->rollback_reason = g_strdup (message);
+    }
+  rollout_event (p->metadata.name, "Warning", pause ? "UpdatePaused" : "UpdateFailed", "%s", text);
+  return g_steal_pointer (&r);
+}
+
+/* The spec is rolled out once every service runs it and is ready: observedGeneration; an update
+ * that went through clears the last one's failure. */
+static void
+rollout_completed_report (CaraStatusReport *r, const CaraProject *p, gboolean replaced)
+{
+  CaraCondition *ready = cara_conditions_find (r->conditions, "ServicesReady");
+  if (r->phase != CARA_PROJECT_PHASE_RUNNING || ready == NULL || g_strcmp0 (ready->status, "True") != 0)
+    return;
+  if (rollout_given_up (p->metadata.name) == p->metadata.generation)
+    return; /* held (Pause): the old containers run, this generation is not rolled out */
+  r->observed_generation = p->metadata.generation;
+  if (!replaced)
+    return;
+  g_ptr_array_add (r->conditions, cara_condition_new ("UpdateFailed", "False", "Updated", "The last update went through"));
+  g_ptr_array_add (r->conditions, cara_condition_new ("UpdatePaused", "False", "Updated", "The last update went through"));
+  rollout_event (p->metadata.name, "Normal", "UpdateCompleted", "generation %" G_GINT64_FORMAT " rolled out",
+                 p->metadata.generation);
+}
+
 CaraStatusReport *
 reconcile_ensure (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p, gboolean apply,
                   gint64 *ret_recheck_usec)
@@ -710,6 +815,8 @@ reconcile_ensure (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p
       g_hash_table_remove_all (waiting);
       ok = ensure_services (dc, cfg, p, current_ids, waiting, TRUE, &fail);
     }
+  if (!ok && fail.update_failed)
+    return rollout_failed_report (dc, cfg, p, current_ids, waiting, &fail);
   if (!ok)
     {
       if (fail.transient)
@@ -733,7 +840,10 @@ reconcile_ensure (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p
       set_ready (r, FALSE, "Failed", r->message);
       return g_steal_pointer (&r);
     }
-  return observe (dc, cfg, p, current_ids, waiting, ret_recheck_usec);
+  CaraStatusReport *r = observe (dc, cfg, p, current_ids, waiting, ret_recheck_usec);
+  if (r && apply)
+    rollout_completed_report (r, p, fail.replaced);
+  return r;
 }
 
 gboolean

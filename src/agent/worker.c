@@ -11,6 +11,8 @@
 #include "observed.h"
 #include "proxy.h"
 #include "reconcile.h"
+#include "backoff.h"
+#include "rollout.h"
 #include "server-api.h"
 #include "worker.h"
 #include "volume-copy.h"
@@ -22,6 +24,8 @@ typedef struct {
   gboolean dirty;        /* changed while running */
   char *last_report;     /* JSON of the last status PATCHed */
   char *failed_digest;   /* spec digest last applied while Failed */
+  guint failures;        /* failed reconciles in a row of this spec (SPEC §13 backoff) */
+  gint64 retry_at;       /* monotonic µs from when the next retry is due; 0: none pending */
 } Entry;
 
 struct _AgentWorker {
@@ -264,8 +268,11 @@ process (gpointer data, gpointer user_data)
   e->running = TRUE;
   e->dirty = FALSE;
   g_autoptr (CaraProject) p = e->desired ? cara_project_copy (e->desired) : NULL;
-  Entry snap = { .last_report = g_strdup (e->last_report), .failed_digest = g_strdup (e->failed_digest) };
+  Entry snap = { .last_report = g_strdup (e->last_report), .failed_digest = g_strdup (e->failed_digest),
+                 .failures = e->failures, .retry_at = e->retry_at };
   g_mutex_unlock (&w->lock);
+  guint new_failures = snap.failures;
+  gint64 new_retry_at = snap.retry_at;
 
   g_autofree char *new_last = NULL;
   g_autofree char *new_failed_digest = NULL;
@@ -295,11 +302,16 @@ process (gpointer data, gpointer user_data)
       case CARA_PROJECT_PHASE_FAILED:
         {
           /* A Failed project is left as it is until its spec changes (e.g. a fixed image). */
+          /* ... or until its retry is due (SPEC §13: a transient fault heals by itself). */
           gboolean apply = TRUE;
           if (p->status.phase == CARA_PROJECT_PHASE_FAILED)
             {
               new_failed_digest = spec_digest (p);
               apply = g_strcmp0 (new_failed_digest, snap.failed_digest) != 0;
+              if (apply)
+                new_failures = 0; /* another spec: the backoff starts over */
+              else if (snap.retry_at > 0 && g_get_monotonic_time () >= snap.retry_at)
+                apply = TRUE;
             }
           gint64 recheck = 0;
           gint64 t0 = g_get_monotonic_time ();
@@ -313,7 +325,25 @@ process (gpointer data, gpointer user_data)
               g_clear_pointer (&new_failed_digest, g_free);
               break; /* Docker is away: its event stream's reconnect brings us back here */
             }
-          /* What made it Failed stays the reported reason until the spec changes. */
+          if (apply && r->phase == CARA_PROJECT_PHASE_FAILED)
+            {
+              new_failures++;
+              gint64 delay = backoff_delay_usec (new_failures);
+              new_retry_at = g_get_monotonic_time () + delay;
+              schedule_recheck (w, name, delay);
+              g_autofree char *in = backoff_format (delay);
+              g_autoptr (GDateTime) at = g_date_time_new_from_unix_utc ((g_get_real_time () + delay) / G_USEC_PER_SEC);
+              g_autofree char *at_s = g_date_time_format_iso8601 (at);
+              g_autofree char *msg = r->message;
+              r->message = g_strdup_printf ("%s; retry %u in %s at %s", msg, new_failures, in, at_s);
+              rollout_event (name, "Warning", "BackOff", "%s", r->message);
+            }
+          else if (apply)
+            {
+              new_failures = 0;
+              new_retry_at = 0;
+            }
+          /* What made it Failed stays the reported reason until the spec changes or a retry. */
           if (apply)
             report (w, name, &snap, p, r, &new_last);
           if (apply && r->phase == CARA_PROJECT_PHASE_FAILED && new_failed_digest == NULL)
@@ -342,6 +372,8 @@ process (gpointer data, gpointer user_data)
       g_free (e->failed_digest);
       e->failed_digest = g_steal_pointer (&new_failed_digest);
     }
+  e->failures = new_failures;
+  e->retry_at = new_retry_at;
   if (e->dirty)
     schedule_locked (w, name, e);
   else if (gone && e->desired == NULL)
@@ -368,6 +400,7 @@ void
 agent_worker_set_proxy (AgentWorker *w, Proxy *px)
 {
   w->proxy = px;
+  rollout_set_proxy (px);
 }
 
 void

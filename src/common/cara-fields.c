@@ -22,7 +22,8 @@ struct Field {
 #define END { NULL, NULL }
 
 static const Field metadata_fields[] = {
-  V ("name"), V ("labels"), V ("annotations"), V ("createdAt"), V ("updatedAt"), V ("resourceVersion"), END,
+  V ("name"), V ("labels"), V ("annotations"), V ("createdAt"), V ("updatedAt"), V ("resourceVersion"),
+  V ("generation"), END,
 };
 
 static const Field condition_fields[] = {
@@ -83,13 +84,18 @@ static const Field service_fields[] = {
 static const Field volume_fields[] = { V ("name"), V ("type"), V ("hostPath"), END };
 static const Field target_fields[] = { V ("service"), V ("port"), END };
 static const Field access_fields[] = { V ("scope"), END };
+static const Field ingress_tls_fields[] = { V ("secret"), END };
 static const Field ingress_fields[] = {
-  V ("name"), V ("host"), O ("target", target_fields), O ("access", access_fields), END,
+  V ("name"), V ("host"), O ("target", target_fields), O ("access", access_fields),
+  O ("tls", ingress_tls_fields), END,
 };
+
+static const Field update_fields[] = { V ("order"), V ("failureAction"), V ("monitorSeconds"), END };
 
 static const Field project_spec_fields[] = {
   O ("services", service_fields), O ("volumes", volume_fields), O ("ingress", ingress_fields),
-  V ("nodeSelector"), V ("expireAt"), V ("imagePullSecrets"), END,
+  V ("nodeSelector"), V ("expireAt"), V ("imagePullSecrets"),
+  O ("update", update_fields), END,
 };
 
 static const Field service_status_fields[] = {
@@ -101,7 +107,7 @@ static const Field migration_fields[] = {
 };
 static const Field project_status_fields[] = {
   V ("phase"), V ("nodeRef"), O ("conditions", condition_fields), O ("services", service_status_fields),
-  O ("migration", migration_fields), END,
+  O ("migration", migration_fields), V ("observedGeneration"), END,
 };
 
 static const Field project_fields[] = {

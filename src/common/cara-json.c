@@ -591,7 +591,8 @@ decode_meta (JsonObject *root, CaraObjectMeta *m, GError **error)
          get_map (o, "metadata", "annotations", &m->annotations, error) &&
          get_time (o, "metadata", "createdAt", &m->created_at, error) &&
          get_time (o, "metadata", "updatedAt", &m->updated_at, error) &&
-         get_string (o, "metadata", "resourceVersion", &m->resource_version, error);
+         get_string (o, "metadata", "resourceVersion", &m->resource_version, error) &&
+         get_int (o, "metadata", "generation", &m->generation, error);
 }
 
 static gboolean
@@ -973,6 +974,11 @@ decode_ingress (JsonObject *o, const char *path, gpointer out, GError **error)
       !get_object (o, path, "access", &access, error) ||
       (access != NULL && !get_string (access, ap, "scope", &scope, error)))
     return FALSE;
+  JsonObject *tls;
+  g_autofree char *tlp = join (path, "tls");
+  if (!get_object (o, path, "tls", &tls, error) ||
+      (tls != NULL && !get_string (tls, tlp, "secret", &i->tls.secret, error)))
+    return FALSE;
   if (scope != NULL && !cara_ingress_scope_from_string (scope, &i->access.scope))
     {
       /* The reference API's wording (reference §3.2). */
@@ -998,9 +1004,26 @@ decode_service_status (JsonObject *o, const char *path, gpointer out, GError **e
 }
 
 static gboolean
+decode_update (CaraUpdateStrategy *u, JsonObject *root, GError **error)
+{
+  JsonObject *o;
+
+  if (!get_object (root, "spec", "update", &o, error))
+    return FALSE;
+  if (o == NULL)
+    return TRUE;
+  GET_ENUM (o, "spec.update", "order", update_order, CaraUpdateOrder, "update order", "StartFirst, StopFirst",
+            &u->order, error);
+  GET_ENUM (o, "spec.update", "failureAction", failure_action, CaraFailureAction, "failure action",
+            "Rollback, Pause", &u->failure_action, error);
+  return get_int (o, "spec.update", "monitorSeconds", &u->monitor_seconds, error);
+}
+
+static gboolean
 decode_project_spec (CaraProject *p, JsonObject *o, GError **error)
 {
-  return each_object (o, "spec", "services", decode_service, p->spec.services, error) &&
+  return decode_update (&p->spec.update, o, error) &&
+         each_object (o, "spec", "services", decode_service, p->spec.services, error) &&
          each_object (o, "spec", "volumes", decode_volume, p->spec.volumes, error) &&
          each_object (o, "spec", "ingress", decode_ingress, p->spec.ingress, error) &&
          get_map (o, "spec", "nodeSelector", &p->spec.node_selector, error) &&
@@ -1034,6 +1057,7 @@ decode_project_status (CaraProject *p, JsonObject *o, GError **error)
   GET_ENUM (o, "status", "phase", project_phase, CaraProjectPhase, "phase", PHASES,
             &p->status.phase, error);
   return get_string (o, "status", "nodeRef", &p->status.node_ref, error) &&
+         get_int (o, "status", "observedGeneration", &p->status.observed_generation, error) &&
          decode_conditions (o, "status", p->status.conditions, error) &&
          each_object (o, "status", "services", decode_service_status, p->status.services, error) &&
          decode_migration (o, p, error);
@@ -1178,6 +1202,9 @@ decode_status_report (CaraStatusReport *r, JsonObject *o, GError **error)
     return enum_error (error, "phase", "phase", phase, PHASES);
   if (!get_string (o, "", "reason", &r->reason, error) ||
       !get_string (o, "", "message", &r->message, error) ||
+      !get_int (o, "", "observedGeneration", &r->observed_generation, error) ||
+      !get_int (o, "", "rollbackGeneration", &r->rollback_generation, error) ||
+      !get_string (o, "", "rollbackReason", &r->rollback_reason, error) ||
       !get_array (o, "", "services", &services, error))
     return FALSE;
   r->has_services = services != NULL;
@@ -1314,6 +1341,7 @@ encode_meta (const CaraObjectMeta *m)
   put_time (o, "createdAt", m->created_at);
   put_time (o, "updatedAt", m->updated_at);
   put_string (o, "resourceVersion", m->resource_version);
+  put_int (o, "generation", m->generation);
   return object_node (o);
 }
 
@@ -1616,6 +1644,12 @@ encode_ingress (gconstpointer item)
       put_string_always (a, "scope", cara_ingress_scope_to_string (i->access.scope));
       json_object_set_member (o, "access", object_node (a));
     }
+  if (i->tls.secret != NULL)
+    {
+      JsonObject *tl = json_object_new ();
+      put_string_always (tl, "secret", i->tls.secret);
+      json_object_set_member (o, "tls", object_node (tl));
+    }
   return object_node (o);
 }
 
@@ -1645,6 +1679,15 @@ cara_project_spec_to_json (const CaraProject *p)
   if (p->spec.expire_at != NULL)
     put_time (o, "expireAt", p->spec.expire_at);
   put_strv (o, "imagePullSecrets", p->spec.image_pull_secrets);
+  const CaraUpdateStrategy *u = &p->spec.update;
+  if (u->order != CARA_UPDATE_ORDER_NONE || u->failure_action != CARA_FAILURE_ACTION_NONE || u->monitor_seconds != 0)
+    {
+      JsonObject *uo = json_object_new ();
+      put_string (uo, "order", cara_update_order_to_string (u->order));
+      put_string (uo, "failureAction", cara_failure_action_to_string (u->failure_action));
+      put_int (uo, "monitorSeconds", u->monitor_seconds);
+      json_object_set_member (o, "update", object_node (uo));
+    }
   return object_node (o);
 }
 
@@ -1655,6 +1698,7 @@ cara_project_status_to_json (const CaraProject *p)
 
   put_string (o, "phase", cara_project_phase_to_string (p->status.phase));
   put_string (o, "nodeRef", p->status.node_ref);
+  put_int (o, "observedGeneration", p->status.observed_generation);
   put_array (o, "conditions", p->status.conditions, encode_condition, FALSE);
   put_array (o, "services", p->status.services, encode_service_status, FALSE);
   if (p->status.migration != NULL)
@@ -1767,6 +1811,9 @@ cara_status_report_to_json (const CaraStatusReport *r)
   put_string_always (o, "phase", cara_project_phase_to_string (r->phase));
   put_string (o, "reason", r->reason);
   put_string (o, "message", r->message);
+  put_int (o, "observedGeneration", r->observed_generation);
+  put_int (o, "rollbackGeneration", r->rollback_generation);
+  put_string (o, "rollbackReason", r->rollback_reason);
   if (r->has_services)
     put_array (o, "services", r->services, encode_service_status, TRUE);
   put_array (o, "conditions", r->conditions, encode_condition, FALSE);

@@ -16,6 +16,8 @@ static const char *const volume_type_names[] = { "", "Ephemeral", "Persistent", 
 static const char *const protocol_names[] = { "", "tcp", "udp" };
 static const char *const ingress_scope_names[] = { "", "Internal" };
 static const char *const depend_condition_names[] = { "", "Started", "Healthy", "Completed" };
+static const char *const update_order_names[] = { "", "StartFirst", "StopFirst" };
+static const char *const failure_action_names[] = { "", "Rollback", "Pause" };
 
 static const char *
 enum_to_string (const char *const *names, guint n, int v)
@@ -60,6 +62,8 @@ DEFINE_ENUM (volume_type, CaraVolumeType, volume_type_names)
 DEFINE_ENUM (protocol, CaraProtocol, protocol_names)
 DEFINE_ENUM (ingress_scope, CaraIngressScope, ingress_scope_names)
 DEFINE_ENUM (depend_condition, CaraDependCondition, depend_condition_names)
+DEFINE_ENUM (update_order, CaraUpdateOrder, update_order_names)
+DEFINE_ENUM (failure_action, CaraFailureAction, failure_action_names)
 
 /* ---- helpers ---- */
 
@@ -137,6 +141,7 @@ object_meta_copy (CaraObjectMeta *dst, const CaraObjectMeta *src)
   dst->created_at = time_ref (src->created_at);
   dst->updated_at = time_ref (src->updated_at);
   dst->resource_version = g_strdup (src->resource_version);
+  dst->generation = src->generation;
 }
 
 /* ---- conditions ---- */
@@ -568,6 +573,7 @@ ingress_free (CaraIngress *i)
   g_free (i->name);
   g_free (i->host);
   g_free (i->target.service);
+  g_free (i->tls.secret);
   g_free (i);
 }
 
@@ -582,6 +588,7 @@ ingress_copy (gconstpointer p, gpointer data)
   r->target.service = g_strdup (i->target.service);
   r->target.port = i->target.port;
   r->access.scope = i->access.scope;
+  r->tls.secret = g_strdup (i->tls.secret);
   return r;
 }
 
@@ -665,7 +672,9 @@ cara_project_copy (const CaraProject *p)
   r->spec.node_selector = string_map_copy (p->spec.node_selector);
   r->spec.expire_at = time_ref (p->spec.expire_at);
   r->spec.image_pull_secrets = g_strdupv (p->spec.image_pull_secrets);
+  r->spec.update = p->spec.update;
   r->status.phase = p->status.phase;
+  r->status.observed_generation = p->status.observed_generation;
   r->status.node_ref = g_strdup (p->status.node_ref);
   r->status.conditions = array_copy (p->status.conditions, condition_copy_func,
                                      (GDestroyNotify) cara_condition_free);
@@ -731,6 +740,7 @@ cara_status_report_free (CaraStatusReport *r)
     return;
   g_free (r->reason);
   g_free (r->message);
+  g_free (r->rollback_reason);
   g_clear_pointer (&r->services, g_ptr_array_unref);
   g_clear_pointer (&r->conditions, g_ptr_array_unref);
   g_free (r);

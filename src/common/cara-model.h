@@ -8,6 +8,12 @@
 
 #define CARA_API_VERSION_STRING "caravanserai/v1"
 
+/* SPEC §13: what caractrl apply records as a revision's change cause, and the annotation caractrl
+ * rollout restart changes to roll every service without a spec change (it counts as a spec change
+ * for metadata.generation, and goes into every service's spec hash on the agent). */
+#define CARA_CHANGE_CAUSE_ANNOTATION "caravanserai/change-cause"
+#define CARA_RESTARTED_AT_ANNOTATION "caravanserai/restarted-at"
+
 /* ---- enums; every enum has to_string/from_string.  *_NONE is the empty string on the wire. ---- */
 
 typedef enum {
@@ -60,6 +66,18 @@ typedef enum {
   CARA_INGRESS_SCOPE_INTERNAL,
 } CaraIngressScope;
 
+typedef enum {
+  CARA_UPDATE_ORDER_NONE, /* not given: StartFirst */
+  CARA_UPDATE_ORDER_START_FIRST,
+  CARA_UPDATE_ORDER_STOP_FIRST,
+} CaraUpdateOrder;
+
+typedef enum {
+  CARA_FAILURE_ACTION_NONE, /* not given: Rollback */
+  CARA_FAILURE_ACTION_ROLLBACK,
+  CARA_FAILURE_ACTION_PAUSE,
+} CaraFailureAction;
+
 /* Each returns NULL for an out-of-range value; NONE maps to "". */
 const char *cara_project_phase_to_string (CaraProjectPhase v);
 const char *cara_node_state_to_string (CaraNodeState v);
@@ -68,6 +86,8 @@ const char *cara_volume_type_to_string (CaraVolumeType v);
 const char *cara_protocol_to_string (CaraProtocol v);
 const char *cara_ingress_scope_to_string (CaraIngressScope v);
 const char *cara_depend_condition_to_string (CaraDependCondition v);
+const char *cara_update_order_to_string (CaraUpdateOrder v);
+const char *cara_failure_action_to_string (CaraFailureAction v);
 /* Each returns FALSE for an unknown string; "" gives NONE. */
 gboolean cara_project_phase_from_string (const char *s, CaraProjectPhase *ret);
 gboolean cara_node_state_from_string (const char *s, CaraNodeState *ret);
@@ -76,6 +96,8 @@ gboolean cara_volume_type_from_string (const char *s, CaraVolumeType *ret);
 gboolean cara_protocol_from_string (const char *s, CaraProtocol *ret);
 gboolean cara_ingress_scope_from_string (const char *s, CaraIngressScope *ret);
 gboolean cara_depend_condition_from_string (const char *s, CaraDependCondition *ret);
+gboolean cara_update_order_from_string (const char *s, CaraUpdateOrder *ret);
+gboolean cara_failure_action_from_string (const char *s, CaraFailureAction *ret);
 
 /* ---- common ---- */
 
@@ -87,6 +109,7 @@ typedef struct {
   GDateTime *created_at;
   GDateTime *updated_at;
   char *resource_version;  /* NULL when absent */
+  gint64 generation;       /* +1 per spec change (SPEC §13); 0 when absent */
 } CaraObjectMeta;
 
 /* For kinds defined outside this file (cara-secret.h). */
@@ -256,6 +279,9 @@ typedef struct {
   struct {
     CaraIngressScope scope;
   } access;
+  struct {
+    char *secret; /* SPEC §13: a Secret holding tls.crt and tls.key; NULL: no TLS */
+  } tls;
 } CaraIngress;
 
 typedef struct {
@@ -266,6 +292,15 @@ typedef struct {
   char *health;  /* healthy | unhealthy | starting | NULL */
 } CaraServiceStatus;
 
+/* spec.update (SPEC §13): how changed services are rolled. */
+typedef struct {
+  CaraUpdateOrder order;
+  CaraFailureAction failure_action;
+  gint64 monitor_seconds; /* 0 when absent: 10 */
+} CaraUpdateStrategy;
+
+#define CARA_UPDATE_DEFAULT_MONITOR_SECONDS 10
+
 typedef struct {
   CaraObjectMeta metadata;
   struct {
@@ -275,10 +310,12 @@ typedef struct {
     GHashTable *node_selector; /* never NULL */
     GDateTime *expire_at;     /* NULL when absent */
     char **image_pull_secrets; /* names of Registry Secrets; NULL when absent */
+    CaraUpdateStrategy update; /* all NONE/0 when absent */
   } spec;
   struct {
     CaraProjectPhase phase;
     char *node_ref;
+    gint64 observed_generation; /* the generation the agent has fully rolled out; 0: none yet */
     GPtrArray *conditions;    /* CaraCondition*, never NULL */
     GPtrArray *services;      /* CaraServiceStatus*, never NULL */
     struct _CaraMigration *migration; /* a move between nodes (SPEC §14); NULL when none */
@@ -309,6 +346,11 @@ typedef struct {
   gboolean has_services;
   GPtrArray *services; /* CaraServiceStatus*, never NULL */
   GPtrArray *conditions; /* CaraCondition*, never NULL: upserted besides Phase (ServicesReady) */
+  gint64 observed_generation; /* 0: not reported (the stored one is kept) */
+  /* An update to generation rollback_generation failed with failureAction Rollback: the server
+   * makes the previous revision the spec again (SPEC §13), if that generation is still current. */
+  gint64 rollback_generation; /* 0: no rollback asked */
+  char *rollback_reason;
 } CaraStatusReport;
 
 CaraStatusReport *cara_status_report_new (void);

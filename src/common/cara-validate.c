@@ -558,6 +558,14 @@ validate_go_rules (const CaraProject *p, GError **error)
       if (in->target.port > 65535)
         return cara_validate_fail (error, pp, "ingress %s: target port %" G_GINT64_FORMAT " is out of range 1-65535",
                      in->name, in->target.port);
+      if (in->tls.secret != NULL)
+        {
+          g_autofree char *tp = g_strdup_printf ("%s.tls.secret", base);
+          g_autoptr (GError) local = NULL;
+          if (!cara_validate_node_name (in->tls.secret, &local))
+            return fail (error, tp, "ingress %s: \"%s\" is not a Secret name (lowercase letters, digits, '-' and '.')",
+                         in->name, in->tls.secret);
+        }
     }
   return TRUE;
 }
@@ -796,6 +804,16 @@ validate_dependency_cycles (const CaraProject *p, GError **error)
   return TRUE;
 }
 
+/* spec.update: the enums are checked by the decoder; a monitoring window is 0..3600 s. */
+static gboolean
+validate_update (const CaraProject *p, GError **error)
+{
+  gint64 m = p->spec.update.monitor_seconds;
+  if (m < 0 || m > 3600)
+    return fail (error, "spec.update.monitorSeconds", "must be between 0 and 3600, not %" G_GINT64_FORMAT, m);
+  return TRUE;
+}
+
 gboolean
 cara_validate_project_spec (const CaraProject *p, GError **error)
 {
@@ -827,7 +845,8 @@ cara_validate_project_spec (const CaraProject *p, GError **error)
     }
   return validate_dependency_cycles (p, error) &&
          cara_validate_label_map (p->spec.node_selector, "spec.nodeSelector", error) &&
-         cara_validate_image_pull_secrets (p, error);
+         cara_validate_image_pull_secrets (p, error) &&
+         validate_update (p, error);
 }
 
 /* The outcome of one check into @problems (a GError* each; *@error is taken and cleared): TRUE
@@ -891,6 +910,7 @@ cara_validate_project_all (const CaraProject *p, GPtrArray *problems)
     collect (problems, validate_dependency_cycles (p, &e), &e);
   collect (problems, cara_validate_label_map (p->spec.node_selector, "spec.nodeSelector", &e), &e);
   collect (problems, cara_validate_image_pull_secrets (p, &e), &e);
+  collect (problems, validate_update (p, &e), &e);
 }
 
 gboolean

@@ -53,7 +53,8 @@ ctl_comparable (const char *kind, JsonNode *resource, GError **error)
       gpointer k, v;
       g_hash_table_iter_init (&iter, meta->annotations);
       while (g_hash_table_iter_next (&iter, &k, &v))
-        if (!g_str_equal (k, CTL_LAST_APPLIED))
+        if (!g_str_equal (k, CTL_LAST_APPLIED) && !g_str_equal (k, CARA_CHANGE_CAUSE_ANNOTATION)
+            && !g_str_equal (k, CARA_RESTARTED_AT_ANNOTATION))
           g_hash_table_insert (annotations, k, v);
     }
   json_builder_begin_object (b);

@@ -64,6 +64,7 @@ typedef struct {
   CtlArgsKind args_kind;
   const char *const *kinds; /* for CTL_ARGS_KIND_NAMES */
   gboolean hidden;
+  const char *const *subcommands; /* a first positional word of these (rollout status ...); NULL: none */
 } CtlVerb;
 
 struct _CtlArgs {
@@ -85,6 +86,7 @@ struct _Ctl {
   gboolean stdout_tty;
   CaraHttpClient *client; /* created lazily by ctl_client() */
   int pager_pid;
+  char *command_line; /* as ctl_command_line() gives it */
 };
 
 /* main.c */
@@ -99,6 +101,9 @@ gboolean ctl_opt_bool (CtlArgs *a, const char *name);
 const char *ctl_opt_string (CtlArgs *a, const char *name);
 GPtrArray *ctl_opt_strings (CtlArgs *a, const char *name); /* a new reference; NULL when not given */
 void ctl_print_verb_help (const CtlVerb *v);
+
+/* ctl-cmdline.c: "caractrl apply -f web.yaml", quoted as a shell would need, --token's value hidden. */
+char *ctl_command_line (int argc, char **argv);
 
 /* ctl-client.c: server URL and token resolution, requests */
 gboolean ctl_setup (Ctl *ctl, CtlArgs *args, GError **error);
@@ -197,6 +202,7 @@ int ctl_verb_events (Ctl *ctl, CtlArgs *args, GError **error);
 void ctl_print_recent_events (Ctl *ctl, const char *kind, const char *name, guint limit);
 /* The same as a table under "Events:" (describe). */
 void ctl_print_events_table (Ctl *ctl, const char *kind, const char *name, guint limit);
+int ctl_verb_rollout (Ctl *ctl, CtlArgs *args, GError **error);
 /* verb-convert.c: Compose documents of @docs become Project manifests (--project-name,
  * --env-file, --profile, --strict of @args); FALSE when any had errors (printed on stderr). */
 gboolean ctl_compose_expand (CtlArgs *args, GPtrArray *docs, GError **error);

@@ -22,6 +22,8 @@ static const char *const kinds_secret[] = { "secret", NULL };
 static const char *const kinds_node[] = { "node", NULL };
 static const char *const kinds_project[] = { "project", NULL };
 static const char *const kinds_status[] = { "project", "node", NULL };
+static const char *const kinds_project[] = { "project", NULL };
+static const char *const rollout_subcommands[] = { "status", "history", "undo", "restart", NULL };
 
 const CtlOption ctl_global_options[] = {
   { "server", 's', CTL_OPT_STRING, "URL", N_("Server URL (default $CARA_SERVER or http://localhost:8080)") },
@@ -136,6 +138,12 @@ static const CtlOption exec_options[] = {
   { NULL }
 };
 
+static const CtlOption rollout_options[] = {
+  { "to-revision", 0, CTL_OPT_STRING, "N", N_("rollout undo: the revision to go back to (default: the previous one)") },
+  { "timeout", 0, CTL_OPT_STRING, "DURATION", N_("How long rollout status waits (default 5m)") },
+  { NULL }
+};
+
 static const CtlOption no_options[] = { { NULL } };
 
 static int verb_help (Ctl *ctl, CtlArgs *args, GError **error);
@@ -218,6 +226,12 @@ const CtlVerb ctl_verbs[] = {
     N_("For a node registered while authorisation was off, or an agent that lost its token: the join token "
        "never takes over an existing node."),
     CTL_ARGS_NONE },
+  { "rollout", NULL, 2, 3, ctl_verb_rollout, rollout_options, "status|history|undo|restart project NAME",
+    N_("Follow, list, undo or restart a project's updates"),
+    N_("status waits until the project's current spec is rolled out (exit 0) or its update failed (exit 1); "
+       "history lists the kept revisions with their change causes; undo applies the previous revision's spec "
+       "(or --to-revision N) as a new revision; restart rolls every service without a spec change."),
+    CTL_ARGS_KIND_NAMES, kinds_project, FALSE, rollout_subcommands },
   { "version", NULL, 0, 0, ctl_verb_version, no_options, "",
     N_("Show the client and server versions"), NULL, CTL_ARGS_NONE },
   { "help", NULL, 0, 1, verb_help, no_options, "[COMMAND]", N_("Show help for a command"), NULL, CTL_ARGS_NONE },
@@ -635,6 +649,7 @@ main (int argc, char **argv)
     }
 
   Ctl ctl = { 0 };
+  ctl.command_line = ctl_command_line (argc, argv);
   int rc;
   if (!ctl_setup (&ctl, args, &error))
     rc = report_error (error);
@@ -649,5 +664,6 @@ main (int argc, char **argv)
   g_free (ctl.server);
   g_free (ctl.token);
   g_free (ctl.ca_file);
+  g_free (ctl.command_line);
   return rc;
 }

@@ -19,7 +19,7 @@
 
 /* @doc with its resourceVersion set (when it has none) and CTL_LAST_APPLIED recorded. */
 static JsonNode *
-body_to_send (CtlItem *it, const char *rv, GError **error)
+body_to_send (Ctl *ctl, CtlItem *it, const char *rv, GError **error)
 {
   g_autofree char *applied = ctl_last_applied_text (it->kind, it->doc->node, error);
   g_autoptr (JsonNode) body = NULL;
@@ -43,6 +43,9 @@ body_to_send (CtlItem *it, const char *rv, GError **error)
       ann = ctl_obj (m, "annotations");
     }
   json_object_set_string_member (ann, CTL_LAST_APPLIED, applied);
+  /* The revision's change cause (SPEC §13), unless the manifest gives its own. */
+  if (ctl->command_line && g_str_equal (it->kind, "projects") && !json_object_has_member (ann, CARA_CHANGE_CAUSE_ANNOTATION))
+    json_object_set_string_member (ann, CARA_CHANGE_CAUSE_ANNOTATION, ctl->command_line);
   return g_steal_pointer (&body);
 }
 
@@ -82,7 +85,7 @@ apply_one (Ctl *ctl, CtlItem *it, gboolean force, JsonNode **ret_obj, GError **e
     return ctl_secret_apply (ctl, it->doc->node, it->name, ret_obj, error);
   g_autofree char *list_path = g_strdup_printf ("/api/v1/%s", it->kind);
   g_autoptr (GError) local = NULL;
-  g_autoptr (JsonNode) created_body = body_to_send (it, NULL, error);
+  g_autoptr (JsonNode) created_body = body_to_send (ctl, it, NULL, error);
   JsonNode *obj = NULL;
   const char *what = "configured";
 
@@ -129,7 +132,7 @@ apply_one (Ctl *ctl, CtlItem *it, gboolean force, JsonNode **ret_obj, GError **e
     }
   else if (!force && cur_normal && !check_not_changed_by_others (it, cur_normal, current, error))
     return NULL;
-  g_autoptr (JsonNode) body = body_to_send (it, ctl_str (ctl_obj (cur, "metadata"), "resourceVersion"), error);
+  g_autoptr (JsonNode) body = body_to_send (ctl, it, ctl_str (ctl_obj (cur, "metadata"), "resourceVersion"), error);
   if (body == NULL || !ctl_request (ctl, "PUT", path, body, NULL, &obj, error))
     return NULL;
   *ret_obj = obj;

@@ -94,6 +94,21 @@ complete_value (Cands *c, Ctl *ctl, const CtlOption *o, gboolean *files)
 static void
 complete_positional (Cands *c, Ctl *ctl, const CtlVerb *verb, GPtrArray *pos)
 {
+  if (verb->subcommands && pos->len == 0)
+    {
+      for (guint i = 0; verb->subcommands[i]; i++)
+        add (c, verb->subcommands[i]);
+      return;
+    }
+  g_autoptr (GPtrArray) rest = NULL;
+  if (verb->subcommands)
+    {
+      /* After the subcommand, the words as for a verb of its own. */
+      rest = g_ptr_array_new ();
+      for (guint i = 1; i < pos->len; i++)
+        g_ptr_array_add (rest, pos->pdata[i]);
+      pos = rest;
+    }
   if (verb->args_kind == CTL_ARGS_PROJECT)
     {
       if (pos->len > 0)
@@ -152,7 +167,7 @@ complete_positional (Cands *c, Ctl *ctl, const CtlVerb *verb, GPtrArray *pos)
   const char *kind = strchr (first, '/') ? NULL : ctl_kind_canonical (first);
   if (kind == NULL)
     return;
-  if ((g_str_equal (verb->name, "drain") || g_str_equal (verb->name, "uncordon")) && pos->len > 1)
+  if ((g_str_equal (verb->name, "drain") || g_str_equal (verb->name, "uncordon") || verb->subcommands) && pos->len > 1)
     return;
   add_names (c, ctl, kind, NULL);
   /* Do not offer what is already on the line. */

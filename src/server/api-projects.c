@@ -51,6 +51,8 @@ api_projects_create (CaraHttpRequest *req, gpointer user_data)
     }
   if (p->status.phase == CARA_PROJECT_PHASE_NONE)
     p->status.phase = CARA_PROJECT_PHASE_PENDING;
+  p->metadata.generation = 1; /* the server's to count */
+  p->status.observed_generation = 0;
   if (!store_create_project (p, &error))
     {
       cara_http_respond_error (req, error);
@@ -207,11 +209,30 @@ spec_text (const CaraProject *p)
 {
   g_autoptr (JsonNode) spec = cara_project_spec_to_json (p);
   g_autoptr (JsonNode) labels = cara_string_map_to_json (p->metadata.labels);
-  g_autoptr (JsonNode) annotations = cara_string_map_to_json (p->metadata.annotations);
+  /* The change cause alone is no change: it describes one. */
+  g_autoptr (GHashTable) ann = g_hash_table_new (g_str_hash, g_str_equal);
+  GHashTableIter it;
+  gpointer k, v;
+  g_hash_table_iter_init (&it, p->metadata.annotations);
+  while (g_hash_table_iter_next (&it, &k, &v))
+    if (!g_str_equal (k, CARA_CHANGE_CAUSE_ANNOTATION))
+      g_hash_table_insert (ann, k, v);
+  g_autoptr (JsonNode) annotations = cara_string_map_to_json (ann);
   g_autofree char *a = cara_json_to_string (spec, FALSE);
   g_autofree char *b = cara_json_to_string (labels, FALSE);
   g_autofree char *c = cara_json_to_string (annotations, FALSE);
   return g_strconcat (a, "\n", b, "\n", c, NULL);
+}
+
+/* What metadata.generation counts (SPEC §13): the spec, and the restart annotation caractrl
+ * rollout restart sets (a roll of every service without a spec change). */
+static char *
+generation_text (const CaraProject *p)
+{
+  g_autoptr (JsonNode) spec = cara_project_spec_to_json (p);
+  g_autofree char *a = cara_json_to_string (spec, FALSE);
+  const char *restarted = g_hash_table_lookup (p->metadata.annotations, CARA_RESTARTED_AT_ANNOTATION);
+  return g_strconcat (a, "\n", restarted ? restarted : "", NULL);
 }
 
 typedef struct {
@@ -236,9 +257,18 @@ mutate_spec (CaraProject *cur, gpointer user_data, GError **error)
       return FALSE;
     }
   g_autofree char *before = spec_text (cur);
+  g_autofree char *gen_before = generation_text (cur);
   cara_project_swap_desired (cur, body);
+  /* The restart mark stays until a restart replaces it: an apply of a manifest without it is not
+   * another restart. */
+  const char *restarted = g_hash_table_lookup (body->metadata.annotations, CARA_RESTARTED_AT_ANNOTATION);
+  if (restarted && !g_hash_table_contains (cur->metadata.annotations, CARA_RESTARTED_AT_ANNOTATION))
+    g_hash_table_insert (cur->metadata.annotations, g_strdup (CARA_RESTARTED_AT_ANNOTATION), g_strdup (restarted));
 
   g_autofree char *after = spec_text (cur);
+  g_autofree char *gen_after = generation_text (cur);
+  if (g_strcmp0 (gen_before, gen_after) != 0 || cur->metadata.generation == 0)
+    cur->metadata.generation++;
   if (cur->status.phase == CARA_PROJECT_PHASE_FAILED && g_strcmp0 (before, after) == 0
       && ctx->ready_node != NULL && g_strcmp0 (cur->status.node_ref, ctx->ready_node) == 0)
     {
@@ -261,6 +291,25 @@ mutate_spec (CaraProject *cur, gpointer user_data, GError **error)
       return TRUE;
     }
   return g_strcmp0 (before, after) != 0; /* unchanged: nothing written, no event */
+}
+
+gboolean
+api_projects_store_update (const char *name, CaraProject *body, CaraProject **ret, GError **error)
+{
+  /* A Failed project keeps its node on a retry if that node can still take it. */
+  UpdateCtx ctx = { .body = body };
+  g_autoptr (CaraProject) cur = NULL;
+  if (store_get_project (name, &cur, NULL) && cur->status.phase == CARA_PROJECT_PHASE_FAILED
+      && cur->status.node_ref != NULL && *cur->status.node_ref != '\0')
+    {
+      g_autoptr (CaraNode) node = NULL;
+      if (store_get_node (cur->status.node_ref, &node, NULL) && node->status.state == CARA_NODE_STATE_READY
+          && !node->spec.unschedulable)
+        ctx.ready_node = g_strdup (cur->status.node_ref);
+    }
+  gboolean updated = store_update_project (name, mutate_spec, &ctx, ret, error);
+  g_free (ctx.ready_node);
+  return updated;
 }
 
 void
@@ -286,20 +335,7 @@ api_projects_update (CaraHttpRequest *req, gpointer user_data)
       cara_http_respond_error (req, error);
       return;
     }
-  /* A Failed project keeps its node on a retry if that node can still take it. */
-  UpdateCtx ctx = { .body = body };
-  g_autoptr (CaraProject) cur = NULL;
-  if (store_get_project (name, &cur, NULL) && cur->status.phase == CARA_PROJECT_PHASE_FAILED
-      && cur->status.node_ref != NULL && *cur->status.node_ref != '\0')
-    {
-      g_autoptr (CaraNode) node = NULL;
-      if (store_get_node (cur->status.node_ref, &node, NULL) && node->status.state == CARA_NODE_STATE_READY
-          && !node->spec.unschedulable)
-        ctx.ready_node = g_strdup (cur->status.node_ref);
-    }
-  gboolean updated = store_update_project (name, mutate_spec, &ctx, &p, &error);
-  g_free (ctx.ready_node);
-  if (!updated)
+  if (!api_projects_store_update (name, body, &p, &error))
     {
       cara_http_respond_error (req, error);
       return;
@@ -365,6 +401,8 @@ mutate_status (CaraProject *p, gpointer user_data, GError **error)
     }
   ctx->old_phase = p->status.phase;
   p->status.phase = r->phase;
+  if (r->observed_generation > 0)
+    p->status.observed_generation = r->observed_generation;
   if ((r->reason && *r->reason) || (r->message && *r->message))
     cara_conditions_upsert (p->status.conditions, cara_condition_new ("Phase", "True", r->reason, r->message));
   /* The agent's own conditions (ServicesReady): a restated one keeps its lastTransitionTime. */
@@ -437,5 +475,26 @@ api_projects_patch_status (CaraHttpRequest *req, gpointer user_data)
   if (ctx.old_phase != stored->status.phase)
     cara_log_project (G_LOG_LEVEL_INFO, name, "Project %s is now %s", name,
                       cara_project_phase_to_string (stored->status.phase));
+  /* The agent gave up an update with failureAction Rollback: the previous revision becomes the spec
+   * again, unless the spec changed since (then that change is what the agent rolls next). */
+  if (report->rollback_generation > 0 && stored->metadata.generation == report->rollback_generation)
+    {
+      g_autofree char *cause = g_strdup_printf ("automatic rollback: generation %" G_GINT64_FORMAT " failed: %s",
+                                                report->rollback_generation,
+                                                report->rollback_reason ? report->rollback_reason : "update failed");
+      g_autoptr (CaraProject) restored = NULL;
+      gint64 revision = 0;
+      g_autoptr (GError) rb_error = NULL;
+      if (api_rollout_restore (name, 0, report->rollback_generation, cause, &restored, &revision, &rb_error))
+        {
+          g_autofree char *msg = g_strdup_printf ("Update to generation %" G_GINT64_FORMAT " failed (%s); rolled back "
+                                                  "to revision %" G_GINT64_FORMAT, report->rollback_generation,
+                                                  report->rollback_reason ? report->rollback_reason : "update failed",
+                                                  revision);
+          api_rollout_event (name, "Warning", "RolledBack", msg);
+        }
+      else
+        cara_log_project (G_LOG_LEVEL_WARNING, name, "Failed to roll back project %s: %s", name, rb_error->message);
+    }
   cara_http_respond_empty (req, 204);
 }

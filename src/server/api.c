@@ -70,6 +70,8 @@ static const CaraHttpRoute routes[] = {
   { "GET", "/api/v1/events", api_events_list, CARA_HTTP_ROLE_READ, CARA_HTTP_NODE_NONE },
   { "GET", "/metrics", api_metrics, CARA_HTTP_ROLE_READ, CARA_HTTP_NODE_NONE },
   { "GET", "/api/v1/nodes/{name}/metrics", api_nodes_metrics, CARA_HTTP_ROLE_READ, CARA_HTTP_NODE_NONE },
+  { "GET", "/api/v1/projects/{name}/revisions", api_projects_revisions, CARA_HTTP_ROLE_READ, CARA_HTTP_NODE_NONE },
+  { "POST", "/api/v1/projects/{name}/rollback", api_projects_rollback, CARA_HTTP_ROLE_ADMIN, CARA_HTTP_NODE_NONE },
 };
 
 void

@@ -59,6 +59,20 @@ typedef struct {
 /* Parses ?project=&node=&type=&since=&limit=; responds 400 naming the parameter and returns
  * FALSE when one is wrong. */
 gboolean api_events_parse_query (CaraHttpRequest *req, ApiEventQuery *ret);
+void api_projects_revisions (CaraHttpRequest *req, gpointer user_data);   /* api-rollout.c */
+void api_projects_rollback (CaraHttpRequest *req, gpointer user_data);    /* api-rollout.c */
+
+/* PUT's path (api-projects.c): @body's spec, labels and annotations become the project's (the
+ * body then holds the old ones); metadata.generation +1 when the spec changed. */
+gboolean api_projects_store_update (const char *name, CaraProject *body, CaraProject **ret, GError **error);
+
+/* api-rollout.c: makes revision @revision's spec (0: the newest before the current generation)
+ * project @name's spec again, as a new generation with change cause @cause; with
+ * @expect_generation > 0 only while the project is at that generation (else CONFLICT). */
+gboolean api_rollout_restore (const char *name, gint64 revision, gint64 expect_generation, const char *cause,
+                              CaraProject **ret, gint64 *ret_revision, GError **error);
+/* Rollout events (UpdateStarted, UpdateCompleted, RolledBack; type Normal|Warning), from one place. */
+void api_rollout_event (const char *project, const char *type, const char *reason, const char *message);
 
 /* Hook for the watch API: when set, GET /api/v1/nodes and /api/v1/projects with
  * ?watch=true (or 1) are handed to @handler with @kind "Node" or "Project" instead of listing. */

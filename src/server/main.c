@@ -197,6 +197,7 @@ main (int argc, char **argv)
       url = pg_private_get_url (pg);
     }
   cara_daemon_notify_status ("Migrating the database");
+  store_set_revision_history_limit (cfg->revision_history_limit);
   if (!setup_store (url, &error))
     {
       g_critical ("Database: %s", error->message);

@@ -140,6 +140,11 @@ server_config_load (ServerConfig *cfg, GError **error)
       g_set_error (error, CARA_ERROR, CARA_ERROR_INVALID, "TLS needs both tls_cert and tls_key (--tls-cert, --tls-key)");
       return FALSE;
     }
+  g_autofree char *revisions = cara_config_string (kf, GROUP, "revision_history_limit", "REVISION_HISTORY_LIMIT",
+                                                  NULL, "10");
+  guint revisions_n = 0;
+  if (!parse_uint (revisions, "revision_history_limit", 1000000, &revisions_n, error))
+    return FALSE;
   guint port_n = 0, threads_n = 0, max_conn_n = 0, max_conn_client_n = 0;
   gboolean debug = FALSE;
   gint64 hb, grace, term, resync;
@@ -172,6 +177,7 @@ server_config_load (ServerConfig *cfg, GError **error)
   cfg->reschedule_grace_period_usec = grace;
   cfg->termination_timeout_usec = term;
   cfg->resync_interval_usec = resync;
+  cfg->revision_history_limit = MAX (revisions_n, 1);
   g_free (cfg->tls_cert);
   cfg->tls_cert = (tls_cert && *tls_cert) ? g_steal_pointer (&tls_cert) : NULL;
   g_free (cfg->tls_key);

@@ -22,6 +22,7 @@ typedef struct {
   gint64 reschedule_grace_period_usec;
   gint64 termination_timeout_usec;
   gint64 resync_interval_usec;
+  guint revision_history_limit; /* revisions kept per project (SPEC §13) */
   char *tls_cert;      /* NULL: plain HTTP */
   char *tls_key;
   char *tls_priority;  /* GnuTLS priority string, NULL: CARA_TLS_DEFAULT_PRIORITY */

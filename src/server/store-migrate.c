@@ -111,6 +111,17 @@ static const struct {
     "CREATE INDEX cluster_events_at_idx ON cluster_events (at, id);\n"
     "CREATE INDEX cluster_events_object_idx ON cluster_events (object_kind, object_name, at);\n"
     "CREATE INDEX cluster_events_node_idx ON cluster_events (node, at);\n" },
+  /* SPEC §13: metadata.generation (+1 per spec change) and the last REVISION_HISTORY_LIMIT specs
+   * of each project, removed with it. */
+  { 7, "generations and revisions",
+    "ALTER TABLE projects ADD COLUMN generation BIGINT NOT NULL DEFAULT 0;\n"
+    "CREATE TABLE project_revisions (\n"
+    "  project TEXT NOT NULL REFERENCES projects (name) ON DELETE CASCADE,\n"
+    "  revision BIGINT NOT NULL,\n"
+    "  created_at TIMESTAMPTZ NOT NULL DEFAULT now(),\n"
+    "  change_cause TEXT NOT NULL DEFAULT '',\n"
+    "  spec JSONB NOT NULL,\n"
+    "  PRIMARY KEY (project, revision));\n" },
 };
 
 gboolean

@@ -23,22 +23,55 @@ project_write_row (PGconn *c, gpointer obj, gboolean insert, GError **error)
   g_autofree char *status = store_json_text (cara_project_status_to_json (n));
   const char *phase = cara_project_phase_to_string (n->status.phase);
   g_autofree char *object = cara_project_to_data (n);
+  g_autofree char *generation = g_strdup_printf ("%" G_GINT64_FORMAT, n->metadata.generation);
+  const char *cause = g_hash_table_lookup (n->metadata.annotations, STORE_CHANGE_CAUSE_ANNOTATION);
+  g_autofree char *limit = g_strdup_printf ("%u", store_get_revision_history_limit ());
   const char *p[] = { n->metadata.name, phase ? phase : "", n->status.node_ref ? n->status.node_ref : "",
                       n->metadata.resource_version, created, updated, expire, labels, annotations, spec,
-                      status, insert ? "ADDED" : "MODIFIED", object };
+                      status, insert ? "ADDED" : "MODIFIED", object, generation, cause ? cause : "", limit };
+  /* The revision of this generation is the spec the first write of it carries; older ones beyond
+   * the limit go. */
+#define REVISION_CTES \
+  ", rev AS (INSERT INTO project_revisions (project, revision, change_cause, spec) SELECT $1, $14::bigint, $15, " \
+  "$10::jsonb FROM w WHERE $14::bigint > 0 ON CONFLICT (project, revision) DO NOTHING RETURNING 1), " \
+  "trim AS (DELETE FROM project_revisions WHERE project = $1 AND revision <= $14::bigint - $16::bigint " \
+  "AND EXISTS (SELECT 1 FROM rev))"
   g_autoptr (PGresult) r = store_exec (c, insert
       ? "WITH w AS (INSERT INTO projects (name, phase, node_ref, resource_version, created_at, updated_at, expire_at, "
-        "labels, annotations, spec, status, object) VALUES ($1, $2, $3, $4, cara_ts($5), cara_ts($6), cara_ts($7), "
-        "$8::jsonb, $9::jsonb, $10::jsonb, $11::jsonb, $13::text) RETURNING 1)" ROW_EVENT_TAIL ("Project")
+        "labels, annotations, spec, status, object, generation) VALUES ($1, $2, $3, $4, cara_ts($5), cara_ts($6), "
+        "cara_ts($7), $8::jsonb, $9::jsonb, $10::jsonb, $11::jsonb, $13::text, $14::bigint) RETURNING 1)"
+        REVISION_CTES ROW_EVENT_TAIL ("Project")
       : "WITH w AS (UPDATE projects SET phase = $2, node_ref = $3, resource_version = $4, created_at = cara_ts($5), "
         "updated_at = cara_ts($6), expire_at = cara_ts($7), labels = $8::jsonb, annotations = $9::jsonb, "
-        "spec = $10::jsonb, status = $11::jsonb, object = $13::text WHERE name = $1 RETURNING 1)"
-        ROW_EVENT_TAIL ("Project"),
+        "spec = $10::jsonb, status = $11::jsonb, object = $13::text, generation = $14::bigint WHERE name = $1 "
+        "RETURNING 1)" REVISION_CTES ROW_EVENT_TAIL ("Project"),
       G_N_ELEMENTS (p), p, error);
+#undef REVISION_CTES
   return r != NULL;
 }
 
-STORE_ROW_KIND (project, CaraProject, "Project", "project", "projects", project_write_row);
+static void
+project_extra_from_row (gpointer obj, PGresult *r, int row, int col)
+{
+  ((CaraProject *) obj)->metadata.generation = g_ascii_strtoll (PQgetvalue (r, row, col), NULL, 10);
+}
+
+STORE_ROW_KIND_EXTRA (project, CaraProject, "Project", "project", "projects", project_write_row, ", generation",
+                      project_extra_from_row);
+
+static guint revision_history_limit = STORE_DEFAULT_REVISION_HISTORY_LIMIT;
+
+void
+store_set_revision_history_limit (guint limit)
+{
+  revision_history_limit = MAX (limit, 1);
+}
+
+guint
+store_get_revision_history_limit (void)
+{
+  return revision_history_limit;
+}
 
 static gboolean
 create_one (gpointer obj, GError **error)

@@ -38,6 +38,8 @@ store_rows_from_row (const StoreRowKind *k, PGresult *r, int row, GError **error
       k->free (obj);
       return NULL;
     }
+  if (k->extra_from_row != NULL)
+    k->extra_from_row (obj, r, row, ROW_STATUS + 1);
   return obj;
 }
 
@@ -99,7 +101,8 @@ store_rows_create (const StoreRowKind *k, gpointer obj, GError **error)
 static char *
 select_sql (const StoreRowKind *k, const char *tail)
 {
-  return g_strdup_printf ("SELECT " ROW_COLUMNS " FROM %s %s", k->table, tail);
+  return g_strdup_printf ("SELECT " ROW_COLUMNS "%s FROM %s %s", k->extra_columns ? k->extra_columns : "", k->table,
+                          tail);
 }
 
 gboolean

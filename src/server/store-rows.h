@@ -36,12 +36,19 @@ typedef struct {
   /* INSERT or UPDATE the whole row of @obj (metadata already stamped) and its event; a unique
    * violation comes back as CARA_ERROR_CONFLICT. */
   gboolean (*write_row) (PGconn *c, gpointer obj, gboolean insert, GError **error);
+  /* Optional: columns of the kind's own read after ROW_COLUMNS (", generation"), and how they go
+   * into the object (@col: the first of them). */
+  const char *extra_columns;
+  void (*extra_from_row) (gpointer obj, PGresult *r, int row, int col);
 } StoreRowKind;
 
 /* The gpointer adapters of a model type whose functions are cara_<type>_new, _free,
  * _spec_from_json, _status_from_json and _to_data: a StoreRowKind's fields but for kind, noun,
  * table and write_row, e.g. STORE_ROW_KIND (node, CaraNode, "Node", "node", "nodes", node_write_row). */
 #define STORE_ROW_KIND(type, Type, KIND, NOUN, TABLE, WRITE_ROW) \
+  STORE_ROW_KIND_EXTRA (type, Type, KIND, NOUN, TABLE, WRITE_ROW, NULL, NULL)
+/* The same with StoreRowKind.extra_columns and extra_from_row. */
+#define STORE_ROW_KIND_EXTRA(type, Type, KIND, NOUN, TABLE, WRITE_ROW, EXTRA_COLUMNS, EXTRA_FROM_ROW) \
   static gpointer type##_row_new (const char *name) { return cara_##type##_new (name); } \
   static CaraObjectMeta *type##_row_meta (gpointer obj) { return &((Type *) obj)->metadata; } \
   static gboolean type##_row_spec (gpointer obj, JsonNode *n, GError **error) \
@@ -53,6 +60,7 @@ typedef struct {
     .kind = KIND, .noun = NOUN, .table = TABLE, .new = type##_row_new, \
     .free = (GDestroyNotify) cara_##type##_free, .meta = type##_row_meta, .spec_from_json = type##_row_spec, \
     .status_from_json = type##_row_status, .to_data = type##_row_data, .write_row = WRITE_ROW, \
+    .extra_columns = EXTRA_COLUMNS, .extra_from_row = EXTRA_FROM_ROW, \
   }
 
 typedef gboolean (*StoreRowMutateFunc) (gpointer obj, gpointer user_data, GError **error);

@@ -136,6 +136,32 @@ gboolean store_request_project_deletion (const char *name, gboolean force, Store
 /* Removes the row if its phase is @only_in_phase (NONE: any phase); another phase -> CONFLICT. */
 gboolean store_delete_project (const char *name, CaraProjectPhase only_in_phase, GError **error);
 
+/* ---- revisions (SPEC §13) ---- */
+/* Every write of a project whose metadata.generation has no revision yet records one (the spec
+ * and the annotation caravanserai/change-cause) in the same transaction; at most the limit
+ * (REVISION_HISTORY_LIMIT) newest are kept.  The rows go with the project. */
+#define STORE_CHANGE_CAUSE_ANNOTATION CARA_CHANGE_CAUSE_ANNOTATION
+#define STORE_DEFAULT_REVISION_HISTORY_LIMIT 10
+void store_set_revision_history_limit (guint limit);
+guint store_get_revision_history_limit (void);
+
+typedef struct {
+  gint64 revision;
+  gint64 created_usec;
+  char *change_cause; /* "" when none */
+  char *spec;         /* JSON text */
+} StoreRevision;
+
+void store_revision_free (StoreRevision *r);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (StoreRevision, store_revision_free)
+
+/* Newest first; an unknown project -> NOT_FOUND. */
+gboolean store_list_revisions (const char *project, GPtrArray **ret_revisions, GError **error);
+/* Revision @revision of @project, or (@revision 0) the newest one older than @before; none ->
+ * NOT_FOUND naming it. */
+gboolean store_get_revision (const char *project, gint64 revision, gint64 before, StoreRevision **ret,
+                             GError **error);
+
 /* ---- events ---- */
 typedef struct {
   gint64 rv;

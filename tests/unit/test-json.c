@@ -546,10 +546,32 @@ test_status_report_conditions (void)
   g_assert_nonnull (strstr (error->message, "conditions[0].type"));
 }
 
+/* The status report's update fields (SPEC §13) survive a round trip; wrong types name the field. */
+static void
+test_status_report_rollout (void)
+{
+  const char *text = "{\"phase\":\"Running\",\"observedGeneration\":4,\"rollbackGeneration\":5,"
+                     "\"rollbackReason\":\"service web: unhealthy\"}";
+  g_autoptr (JsonNode) n = cara_json_parse (text, -1, NULL);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (CaraStatusReport) r = cara_status_report_from_json (n, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (r->observed_generation, ==, 4);
+  g_assert_cmpint (r->rollback_generation, ==, 5);
+  g_assert_cmpstr (r->rollback_reason, ==, "service web: unhealthy");
+  g_autoptr (JsonNode) back = cara_status_report_to_json (r);
+  g_autofree char *out = cara_json_to_string (back, FALSE);
+  g_assert_cmpstr (out, ==, text);
+  g_autoptr (JsonNode) bad = cara_json_parse ("{\"phase\":\"Running\",\"observedGeneration\":\"4\"}", -1, NULL);
+  g_autoptr (CaraStatusReport) none = cara_status_report_from_json (bad, &error);
+  g_assert_null (none);
+  g_assert_nonnull (strstr (error->message, "observedGeneration"));
+}
+
 int
 main (int argc, char **argv)
 {
-  const char *projects[] = { "project-full.json", "project-minimal.json", "project-compose-fields.json" };
+  const char *projects[] = { "project-full.json", "project-minimal.json", "project-compose-fields.json", "project-rollout.json" };
   const char *nodes[] = { "node-full.json", "node-registered.json" };
 
   g_test_init (&argc, &argv, NULL);
@@ -576,5 +598,6 @@ main (int argc, char **argv)
   g_test_add_func ("/json/times", test_times);
   g_test_add_func ("/json/string-map", test_string_map);
   g_test_add_func ("/json/status-report-conditions", test_status_report_conditions);
+  g_test_add_func ("/json/status-report-rollout", test_status_report_rollout);
   return g_test_run ();
 }

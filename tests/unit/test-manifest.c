@@ -583,7 +583,7 @@ static const FieldCase field_cases[] = {
     "t.yaml:8: spec.services[0].image: invalid image reference \"UPPER\": the repository name must be lowercase\n"
     "t.yaml:9: spec.services[0].enviroment: unknown field \"enviroment\" (did you mean \"env\"?)\n"
     "t.yaml:10: spec.services[0].restart: unknown field \"restart\" (did you mean \"restartPolicy: Always\"?)\n"
-    "t.yaml:11: spec.extra: unknown field \"extra\" (expected one of: services, volumes, ingress, nodeSelector, expireAt, imagePullSecrets)" },
+    "t.yaml:11: spec.extra: unknown field \"extra\" (expected one of: services, volumes, ingress, nodeSelector, expireAt, imagePullSecrets, update)" },
   /* Nodes */
   { "apiVersion: caravanserai/v1\nkind: Node\nmetadata:\n  name: n1\nspec:\n  unschedulabel: true\n",
     "t.yaml:6: spec.unschedulabel: unknown field \"unschedulabel\" (did you mean \"unschedulable\"?)" },

@@ -113,6 +113,8 @@ def test_healthy_and_update(c, bus):
     try:
         time.sleep(0.5)
         m["spec"]["services"][0]["env"] = [{"name": "V", "value": "2"}]
+        # web has no healthcheck: the new container counts as up after monitorSeconds (SPEC §13)
+        m["spec"]["update"] = {"monitorSeconds": 2}
         r = ctl(c, "apply", "-f", "-", "--wait", "--timeout", "90s", input=json.dumps(m))
         assert r.returncode == 0 and "configured" in r.stdout, (r.stdout, r.stderr)
         now = {s["name"]: s["containerId"] for s in c.project(name)["status"]["services"]}

@@ -140,6 +140,11 @@ def main():
             (["caractrl", "logs", ""], ["db", "web"]),
             (["caractrl", "logs", "web/"], ["web/app"]),
             (["caractrl", "logs", "web", "--t"], ["--tail", "--timestamps", "--token"]),
+            (["caractrl", "rollout", ""], ["history", "restart", "status", "undo"]),
+            (["caractrl", "rollout", "undo", ""], ["project"]),
+            (["caractrl", "rollout", "undo", "project", ""], ["db", "web"]),
+            (["caractrl", "rollout", "history", "project", "web", ""], []),
+            (["caractrl", "rollout", "undo", "--to"], ["--to-revision", "--token"]),
         ]
         for words, want in cases:
             check(in_bash(ctl, words) == want, "bash: " + " ".join(words), in_bash(ctl, words), want)

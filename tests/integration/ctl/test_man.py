@@ -11,7 +11,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ctlkit import SOURCE, Ctl, check  # noqa: E402
 
-PAGES = ("caractrl.1", "caractrl-convert.1", "caractrl-secret.1", "caractrl-exec.1", "caractrl-events.1", "caractrl-move.1", "cara-server.8", "cara-agent.8", "caravanserai.conf.5")
+PAGES = ("caractrl.1", "caractrl-convert.1", "caractrl-secret.1", "caractrl-exec.1", "caractrl-events.1", "caractrl-move.1", "caractrl-rollout.1", "cara-server.8", "cara-agent.8", "caravanserai.conf.5")
 
 
 def main():

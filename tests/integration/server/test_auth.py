@@ -227,6 +227,13 @@ def run(pg, url, env, data_dir):
                 expect(srv, method, path, token, want, body)
         assert watch_status(srv, "/api/v1/events?watch=true", "reader-1-0123456789abcdef0123456789abcdef") == 200
         assert watch_status(srv, "/api/v1/events?watch=true", t1) == 403
+        # revisions (SPEC §13): read-only may list them, only the admin rolls back; node tokens neither
+        expect(srv, "GET", "/api/v1/projects/p/revisions", "reader-2-0123456789abcdef0123456789abcdef", 200)
+        expect(srv, "GET", "/api/v1/projects/p/revisions", admin, 200)
+        expect(srv, "GET", "/api/v1/projects/p/revisions", t1, 403)
+        expect(srv, "POST", "/api/v1/projects/p/rollback", "reader-1-0123456789abcdef0123456789abcdef", 403)
+        expect(srv, "POST", "/api/v1/projects/p/rollback", t1, 403)
+        expect(srv, "POST", "/api/v1/projects/p/rollback", admin, 404)  # one revision: nothing before it
         expect(srv, "DELETE", "/api/v1/projects/p?force=true", admin, 204)
         # whoami: the caller's role, for admin and read-only tokens (the dashboard's action buttons)
         assert json.loads(expect(srv, "GET", "/api/v1/whoami", admin, 200)) == {"role": "admin"}
