@@ -11,6 +11,7 @@
 #include <glib/gstdio.h>
 
 #include "agent-secrets.h"
+#include "proxy-tls.h"
 #include "cara-error.h"
 #include "cara-json.h"
 #include "cara-log.h"
@@ -24,6 +25,69 @@ add_name (GPtrArray *names, const char *name)
     if (g_strcmp0 (names->pdata[i], name) == 0)
       return;
   g_ptr_array_add (names, (gpointer) name);
+}
+
+/* One client per thread: its connection to the server is kept between projects. */
+static CaraHttpClient *
+thread_client (const AgentConfig *cfg)
+{
+  static GPrivate client = G_PRIVATE_INIT ((GDestroyNotify) cara_http_client_free);
+  CaraHttpClient *c = g_private_get (&client);
+  if (c == NULL)
+    {
+      c = server_client_new (cfg);
+      g_private_set (&client, c);
+    }
+  return c;
+}
+
+static CaraSecret *
+fetch_one (const AgentConfig *cfg, const char *secret, GError **error)
+{
+  g_autofree char *node = cara_http_escape (cfg->node_name);
+  g_autofree char *name = cara_http_escape (secret);
+  g_autofree char *path = g_strdup_printf ("/api/v1/nodes/%s/secrets/%s", node, name);
+  g_autoptr (JsonNode) json = NULL;
+  if (!cara_http_client_json (thread_client (cfg), "GET", path, NULL, NULL, &json, error))
+    {
+      g_prefix_error (error, "secret %s: ", secret);
+      return NULL;
+    }
+  CaraSecret *s = cara_secret_from_json (json, error);
+  if (s == NULL)
+    g_prefix_error (error, "secret %s from the server: ", secret);
+  return s;
+}
+
+/* The ingress proxy's certificates (SPEC §13): tls.crt and tls.key of the ingress entry's Secret,
+ * fetched as the other Secrets are (the server answers only for Secrets this node's projects use). */
+static const AgentConfig *tls_cfg;
+
+static gboolean
+tls_source (const char *project, const char *secret, char **ret_cert_pem, char **ret_key_pem, GError **error)
+{
+  g_autoptr (CaraSecret) s = fetch_one (tls_cfg, secret, error);
+  if (s == NULL)
+    return FALSE;
+  g_autofree char *crt = cara_secret_get_string (s, "tls.crt");
+  g_autofree char *key = cara_secret_get_string (s, "tls.key");
+  if (crt == NULL || key == NULL)
+    {
+      g_set_error (error, CARA_ERROR, CARA_ERROR_NOT_FOUND, "secret %s has no %s", secret, crt ? "tls.key" : "tls.crt");
+      return FALSE;
+    }
+  *ret_cert_pem = g_steal_pointer (&crt);
+  *ret_key_pem = g_steal_pointer (&key);
+  return TRUE;
+}
+
+void
+agent_secrets_serve_tls (const AgentConfig *cfg)
+{
+  tls_cfg = cfg;
+  /* PROXY_TLS_CERT_DIR (files) stays an override for nodes that keep certificates on disk. */
+  if (g_getenv ("PROXY_TLS_CERT_DIR") == NULL)
+    proxy_tls_set_source (tls_source);
 }
 
 GHashTable *
@@ -49,31 +113,11 @@ agent_secrets_fetch (const AgentConfig *cfg, const CaraProject *p, GError **erro
   if (names->len == 0)
     return g_steal_pointer (&out);
 
-  /* One client per worker thread: its connection to the server is kept between projects. */
-  static GPrivate thread_client = G_PRIVATE_INIT ((GDestroyNotify) cara_http_client_free);
-  CaraHttpClient *c = g_private_get (&thread_client);
-  if (c == NULL)
-    {
-      c = server_client_new (cfg);
-      g_private_set (&thread_client, c);
-    }
-  g_autofree char *node = cara_http_escape (cfg->node_name);
   for (guint i = 0; i < names->len; i++)
     {
-      g_autofree char *name = cara_http_escape (names->pdata[i]);
-      g_autofree char *path = g_strdup_printf ("/api/v1/nodes/%s/secrets/%s", node, name);
-      g_autoptr (JsonNode) json = NULL;
-      if (!cara_http_client_json (c, "GET", path, NULL, NULL, &json, error))
-        {
-          g_prefix_error (error, "secret %s: ", (const char *) names->pdata[i]);
-          return NULL;
-        }
-      CaraSecret *s = cara_secret_from_json (json, error);
+      CaraSecret *s = fetch_one (cfg, names->pdata[i], error);
       if (s == NULL)
-        {
-          g_prefix_error (error, "secret %s from the server: ", (const char *) names->pdata[i]);
-          return NULL;
-        }
+        return NULL;
       g_hash_table_insert (out, g_strdup (names->pdata[i]), s);
     }
   return g_steal_pointer (&out);

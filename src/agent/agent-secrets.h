@@ -16,6 +16,9 @@
  * empty table when it names none (no request then).  The server's refusal (403, 404, 503 when it
  * cannot open them) comes back as its error. */
 GHashTable *agent_secrets_fetch (const AgentConfig *cfg, const CaraProject *p, GError **error);
+/* The ingress proxy takes its certificates from Secrets (tls.crt, tls.key), unless
+ * PROXY_TLS_CERT_DIR names a directory of them. */
+void agent_secrets_serve_tls (const AgentConfig *cfg);
 
 /* Completes the container-create @body of @svc (reconcile_container_body's) with the Secrets:
  * env[].valueFrom values in "Env", files of secrets[] written under

@@ -14,6 +14,7 @@
 #include "agent-config.h"
 #include "agent-http.h"
 #include "agent-metrics.h"
+#include "agent-secrets.h"
 #include "cara-daemon.h"
 #include "cara-error.h"
 #include "cara-log.h"
@@ -222,6 +223,7 @@ main (int argc, char **argv)
     }
 
   g_autoptr (GError) proxy_error = NULL;
+  agent_secrets_serve_tls (cfg);
   Proxy *proxy = proxy_start (cfg->proxy_listen_addr, &proxy_error);
   if (proxy == NULL)
     cara_log_node (G_LOG_LEVEL_WARNING, cfg->node_name, "No ingress proxy: %s", proxy_error->message);

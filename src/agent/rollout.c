@@ -9,6 +9,7 @@
 #include "cara-log.h"
 #include "rollout-decide.h"
 #include "rollout.h"
+#include "event-reporter.h"
 
 #define POLL_USEC (50 * 1000)
 
@@ -46,9 +47,11 @@ rollout_event (const char *project, const char *type, const char *reason, const 
   va_start (ap, fmt);
   g_autofree char *msg = g_strdup_vprintf (fmt, ap);
   va_end (ap);
-  /* The log now; the server's events API (POST /api/v1/nodes/{name}/events) once it is there. */
-  cara_log_project (g_strcmp0 (type, "Warning") == 0 ? G_LOG_LEVEL_WARNING : G_LOG_LEVEL_INFO, project,
+  /* The journal, and the server's events API (event-reporter.h). */
+  gboolean warning = g_strcmp0 (type, "Warning") == 0;
+  cara_log_project (warning ? G_LOG_LEVEL_WARNING : G_LOG_LEVEL_INFO, project,
                     "Event %s %s project/%s: %s", type, reason, project, msg);
+  agent_event (warning ? CARA_EVENT_WARNING : CARA_EVENT_NORMAL, reason, project, "%s", msg);
 }
 
 static JsonObject *
@@ -131,7 +134,9 @@ static void
 retire (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p, const CaraService *svc, const char *old_id,
         const char *old_ip)
 {
-  gint64 deadline = g_get_monotonic_time () + (gint64) cfg->stop_timeout_s * G_USEC_PER_SEC;
+  /* The service's stopGracePeriodSeconds when it has one, as for any other stop. */
+  gint64 grace_s = svc->stop_grace_period_seconds >= 0 ? svc->stop_grace_period_seconds : (gint64) cfg->stop_timeout_s;
+  gint64 deadline = g_get_monotonic_time () + grace_s * G_USEC_PER_SEC;
   while (old_ip && proxy_in_flight_to (rollout_proxy, old_ip) > 0 && g_get_monotonic_time () < deadline)
     g_usleep (10 * 1000);
   gint64 left = MAX (deadline - g_get_monotonic_time (), 0);

@@ -563,7 +563,7 @@ validate_go_rules (const CaraProject *p, GError **error)
           g_autofree char *tp = g_strdup_printf ("%s.tls.secret", base);
           g_autoptr (GError) local = NULL;
           if (!cara_validate_node_name (in->tls.secret, &local))
-            return fail (error, tp, "ingress %s: \"%s\" is not a Secret name (lowercase letters, digits, '-' and '.')",
+            return cara_validate_fail (error, tp, "ingress %s: \"%s\" is not a Secret name (lowercase letters, digits, '-' and '.')",
                          in->name, in->tls.secret);
         }
     }
@@ -810,7 +810,7 @@ validate_update (const CaraProject *p, GError **error)
 {
   gint64 m = p->spec.update.monitor_seconds;
   if (m < 0 || m > 3600)
-    return fail (error, "spec.update.monitorSeconds", "must be between 0 and 3600, not %" G_GINT64_FORMAT, m);
+    return cara_validate_fail (error, "spec.update.monitorSeconds", "must be between 0 and 3600, not %" G_GINT64_FORMAT, m);
   return TRUE;
 }
 

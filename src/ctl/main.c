@@ -22,7 +22,6 @@ static const char *const kinds_secret[] = { "secret", NULL };
 static const char *const kinds_node[] = { "node", NULL };
 static const char *const kinds_project[] = { "project", NULL };
 static const char *const kinds_status[] = { "project", "node", NULL };
-static const char *const kinds_project[] = { "project", NULL };
 static const char *const rollout_subcommands[] = { "status", "history", "undo", "restart", NULL };
 
 const CtlOption ctl_global_options[] = {

@@ -5,6 +5,7 @@
 #include "api.h"
 #include "cara-error.h"
 #include "cara-log.h"
+#include "server-events.h"
 #include "store.h"
 
 /* SPEC §13: GET /api/v1/projects/{name}/revisions and POST /api/v1/projects/{name}/rollback. */
@@ -12,9 +13,11 @@
 void
 api_rollout_event (const char *project, const char *type, const char *reason, const char *message)
 {
-  /* The one place rollout events leave from: the log now, the events API once it is there. */
-  cara_log_project (g_strcmp0 (type, "Warning") == 0 ? G_LOG_LEVEL_WARNING : G_LOG_LEVEL_INFO, project,
+  /* The one place rollout events leave from: the journal and the events API. */
+  gboolean warning = g_strcmp0 (type, "Warning") == 0;
+  cara_log_project (warning ? G_LOG_LEVEL_WARNING : G_LOG_LEVEL_INFO, project,
                     "Event %s %s project/%s: %s", type, reason, project, message);
+  cara_events_record (warning ? CARA_EVENT_WARNING : CARA_EVENT_NORMAL, reason, "Project", project, NULL, "%s", message);
 }
 
 static JsonNode *

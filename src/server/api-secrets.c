@@ -199,6 +199,12 @@ api_secrets_check_project (const CaraProject *p, GError **error)
     }
   for (guint i = 0; p->spec.image_pull_secrets && p->spec.image_pull_secrets[i]; i++)
     g_ptr_array_add (names, p->spec.image_pull_secrets[i]);
+  for (guint i = 0; i < p->spec.ingress->len; i++)
+    {
+      const CaraIngress *in = g_ptr_array_index (p->spec.ingress, i);
+      if (in->tls.secret != NULL)
+        g_ptr_array_add (names, in->tls.secret);
+    }
   if (names->len == 0)
     return TRUE;
   g_ptr_array_add (names, NULL);
@@ -241,6 +247,16 @@ api_secrets_check_project (const CaraProject *p, GError **error)
           g_set_error (error, CARA_ERROR, CARA_ERROR_INVALID, "%s: secret \"%s\" is not of type Registry", sp, n);
           return FALSE;
         }
+    }
+  /* SPEC §13: an ingress certificate is a Secret with tls.crt and tls.key. */
+  for (guint i = 0; i < p->spec.ingress->len; i++)
+    {
+      const CaraIngress *in = g_ptr_array_index (p->spec.ingress, i);
+      g_autofree char *sp = g_strdup_printf ("spec.ingress[%u].tls.secret", i);
+      if (in->tls.secret != NULL
+          && (!check_ref (by_name, in->tls.secret, "tls.crt", sp, sp, error)
+              || !check_ref (by_name, in->tls.secret, "tls.key", sp, sp, error)))
+        return FALSE;
     }
   return TRUE;
 }

@@ -19,7 +19,8 @@
   "SELECT name FROM projects WHERE phase NOT IN ('Terminating', 'Terminated') AND ($2::text IS NULL OR node_ref = $2) " \
   "AND (jsonb_path_exists (spec, '$.services[*].env[*].valueFrom.secret ? (@ == $s)', jsonb_build_object ('s', $1::text)) " \
   "OR jsonb_path_exists (spec, '$.services[*].secrets[*].secret ? (@ == $s)', jsonb_build_object ('s', $1::text)) " \
-  "OR jsonb_path_exists (spec, '$.imagePullSecrets[*] ? (@ == $s)', jsonb_build_object ('s', $1::text))) " \
+  "OR jsonb_path_exists (spec, '$.imagePullSecrets[*] ? (@ == $s)', jsonb_build_object ('s', $1::text)) " \
+  "OR jsonb_path_exists (spec, '$.ingress[*].tls.secret ? (@ == $s)', jsonb_build_object ('s', $1::text))) " \
   "ORDER BY name"
 
 static void

@@ -2,9 +2,9 @@
 """Ingress TLS (SPEC §13) against a real agent, dockerd and its proxy: HTTPS on
 PROXY_TLS_LISTEN_ADDR with the certificate of the ingress entry's tls.secret chosen by SNI (none
 for an unknown name), 308 from plain HTTP to HTTPS for that host, and a changed certificate
-reloaded without dropping a connection made with the old one.  The certificate reaches the agent
-through the interim source, $PROXY_TLS_CERT_DIR/{secret}/tls.crt and tls.key (the same PEM texts a
-Secret holds)."""
+reloaded without dropping a connection made with the old one.  The certificate is a Secret (SPEC
+§12) with tls.crt and tls.key: the agent fetches it with its node token, and a PUT of the Secret is
+what makes it reload (no change of the project)."""
 
 import hashlib
 import http.client
@@ -42,6 +42,16 @@ def make_cert(directory, host):
     return os.path.join(directory, "tls.crt")
 
 
+def put_secret(c, name, directory):
+    with open(os.path.join(directory, "tls.crt")) as f, open(os.path.join(directory, "tls.key")) as g:
+        doc = {"apiVersion": "caravanserai/v1", "kind": "Secret", "metadata": {"name": name},
+               "stringData": {"tls.crt": f.read(), "tls.key": g.read()}}
+    s, body = c.api("PUT", "/api/v1/secrets/" + name, doc)
+    if s == 404:
+        s, body = c.api("POST", "/api/v1/secrets", doc)
+    assert s in (200, 201), (s, body)
+
+
 def get(conn, path="/"):
     conn.request("GET", path, headers={"Host": conn.sni})
     r = conn.getresponse()
@@ -55,10 +65,20 @@ def main():
     fx.on_exit(lambda: shutil.rmtree(certs, ignore_errors=True))
     with AgentCluster() as c:
         tls_port = fx.free_port()
-        a = c.agent("tls", env={"PROXY_TLS_LISTEN_ADDR": "127.0.0.1:%d" % tls_port, "PROXY_TLS_CERT_DIR": certs})
+        a = c.agent("tls", env={"PROXY_TLS_LISTEN_ADDR": "127.0.0.1:%d" % tls_port})
         name = fx.unique_name("tls")
         host = "web.%s.local" % name
         ca = make_cert(os.path.join(certs, "web-tls"), host)
+        put_secret(c, "web-tls", os.path.join(certs, "web-tls"))
+        # a project naming a Secret without tls.crt/tls.key is refused, naming the field
+        s, body = c.api("POST", "/api/v1/secrets", {"kind": "Secret", "metadata": {"name": "not-tls"},
+                                                    "stringData": {"password": "x"}})
+        assert s == 201, (s, body)
+        bad = project(fx.unique_name("tls"), [service("web")])
+        bad["spec"]["ingress"] = [{"name": "web", "host": "web", "target": {"service": "web", "port": 80},
+                                   "tls": {"secret": "not-tls"}}]
+        s, body = c.api("POST", "/api/v1/projects", bad)
+        assert s == 400 and "spec.ingress[0].tls.secret" in body["detail"] and "tls.crt" in body["detail"], (s, body)
         p = project(name, [service("web", command=["httpd", "-f", "-p", "80", "-h", "/www"])])
         p["spec"]["ingress"] = [{"name": "web", "host": "web", "target": {"service": "web", "port": 80},
                                  "tls": {"secret": "web-tls"}},
@@ -102,8 +122,7 @@ def main():
         assert get(old_conn)[0] == 200
         old_fp = old_conn.fingerprint()
         make_cert(os.path.join(certs, "web-tls"), host)
-        p["metadata"]["labels"] = {"cert": "2"}  # any change makes the agent look at the project again
-        c.apply(p)
+        put_secret(c, "web-tls", os.path.join(certs, "web-tls"))  # the Secret's change alone
 
         def new_fp():
             conn = SNIConnection(tls_port, host, loose)
