@@ -265,9 +265,10 @@ ctl_wait_ready (CtlWait *w, Ctl *ctl, gint64 timeout, GError **error)
           g_autofree char *path = g_strdup_printf ("/api/v1/projects/%s", esc);
           g_autoptr (GError) local = NULL;
           g_autoptr (JsonNode) node = ctl_get (ctl, path, &local);
-          /* The connection of an abandoned watch may come back empty once ("Empty reply from
-           * server"): one more try on a new one before giving up. */
-          if (node == NULL && g_error_matches (local, CARA_ERROR, CARA_ERROR_UNREACHABLE))
+          /* The connection of an abandoned watch may come back empty ("Empty reply from server"),
+           * once per abandoned watch: a few more tries, each on a new connection, before giving up. */
+          for (int attempt = 0; attempt < 3 && node == NULL && g_error_matches (local, CARA_ERROR, CARA_ERROR_UNREACHABLE);
+               attempt++)
             {
               g_clear_error (&local);
               node = ctl_get (ctl, path, &local);

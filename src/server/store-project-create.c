@@ -28,7 +28,7 @@ array_of (GPtrArray *values)
 gboolean
 store_project_batch_write (PGconn *c, StoreBatchItem *items, guint n, const gint64 *rvs, gint64 now_usec, GError **error)
 {
-  enum { NAME, PHASE, NODE_REF, RV, EXPIRE, LABELS, ANNOTATIONS, SPEC, STATUS, OBJECT, N_COLUMNS };
+  enum { NAME, PHASE, NODE_REF, RV, EXPIRE, LABELS, ANNOTATIONS, SPEC, STATUS, OBJECT, GENERATION, CAUSE, N_COLUMNS };
   GPtrArray *col[N_COLUMNS];
   g_autoptr (GHashTable) sent = g_hash_table_new (g_str_hash, g_str_equal); /* name -> item */
   g_autoptr (GHashTable) written = g_hash_table_new (g_str_hash, g_str_equal);
@@ -68,6 +68,9 @@ store_project_batch_write (PGconn *c, StoreBatchItem *items, guint n, const gint
       g_ptr_array_add (col[SPEC], store_json_text (cara_project_spec_to_json (pr)));
       g_ptr_array_add (col[STATUS], store_json_text (cara_project_status_to_json (pr)));
       g_ptr_array_add (col[OBJECT], cara_project_to_data (pr));
+      g_ptr_array_add (col[GENERATION], g_strdup_printf ("%" G_GINT64_FORMAT, pr->metadata.generation));
+      const char *cause = g_hash_table_lookup (pr->metadata.annotations, STORE_CHANGE_CAUSE_ANNOTATION);
+      g_ptr_array_add (col[CAUSE], g_strdup (cause ? cause : ""));
     }
   for (guint k = 0; k < N_COLUMNS; k++)
     {
@@ -79,13 +82,17 @@ store_project_batch_write (PGconn *c, StoreBatchItem *items, guint n, const gint
   /* Rows in rv order; a name already taken is skipped: no row, no event, no NOTIFY. */
   r = store_exec (c,
       "WITH v AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::jsonb[], "
-      "  $7::jsonb[], $8::jsonb[], $9::jsonb[], $10::text[]) "
-      "  AS v(name, phase, node_ref, rv, expire, labels, annotations, spec, status, object)), "
+      "  $7::jsonb[], $8::jsonb[], $9::jsonb[], $10::text[], $11::bigint[], $12::text[]) "
+      "  AS v(name, phase, node_ref, rv, expire, labels, annotations, spec, status, object, generation, cause)), "
       "w AS (INSERT INTO projects (name, phase, node_ref, resource_version, created_at, updated_at, expire_at, "
-      "  labels, annotations, spec, status, object) "
-      "  SELECT name, phase, node_ref, rv, cara_ts($11::bigint), cara_ts($11::bigint), "
-      "  cara_ts(NULLIF(expire, '')::bigint), labels, annotations, spec, status, object FROM v ORDER BY rv "
+      "  labels, annotations, spec, status, object, generation) "
+      "  SELECT name, phase, node_ref, rv, cara_ts($13::bigint), cara_ts($13::bigint), "
+      "  cara_ts(NULLIF(expire, '')::bigint), labels, annotations, spec, status, object, generation FROM v ORDER BY rv "
       "  ON CONFLICT (name) DO NOTHING RETURNING name, resource_version, object), "
+      /* The first revision of each project written (SPEC §13), as the one-row path writes it. */
+      "rev AS (INSERT INTO project_revisions (project, revision, change_cause, spec) "
+      "  SELECT v.name, v.generation, v.cause, v.spec FROM w JOIN v ON v.name = w.name WHERE v.generation > 0 "
+      "  ON CONFLICT (project, revision) DO NOTHING RETURNING 1), "
       "e AS (INSERT INTO events (rv, kind, name, type, object) "
       "  SELECT resource_version, 'Project', name, 'ADDED', object::jsonb FROM w RETURNING rv, name) "
       "SELECT name, pg_notify('cara_events', 'Project/' || name || '/' || rv) FROM e",
