@@ -5,7 +5,8 @@ bad values refused with exit 2 or the server's message, and the last events in s
 describe."""
 
 import os
-import select
+import queue
+import threading
 import subprocess
 import sys
 import time
@@ -72,16 +73,21 @@ def main():
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
             seen = []
+            # Lines read on a thread: select() on the pipe would miss a line already in the
+            # reader's buffer (the header and the first row often come in one read).
+            lines = queue.Queue()
+            threading.Thread(target=lambda: [lines.put(l) for l in p.stdout], daemon=True).start()
 
             def line_with(word):
                 deadline = time.monotonic() + 10
                 while time.monotonic() < deadline:
-                    r, _, _ = select.select([p.stdout], [], [], 0.2)
-                    if r:
-                        line = p.stdout.readline()
-                        seen.append(line)
-                        if word in line:
-                            return line
+                    try:
+                        line = lines.get(timeout=0.2)
+                    except queue.Empty:
+                        continue
+                    seen.append(line)
+                    if word in line:
+                        return line
                 raise AssertionError("no %s line in %r" % (word, seen))
             line_with("Killed")
             report(srv, "n1", "Unhealthy", "web", "Service db failed its healthcheck", "Warning")
