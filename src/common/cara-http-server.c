@@ -822,9 +822,9 @@ cara_http_respond_error (CaraHttpRequest *r, const GError *error)
   cara_http_respond_problem (r, status, error->message);
 }
 
-CaraHttpStream *
-cara_http_respond_stream (CaraHttpRequest *r, guint status, const char *content_type,
-                          GDestroyNotify on_closed, gpointer user_data)
+static CaraHttpStream *
+respond_stream (CaraHttpRequest *r, guint status, const char *content_type, gboolean bulk,
+                GDestroyNotify on_closed, gpointer user_data)
 {
   CaraHttpStream *st = g_new0 (CaraHttpStream, 1);
   st->ref = 3; /* the caller, the MHD response, the request */
@@ -840,14 +840,31 @@ cara_http_respond_stream (CaraHttpRequest *r, guint status, const char *content_
   g_hash_table_add (r->server->streams, st);
   g_mutex_unlock (&r->server->lock);
 
-  struct MHD_Response *resp = MHD_create_response_from_callback (MHD_SIZE_UNKNOWN, 16 * 1024, stream_reader,
-                                                                 st, stream_reader_free);
+  struct MHD_Response *resp = MHD_create_response_from_callback (MHD_SIZE_UNKNOWN,
+                                                                 bulk ? CARA_HTTP_BULK_BLOCK : 16 * 1024,
+                                                                 stream_reader, st, stream_reader_free);
+  if (bulk)
+    MHD_set_response_options (resp, MHD_RF_HTTP_1_0_COMPATIBLE_STRICT, MHD_RO_END);
   if (content_type)
     MHD_add_response_header (resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
   MHD_add_response_header (resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
   MHD_add_response_header (resp, "X-Content-Type-Options", "nosniff");
   cara_http_respond_mhd (r, status, resp);
   return st;
+}
+
+CaraHttpStream *
+cara_http_respond_stream (CaraHttpRequest *r, guint status, const char *content_type,
+                          GDestroyNotify on_closed, gpointer user_data)
+{
+  return respond_stream (r, status, content_type, FALSE, on_closed, user_data);
+}
+
+CaraHttpStream *
+cara_http_respond_stream_bulk (CaraHttpRequest *r, guint status, const char *content_type,
+                               GDestroyNotify on_closed, gpointer user_data)
+{
+  return respond_stream (r, status, content_type, TRUE, on_closed, user_data);
 }
 
 /* ---------------------------------------------------------------------------------------------- */

@@ -331,7 +331,7 @@ api_projects_move_volume (CaraHttpRequest *req, gpointer user_data)
       break;
   if (r->ok)
     {
-      r->stream = cara_http_respond_stream (req, 200, "application/x-tar", relay_closed, relay_ref (r));
+      r->stream = cara_http_respond_stream_bulk (req, 200, "application/x-tar", relay_closed, relay_ref (r));
       g_cond_broadcast (&r->cond);
       g_mutex_unlock (&r->lock);
       relay_unref (r);
