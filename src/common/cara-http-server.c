@@ -62,6 +62,7 @@ struct _CaraHttpStream {
   gboolean closed;    /* no more writes; end after the queue */
   gboolean gone;      /* the connection ended */
   gboolean suspended; /* MHD connection suspended waiting for data */
+  gboolean bulk;      /* hand MHD full blocks only (until closed): one wake-up per block */
   GDestroyNotify on_closed;
   gpointer user_data;
 };
@@ -378,7 +379,10 @@ stream_reader (void *cls, uint64_t pos, char *buf, size_t max)
 {
   CaraHttpStream *st = cls;
   g_mutex_lock (&st->lock);
-  if (st->buf->len > st->off)
+  /* A bulk stream waits for a full block: a writer's every small piece would otherwise cost a
+   * resume, a wake-up of the worker, a short send() and a suspend again. */
+  gboolean enough = !st->bulk || st->buf->len - st->off >= CARA_HTTP_BULK_BLOCK || st->closed || st->gone;
+  if (st->buf->len > st->off && enough)
     {
       size_t n = MIN (max, st->buf->len - st->off);
       memcpy (buf, st->buf->data + st->off, n);
@@ -421,6 +425,8 @@ stream_reader_free (void *cls)
 static void
 stream_wake_locked (CaraHttpStream *st)
 {
+  if (st->bulk && st->buf->len - st->off < CARA_HTTP_BULK_BLOCK && !st->closed)
+    return;
   if (st->suspended && !st->gone)
     {
       st->suspended = FALSE;
@@ -834,6 +840,7 @@ respond_stream (CaraHttpRequest *r, guint status, const char *content_type, gboo
   st->buf = g_byte_array_new ();
   st->on_closed = on_closed;
   st->user_data = user_data;
+  st->bulk = bulk;
   r->stream = st;
 
   g_mutex_lock (&r->server->lock);
