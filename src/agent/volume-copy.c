@@ -17,7 +17,7 @@
 #include "volume-copy.h"
 #include "volume-hold.h"
 
-#define SEND_QUEUE (4 * 1024 * 1024) /* bytes queued to the server before we stop reading Docker */
+#define SEND_QUEUE (1024 * 1024) /* bytes queued to the server before we stop reading Docker */
 #define PUT_PIPE (2 * 1024 * 1024) /* bytes between the relay's stream and Docker's PUT */
 #define TRANSFER_KEEP_USEC (15 * 60 * G_USEC_PER_SEC)
 

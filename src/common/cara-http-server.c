@@ -842,6 +842,9 @@ respond_stream (CaraHttpRequest *r, guint status, const char *content_type, gboo
   st->user_data = user_data;
   st->bulk = bulk;
   r->stream = st;
+  /* Its queue held megabytes: give them back to the system once it is over. */
+  if (bulk)
+    r->large_response = TRUE;
 
   g_mutex_lock (&r->server->lock);
   g_hash_table_add (r->server->streams, st);

@@ -20,7 +20,7 @@
 #include "server-auth.h"
 #include "store.h"
 
-#define QUEUE_LIMIT (4 * 1024 * 1024)
+#define QUEUE_LIMIT (1024 * 1024)
 #define PROGRESS_USEC G_USEC_PER_SEC
 #define ANSWER_TIMEOUT_USEC (15 * G_USEC_PER_SEC)
 #define ERROR_BODY_LIMIT (64 * 1024)
