@@ -46,6 +46,22 @@ def cpu_s(pid):
         return 0.0
 
 
+def sys_cpu_s(pid):
+    """System CPU seconds of @pid so far (the kernel's share: socket copies, TCP)."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return int(f.read().rsplit(")", 1)[1].split()[12]) / os.sysconf("SC_CLK_TCK")
+    except OSError:
+        return 0.0
+
+
+def busy_s():
+    """CPU seconds the whole machine spent busy so far (all processes: dockerd's tar too)."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    return (sum(v[:8]) - v[3] - v[4]) / os.sysconf("SC_CLK_TCK")
+
+
 class Sampler(threading.Thread):
     def __init__(self, pids):
         super().__init__(daemon=True)
@@ -94,7 +110,7 @@ def main():
         fx.docker("stop", "-t", "1", cid)
         vol = fx.docker("volume", "create", "--label", "cara.node=" + b.node, "cara-bench-move-floor-" + name)
         floor_cid = fx.docker("create", "--label", "cara.node=" + b.node, "-v", vol + ":/data", c.image, "true")
-        t0 = time.monotonic()
+        t0, b0 = time.monotonic(), busy_s()
         sock = "/var/run/docker.sock"
         get = subprocess.Popen(["curl", "-sf", "--unix-socket", sock,
                                 "http://localhost/v1.41/containers/%s/archive?path=/data" % cid], stdout=subprocess.PIPE)
@@ -103,6 +119,7 @@ def main():
                              stdin=get.stdout, capture_output=True)
         get.wait()
         res["floor_s"] = time.monotonic() - t0
+        res["floor_busy_s"] = busy_s() - b0
         fx.docker("rm", "-f", floor_cid)
         fx.docker("volume", "rm", vol)
         fx.docker("start", cid)
@@ -113,19 +130,22 @@ def main():
             c.wait_phase(name, "Running", timeout=120, node=src.node)
             pids = {"server": c.server.pid, "agent_a": a.pid, "agent_b": b.pid}
             cpu0 = {k: cpu_s(v) for k, v in pids.items()}
+            sys0 = {k: sys_cpu_s(v) for k, v in pids.items()}
             sampler = Sampler(pids)
             sampler.start()
-            t0 = time.monotonic()
+            t0, b0 = time.monotonic(), busy_s()
             s, _ = c.api("POST", "/api/v1/projects/%s/move?node=%s" % (name, dst.node))
             assert s == 202, s
-            t_copy = t_start = None
+            t_copy = t_start = b_copy = b_start = None
             while True:
                 m = (c.project(name) or {}).get("status", {}).get("migration") or {}
                 now = time.monotonic()
                 if m.get("phase") == "Copying" and t_copy is None:
                     t_copy = now
+                if m.get("phase") == "Copying" and b_copy is None:
+                    b_copy = busy_s()
                 if m.get("phase") in ("Starting", "Done") and t_start is None:
-                    t_start = now
+                    t_start, b_start = now, busy_s()
                 if m.get("phase") in ("Done", "Failed"):
                     break
                 if now - t0 > 900:
@@ -138,13 +158,18 @@ def main():
             copy_s = t_start - (t_copy or t0)
             r = {"from": src.node[-1], "to": dst.node[-1], "bytes": m["bytesCopied"], "copy_s": copy_s,
                  "copy_mb_s": m["bytesCopied"] / 1e6 / copy_s, "move_s": t_done - t0, "peak_rss_mib": sampler.peak,
-                 "cpu_s": {k: round(cpu_s(v) - cpu0[k], 2) for k, v in pids.items()}}
+                 "cpu_s": {k: round(cpu_s(v) - cpu0[k], 2) for k, v in pids.items()},
+                 "sys_cpu_s": {k: round(sys_cpu_s(v) - sys0[k], 2) for k, v in pids.items()},
+                 "copy_busy_s": round(b_start - (b0 if b_copy is None else b_copy), 2)}
             res["runs"].append(r)
-            print("run %d: %s -> %s: %.0f MB in %.2f s copying (%.0f MB/s), %.2f s in all; peak RSS %s; CPU %s" % (
+            print("run %d: %s -> %s: %.0f MB in %.2f s copying (%.0f MB/s), %.2f s in all; peak RSS %s; CPU %s; "
+                  "of it in the kernel %s; machine busy %.2f s while copying" % (
                 run + 1, r["from"], r["to"], r["bytes"] / 1e6, copy_s, r["copy_mb_s"], r["move_s"],
                 ", ".join("%s %.1f MiB" % kv for kv in sorted(sampler.peak.items())),
-                ", ".join("%s %.2f s" % kv for kv in sorted(r["cpu_s"].items()))), flush=True)
+                ", ".join("%s %.2f s" % kv for kv in sorted(r["cpu_s"].items())),
+                ", ".join("%s %.2f s" % kv for kv in sorted(r["sys_cpu_s"].items())), r["copy_busy_s"]), flush=True)
     res["floor_mb_s"] = args.mb * 1048576 / 1e6 / res["floor_s"]
+    print("floor: %.0f MB/s, machine busy %.2f s" % (res["floor_mb_s"], res["floor_busy_s"]), flush=True)
     res["load_end"] = list(os.getloadavg())
     print(json.dumps(res, indent=1))
     return 0

@@ -3,10 +3,7 @@
 #include "config.h"
 
 #include <curl/curl.h>
-#include <errno.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include "cara-error.h"
 #include "docker-archive.h"
@@ -30,7 +27,7 @@ docker_archive_get (DockerClient *dc, const char *id, const char *path, CaraHttp
 }
 
 typedef struct {
-  int fd;
+  CaraBytePipe *pipe;
   GByteArray *answer;
 } PutState;
 
@@ -38,14 +35,7 @@ static size_t
 put_read (char *buf, size_t size, size_t n, void *user_data)
 {
   PutState *s = user_data;
-  for (;;)
-    {
-      ssize_t got = recv (s->fd, buf, size * n, 0);
-      if (got >= 0)
-        return (size_t) got; /* 0: the end of the tar */
-      if (errno != EINTR)
-        return CURL_READFUNC_ABORT;
-    }
+  return cara_byte_pipe_read (s->pipe, buf, size * n); /* 0: the end of the tar */
 }
 
 static size_t
@@ -58,11 +48,11 @@ put_write (char *data, size_t size, size_t n, void *user_data)
 }
 
 gboolean
-docker_archive_put_fd (const char *docker_host, const char *api_version, const char *id, const char *dir, int fd,
-                       GError **error)
+docker_archive_put_pipe (const char *docker_host, const char *api_version, const char *id, const char *dir,
+                         CaraBytePipe *pipe, GError **error)
 {
   g_autoptr (GByteArray) answer = g_byte_array_new ();
-  PutState s = { .fd = fd, .answer = answer };
+  PutState s = { .pipe = pipe, .answer = answer };
   g_autofree char *esc = cara_http_escape (dir);
   g_autofree char *url = NULL;
   const char *unix_path = NULL;
@@ -93,6 +83,7 @@ docker_archive_put_fd (const char *docker_host, const char *api_version, const c
   curl_easy_setopt (curl, CURLOPT_UPLOAD_BUFFERSIZE, 512L * 1024L);
   curl_easy_setopt (curl, CURLOPT_ERRORBUFFER, errbuf);
   CURLcode rc = curl_easy_perform (curl);
+  cara_byte_pipe_close_read (pipe);
   long status = 0;
   curl_easy_getinfo (curl, CURLINFO_RESPONSE_CODE, &status);
   curl_easy_cleanup (curl);

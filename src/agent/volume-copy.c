@@ -2,10 +2,8 @@
 #define G_LOG_DOMAIN "cara-volume-copy"
 #include "config.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <gnutls/crypto.h>
@@ -19,8 +17,8 @@
 #include "volume-copy.h"
 #include "volume-hold.h"
 
-#define SEND_QUEUE (4 * 1024 * 1024) /* bytes queued to the server before we stop reading Docker */
-#define SOCKET_BUFFER (1024 * 1024)
+#define SEND_QUEUE (1024 * 1024) /* bytes queued to the server before we stop reading Docker */
+#define PUT_PIPE (2 * 1024 * 1024) /* bytes between the relay's stream and Docker's PUT */
 #define TRANSFER_KEEP_USEC (15 * 60 * G_USEC_PER_SEC)
 
 typedef struct {
@@ -336,7 +334,7 @@ volume_copy_handle_archive (CaraHttpRequest *req, gpointer user_data)
   j->path = g_strdup (path);
   j->transfer = g_strdup (transfer);
   j->sum = digest_new ();
-  j->stream = cara_http_respond_stream (req, 200, "application/x-tar", send_closed, g_object_ref (j->cancel));
+  j->stream = cara_http_respond_stream_bulk (req, 200, "application/x-tar", send_closed, g_object_ref (j->cancel));
   g_thread_unref (g_thread_new ("volume-send", send_thread, j));
 }
 
@@ -375,7 +373,7 @@ volume_copy_handle_transfer (CaraHttpRequest *req, gpointer user_data)
 static gboolean purge_local (DockerClient *dc, const char *project, GError **error);
 
 typedef struct {
-  int fd;
+  CaraBytePipe *pipe;
   gnutls_hash_hd_t sum;
   gint64 bytes;
   gboolean write_failed;
@@ -387,25 +385,17 @@ recv_chunk (const char *data, gsize len, gpointer user_data)
   RecvState *s = user_data;
   gnutls_hash (s->sum, data, len);
   s->bytes += (gint64) len;
-  while (len > 0)
+  if (!cara_byte_pipe_write (s->pipe, data, len))
     {
-      ssize_t n = send (s->fd, data, len, MSG_NOSIGNAL);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n <= 0)
-        {
-          s->write_failed = TRUE; /* Docker stopped reading: its answer says why */
-          return FALSE;
-        }
-      data += n;
-      len -= (gsize) n;
+      s->write_failed = TRUE; /* Docker stopped reading: its answer says why */
+      return FALSE;
     }
   return TRUE;
 }
 
 typedef struct {
   char *id, *dir, *version;
-  int fd;
+  CaraBytePipe *pipe;
   GError *error;
 } PutJob;
 
@@ -413,9 +403,7 @@ static gpointer
 put_thread (gpointer data)
 {
   PutJob *p = data;
-  docker_archive_put_fd (cfg->docker_host, p->version, p->id, p->dir, p->fd, &p->error);
-  /* Docker gave up early: make the writer see it at once. */
-  shutdown (p->fd, SHUT_RDWR);
+  docker_archive_put_pipe (cfg->docker_host, p->version, p->id, p->dir, p->pipe, &p->error);
   return NULL;
 }
 
@@ -430,17 +418,9 @@ receive_volume (DockerClient *dc, const char *project, JsonObject *v, GCancellab
   g_autofree char *id = own_container (dc, project, service, NULL, error);
   if (id == NULL)
     return FALSE;
-  int sv[2];
-  if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
-    {
-      g_set_error (error, CARA_ERROR, CARA_ERROR_FAILED, "socketpair: %s", g_strerror (errno));
-      return FALSE;
-    }
-  int size = SOCKET_BUFFER;
-  setsockopt (sv[0], SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
-  setsockopt (sv[1], SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
+  g_autoptr (CaraBytePipe) pipe = cara_byte_pipe_new (PUT_PIPE);
   PutJob put = { .id = id, .dir = g_path_get_dirname (mount), .version = g_strdup (docker_client_get_api_version (dc)),
-                 .fd = sv[0] };
+                 .pipe = pipe };
   GThread *th = g_thread_new ("volume-put", put_thread, &put);
 
   g_autoptr (CaraHttpClient) server = server_client_new (cfg);
@@ -450,13 +430,11 @@ receive_volume (DockerClient *dc, const char *project, JsonObject *v, GCancellab
   g_autofree char *ev = cara_http_escape (volume);
   g_autofree char *et = cara_http_escape (transfer);
   g_autofree char *path = g_strdup_printf ("/api/v1/projects/%s/move/volumes/%s?transfer=%s", ep, ev, et);
-  RecvState s = { .fd = sv[1], .sum = digest_new () };
+  RecvState s = { .pipe = pipe, .sum = digest_new () };
   g_autoptr (GError) get_error = NULL;
   gboolean got = cara_http_client_stream (server, "GET", path, NULL, NULL, 0, recv_chunk, &s, cancel, &get_error);
-  shutdown (sv[1], SHUT_WR); /* the end of the tar for Docker */
+  cara_byte_pipe_close_write (pipe); /* the end of the tar for Docker */
   g_thread_join (th);
-  close (sv[0]);
-  close (sv[1]);
   g_free (put.dir);
   g_free (put.version);
   g_autofree char *sha = digest_finish (s.sum);

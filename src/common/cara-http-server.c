@@ -62,6 +62,7 @@ struct _CaraHttpStream {
   gboolean closed;    /* no more writes; end after the queue */
   gboolean gone;      /* the connection ended */
   gboolean suspended; /* MHD connection suspended waiting for data */
+  gboolean bulk;      /* hand MHD full blocks only (until closed): one wake-up per block */
   GDestroyNotify on_closed;
   gpointer user_data;
 };
@@ -378,7 +379,10 @@ stream_reader (void *cls, uint64_t pos, char *buf, size_t max)
 {
   CaraHttpStream *st = cls;
   g_mutex_lock (&st->lock);
-  if (st->buf->len > st->off)
+  /* A bulk stream waits for a full block: a writer's every small piece would otherwise cost a
+   * resume, a wake-up of the worker, a short send() and a suspend again. */
+  gboolean enough = !st->bulk || st->buf->len - st->off >= CARA_HTTP_BULK_BLOCK || st->closed || st->gone;
+  if (st->buf->len > st->off && enough)
     {
       size_t n = MIN (max, st->buf->len - st->off);
       memcpy (buf, st->buf->data + st->off, n);
@@ -421,6 +425,8 @@ stream_reader_free (void *cls)
 static void
 stream_wake_locked (CaraHttpStream *st)
 {
+  if (st->bulk && st->buf->len - st->off < CARA_HTTP_BULK_BLOCK && !st->closed)
+    return;
   if (st->suspended && !st->gone)
     {
       st->suspended = FALSE;
@@ -822,9 +828,9 @@ cara_http_respond_error (CaraHttpRequest *r, const GError *error)
   cara_http_respond_problem (r, status, error->message);
 }
 
-CaraHttpStream *
-cara_http_respond_stream (CaraHttpRequest *r, guint status, const char *content_type,
-                          GDestroyNotify on_closed, gpointer user_data)
+static CaraHttpStream *
+respond_stream (CaraHttpRequest *r, guint status, const char *content_type, gboolean bulk,
+                GDestroyNotify on_closed, gpointer user_data)
 {
   CaraHttpStream *st = g_new0 (CaraHttpStream, 1);
   st->ref = 3; /* the caller, the MHD response, the request */
@@ -834,20 +840,41 @@ cara_http_respond_stream (CaraHttpRequest *r, guint status, const char *content_
   st->buf = g_byte_array_new ();
   st->on_closed = on_closed;
   st->user_data = user_data;
+  st->bulk = bulk;
   r->stream = st;
+  /* Its queue held megabytes: give them back to the system once it is over. */
+  if (bulk)
+    r->large_response = TRUE;
 
   g_mutex_lock (&r->server->lock);
   g_hash_table_add (r->server->streams, st);
   g_mutex_unlock (&r->server->lock);
 
-  struct MHD_Response *resp = MHD_create_response_from_callback (MHD_SIZE_UNKNOWN, 16 * 1024, stream_reader,
-                                                                 st, stream_reader_free);
+  struct MHD_Response *resp = MHD_create_response_from_callback (MHD_SIZE_UNKNOWN,
+                                                                 bulk ? CARA_HTTP_BULK_BLOCK : 16 * 1024,
+                                                                 stream_reader, st, stream_reader_free);
+  if (bulk)
+    MHD_set_response_options (resp, MHD_RF_HTTP_1_0_COMPATIBLE_STRICT, MHD_RO_END);
   if (content_type)
     MHD_add_response_header (resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
   MHD_add_response_header (resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
   MHD_add_response_header (resp, "X-Content-Type-Options", "nosniff");
   cara_http_respond_mhd (r, status, resp);
   return st;
+}
+
+CaraHttpStream *
+cara_http_respond_stream (CaraHttpRequest *r, guint status, const char *content_type,
+                          GDestroyNotify on_closed, gpointer user_data)
+{
+  return respond_stream (r, status, content_type, FALSE, on_closed, user_data);
+}
+
+CaraHttpStream *
+cara_http_respond_stream_bulk (CaraHttpRequest *r, guint status, const char *content_type,
+                               GDestroyNotify on_closed, gpointer user_data)
+{
+  return respond_stream (r, status, content_type, TRUE, on_closed, user_data);
 }
 
 /* ---------------------------------------------------------------------------------------------- */

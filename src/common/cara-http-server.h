@@ -160,6 +160,13 @@ struct MHD_Connection *cara_http_request_get_connection (CaraHttpRequest *r);
  * for the caller: release it with cara_http_stream_unref(). */
 CaraHttpStream *cara_http_respond_stream (CaraHttpRequest *r, guint status, const char *content_type,
                                           GDestroyNotify on_closed, gpointer user_data);
+/* The same for bulk data (a volume's tar): not chunked but ended by closing the connection, so that
+ * the body goes out in blocks of CARA_HTTP_BULK_BLOCK bytes (a chunked body's chunks are bounded by
+ * the connection's 32 KiB memory pool, one send() and one reader call each).  The client must check
+ * that it got everything by other means (a length or checksum of its own). */
+#define CARA_HTTP_BULK_BLOCK (256 * 1024)
+CaraHttpStream *cara_http_respond_stream_bulk (CaraHttpRequest *r, guint status, const char *content_type,
+                                               GDestroyNotify on_closed, gpointer user_data);
 /* Queues data; FALSE if the connection is gone or the stream was closed. */
 gboolean cara_http_stream_write (CaraHttpStream *st, const char *data, gsize len);
 /* Ends the response after the queued data. */

@@ -20,7 +20,7 @@
 #include "server-auth.h"
 #include "store.h"
 
-#define QUEUE_LIMIT (4 * 1024 * 1024)
+#define QUEUE_LIMIT (1024 * 1024)
 #define PROGRESS_USEC G_USEC_PER_SEC
 #define ANSWER_TIMEOUT_USEC (15 * G_USEC_PER_SEC)
 #define ERROR_BODY_LIMIT (64 * 1024)
@@ -331,7 +331,7 @@ api_projects_move_volume (CaraHttpRequest *req, gpointer user_data)
       break;
   if (r->ok)
     {
-      r->stream = cara_http_respond_stream (req, 200, "application/x-tar", relay_closed, relay_ref (r));
+      r->stream = cara_http_respond_stream_bulk (req, 200, "application/x-tar", relay_closed, relay_ref (r));
       g_cond_broadcast (&r->cond);
       g_mutex_unlock (&r->lock);
       relay_unref (r);
