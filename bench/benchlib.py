@@ -65,7 +65,7 @@ def proc_status(pid):
     try:
         with open("/proc/%d/status" % pid) as f:
             for line in f:
-                if line.startswith(("VmRSS:", "VmHWM:")):
+                if line.startswith(("VmRSS:", "VmHWM:", "RssAnon:")):
                     k, v = line.split(":")
                     out[k] = int(v.split()[0])
     except OSError:
@@ -75,6 +75,11 @@ def proc_status(pid):
 
 def rss_mib(pid):
     return round(proc_status(pid).get("VmRSS", 0) / 1024.0, 1)
+
+
+def anon_mib(pid):
+    """RssAnon: the private memory of the process (VmRSS also counts the shared libraries' pages)."""
+    return round(proc_status(pid).get("RssAnon", 0) / 1024.0, 1)
 
 
 def pss_mib(pid):

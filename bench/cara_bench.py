@@ -911,6 +911,7 @@ def section_footprint(args, ctx, budget, footprint):
     cara, agent = ctx["cara"], ctx["agent"]
     footprint["load_start"] = bl.loadavg()
     footprint["agent_idle"] = bl.rss_mib(agent.pid)
+    footprint["agent_idle_anon"] = bl.anon_mib(agent.pid)
     footprint["main_server_idle"] = ctx["server_idle"]
     footprint["docker_before"] = ctx["docker_before"]
     footprint["idle_cpu"] = idle_cpu(cara, agent, args.idle_seconds)
@@ -920,6 +921,7 @@ def section_footprint(args, ctx, budget, footprint):
     time.sleep(3)
     footprint["agent_projects"] = args.footprint_projects
     footprint["agent_loaded"] = bl.rss_mib(agent.pid)
+    footprint["agent_loaded_anon"] = bl.anon_mib(agent.pid)
     footprint["docker_loaded"] = bl.docker_footprint()
     footprint["server_loaded"] = bl.rss_mib(cara.server.pid)
     cara.delete_projects(names, timeout=budget.timeout(180))

@@ -348,6 +348,9 @@ def footprint_section(f, p, md):
         md.append("| `cara-agent` | %s | %s | %d projects running (%s after they are deleted) |" % (
             mib(f["agent_idle"]), mib(f.get("agent_loaded")), f.get("agent_projects", 0), mib(f.get("agent_after"))))
         rows.append(("cara-agent", f["agent_idle"], f.get("agent_loaded") or 0))
+        if f.get("agent_loaded_anon"):
+            md.append("| `cara-agent`, private memory (`RssAnon`) | %s | %s | the same |" % (
+                mib(f.get("agent_idle_anon")), mib(f.get("agent_loaded_anon"))))
         db, dl = f.get("docker_before") or {}, f.get("docker_loaded") or {}
         for k, label in (("dockerd", "`dockerd`"), ("containerd", "`containerd`")):
             md.append("| %s | %s | %s | the same %d containers |" % (label, mib(db.get(k)), mib(dl.get(k)),
@@ -357,6 +360,11 @@ def footprint_section(f, p, md):
             mib(db.get("shims_rss")), db.get("shims", 0), mib(dl.get("shims_rss")), dl.get("shims", 0)))
         rows.append(("shims (all)", db.get("shims_rss") or 0, dl.get("shims_rss") or 0))
         md.append("")
+        md.append("The agent's `VmRSS` counts the pages of the shared libraries it is linked with (GLib, GIO, "
+                  "json-glib, libmicrohttpd, libcurl-gnutls with libssh2 and OpenSSL, libsystemd): a program "
+                  "linked with the same libraries that does nothing is at 10.3 MiB here (12 MiB after "
+                  "`curl_global_init`), above SPEC §16's 8 MiB before any line of ours runs; `RssAnon` is what "
+                  "the agent itself holds.\n")
         md.append("Idle Docker figures were taken before the benchmark made anything; containers other "
                   "people's tests ran at that moment are included in them.\n")
     idle = f.get("idle_cpu")
