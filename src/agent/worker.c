@@ -14,6 +14,7 @@
 #include "backoff.h"
 #include "rollout.h"
 #include "server-api.h"
+#include "status-echo.h"
 #include "worker.h"
 #include "volume-copy.h"
 
@@ -26,6 +27,7 @@ typedef struct {
   char *failed_digest;   /* spec digest last applied while Failed */
   guint failures;        /* failed reconciles in a row of this spec (SPEC §13 backoff) */
   gint64 retry_at;       /* monotonic µs from when the next retry is due; 0: none pending */
+  CaraProjectPhase reported; /* phase of the last status PATCHed */
 } Entry;
 
 struct _AgentWorker {
@@ -345,7 +347,13 @@ process (gpointer data, gpointer user_data)
             }
           /* What made it Failed stays the reported reason until the spec changes or a retry. */
           if (apply)
-            report (w, name, &snap, p, r, &new_last);
+            {
+              /* Before the PATCH: the watch may bring its echo before the PATCH returns. */
+              g_mutex_lock (&w->lock);
+              ((Entry *) g_hash_table_lookup (w->entries, name))->reported = r->phase;
+              g_mutex_unlock (&w->lock);
+              report (w, name, &snap, p, r, &new_last);
+            }
           if (apply && r->phase == CARA_PROJECT_PHASE_FAILED && new_failed_digest == NULL)
             new_failed_digest = spec_digest (p);
           if (r->phase == CARA_PROJECT_PHASE_RUNNING)
@@ -431,9 +439,12 @@ agent_worker_update (AgentWorker *w, CaraProject *p)
 {
   g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&w->lock);
   Entry *e = entry_get_locked (w, p->metadata.name);
+  /* Our own status report coming back: Docker already is as the project wants. */
+  gboolean echo = status_echo (e->desired, p, e->reported);
   cara_project_free (e->desired);
   e->desired = p;
-  schedule_locked (w, p->metadata.name, e);
+  if (!echo)
+    schedule_locked (w, p->metadata.name, e);
 }
 
 void
