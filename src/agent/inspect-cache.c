@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "config.h"
 
+#include "cara-json.h"
 #include "inspect-cache.h"
 
 typedef struct {
   guint64 seq;        /* events seen for the container */
   JsonObject *info;   /* NULL: ask Docker */
-  char *expected;     /* an action of ours whose event is not news */
+  char *expected;     /* an action of ours whose event is not news, once */
   gint64 expected_at; /* monotonic usec */
+  gboolean removing;  /* being removed by us: none of its events is news */
 } Entry;
 
 /* An expected event that never came (the call failed) is forgotten after this. */
@@ -56,7 +58,8 @@ inspect_cache_put (const char *id, guint64 seq, JsonObject *info)
   Entry *e = entry_get_locked (id);
   if (e->seq != seq)
     return;
-  /* Only what observing needs: a whole inspect is tens of kilobytes, and there may be hundreds. */
+  /* Only what observing and stopping need: a whole inspect is tens of kilobytes, and there may be
+   * hundreds. */
   JsonObject *slim = json_object_new ();
   const char *keep[] = { "Id", "RestartCount", "State" };
   for (guint i = 0; i < G_N_ELEMENTS (keep); i++)
@@ -65,6 +68,12 @@ inspect_cache_put (const char *id, guint64 seq, JsonObject *info)
       if (m != NULL)
         json_object_set_member (slim, keep[i], json_node_copy (m));
     }
+  JsonObject *config = cara_json_object_object (info, "Config");
+  JsonObject *slim_config = json_object_new ();
+  JsonNode *t = config != NULL ? json_object_get_member (config, "StopTimeout") : NULL;
+  if (t != NULL && JSON_NODE_HOLDS_VALUE (t))
+    json_object_set_member (slim_config, "StopTimeout", json_node_copy (t));
+  json_object_set_object_member (slim, "Config", slim_config);
   g_clear_pointer (&e->info, json_object_unref);
   e->info = slim;
 }
@@ -91,13 +100,21 @@ inspect_cache_event (const char *id, const char *action)
       g_clear_pointer (&e->expected, g_free);
       return FALSE;
     }
+  gboolean mine = e->removing;
   g_clear_pointer (&e->expected, g_free);
   e->seq++;
   g_clear_pointer (&e->info, json_object_unref);
   /* Gone for good: nothing more will come for it. */
   if (g_strcmp0 (action, "destroy") == 0)
     g_hash_table_remove (entries, id);
-  return TRUE;
+  return !mine;
+}
+
+void
+inspect_cache_removing (const char *id)
+{
+  g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&lock);
+  entry_get_locked (id)->removing = TRUE;
 }
 
 void
@@ -129,7 +146,7 @@ inspect_cache_invalidate (void)
 }
 
 JsonObject *
-inspect_cache_started (const char *id, gboolean has_healthcheck)
+inspect_cache_started (const char *id, gboolean has_healthcheck, JsonNode *stop_timeout)
 {
   g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
   g_autofree char *started = g_date_time_format_iso8601 (now);
@@ -148,5 +165,9 @@ inspect_cache_started (const char *id, gboolean has_healthcheck)
   json_object_set_string_member (info, "Id", id);
   json_object_set_int_member (info, "RestartCount", 0);
   json_object_set_object_member (info, "State", state);
+  JsonObject *config = json_object_new ();
+  if (stop_timeout != NULL)
+    json_object_set_member (config, "StopTimeout", json_node_copy (stop_timeout));
+  json_object_set_object_member (info, "Config", config);
   return info;
 }

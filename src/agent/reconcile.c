@@ -193,7 +193,9 @@ ensure_volume (DockerClient *dc, const AgentConfig *cfg, const char *project, co
 static int
 stop_timeout_for (DockerClient *dc, const AgentConfig *cfg, const char *id)
 {
-  g_autoptr (JsonObject) info = docker_container_inspect (dc, id, NULL);
+  g_autoptr (JsonObject) info = inspect_cache_get (id, NULL);
+  if (info == NULL)
+    info = docker_container_inspect (dc, id, NULL);
   JsonObject *config = cara_json_object_object (info, "Config");
   JsonNode *t = config != NULL ? json_object_get_member (config, "StopTimeout") : NULL;
 
@@ -206,7 +208,10 @@ static void
 remove_container (DockerClient *dc, const AgentConfig *cfg, const char *project, const char *service, const char *id)
 {
   g_autoptr (GError) local = NULL;
-  if (!docker_container_stop (dc, id, stop_timeout_for (dc, cfg, id), &local)
+  int timeout = stop_timeout_for (dc, cfg, id);
+  /* Its events are ours: the project is not looked at again for them. */
+  inspect_cache_removing (id);
+  if (!docker_container_stop (dc, id, timeout, &local)
       && !g_error_matches (local, CARA_ERROR, CARA_ERROR_NOT_FOUND))
     cara_log_full (G_LOG_DOMAIN, G_LOG_LEVEL_DEBUG, project, NULL, service, "Stop container %.12s: %s, ignoring", id,
                    local->message);
@@ -578,7 +583,9 @@ ensure_services (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p,
           return FALSE;
         }
       g_autoptr (JsonObject) info = inspect_cache_started (id, svc->healthcheck && svc->healthcheck->command
-                                                               && svc->healthcheck->command[0]);
+                                                               && svc->healthcheck->command[0],
+                                                           json_object_get_member (json_node_get_object (body),
+                                                                                   "StopTimeout"));
       inspect_cache_put (id, seq, info);
       json_array_add_object_element (added, summary_new (cfg, project, svc->name, hash, id, "running"));
       cara_log_service (G_LOG_LEVEL_INFO, project, svc->name, "Started container %.12s (%s)", id, svc->image);

@@ -28,6 +28,7 @@ typedef struct {
   guint failures;        /* failed reconciles in a row of this spec (SPEC §13 backoff) */
   gint64 retry_at;       /* monotonic µs from when the next retry is due; 0: none pending */
   CaraProjectPhase reported; /* phase of the last status PATCHed */
+  gboolean torn_down;    /* removed from Docker while Terminating/Terminated: nothing left to do */
 } Entry;
 
 struct _AgentWorker {
@@ -227,19 +228,26 @@ report (AgentWorker *w, const char *name, Entry *snapshot_last, const CaraProjec
   *ret_new_last = g_steal_pointer (&text);
 }
 
-static void
+/* TRUE when everything is gone from Docker. */
+static gboolean
 teardown (AgentWorker *w, DockerClient *dc, const char *name, gboolean report_terminated)
 {
   g_autoptr (GError) error = NULL;
   if (!reconcile_teardown (dc, w->cfg, name, &error))
     {
       cara_log_project (G_LOG_LEVEL_WARNING, name, "Teardown failed (will retry): %s", error->message);
-      return;
+      return FALSE;
     }
   proxy_remove (w->proxy, name);
   notify (w, name, CARA_PROJECT_PHASE_NONE, NULL, NULL);
   if (!report_terminated)
-    return;
+    return TRUE;
+  /* Before the PATCH: its echo (Terminated) and the deletion that follows are no work. */
+  g_mutex_lock (&w->lock);
+  Entry *e = g_hash_table_lookup (w->entries, name);
+  e->reported = CARA_PROJECT_PHASE_TERMINATED;
+  e->torn_down = TRUE;
+  g_mutex_unlock (&w->lock);
   g_autoptr (CaraStatusReport) r = cara_status_report_new ();
   r->phase = CARA_PROJECT_PHASE_TERMINATED;
   r->reason = g_strdup ("ResourcesRemoved");
@@ -251,6 +259,7 @@ teardown (AgentWorker *w, DockerClient *dc, const char *name, gboolean report_te
     cara_log_project (G_LOG_LEVEL_WARNING, name, "Failed to report Terminated: %s", error->message);
   else
     cara_log_project (G_LOG_LEVEL_INFO, name, "Project is Terminated");
+  return TRUE;
 }
 
 static void
@@ -279,6 +288,7 @@ process (gpointer data, gpointer user_data)
   g_autofree char *new_last = NULL;
   g_autofree char *new_failed_digest = NULL;
   gboolean gone = FALSE;
+  gboolean torn_down = FALSE;
   g_autoptr (GError) error = NULL;
   DockerClient *dc = docker_client_for_thread (w->cfg->docker_host, &error);
   if (dc == NULL)
@@ -294,10 +304,10 @@ process (gpointer data, gpointer user_data)
     switch (p->status.phase)
       {
       case CARA_PROJECT_PHASE_TERMINATING:
-        teardown (w, dc, name, TRUE);
+        torn_down = teardown (w, dc, name, TRUE);
         break;
       case CARA_PROJECT_PHASE_TERMINATED:
-        teardown (w, dc, name, FALSE);
+        torn_down = teardown (w, dc, name, FALSE);
         break;
       case CARA_PROJECT_PHASE_SCHEDULED:
       case CARA_PROJECT_PHASE_RUNNING:
@@ -370,6 +380,8 @@ process (gpointer data, gpointer user_data)
   g_mutex_lock (&w->lock);
   e = g_hash_table_lookup (w->entries, name);
   e->running = FALSE;
+  e->torn_down = torn_down;
+  gone = gone || (torn_down && e->desired == NULL);
   if (new_last)
     {
       g_free (e->last_report);
@@ -452,6 +464,14 @@ agent_worker_remove (AgentWorker *w, const char *name)
 {
   g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&w->lock);
   Entry *e = entry_get_locked (w, name);
+  /* Deleted after we tore it down and reported it Terminated: nothing to remove again. */
+  if (e->torn_down && !e->queued && !e->dirty)
+    {
+      g_clear_pointer (&e->desired, cara_project_free);
+      if (!e->running)
+        g_hash_table_remove (w->entries, name);
+      return;
+    }
   g_clear_pointer (&e->desired, cara_project_free);
   schedule_locked (w, name, e);
 }

@@ -66,7 +66,7 @@ inspect (const char *status, gint64 restarts)
 {
   g_autoptr (GError) error = NULL;
   g_autofree char *text = g_strdup_printf ("{\"Id\":\"c1\",\"RestartCount\":%" G_GINT64_FORMAT ","
-                                           " \"State\":{\"Status\":\"%s\"},\"Config\":{\"Image\":\"busybox\"}}",
+                                           " \"State\":{\"Status\":\"%s\"},\"Config\":{\"Image\":\"busybox\",\"StopTimeout\":3}}",
                                            restarts, status);
   g_autoptr (JsonNode) n = cara_json_parse (text, -1, &error);
   g_assert_no_error (error);
@@ -88,8 +88,9 @@ test_inspect_cache (void)
   inspect_cache_put ("c1", seq, running);
   g_autoptr (JsonObject) got = inspect_cache_get ("c1", NULL);
   g_assert_cmpstr (state_of (got), ==, "running");
-  /* Only what observing needs is kept. */
-  g_assert_false (json_object_has_member (got, "Config"));
+  /* Only what observing and stopping need is kept. */
+  g_assert_false (json_object_has_member (cara_json_object_object (got, "Config"), "Image"));
+  g_assert_cmpint (json_object_get_int_member (cara_json_object_object (got, "Config"), "StopTimeout"), ==, 3);
   g_assert_cmpint (json_object_get_int_member (got, "RestartCount"), ==, 0);
 
   /* An event: asked again; an inspect answered before the event is not kept. */
@@ -104,7 +105,8 @@ test_inspect_cache (void)
 
   /* Our own start: its event is no news, what we stored stays; the next one is news again. */
   seq = inspect_cache_expect ("c1", "start");
-  g_autoptr (JsonObject) started = inspect_cache_started ("c1", TRUE);
+  g_autoptr (JsonNode) grace = json_node_init_int (json_node_alloc (), 7);
+  g_autoptr (JsonObject) started = inspect_cache_started ("c1", TRUE, grace);
   inspect_cache_put ("c1", seq, started);
   g_assert_false (inspect_cache_event ("c1", "start"));
   g_autoptr (JsonObject) mine = inspect_cache_get ("c1", NULL);
@@ -115,6 +117,7 @@ test_inspect_cache (void)
   g_autoptr (GDateTime) t = g_date_time_new_from_iso8601 (
       cara_json_object_string (cara_json_object_object (mine, "State"), "StartedAt"), NULL);
   g_assert_nonnull (t);
+  g_assert_cmpint (json_object_get_int_member (cara_json_object_object (mine, "Config"), "StopTimeout"), ==, 7);
   g_assert_true (inspect_cache_event ("c1", "start"));
   g_assert_null (inspect_cache_get ("c1", NULL));
 
@@ -123,6 +126,19 @@ test_inspect_cache (void)
   inspect_cache_put ("c1", seq, running);
   g_assert_true (inspect_cache_event ("c1", "die"));
   g_assert_true (inspect_cache_event ("c1", "start"));
+
+  /* A removal of ours: none of its events is news (a second kill when the stop timed out). */
+  inspect_cache_get ("c3", &seq);
+  inspect_cache_put ("c3", seq, running);
+  inspect_cache_removing ("c3");
+  g_assert_false (inspect_cache_event ("c3", "kill"));
+  g_assert_null (inspect_cache_get ("c3", NULL));
+  g_assert_false (inspect_cache_event ("c3", "kill"));
+  g_assert_false (inspect_cache_event ("c3", "die"));
+  g_assert_false (inspect_cache_event ("c3", "destroy"));
+  /* Gone: a container of that ID again would be news. */
+  g_assert_true (inspect_cache_event ("c3", "start"));
+  inspect_cache_event ("c3", "destroy");
 
   /* A reconnected event stream forgets everything; a failed start forgets its expectation. */
   inspect_cache_get ("c2", &seq);

@@ -22,6 +22,8 @@ from docker_relay import DockerRelay  # noqa: E402
 N = 6
 # Network create, container list, container create, start, and the readiness recheck's list.
 MAX_CALLS_PER_PROJECT = 5
+# Container list, stop, remove; network list, remove; volume list.
+MAX_TEARDOWN_CALLS_PER_PROJECT = 6
 
 
 def services_ready(c, name):
@@ -105,6 +107,29 @@ def main():
                       and fx.docker("ps", "-q", "--filter", "label=cara.project=" + victim),
                       timeout=60, what="the network and container made again")
         c.wait_phase(victim, "Running", timeout=60)
+
+        # Teardown: the project's container list, stop and remove (its stop timeout known from its
+        # start), its network list and remove, its volume list; the events of what the agent
+        # removes itself cause no second teardown.
+        rest = names[1:]
+        fx.wait_until(lambda: services_ready(c, victim), timeout=60, what="%s ServicesReady" % victim)
+        time.sleep(1.5)
+        relay.reset()
+        for n in rest:
+            c.api("DELETE", "/api/v1/projects/" + n)
+        for n in rest:
+            c.wait_gone(n, timeout=60)
+        time.sleep(1.5)
+        calls = relay.calls()
+        kinds = collections.Counter("%s %s" % (m, call_kind(p)) for m, p in calls)
+        own = [1 for m, p in calls if not p.startswith("/events") and call_kind(p) != "/networks/{name}"]
+        per_project = len(own) / len(rest)
+        print("Docker calls to remove %d projects (%.1f per project):" % (len(rest), per_project))
+        for k, v in sorted(kinds.items(), key=lambda kv: -kv[1]):
+            print("  %4d  %s" % (v, k))
+        assert per_project <= MAX_TEARDOWN_CALLS_PER_PROJECT, \
+            "%.1f Docker calls per project removed (at most %d)" % (per_project, MAX_TEARDOWN_CALLS_PER_PROJECT)
+        assert kinds.get("GET /containers/{id}/json", 0) == 0, kinds
 
         assert a.running
     print("ok")
