@@ -22,6 +22,7 @@ without_report (const CaraProject *p)
       json_object_remove_member (status, "phase");
       json_object_remove_member (status, "services");
       json_object_remove_member (status, "conditions");
+      json_object_remove_member (status, "observedGeneration");
     }
   return cara_json_to_string (node, FALSE);
 }

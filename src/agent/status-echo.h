@@ -7,6 +7,7 @@
 
 #include "cara-model.h"
 
-/* TRUE when @now equals @before but for its resourceVersion, updatedAt, status.services, status.conditions
- * and a status.phase that is @before's or @reported (the phase the agent reported last). */
+/* TRUE when @now equals @before but for its resourceVersion, updatedAt, status.services,
+ * status.conditions, status.observedGeneration and a status.phase that is @before's or @reported
+ * (the phase the agent reported last). */
 gboolean status_echo (const CaraProject *before, const CaraProject *now, CaraProjectPhase reported);

@@ -40,6 +40,9 @@ test_echo (void)
   /* Our report (Running, services, a condition) coming back, with a new version and time. */
   g_autoptr (CaraProject) echo = project ("2", T1, "busybox", "Running", "n1", REPORT);
   g_assert_true (status_echo (before, echo, CARA_PROJECT_PHASE_RUNNING));
+  /* With the generation we reported rolled out. */
+  g_autoptr (CaraProject) rolled = project ("3", T1, "busybox", "Running", "n1", REPORT ",\"observedGeneration\":1");
+  g_assert_true (status_echo (echo, rolled, CARA_PROJECT_PHASE_RUNNING));
   /* The same again (a later report of ours, same phase). */
   g_assert_true (status_echo (echo, echo, CARA_PROJECT_PHASE_NONE));
   /* A phase we did not report: the server's decision (e.g. Terminating), to act on. */
