@@ -218,6 +218,13 @@ def bulk_section(b, p, md):
             row.append(tot)
         scaling.append(row)
     md.append("")
+    calls = ["%s: %.1f to all ServicesReady, %.1f to tear down" % (
+        n, median([r["docker_calls"] for r in b["cara"][str(n)] if "docker_calls" in r]),
+        median([r["docker_calls_teardown"] for r in b["cara"][str(n)] if "docker_calls_teardown" in r]))
+        for n in b.get("sizes", []) if any("docker_calls" in r for r in b.get("cara", {}).get(str(n), []))]
+    if calls:
+        md.append("Docker Engine API calls per project made by the agent (median of the runs; the floor makes 3 "
+                  "to deploy and 2 to tear down): %s.\n" % "; ".join(calls))
     if scaling:
         f = p.data("bulk_scaling.dat", scaling)
         img = p.plot("bulk_scaling", """

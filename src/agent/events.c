@@ -7,6 +7,7 @@
 #include "docker.h"
 #include "event-reporter.h"
 #include "events.h"
+#include "inspect-cache.h"
 #include "networks.h"
 
 struct _Events {
@@ -42,6 +43,18 @@ on_event (JsonObject *event, gpointer user_data)
     }
   if (g_strcmp0 (json_object_get_string_member_with_default (attrs, AGENT_LABEL_NODE, NULL), ev->cfg->node_name) != 0)
     return;
+  /* What we know of its inspect is old now (a pause, an update, a death...), but for a create (a
+   * new container: nothing known) and the execs healthchecks run.  The start of a container the
+   * agent has just created and started itself is no news at all: it knows already. */
+  JsonNode *actor = json_object_get_member (event, "Actor");
+  const char *id = JSON_NODE_HOLDS_OBJECT (actor)
+                   ? json_object_get_string_member_with_default (json_node_get_object (actor), "ID", NULL) : NULL;
+  if (id != NULL && !g_str_has_prefix (action, "exec_") && !g_str_equal (action, "create")
+      && !inspect_cache_event (id, action))
+    {
+      g_debug ("docker event %s of container %.12s: our own", action, id);
+      return;
+    }
   /* Healthchecks run as execs: their exec_* events say nothing about the container. */
   if (!(g_str_equal (action, "die") || g_str_equal (action, "start") || g_str_equal (action, "oom")
         || g_str_equal (action, "destroy") || g_str_equal (action, "stop") || g_str_has_prefix (action, "health_status")))
@@ -75,6 +88,7 @@ run (gpointer data)
         {
           /* Anything missed while we were not listening. */
           networks_invalidate ();
+          inspect_cache_invalidate ();
           agent_worker_recheck_all (ev->worker);
           if (!was_ok)
             cara_log_node (G_LOG_LEVEL_INFO, ev->cfg->node_name, "Docker event stream reconnected");

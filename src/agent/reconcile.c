@@ -10,6 +10,7 @@
 #include "cara-log.h"
 #include "networks.h"
 #include "event-reporter.h"
+#include "inspect-cache.h"
 #include "readiness.h"
 #include "reconcile-depends.h"
 #include "reconcile-spec.h"
@@ -192,7 +193,9 @@ ensure_volume (DockerClient *dc, const AgentConfig *cfg, const char *project, co
 static int
 stop_timeout_for (DockerClient *dc, const AgentConfig *cfg, const char *id)
 {
-  g_autoptr (JsonObject) info = docker_container_inspect (dc, id, NULL);
+  g_autoptr (JsonObject) info = inspect_cache_get (id, NULL);
+  if (info == NULL)
+    info = docker_container_inspect (dc, id, NULL);
   JsonObject *config = cara_json_object_object (info, "Config");
   JsonNode *t = config != NULL ? json_object_get_member (config, "StopTimeout") : NULL;
 
@@ -205,7 +208,10 @@ static void
 remove_container (DockerClient *dc, const AgentConfig *cfg, const char *project, const char *service, const char *id)
 {
   g_autoptr (GError) local = NULL;
-  if (!docker_container_stop (dc, id, stop_timeout_for (dc, cfg, id), &local)
+  int timeout = stop_timeout_for (dc, cfg, id);
+  /* Its events are ours: the project is not looked at again for them. */
+  inspect_cache_removing (id);
+  if (!docker_container_stop (dc, id, timeout, &local)
       && !g_error_matches (local, CARA_ERROR, CARA_ERROR_NOT_FOUND))
     cara_log_full (G_LOG_DOMAIN, G_LOG_LEVEL_DEBUG, project, NULL, service, "Stop container %.12s: %s, ignoring", id,
                    local->message);
@@ -220,7 +226,7 @@ remove_container (DockerClient *dc, const AgentConfig *cfg, const char *project,
  * {project}-{service}-{node}. */
 static gboolean
 create_container (DockerClient *dc, const AgentConfig *cfg, const char *project, const CaraService *svc, JsonNode *body,
-                  char **ret_id, GError **error)
+                  gboolean *removed_any, char **ret_id, GError **error)
 {
   g_autofree char *name = g_strdup_printf ("%s-%s", project, svc->name);
   for (int attempt = 0; attempt < 3; attempt++)
@@ -239,6 +245,7 @@ create_container (DockerClient *dc, const AgentConfig *cfg, const char *project,
           && g_strcmp0 (docker_labels_get (hcfg, AGENT_LABEL_PROJECT), project) == 0)
         {
           /* A leftover of ours (e.g. a roll interrupted between remove and create). */
+          *removed_any = TRUE;
           remove_container (dc, cfg, project, svc->name, cara_json_object_string (holder, "Id"));
           continue;
         }
@@ -288,11 +295,67 @@ error_is_transient (const GError *error)
       || g_error_matches (error, CARA_ERROR, CARA_ERROR_UNAVAILABLE);
 }
 
+/* Docker's container create answers 404 "No such image: ..." when the image is not here. */
+static gboolean
+image_missing (const GError *error)
+{
+  return g_error_matches (error, CARA_ERROR, CARA_ERROR_NOT_FOUND) && strstr (error->message, "No such image") != NULL;
+}
+
+/* Pulls @svc's image (with the project's registry credentials): FALSE and @fail filled when not. */
+static gboolean
+pull_image (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p, GHashTable *secrets,
+            const CaraService *svc, Failure *fail)
+{
+  const char *project = p->metadata.name;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *registry_auth = agent_secrets_registry_auth (p, secrets, svc->image);
+  gboolean pulled = FALSE;
+  gboolean have_image = docker_image_ensure_auth (dc, svc->image, registry_auth, cfg->pull_timeout_s, &pulled,
+                                                  &error);
+  if (pulled)
+    {
+      agent_metrics_image_pull (have_image ? "success" : "failure");
+      if (have_image)
+        agent_event (CARA_EVENT_NORMAL, "Pulled", project, "Pulled image %s for service %s", svc->image, svc->name);
+      else if (!error_is_transient (error))
+        agent_event (CARA_EVENT_WARNING, "PullFailed", project, "Service %s: %s", svc->name, error->message);
+    }
+  if (!have_image)
+    {
+      fail->reason = agent_secrets_pull_reason (error->message);
+      fail->transient = error_is_transient (error);
+      fail->message = g_strdup_printf ("service %s: %s", svc->name, error->message);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* A container list entry for one just created, as GET /containers/json would show it. */
+static JsonObject *
+summary_new (const AgentConfig *cfg, const char *project, const char *service, const char *hash, const char *id,
+             const char *state)
+{
+  JsonObject *labels = json_object_new ();
+  json_object_set_string_member (labels, AGENT_LABEL_PROJECT, project);
+  json_object_set_string_member (labels, AGENT_LABEL_SERVICE, service);
+  json_object_set_string_member (labels, AGENT_LABEL_NODE, cfg->node_name);
+  json_object_set_string_member (labels, AGENT_LABEL_HASH, hash);
+  JsonObject *c = json_object_new ();
+  json_object_set_string_member (c, "Id", id);
+  json_object_set_string_member (c, "State", state);
+  json_object_set_int_member (c, "Created", g_get_real_time () / G_USEC_PER_SEC);
+  json_object_set_object_member (c, "Labels", labels);
+  return c;
+}
+
 /* @current: service name -> ID of the container made from the current spec (filled as we go). */
 /* @start: FALSE creates what is missing but starts nothing (a move's target, SPEC §14). */
+/* @ret_view (may be NULL): the project's containers afterwards, as a list would show them, so that
+ * observing needs no list of its own (NULL when the list would not be sure). */
 static gboolean
 ensure_services (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p, GHashTable *current_ids,
-                 GHashTable *waiting, gboolean start, Failure *fail)
+                 GHashTable *waiting, gboolean start, Failure *fail, JsonArray **ret_view)
 {
   const char *project = p->metadata.name;
   g_autoptr (GError) error = NULL;
@@ -330,6 +393,9 @@ ensure_services (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p,
       fail->message = g_strdup (error->message);
       return FALSE;
     }
+  g_autoptr (GHashTable) removed = g_hash_table_new (g_str_hash, g_str_equal); /* IDs in @existing */
+  g_autoptr (JsonArray) added = json_array_new ();
+  gboolean disturbed = FALSE; /* something removed that the list did not show */
 
   /* SPEC §12: the Secrets it uses, from the server. */
   g_autoptr (GHashTable) secrets = agent_secrets_fetch (cfg, p, &error);
@@ -398,6 +464,9 @@ ensure_services (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p,
         default:
           break;
         }
+      /* Containers made and removed by the update: the list no longer says what is there. */
+      if (rolled != NULL)
+        disturbed = TRUE;
       /* Every other container of this service is out of date. */
       gboolean replaced_here = FALSE;
       for (guint j = 0; j < json_array_get_length (existing); j++)
@@ -410,6 +479,7 @@ ensure_services (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p,
                                   cara_json_object_string (c, "Id"));
               if (rolled == NULL && current == NULL)
                 fail->replaced = replaced_here = TRUE;
+              g_hash_table_add (removed, (gpointer) cara_json_object_string (c, "Id"));
               remove_container (dc, cfg, project, svc->name, cara_json_object_string (c, "Id"));
             }
         }
@@ -447,6 +517,7 @@ ensure_services (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p,
               cara_log_service (G_LOG_LEVEL_INFO, project, svc->name, "Starting container %.12s",
                                 cara_json_object_string (current, "Id"));
               g_clear_error (&error);
+              inspect_cache_forget (cara_json_object_string (current, "Id"));
               if (docker_container_start (dc, cara_json_object_string (current, "Id"), &error))
                 {
                   /* A stopped one started again shows as a restart (observed.c). */
@@ -466,6 +537,7 @@ ensure_services (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p,
               cara_log_service (G_LOG_LEVEL_WARNING, project, svc->name,
                                 "Failed to start container %.12s: %s; replacing it", cara_json_object_string (current, "Id"),
                                 error->message);
+              g_hash_table_add (removed, (gpointer) cara_json_object_string (current, "Id"));
               remove_container (dc, cfg, project, svc->name, cara_json_object_string (current, "Id"));
               g_clear_error (&error);
             }
@@ -473,27 +545,18 @@ ensure_services (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p,
             continue;
         }
 
-      g_autofree char *registry_auth = agent_secrets_registry_auth (p, secrets, svc->image);
-      gboolean pulled = FALSE;
-      gboolean have_image = docker_image_ensure_auth (dc, svc->image, registry_auth, cfg->pull_timeout_s, &pulled,
-                                                      &error);
-      if (pulled)
-        {
-          agent_metrics_image_pull (have_image ? "success" : "failure");
-          if (have_image)
-            agent_event (CARA_EVENT_NORMAL, "Pulled", project, "Pulled image %s for service %s", svc->image, svc->name);
-          else if (!error_is_transient (error))
-            agent_event (CARA_EVENT_WARNING, "PullFailed", project, "Service %s: %s", svc->name, error->message);
-        }
-      if (!have_image)
-        {
-          fail->reason = agent_secrets_pull_reason (error->message);
-          fail->transient = error_is_transient (error);
-          fail->message = g_strdup_printf ("service %s: %s", svc->name, error->message);
-          return FALSE;
-        }
+      /* Created first: only when Docker says the image is not here is it pulled (and made again). */
       g_autofree char *id = NULL;
-      if (!create_container (dc, cfg, project, svc, body, &id, &error))
+      g_clear_error (&error);
+      gboolean made = create_container (dc, cfg, project, svc, body, &disturbed, &id, &error);
+      if (!made && image_missing (error))
+        {
+          g_clear_error (&error);
+          if (!pull_image (dc, cfg, p, secrets, svc, fail))
+            return FALSE;
+          made = create_container (dc, cfg, project, svc, body, &disturbed, &id, &error);
+        }
+      if (!made)
         {
           fail->reason = "ContainerCreateFailed";
           fail->transient = error_is_transient (error);
@@ -504,16 +567,27 @@ ensure_services (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p,
         {
           cara_log_service (G_LOG_LEVEL_INFO, project, svc->name, "Created container %.12s (%s), not started", id,
                             svc->image);
+          json_array_add_object_element (added, summary_new (cfg, project, svc->name, hash, id, "created"));
           g_hash_table_insert (current_ids, svc->name, g_steal_pointer (&id));
           continue;
         }
+      /* Its start event is no news, and what an inspect would answer is known: the status comes
+       * from what create and start returned. */
+      guint64 seq = inspect_cache_expect (id, "start");
       if (!docker_container_start (dc, id, &error))
         {
+          inspect_cache_forget (id);
           fail->reason = "ContainerStartFailed";
           fail->transient = error_is_transient (error);
           fail->message = g_strdup_printf ("service %s: start: %s", svc->name, error->message);
           return FALSE;
         }
+      g_autoptr (JsonObject) info = inspect_cache_started (id, svc->healthcheck && svc->healthcheck->command
+                                                               && svc->healthcheck->command[0],
+                                                           json_object_get_member (json_node_get_object (body),
+                                                                                   "StopTimeout"));
+      inspect_cache_put (id, seq, info);
+      json_array_add_object_element (added, summary_new (cfg, project, svc->name, hash, id, "running"));
       cara_log_service (G_LOG_LEVEL_INFO, project, svc->name, "Started container %.12s (%s)", id, svc->image);
       agent_event (CARA_EVENT_NORMAL, "Started", project, "Started container %.12s of service %s (%s)", id, svc->name,
                    svc->image);
@@ -542,8 +616,22 @@ ensure_services (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p,
         {
           cara_log_service (G_LOG_LEVEL_INFO, project, service, "Removing container %.12s (service gone)",
                             cara_json_object_string (c, "Id"));
+          g_hash_table_add (removed, (gpointer) cara_json_object_string (c, "Id"));
           remove_container (dc, cfg, project, service, cara_json_object_string (c, "Id"));
         }
+    }
+  if (ret_view != NULL && !disturbed)
+    {
+      JsonArray *view = json_array_new ();
+      for (guint j = 0; j < json_array_get_length (existing); j++)
+        {
+          JsonObject *c = json_array_get_object_element (existing, j);
+          if (!g_hash_table_contains (removed, cara_json_object_string (c, "Id")))
+            json_array_add_object_element (view, json_object_ref (c));
+        }
+      for (guint j = 0; j < json_array_get_length (added); j++)
+        json_array_add_object_element (view, json_object_ref (json_array_get_object_element (added, j)));
+      *ret_view = view;
     }
   return TRUE;
 }
@@ -580,16 +668,18 @@ is_completed_dependency (const CaraProject *p, const char *name)
 
 /* @current_ids: as ensure_services() left it, or NULL when nothing was applied (every container
  * found then counts as current). */
+/* @view: the project's containers as ensure_services() left them, or NULL: listed here. */
 static CaraStatusReport *
 observe (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p, GHashTable *current_ids,
-         GHashTable *waiting, gint64 *ret_recheck_usec)
+         GHashTable *waiting, JsonArray *view, gint64 *ret_recheck_usec)
 {
   gint64 recheck = 0;
   g_autoptr (CaraStatusReport) r = cara_status_report_new ();
   r->has_services = TRUE;
   g_autoptr (GError) error = NULL;
   g_auto (GStrv) filters = filters_for (cfg, p->metadata.name, NULL);
-  g_autoptr (JsonArray) list = docker_container_list (dc, (const char *const *) filters, &error);
+  g_autoptr (JsonArray) list = view ? json_array_ref (view)
+                                    : docker_container_list (dc, (const char *const *) filters, &error);
   if (list == NULL && error_is_transient (error))
     return NULL;
   if (list == NULL)
@@ -625,7 +715,15 @@ observe (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p, GHashTa
               created = json_object_get_int_member_with_default (c, "Created", 0) * G_USEC_PER_SEC;
             }
         }
-      g_autoptr (JsonObject) info = id ? docker_container_inspect (dc, id, NULL) : NULL;
+      /* Known until Docker's events say otherwise. */
+      guint64 seq = 0;
+      g_autoptr (JsonObject) info = id ? inspect_cache_get (id, &seq) : NULL;
+      if (id != NULL && info == NULL)
+        {
+          info = docker_container_inspect (dc, id, NULL);
+          if (info != NULL)
+            inspect_cache_put (id, seq, info);
+        }
       const char *wait_why = waiting != NULL ? g_hash_table_lookup (waiting, svc->name) : NULL;
       /* Held back by a dependsOn condition: starting, and looked at again soon. */
       if (wait_why != NULL)
@@ -749,7 +847,7 @@ rollout_failed_report (DockerClient *dc, const AgentConfig *cfg, const CaraProje
   gint64 gen = p->metadata.generation;
   gboolean pause = p->spec.update.failure_action == CARA_FAILURE_ACTION_PAUSE;
   rollout_give_up (p->metadata.name, gen);
-  g_autoptr (CaraStatusReport) r = observe (dc, cfg, p, current_ids, waiting, NULL);
+  g_autoptr (CaraStatusReport) r = observe (dc, cfg, p, current_ids, waiting, NULL, NULL);
   if (r == NULL)
     return NULL;
   g_autofree char *text = g_strdup_printf ("Update to generation %" G_GINT64_FORMAT " %s: %s", gen,
@@ -803,7 +901,8 @@ reconcile_ensure (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p
   Failure fail = { 0 };
   g_autoptr (GHashTable) current_ids = apply ? g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free) : NULL;
   g_autoptr (GHashTable) waiting = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
-  gboolean ok = !apply || ensure_services (dc, cfg, p, current_ids, waiting, TRUE, &fail);
+  g_autoptr (JsonArray) view = NULL;
+  gboolean ok = !apply || ensure_services (dc, cfg, p, current_ids, waiting, TRUE, &fail, &view);
   if (!ok && network_went_away (&fail))
     {
       /* Removed behind our back (docker network rm) before its event reached us: made again. */
@@ -813,7 +912,8 @@ reconcile_ensure (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p
       fail = (Failure) { 0 };
       g_hash_table_remove_all (current_ids);
       g_hash_table_remove_all (waiting);
-      ok = ensure_services (dc, cfg, p, current_ids, waiting, TRUE, &fail);
+      g_clear_pointer (&view, json_array_unref);
+      ok = ensure_services (dc, cfg, p, current_ids, waiting, TRUE, &fail, &view);
     }
   if (!ok && fail.update_failed)
     return rollout_failed_report (dc, cfg, p, current_ids, waiting, &fail);
@@ -827,7 +927,7 @@ reconcile_ensure (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p
           return NULL;
         }
       cara_log_project (G_LOG_LEVEL_WARNING, p->metadata.name, "Reconcile failed: %s", fail.message);
-      g_autoptr (CaraStatusReport) r = observe (dc, cfg, p, current_ids, waiting, NULL);
+      g_autoptr (CaraStatusReport) r = observe (dc, cfg, p, current_ids, waiting, NULL, NULL);
       if (r == NULL)
         r = cara_status_report_new ();
       r->phase = CARA_PROJECT_PHASE_FAILED;
@@ -840,7 +940,7 @@ reconcile_ensure (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p
       set_ready (r, FALSE, "Failed", r->message);
       return g_steal_pointer (&r);
     }
-  CaraStatusReport *r = observe (dc, cfg, p, current_ids, waiting, ret_recheck_usec);
+  CaraStatusReport *r = observe (dc, cfg, p, current_ids, waiting, view, ret_recheck_usec);
   if (r && apply)
     rollout_completed_report (r, p, fail.replaced);
   return r;
@@ -852,7 +952,7 @@ reconcile_prepare (DockerClient *dc, const AgentConfig *cfg, const CaraProject *
   Failure fail = { 0 };
   g_autoptr (GHashTable) ids = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
   g_autoptr (GHashTable) waiting = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
-  if (ensure_services (dc, cfg, p, ids, waiting, FALSE, &fail))
+  if (ensure_services (dc, cfg, p, ids, waiting, FALSE, &fail, NULL))
     return TRUE;
   g_set_error (error, CARA_ERROR, fail.transient ? CARA_ERROR_UNAVAILABLE : CARA_ERROR_FAILED, "%s: %s", fail.reason,
                fail.message);

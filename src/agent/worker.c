@@ -14,6 +14,7 @@
 #include "backoff.h"
 #include "rollout.h"
 #include "server-api.h"
+#include "status-echo.h"
 #include "worker.h"
 #include "volume-copy.h"
 
@@ -26,6 +27,8 @@ typedef struct {
   char *failed_digest;   /* spec digest last applied while Failed */
   guint failures;        /* failed reconciles in a row of this spec (SPEC §13 backoff) */
   gint64 retry_at;       /* monotonic µs from when the next retry is due; 0: none pending */
+  CaraProjectPhase reported; /* phase of the last status PATCHed */
+  gboolean torn_down;    /* removed from Docker while Terminating/Terminated: nothing left to do */
 } Entry;
 
 struct _AgentWorker {
@@ -225,19 +228,26 @@ report (AgentWorker *w, const char *name, Entry *snapshot_last, const CaraProjec
   *ret_new_last = g_steal_pointer (&text);
 }
 
-static void
+/* TRUE when everything is gone from Docker. */
+static gboolean
 teardown (AgentWorker *w, DockerClient *dc, const char *name, gboolean report_terminated)
 {
   g_autoptr (GError) error = NULL;
   if (!reconcile_teardown (dc, w->cfg, name, &error))
     {
       cara_log_project (G_LOG_LEVEL_WARNING, name, "Teardown failed (will retry): %s", error->message);
-      return;
+      return FALSE;
     }
   proxy_remove (w->proxy, name);
   notify (w, name, CARA_PROJECT_PHASE_NONE, NULL, NULL);
   if (!report_terminated)
-    return;
+    return TRUE;
+  /* Before the PATCH: its echo (Terminated) and the deletion that follows are no work. */
+  g_mutex_lock (&w->lock);
+  Entry *e = g_hash_table_lookup (w->entries, name);
+  e->reported = CARA_PROJECT_PHASE_TERMINATED;
+  e->torn_down = TRUE;
+  g_mutex_unlock (&w->lock);
   g_autoptr (CaraStatusReport) r = cara_status_report_new ();
   r->phase = CARA_PROJECT_PHASE_TERMINATED;
   r->reason = g_strdup ("ResourcesRemoved");
@@ -249,6 +259,7 @@ teardown (AgentWorker *w, DockerClient *dc, const char *name, gboolean report_te
     cara_log_project (G_LOG_LEVEL_WARNING, name, "Failed to report Terminated: %s", error->message);
   else
     cara_log_project (G_LOG_LEVEL_INFO, name, "Project is Terminated");
+  return TRUE;
 }
 
 static void
@@ -277,6 +288,7 @@ process (gpointer data, gpointer user_data)
   g_autofree char *new_last = NULL;
   g_autofree char *new_failed_digest = NULL;
   gboolean gone = FALSE;
+  gboolean torn_down = FALSE;
   g_autoptr (GError) error = NULL;
   DockerClient *dc = docker_client_for_thread (w->cfg->docker_host, &error);
   if (dc == NULL)
@@ -292,10 +304,10 @@ process (gpointer data, gpointer user_data)
     switch (p->status.phase)
       {
       case CARA_PROJECT_PHASE_TERMINATING:
-        teardown (w, dc, name, TRUE);
+        torn_down = teardown (w, dc, name, TRUE);
         break;
       case CARA_PROJECT_PHASE_TERMINATED:
-        teardown (w, dc, name, FALSE);
+        torn_down = teardown (w, dc, name, FALSE);
         break;
       case CARA_PROJECT_PHASE_SCHEDULED:
       case CARA_PROJECT_PHASE_RUNNING:
@@ -345,7 +357,13 @@ process (gpointer data, gpointer user_data)
             }
           /* What made it Failed stays the reported reason until the spec changes or a retry. */
           if (apply)
-            report (w, name, &snap, p, r, &new_last);
+            {
+              /* Before the PATCH: the watch may bring its echo before the PATCH returns. */
+              g_mutex_lock (&w->lock);
+              ((Entry *) g_hash_table_lookup (w->entries, name))->reported = r->phase;
+              g_mutex_unlock (&w->lock);
+              report (w, name, &snap, p, r, &new_last);
+            }
           if (apply && r->phase == CARA_PROJECT_PHASE_FAILED && new_failed_digest == NULL)
             new_failed_digest = spec_digest (p);
           if (r->phase == CARA_PROJECT_PHASE_RUNNING)
@@ -362,6 +380,8 @@ process (gpointer data, gpointer user_data)
   g_mutex_lock (&w->lock);
   e = g_hash_table_lookup (w->entries, name);
   e->running = FALSE;
+  e->torn_down = torn_down;
+  gone = gone || (torn_down && e->desired == NULL);
   if (new_last)
     {
       g_free (e->last_report);
@@ -431,9 +451,12 @@ agent_worker_update (AgentWorker *w, CaraProject *p)
 {
   g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&w->lock);
   Entry *e = entry_get_locked (w, p->metadata.name);
+  /* Our own status report coming back: Docker already is as the project wants. */
+  gboolean echo = status_echo (e->desired, p, e->reported);
   cara_project_free (e->desired);
   e->desired = p;
-  schedule_locked (w, p->metadata.name, e);
+  if (!echo)
+    schedule_locked (w, p->metadata.name, e);
 }
 
 void
@@ -441,6 +464,14 @@ agent_worker_remove (AgentWorker *w, const char *name)
 {
   g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&w->lock);
   Entry *e = entry_get_locked (w, name);
+  /* Deleted after we tore it down and reported it Terminated: nothing to remove again. */
+  if (e->torn_down && !e->queued && !e->dirty)
+    {
+      g_clear_pointer (&e->desired, cara_project_free);
+      if (!e->running)
+        g_hash_table_remove (w->entries, name);
+      return;
+    }
   g_clear_pointer (&e->desired, cara_project_free);
   schedule_locked (w, name, e);
 }
