@@ -58,32 +58,6 @@ typedef struct {
   gboolean failed;         /* the client connection broke */
 } Pump;
 
-/* Writes everything to the client, waiting while its socket is full (the back-pressure). */
-static gboolean
-ws_write_all (MHD_socket fd, const guint8 *data, gsize len)
-{
-  while (len > 0)
-    {
-      ssize_t n = send (fd, data, len, MSG_NOSIGNAL);
-      if (n < 0)
-        {
-          if (errno == EINTR)
-            continue;
-          if (errno == EAGAIN || errno == EWOULDBLOCK)
-            {
-              struct pollfd p = { .fd = fd, .events = POLLOUT };
-              if (poll (&p, 1, 30000) <= 0)
-                return FALSE;
-              continue;
-            }
-          return FALSE;
-        }
-      data += n;
-      len -= (gsize) n;
-    }
-  return TRUE;
-}
-
 static gboolean
 send_channel (Pump *p, CaraExecChannel channel, const guint8 *data, gsize len)
 {
@@ -91,7 +65,7 @@ send_channel (Pump *p, CaraExecChannel channel, const guint8 *data, gsize len)
     return FALSE;
   g_autoptr (GByteArray) out = g_byte_array_sized_new ((guint) len + 16);
   cara_exec_frame_append (out, channel, data, len, FALSE);
-  if (!ws_write_all (p->s->ws, out->data, out->len))
+  if (!agent_http_write_all (p->s->ws, out->data, out->len))
     p->failed = TRUE;
   return !p->failed;
 }
@@ -148,7 +122,7 @@ on_ws_frame (CaraWsOpcode op, gboolean fin, const guint8 *payload, gsize len, gp
       {
         g_autoptr (GByteArray) out = g_byte_array_new ();
         cara_ws_frame_append (out, CARA_WS_OP_PONG, TRUE, payload, len, FALSE);
-        if (!ws_write_all (p->s->ws, out->data, out->len))
+        if (!agent_http_write_all (p->s->ws, out->data, out->len))
           p->failed = TRUE;
         return !p->failed;
       }
@@ -321,7 +295,7 @@ session_thread (gpointer data)
     {
       g_autoptr (GByteArray) out = g_byte_array_new ();
       cara_ws_close_append (out, close_code, NULL, FALSE);
-      ws_write_all (s->ws, out->data, out->len);
+      agent_http_write_all (s->ws, out->data, out->len);
     }
   /* Closing the Docker connection ends an interactive process's terminal (like docker exec). */
   g_clear_pointer (&docker, docker_hijack_free);

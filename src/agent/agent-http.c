@@ -224,9 +224,8 @@ forward_free (Forward *f)
   g_free (f);
 }
 
-/* Writes everything, waiting while the socket is full (that wait is the back-pressure). */
-static gboolean
-write_all (int fd, const guint8 *data, gsize len)
+gboolean
+agent_http_write_all (int fd, const guint8 *data, gsize len)
 {
   while (len > 0)
     {
@@ -264,7 +263,7 @@ on_ws_frame (CaraWsOpcode op, gboolean fin, const guint8 *payload, gsize len, gp
     {
     case CARA_WS_OP_TEXT:
     case CARA_WS_OP_BINARY:
-      if (!write_all (s->f->tcp, payload, len))
+      if (!agent_http_write_all (s->f->tcp, payload, len))
         {
           s->failed = TRUE;
           return FALSE;
@@ -274,7 +273,7 @@ on_ws_frame (CaraWsOpcode op, gboolean fin, const guint8 *payload, gsize len, gp
       {
         g_autoptr (GByteArray) out = g_byte_array_new ();
         cara_ws_frame_append (out, CARA_WS_OP_PONG, TRUE, payload, len, FALSE);
-        if (!write_all (s->f->ws, out->data, out->len))
+        if (!agent_http_write_all (s->f->ws, out->data, out->len))
           s->failed = TRUE;
         return !s->failed;
       }
@@ -339,7 +338,7 @@ forward_thread (gpointer data)
             }
           g_autoptr (GByteArray) out = g_byte_array_sized_new ((guint) n + 14);
           cara_ws_frame_append (out, CARA_WS_OP_BINARY, TRUE, buf, (gsize) n, FALSE);
-          if (!write_all (f->ws, out->data, out->len))
+          if (!agent_http_write_all (f->ws, out->data, out->len))
             st.failed = TRUE;
         }
     }
@@ -349,7 +348,7 @@ forward_thread (gpointer data)
     {
       g_autoptr (GByteArray) out = g_byte_array_new ();
       cara_ws_close_append (out, close_code, tcp_eof ? "target closed" : NULL, FALSE);
-      write_all (f->ws, out->data, out->len);
+      agent_http_write_all (f->ws, out->data, out->len);
     }
   shutdown (f->tcp, SHUT_RDWR);
   MHD_upgrade_action (f->urh, MHD_UPGRADE_ACTION_CLOSE);

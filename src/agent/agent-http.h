@@ -23,6 +23,9 @@ JsonObject *agent_http_find_container (AgentHttp *h, DockerClient *dc, const cha
 gboolean agent_http_container_running (JsonObject *info);
 /* The bound on stream threads shared by logs, forward and exec. */
 gboolean agent_http_stream_slot_take (AgentHttp *h);
+/* Writes everything to a stream's socket, waiting while it is full (that wait is the back-pressure);
+ * FALSE when it broke or stayed full for 30 s. */
+gboolean agent_http_write_all (int fd, const guint8 *data, gsize len);
 void agent_http_stream_slot_release (AgentHttp *h);
 
 /* agent-exec.c: GET /api/v1/exec/{project}/{service}?command=...&stdin=&tty= (SPEC §11). */

@@ -366,3 +366,21 @@ ctl_fetch_named (Ctl *ctl, const char *kind, GPtrArray *names, GPtrArray **ret_f
   *ret_rc = rc;
   return TRUE;
 }
+
+char *
+ctl_one_name (CtlArgs *args, const char *kind, const char *usage, GError **error)
+{
+  g_autofree char *found = NULL;
+  g_autoptr (GPtrArray) names = NULL;
+  GPtrArray *pos = args->positional;
+  if (pos->len == 1 && strchr (pos->pdata[0], '/') == NULL && ctl_kind_canonical (pos->pdata[0]) == NULL)
+    return g_strdup (pos->pdata[0]);
+  if (!ctl_resolve_kind_names (pos, NULL, &found, &names, error))
+    return NULL;
+  if (!g_str_equal (found, kind) || names->len != 1)
+    {
+      g_set_error_literal (error, CTL_USAGE_ERROR, 0, usage);
+      return NULL;
+    }
+  return g_strdup (names->pdata[0]);
+}

@@ -125,6 +125,9 @@ const char *ctl_kind_singular (const char *plural); /* "nodes" -> "node" */
  * status/delete: "projects a b", "project/a project/b", "a" with @default_kind. */
 gboolean ctl_resolve_kind_names (GPtrArray *positional, const char *default_kind, char **ret_kind,
                                  GPtrArray **ret_names, GError **error);
+/* The one NAME of a verb that takes one resource of @kind ("nodes", "projects"): "KIND NAME",
+ * "KIND/NAME" or just "NAME"; a usage error saying @usage otherwise. */
+char *ctl_one_name (CtlArgs *args, const char *kind, const char *usage, GError **error);
 /* describe and status: GET each named object of @kind into *ret_found, and for nodes the projects
  * placed on it into *ret_extra (JSON null otherwise).  With several names a missing one is reported
  * on stderr and *ret_rc becomes 1; with one name, or on any other error, it fails. */

@@ -7,29 +7,10 @@
 
 #include "ctl.h"
 
-/* "node NAME", "node/NAME" or just "NAME". */
-static char *
-node_name (CtlArgs *args, GError **error)
-{
-  g_autofree char *kind = NULL;
-  g_autoptr (GPtrArray) names = NULL;
-  GPtrArray *pos = args->positional;
-  if (pos->len == 1 && strchr (pos->pdata[0], '/') == NULL && ctl_kind_canonical (pos->pdata[0]) == NULL)
-    return g_strdup (pos->pdata[0]);
-  if (!ctl_resolve_kind_names (pos, NULL, &kind, &names, error))
-    return NULL;
-  if (!g_str_equal (kind, "nodes") || names->len != 1)
-    {
-      g_set_error (error, CTL_USAGE_ERROR, 0, _("expected: node NAME"));
-      return NULL;
-    }
-  return g_strdup (names->pdata[0]);
-}
-
 static char *
 node_action (Ctl *ctl, CtlArgs *args, const char *action, const char *query, JsonNode **ret_node, GError **error)
 {
-  g_autofree char *name = node_name (args, error);
+  g_autofree char *name = ctl_one_name (args, "nodes", _("expected: node NAME"), error);
   if (name == NULL)
     return NULL;
   g_autofree char *esc = cara_http_escape (name);

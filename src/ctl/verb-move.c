@@ -12,25 +12,6 @@
 #define POLL_USEC (200 * 1000)
 #define BAR_WIDTH 30
 
-/* "project NAME", "project/NAME" or just "NAME". */
-static char *
-project_name (CtlArgs *args, GError **error)
-{
-  g_autofree char *kind = NULL;
-  g_autoptr (GPtrArray) names = NULL;
-  GPtrArray *pos = args->positional;
-  if (pos->len == 1 && strchr (pos->pdata[0], '/') == NULL && ctl_kind_canonical (pos->pdata[0]) == NULL)
-    return g_strdup (pos->pdata[0]);
-  if (!ctl_resolve_kind_names (pos, NULL, &kind, &names, error))
-    return NULL;
-  if (!g_str_equal (kind, "projects") || names->len != 1)
-    {
-      g_set_error (error, CTL_USAGE_ERROR, 0, _("expected: project NAME"));
-      return NULL;
-    }
-  return g_strdup (names->pdata[0]);
-}
-
 static char *
 format_bytes (gint64 n)
 {
@@ -119,7 +100,7 @@ ctl_verb_move (Ctl *ctl, CtlArgs *args, GError **error)
   const char *to = ctl_opt_string (args, "to");
   gboolean discard = ctl_opt_bool (args, "discard-data");
   gint64 timeout = 0;
-  g_autofree char *name = project_name (args, error);
+  g_autofree char *name = ctl_one_name (args, "projects", _("expected: project NAME"), error);
   if (name == NULL)
     return -1;
   if (to == NULL || *to == '\0')
