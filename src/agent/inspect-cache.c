@@ -44,7 +44,7 @@ entry_get_locked (const char *id)
 JsonObject *
 inspect_cache_get (const char *id, guint64 *ret_seq)
 {
-  g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&lock);
+  G_GNUC_UNUSED g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&lock);
   Entry *e = entry_get_locked (id);
   if (ret_seq)
     *ret_seq = e->seq;
@@ -54,7 +54,7 @@ inspect_cache_get (const char *id, guint64 *ret_seq)
 void
 inspect_cache_put (const char *id, guint64 seq, JsonObject *info)
 {
-  g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&lock);
+  G_GNUC_UNUSED g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&lock);
   Entry *e = entry_get_locked (id);
   if (e->seq != seq)
     return;
@@ -81,7 +81,7 @@ inspect_cache_put (const char *id, guint64 seq, JsonObject *info)
 guint64
 inspect_cache_expect (const char *id, const char *action)
 {
-  g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&lock);
+  G_GNUC_UNUSED g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&lock);
   Entry *e = entry_get_locked (id);
   g_free (e->expected);
   e->expected = g_strdup (action);
@@ -92,7 +92,7 @@ inspect_cache_expect (const char *id, const char *action)
 gboolean
 inspect_cache_event (const char *id, const char *action)
 {
-  g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&lock);
+  G_GNUC_UNUSED g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&lock);
   Entry *e = entry_get_locked (id);
   if (e->expected != NULL && g_strcmp0 (e->expected, action) == 0
       && g_get_monotonic_time () - e->expected_at < EXPECT_USEC)
@@ -113,14 +113,14 @@ inspect_cache_event (const char *id, const char *action)
 void
 inspect_cache_removing (const char *id)
 {
-  g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&lock);
+  G_GNUC_UNUSED g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&lock);
   entry_get_locked (id)->removing = TRUE;
 }
 
 void
 inspect_cache_forget (const char *id)
 {
-  g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&lock);
+  G_GNUC_UNUSED g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&lock);
   Entry *e = entry_get_locked (id);
   e->seq++;
   g_clear_pointer (&e->info, json_object_unref);
@@ -130,7 +130,7 @@ inspect_cache_forget (const char *id)
 void
 inspect_cache_invalidate (void)
 {
-  g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&lock);
+  G_GNUC_UNUSED g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&lock);
   GHashTableIter it;
   gpointer v;
   if (entries == NULL)

@@ -57,7 +57,7 @@ load (DockerClient *dc, const AgentConfig *cfg, GError **error)
   if (nets == NULL)
     return FALSE;
   g_autoptr (GArray) routes = host_routes ();
-  g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&lock);
+  G_GNUC_UNUSED g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&lock);
   if (view == NULL)
     view = netview_new ();
   netview_load (view, nets, cfg->node_name, routes);
@@ -198,7 +198,7 @@ networks_ensure (DockerClient *dc, const AgentConfig *cfg, const char *project, 
       char *name = settle_duplicates (dc, cfg, project, error);
       if (name != NULL)
         {
-          g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&lock);
+          G_GNUC_UNUSED g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&lock);
           netview_adopt (view, project, name);
         }
       return name;
@@ -209,7 +209,7 @@ networks_ensure (DockerClient *dc, const AgentConfig *cfg, const char *project, 
 void
 networks_forget_project (const char *project)
 {
-  g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&lock);
+  G_GNUC_UNUSED g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&lock);
   if (view != NULL)
     netview_forget_project (view, project);
 }
@@ -221,7 +221,7 @@ networks_on_event (const AgentConfig *cfg, const char *action, const char *name)
     return;
   if (g_str_equal (action, "destroy"))
     {
-      g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&lock);
+      G_GNUC_UNUSED g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&lock);
       if (view != NULL)
         netview_removed (view, name);
       return;
@@ -239,7 +239,7 @@ networks_on_event (const AgentConfig *cfg, const char *action, const char *name)
    * next pick does not collide with it.  One call here, none on a project's path. */
   DockerClient *dc = docker_client_for_thread (cfg->docker_host, NULL); /* borrowed */
   g_autoptr (JsonObject) net = dc ? docker_network_inspect (dc, name, NULL) : NULL;
-  g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&lock);
+  G_GNUC_UNUSED g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&lock);
   if (net != NULL)
     netview_learn (view, net);
 }
@@ -247,6 +247,6 @@ networks_on_event (const AgentConfig *cfg, const char *action, const char *name)
 void
 networks_invalidate (void)
 {
-  g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&lock);
+  G_GNUC_UNUSED g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&lock);
   stale = TRUE;
 }

@@ -95,7 +95,7 @@ proxy_tls_set_certificate (ProxyTls *t, const char *host, const char *cert_pem, 
   g_autofree char *lower = g_ascii_strdown (host, -1);
   g_autofree char *text = g_strconcat (cert_pem, "\n", key_pem, NULL);
   {
-    g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&t->lock);
+    G_GNUC_UNUSED g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&t->lock);
     Cert *cur = g_hash_table_lookup (t->certs, lower);
     if (cur && g_str_equal (cur->text, text))
       return TRUE;
@@ -123,7 +123,7 @@ proxy_tls_set_certificate (ProxyTls *t, const char *host, const char *cert_pem, 
       return FALSE;
     }
   c->text = g_steal_pointer (&text);
-  g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&t->lock);
+  G_GNUC_UNUSED g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&t->lock);
   g_ptr_array_add (t->all, c);
   g_hash_table_replace (t->certs, g_strdup (lower), c);
   guint gen = GPOINTER_TO_UINT (g_hash_table_lookup (t->generations, lower));
@@ -135,7 +135,7 @@ void
 proxy_tls_remove_certificate (ProxyTls *t, const char *host)
 {
   g_autofree char *lower = g_ascii_strdown (host, -1);
-  g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&t->lock);
+  G_GNUC_UNUSED g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&t->lock);
   g_hash_table_remove (t->certs, lower);
 }
 
@@ -145,7 +145,7 @@ proxy_tls_has_certificate (ProxyTls *t, const char *host)
   if (t == NULL || host == NULL)
     return FALSE;
   g_autofree char *lower = g_ascii_strdown (host, -1);
-  g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&t->lock);
+  G_GNUC_UNUSED g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&t->lock);
   return g_hash_table_contains (t->certs, lower);
 }
 
@@ -153,7 +153,7 @@ guint
 proxy_tls_generation (ProxyTls *t, const char *host)
 {
   g_autofree char *lower = g_ascii_strdown (host, -1);
-  g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&t->lock);
+  G_GNUC_UNUSED g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&t->lock);
   return GPOINTER_TO_UINT (g_hash_table_lookup (t->generations, lower));
 }
 
@@ -178,7 +178,7 @@ retrieve (gnutls_session_t session, const gnutls_datum_t *req_ca_dn, int nreqs, 
     return -1; /* no name, no certificate: the handshake fails */
   name[MIN (len, sizeof name - 1)] = '\0';
   g_autofree char *lower = g_ascii_strdown (name, -1);
-  g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&t->lock);
+  G_GNUC_UNUSED g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&t->lock);
   Cert *c = g_hash_table_lookup (t->certs, lower);
   if (c == NULL)
     {

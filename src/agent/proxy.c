@@ -236,7 +236,7 @@ local_addresses (void)
 static void
 in_flight_add (Proxy *px, const char *backend, int delta)
 {
-  g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&px->lock);
+  G_GNUC_UNUSED g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&px->lock);
   guint n = GPOINTER_TO_UINT (g_hash_table_lookup (px->in_flight, backend));
   n = delta > 0 ? n + 1 : (n > 0 ? n - 1 : 0);
   if (n == 0)
@@ -250,7 +250,7 @@ proxy_in_flight_to (Proxy *px, const char *ip)
 {
   if (px == NULL || ip == NULL)
     return 0;
-  g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&px->lock);
+  G_GNUC_UNUSED g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&px->lock);
   g_autofree char *prefix = g_strdup_printf ("http://%s:", ip);
   guint total = 0;
   GHashTableIter it;
@@ -620,7 +620,7 @@ proxy_remove (Proxy *px, const char *project)
 {
   if (px == NULL)
     return;
-  g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&px->lock);
+  G_GNUC_UNUSED g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&px->lock);
   remove_locked (px, project);
 }
 

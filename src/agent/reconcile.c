@@ -63,7 +63,7 @@ own_restart_allowed (const char *id)
 static gint64
 own_restart_count (const char *id)
 {
-  g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&own_lock);
+  G_GNUC_UNUSED g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&own_lock);
   OwnRestarts *r = own_restarts ? g_hash_table_lookup (own_restarts, id) : NULL;
   return r ? r->count : 0;
 }
@@ -71,7 +71,7 @@ own_restart_count (const char *id)
 static void
 own_restart_forget (const char *id)
 {
-  g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&own_lock);
+  G_GNUC_UNUSED g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&own_lock);
   if (own_restarts)
     g_hash_table_remove (own_restarts, id);
 }
@@ -87,7 +87,7 @@ history_observe (const char *project, const char *service, const char *id, gint6
 {
   g_autofree char *key = g_strdup_printf ("%s/%s", project, service);
   gint64 now = g_get_real_time ();
-  g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&history_lock);
+  G_GNUC_UNUSED g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&history_lock);
   if (histories == NULL)
     histories = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) restart_history_free);
   RestartHistory *h = g_hash_table_lookup (histories, key);
@@ -104,7 +104,7 @@ static void
 history_forget_project (const char *project)
 {
   g_autofree char *prefix = g_strdup_printf ("%s/", project);
-  g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&history_lock);
+  G_GNUC_UNUSED g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&history_lock);
   GHashTableIter it;
   gpointer k;
   if (histories)

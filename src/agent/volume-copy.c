@@ -284,7 +284,7 @@ send_thread (gpointer data)
                     " bytes, sha256 %s%s%s", j->path, j->project, j->bytes, t->sha256, ok ? "" : "; failed: ",
                     ok ? "" : t->error);
   {
-    g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&lock);
+    G_GNUC_UNUSED g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&lock);
     GHashTableIter it;
     gpointer v;
     g_hash_table_iter_init (&it, transfers);
@@ -344,7 +344,7 @@ volume_copy_handle_transfer (CaraHttpRequest *req, gpointer user_data)
   const char *id = cara_http_request_get_param (req, "id");
   g_autoptr (JsonBuilder) b = json_builder_new ();
   {
-    g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&lock);
+    G_GNUC_UNUSED g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&lock);
     TransferResult *t = g_hash_table_lookup (transfers, id);
     if (t == NULL)
       {
@@ -509,7 +509,7 @@ volume_copy_handle_receive (CaraHttpRequest *req, gpointer user_data)
     }
   g_autoptr (GCancellable) cancel = g_cancellable_new ();
   {
-    g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&lock);
+    G_GNUC_UNUSED g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&lock);
     if (g_hash_table_contains (receiving, project))
       {
         g_autofree char *detail = g_strdup_printf ("project %s is being received already", project);
@@ -537,7 +537,7 @@ volume_copy_handle_receive (CaraHttpRequest *req, gpointer user_data)
         cara_log_project (G_LOG_LEVEL_WARNING, project, "Removing the partial copy of %s: %s", project, local->message);
     }
   {
-    g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&lock);
+    G_GNUC_UNUSED g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&lock);
     g_hash_table_remove (receiving, project);
     g_cond_broadcast (&receive_done);
   }
@@ -600,7 +600,7 @@ volume_copy_handle_purge (CaraHttpRequest *req, gpointer user_data)
   g_autoptr (GError) error = NULL;
   {
     /* A receive under way stops first (and cleans up after itself). */
-    g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&lock);
+    G_GNUC_UNUSED g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&lock);
     gint64 deadline = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
     GCancellable *c = g_hash_table_lookup (receiving, project);
     if (c)

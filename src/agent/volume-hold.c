@@ -14,7 +14,7 @@ static GHashTable *holds; /* project -> Hold* */
 void
 volume_hold_set (const char *project, VolumeHoldKind kind, gint64 now)
 {
-  g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&lock);
+  G_GNUC_UNUSED g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&lock);
   if (holds == NULL)
     holds = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   Hold *h = g_new0 (Hold, 1);
@@ -26,7 +26,7 @@ volume_hold_set (const char *project, VolumeHoldKind kind, gint64 now)
 void
 volume_hold_clear (const char *project)
 {
-  g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&lock);
+  G_GNUC_UNUSED g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&lock);
   if (holds)
     g_hash_table_remove (holds, project);
 }
@@ -42,7 +42,7 @@ volume_hold_skip (const char *project, const CaraProject *p, const char *self, g
 {
   const CaraMigration *m = p ? p->status.migration : NULL;
   {
-    g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&lock);
+    G_GNUC_UNUSED g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&lock);
     Hold *h = holds ? g_hash_table_lookup (holds, project) : NULL;
     if (h != NULL && h->kind == VOLUME_HOLD_SOURCE)
       {

@@ -449,7 +449,7 @@ agent_worker_free (AgentWorker *w)
 void
 agent_worker_update (AgentWorker *w, CaraProject *p)
 {
-  g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&w->lock);
+  G_GNUC_UNUSED g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&w->lock);
   Entry *e = entry_get_locked (w, p->metadata.name);
   /* Our own status report coming back: Docker already is as the project wants. */
   gboolean echo = status_echo (e->desired, p, e->reported);
@@ -462,7 +462,7 @@ agent_worker_update (AgentWorker *w, CaraProject *p)
 void
 agent_worker_remove (AgentWorker *w, const char *name)
 {
-  g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&w->lock);
+  G_GNUC_UNUSED g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&w->lock);
   Entry *e = entry_get_locked (w, name);
   /* Deleted after we tore it down and reported it Terminated: nothing to remove again. */
   if (e->torn_down && !e->queued && !e->dirty)
@@ -479,7 +479,7 @@ agent_worker_remove (AgentWorker *w, const char *name)
 void
 agent_worker_recheck (AgentWorker *w, const char *name)
 {
-  g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&w->lock);
+  G_GNUC_UNUSED g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&w->lock);
   Entry *e = g_hash_table_lookup (w->entries, name);
   if (e)
     schedule_locked (w, name, e);
@@ -488,7 +488,7 @@ agent_worker_recheck (AgentWorker *w, const char *name)
 void
 agent_worker_recheck_all (AgentWorker *w)
 {
-  g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&w->lock);
+  G_GNUC_UNUSED g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&w->lock);
   GHashTableIter it;
   gpointer k, v;
   g_hash_table_iter_init (&it, w->entries);

@@ -298,7 +298,7 @@ static gnutls_certificate_retrieve_function2 *const tls_trampolines[TLS_SLOTS] =
 static int
 tls_slot_take (CaraHttpServer *s)
 {
-  g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&tls_slots_lock);
+  G_GNUC_UNUSED g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&tls_slots_lock);
   for (int i = 0; i < TLS_SLOTS; i++)
     if (tls_slots[i] == NULL)
       {
@@ -313,7 +313,7 @@ tls_slot_release (CaraHttpServer *s)
 {
   if (s->tls_slot < 0)
     return;
-  g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&tls_slots_lock);
+  G_GNUC_UNUSED g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&tls_slots_lock);
   tls_slots[s->tls_slot] = NULL;
   s->tls_slot = -1;
 }

@@ -39,7 +39,7 @@ cara_tls_set_priority (const char *prio, GError **error)
     prio = NULL;
   if (!cara_tls_priority_check (prio ? prio : CARA_TLS_DEFAULT_PRIORITY, error))
     return FALSE;
-  g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&priority_lock);
+  G_GNUC_UNUSED g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&priority_lock);
   g_free (priority);
   priority = g_strdup (prio);
   return TRUE;
@@ -49,7 +49,7 @@ const char *
 cara_tls_get_priority (void)
 {
   /* Set once at start, before any listener or client uses it (it is not changed on reload). */
-  g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&priority_lock);
+  G_GNUC_UNUSED g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&priority_lock);
   return priority ? priority : CARA_TLS_DEFAULT_PRIORITY;
 }
 

@@ -51,6 +51,9 @@ ctl_compose_diag_line (const CtlComposeDiag *d, const char *path)
   return d->doc->line;
 }
 
+static void add (CtlComposeDiag *d, GPtrArray *to, const char *path, const char *fmt, va_list ap)
+  G_GNUC_PRINTF (4, 0);
+
 static void
 add (CtlComposeDiag *d, GPtrArray *to, const char *path, const char *fmt, va_list ap)
 {

@@ -35,7 +35,7 @@ heartbeat_batch_digest (const char *body, gsize len)
 gboolean
 heartbeat_batch_absorb (const char *name, const char *digest)
 {
-  g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&lock);
+  G_GNUC_UNUSED g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&lock);
   Entry *e = entries ? g_hash_table_lookup (entries, name) : NULL;
 
   if (e == NULL || g_strcmp0 (e->digest, digest) != 0)
@@ -58,7 +58,7 @@ heartbeat_batch_written (const char *name, const char *resource_version, const c
     }
   Entry *e = g_new0 (Entry, 1);
   e->digest = g_strdup (digest);
-  g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&lock);
+  G_GNUC_UNUSED g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&lock);
   g_hash_table_replace (entries, g_strdup (name), e);
 }
 
@@ -91,7 +91,7 @@ take_pending (GPtrArray *names, GPtrArray *times, GPtrArray *digests)
 static void
 forget_unmarked (GPtrArray *names, GPtrArray *digests, GHashTable *marked)
 {
-  g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&lock);
+  G_GNUC_UNUSED g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&lock);
   for (guint i = 0; i < names->len; i++)
     {
       Entry *e = g_hash_table_lookup (entries, names->pdata[i]);

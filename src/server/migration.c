@@ -428,7 +428,7 @@ move_thread (gpointer data)
 static gboolean
 move_start (const char *name, gboolean *ret_started)
 {
-  g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&moves_lock);
+  G_GNUC_UNUSED g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&moves_lock);
   *ret_started = FALSE;
   if (moves == NULL)
     moves = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
@@ -445,7 +445,7 @@ move_start (const char *name, gboolean *ret_started)
 static gboolean
 move_running (const char *name)
 {
-  g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&moves_lock);
+  G_GNUC_UNUSED g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&moves_lock);
   return moves != NULL && g_hash_table_contains (moves, name);
 }
 

@@ -82,7 +82,7 @@ ring_refresh (void)
 gboolean
 secret_keys_setup (const char *state_dir, GError **error)
 {
-  g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&lock);
+  G_GNUC_UNUSED g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&lock);
   const char *env = g_getenv ("CARA_SECRET_KEY_FILE");
 
   g_free (key_path);
@@ -111,7 +111,7 @@ aad_for (const char *name, const char *key)
 char *
 secret_keys_seal (const char *name, const char *key, GBytes *value, char **ret_key_id, GError **error)
 {
-  g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&lock);
+  G_GNUC_UNUSED g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&lock);
   g_autofree char *aad = aad_for (name, key);
   gsize len = 0;
   const guint8 *data;
@@ -138,7 +138,7 @@ secret_keys_seal (const char *name, const char *key, GBytes *value, char **ret_k
 GBytes *
 secret_keys_open (const char *name, const char *key, const char *key_id, const char *sealed, GError **error)
 {
-  g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&lock);
+  G_GNUC_UNUSED g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&lock);
   g_autofree char *aad = aad_for (name, key);
   g_autoptr (GError) local = NULL;
 
@@ -176,7 +176,7 @@ secret_keys_rotate (guint *ret_count, GError **error)
   g_autoptr (CaraCryptoKey) current = NULL;
 
   {
-    g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&lock);
+    G_GNUC_UNUSED g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&lock);
     if (ring_error != NULL)
       {
         g_set_error (error, CARA_ERROR, CARA_ERROR_FAILED, "cannot rotate: %s", ring_error);
@@ -215,7 +215,7 @@ secret_keys_rotate (guint *ret_count, GError **error)
                    g_strerror (errno));
       return FALSE;
     }
-  g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&lock);
+  G_GNUC_UNUSED g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&lock);
   ring_load (FALSE);
   return TRUE;
 }

@@ -65,7 +65,7 @@ remove_entry (TokenCache *c, Entry *e)
 char *
 token_cache_lookup (TokenCache *c, const char *token_hash, gint64 now_usec)
 {
-  g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&c->lock);
+  G_GNUC_UNUSED g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&c->lock);
   Entry *e = g_hash_table_lookup (c->entries, token_hash);
 
   if (e == NULL)
@@ -81,14 +81,14 @@ token_cache_lookup (TokenCache *c, const char *token_hash, gint64 now_usec)
 guint64
 token_cache_generation (TokenCache *c)
 {
-  g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&c->lock);
+  G_GNUC_UNUSED g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&c->lock);
   return c->generation;
 }
 
 void
 token_cache_add (TokenCache *c, const char *token_hash, const char *node, guint64 generation, gint64 now_usec)
 {
-  g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&c->lock);
+  G_GNUC_UNUSED g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&c->lock);
   Entry *e = g_hash_table_lookup (c->entries, token_hash);
 
   if (generation != c->generation)
@@ -109,7 +109,7 @@ token_cache_add (TokenCache *c, const char *token_hash, const char *node, guint6
 void
 token_cache_forget_node (TokenCache *c, const char *node)
 {
-  g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&c->lock);
+  G_GNUC_UNUSED g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&c->lock);
   GList *l = c->order.head;
 
   c->generation++;
@@ -125,7 +125,7 @@ token_cache_forget_node (TokenCache *c, const char *node)
 guint
 token_cache_size (TokenCache *c)
 {
-  g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&c->lock);
+  G_GNUC_UNUSED g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&c->lock);
   return g_hash_table_size (c->entries);
 }
 

@@ -67,7 +67,7 @@ expire (TokenMissCache *c, gint64 now)
 gboolean
 token_miss_cache_contains (TokenMissCache *c, const char *hash, gint64 now_usec)
 {
-  g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&c->lock);
+  G_GNUC_UNUSED g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&c->lock);
   expire (c, now_usec);
   return g_hash_table_contains (c->entries, hash);
 }
@@ -75,7 +75,7 @@ token_miss_cache_contains (TokenMissCache *c, const char *hash, gint64 now_usec)
 void
 token_miss_cache_add (TokenMissCache *c, const char *hash, gint64 now_usec)
 {
-  g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&c->lock);
+  G_GNUC_UNUSED g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&c->lock);
   expire (c, now_usec);
   GList *old = g_hash_table_lookup (c->entries, hash);
   if (old != NULL)
@@ -92,7 +92,7 @@ token_miss_cache_add (TokenMissCache *c, const char *hash, gint64 now_usec)
 void
 token_miss_cache_forget (TokenMissCache *c, const char *hash)
 {
-  g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&c->lock);
+  G_GNUC_UNUSED g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&c->lock);
   GList *link = g_hash_table_lookup (c->entries, hash);
   if (link != NULL)
     remove_link (c, link);
@@ -101,6 +101,6 @@ token_miss_cache_forget (TokenMissCache *c, const char *hash)
 guint
 token_miss_cache_size (TokenMissCache *c)
 {
-  g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&c->lock);
+  G_GNUC_UNUSED g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&c->lock);
   return g_queue_get_length (&c->order);
 }

@@ -171,6 +171,7 @@ test_runtime_fields (void)
   g_hash_table_insert (web->labels, g_strdup ("b"), g_strdup ("2"));
   g_autofree char *hash2 = NULL;
   g_autofree char *body2 = body_of (p, "web", &hash2);
+  g_assert_nonnull (body2);
   g_assert_cmpstr (hash, !=, hash2);
 }
 

@@ -57,6 +57,7 @@ test_budget (void)
   g_assert_cmpint (rollout_monitor_usec (p), ==, 2 * SEC);
   CaraService *plain;
   g_autoptr (CaraProject) q = project_with (&plain, FALSE);
+  g_assert_nonnull (q);
   g_assert_cmpint (rollout_healthcheck_budget_usec (plain), ==, 0);
 }
 
