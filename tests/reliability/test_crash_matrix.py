@@ -101,9 +101,18 @@ def check_converged(c, node, expected, timeout=240):
     return ids, time.monotonic() - t0
 
 
+class Report(list):
+    """The phases' figures, each printed as soon as it is known."""
+
+    def append(self, line):
+        super().append(line)
+        if isinstance(line, str):
+            print(line, flush=True)
+
+
 def main():
     fx.ensure_dockerd()
-    report = []
+    report = Report()
     with AgentCluster(server_env={"NODE_HEARTBEAT_TIMEOUT": "30s"}) as c:
         a = c.agent("n1")
         node = a.node
@@ -176,9 +185,6 @@ def main():
 
         total = len(containers(["cara.node=" + node]))
         assert total == len(expected), (total, len(expected))
-        for line in report:
-            if isinstance(line, str):
-                print(line)
         for d in (c.server, a):
             for bad in ("AddressSanitizer", "runtime error", "CRITICAL", "critical:"):
                 assert bad not in d.log(), "%s log has %s" % (d.name, bad)
