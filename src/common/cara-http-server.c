@@ -713,6 +713,24 @@ cara_http_respond_json_text (CaraHttpRequest *r, guint status, char *json_text)
   cara_http_respond_mhd (r, status, resp);
 }
 
+static void
+bytes_unref (void *cls)
+{
+  g_bytes_unref (cls);
+}
+
+void
+cara_http_respond_bytes (CaraHttpRequest *r, guint status, const char *content_type, GBytes *body)
+{
+  gsize len = 0;
+  const void *data = g_bytes_get_data (body, &len);
+  struct MHD_Response *resp = MHD_create_response_from_buffer_with_free_callback_cls (
+      len, (void *) data, bytes_unref, g_bytes_ref (body));
+  if (content_type)
+    MHD_add_response_header (resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+  cara_http_respond_mhd (r, status, resp);
+}
+
 typedef struct {
   guint n, i;
   gsize off; /* into piece i */

@@ -132,6 +132,8 @@ void cara_http_respond_text (CaraHttpRequest *r, guint status, const char *conte
 /* A body of @n_pieces pieces sent one after the other as the client reads them, never copied
  * into one buffer (e.g. a list spliced from stored texts).  @piece returns the @i-th; @destroy
  * frees @data once the response is done with it. */
+/* @body is sent as it is, without a copy (a reference is held until it is sent). */
+void cara_http_respond_bytes (CaraHttpRequest *r, guint status, const char *content_type, GBytes *body);
 typedef const char *(*CaraHttpPieceFunc) (gpointer data, guint i, gsize *ret_len);
 void cara_http_respond_pieces (CaraHttpRequest *r, guint status, const char *content_type, guint n_pieces,
                                CaraHttpPieceFunc piece, gpointer data, GDestroyNotify destroy);

@@ -20,6 +20,7 @@
 #include "server-auth.h"
 #include "server-config.h"
 #include "heartbeat-batch.h"
+#include "list-cache.h"
 #include "server-events.h"
 #include "server-metrics.h"
 #include "store.h"
@@ -308,6 +309,7 @@ main (int argc, char **argv)
 
   cara_http_server_stop (http);
   heartbeat_batch_stop ();
+  list_cache_clear ();
   store_thread_disconnect ();
   g_main_loop_unref (s.loop);
   g_free (s.listen_desc);

@@ -7,7 +7,7 @@
 #include "cara-model.h"
 
 static CaraMetrics *metrics;
-static CaraMetricFamily *requests, *durations, *scheduling, *decisions, *nodes, *projects;
+static CaraMetricFamily *requests, *durations, *scheduling, *decisions, *nodes, *projects, *list_cache;
 
 void
 server_metrics_init (void)
@@ -31,6 +31,19 @@ server_metrics_init (void)
                                     (const char *[]) { "result", NULL });
   cara_metric_touch (decisions, "scheduled");
   cara_metric_touch (decisions, "unschedulable");
+  list_cache = cara_metrics_counter (metrics, "cara_project_list_cache_total",
+                                     "Whole project lists answered from the list kept in memory (hit) or read "
+                                     "from the database (miss).",
+                                     (const char *[]) { "result", NULL });
+  cara_metric_touch (list_cache, "hit");
+  cara_metric_touch (list_cache, "miss");
+}
+
+void
+server_metrics_list_cache (gboolean hit)
+{
+  if (metrics != NULL)
+    cara_metric_add (list_cache, 1, hit ? "hit" : "miss");
 }
 
 CaraMetrics *

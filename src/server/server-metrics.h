@@ -22,6 +22,8 @@ void server_metrics_observe_request (const char *method, const char *route, guin
 void server_metrics_scheduling_pass (double seconds);
 /* cara_scheduler_decisions_total{result}: @result "scheduled" or "unschedulable". */
 void server_metrics_scheduler_decisions (const char *result, guint n);
+/* cara_project_list_cache_total{result}: a whole project list sent from memory (hit) or not. */
+void server_metrics_list_cache (gboolean hit);
 /* cara_nodes{state}, cara_projects{phase}: counts indexed by CaraNodeState / CaraProjectPhase. */
 void server_metrics_set_counts (const guint *node_states, guint n_node_states, const guint *phases, guint n_phases);
 /* No counts (this replica stopped being the leader). */

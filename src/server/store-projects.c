@@ -98,7 +98,7 @@ store_get_project (const char *name, CaraProject **ret, GError **error)
   "WHERE ($1::text IS NULL OR node_ref = $1) AND ($2::text[] IS NULL OR phase = ANY ($2)) ORDER BY name"
 
 struct _StoreTextList {
-  PGresult *result;   /* name, object */
+  PGresult *result;   /* name, object, the newest Project change */
   guint n;            /* rows returned (one more than asked shows that more follow) */
   char **encoded;     /* for rows last written before objects were stored: their text */
   gboolean more;
@@ -137,6 +137,29 @@ store_text_list_next_after (StoreTextList *l)
   return l->more && l->n > 0 ? PQgetvalue (l->result, (int) l->n - 1, 0) : NULL;
 }
 
+gint64
+store_text_list_stamp (StoreTextList *l)
+{
+  if (PQntuples (l->result) == 0 || PQgetisnull (l->result, 0, 2))
+    return 0;
+  return g_ascii_strtoll (PQgetvalue (l->result, 0, 2), NULL, 10);
+}
+
+/* Events commit in resourceVersion order (cara_next_rv) and every write of a project row adds its
+ * event in the same transaction, so the newest Project event names the newest project change; the
+ * events kept are trimmed from the oldest, never the newest. */
+#define PROJECT_STAMP_SQL "SELECT max(rv) FROM events WHERE kind = 'Project'"
+
+gboolean
+store_project_change_stamp (gint64 *ret, GError **error)
+{
+  g_autoptr (PGresult) r = store_exec_once (PROJECT_STAMP_SQL, 0, NULL, error);
+  if (r == NULL)
+    return FALSE;
+  *ret = PQgetisnull (r, 0, 0) ? 0 : g_ascii_strtoll (PQgetvalue (r, 0, 0), NULL, 10);
+  return TRUE;
+}
+
 StoreTextList *
 store_list_project_texts (const StoreProjectFilter *filter, GError **error)
 {
@@ -146,7 +169,8 @@ store_list_project_texts (const StoreProjectFilter *filter, GError **error)
   g_autoptr (StoreTextList) l = g_new0 (StoreTextList, 1);
 
   /* Only the stored texts travel: the columns would double what PostgreSQL sends. */
-  l->result = store_exec_once ("SELECT name, object FROM projects "
+  /* One statement, one snapshot: the stamp is that of the rows returned. */
+  l->result = store_exec_once ("SELECT name, object, (" PROJECT_STAMP_SQL ") FROM projects "
                                "WHERE ($1::text IS NULL OR node_ref = $1) AND ($2::text[] IS NULL OR phase = ANY ($2)) "
                                "AND ($3::text IS NULL OR name > $3) ORDER BY name LIMIT $4::bigint", 4, p, error);
   if (l->result == NULL)

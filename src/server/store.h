@@ -114,8 +114,14 @@ guint store_text_list_length (StoreTextList *l);
 const char *store_text_list_get (StoreTextList *l, guint i, gsize *ret_len);
 /* With a limit: the last name returned when more projects follow it, else NULL. */
 const char *store_text_list_next_after (StoreTextList *l);
+/* The newest project change the list reflects (as store_project_change_stamp; 0: unknown). */
+gint64 store_text_list_stamp (StoreTextList *l);
 void store_text_list_free (StoreTextList *l);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (StoreTextList, store_text_list_free)
+
+/* The resourceVersion of the newest project change (create, update, delete) the database holds, 0
+ * when no Project event is kept: while it stays the same, every list of projects is the same. */
+gboolean store_project_change_stamp (gint64 *ret, GError **error);
 
 typedef gboolean (*StoreProjectMutateFunc) (CaraProject *project, gpointer user_data, GError **error);
 /* As store_update_node.  Status updates (controllers, agents) go through here too. */

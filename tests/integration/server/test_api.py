@@ -496,6 +496,46 @@ class T:
         items = [i for i in self.expect("GET", "/api/v1/projects", None, 200)["items"] if i["metadata"]["name"] == "listed"]
         assert items == [one], (items, one)
 
+    def test_list_cache(self):
+        """The whole list is kept in memory between changes; a change made through another replica
+        (its own server on the same database) shows in the next list at once."""
+        def hits():
+            status, _, text = self.srv.request("GET", "/metrics")
+            assert status == 200, status
+            for line in text.decode().splitlines():
+                if line.startswith('cara_project_list_cache_total{result="hit"}'):
+                    return float(line.split()[-1])
+            raise AssertionError("no cara_project_list_cache_total hit series")
+
+        def names():
+            return {i["metadata"]["name"]: i for i in self.expect("GET", "/api/v1/projects", None, 200)["items"]}
+
+        first = names()
+        h0 = hits()
+        again = names()
+        assert again == first and hits() == h0 + 1, "an unchanged list was not sent from memory"
+        with CaraServer(database_url=self.db) as other:
+            def via_other(method, path, body, status):
+                got, _, data = other.request(method, path, body)
+                assert got == status, (method, path, got, data)
+                return json.loads(data) if data else None
+            via_other("POST", "/api/v1/projects", project_body("cached-one"), 201)
+            now = names()
+            assert "cached-one" in now and set(now) == set(first) | {"cached-one"}, sorted(now)
+            # (the scheduler may place it between the two reads: compare what it cannot change)
+            assert now["cached-one"]["spec"] == self.expect("GET", "/api/v1/projects/cached-one", None, 200)["spec"]
+            one = via_other("GET", "/api/v1/projects/cached-one", None, 200)
+            one["metadata"]["labels"] = {"tier": "cached"}
+            via_other("PUT", "/api/v1/projects/cached-one", one, 200)
+            assert names()["cached-one"]["metadata"]["labels"] == {"tier": "cached"}
+            via_other("DELETE", "/api/v1/projects/cached-one?force=true", None, 204)
+            assert "cached-one" not in names()
+        # Filtered and paged lists are never served from the kept whole list.
+        h1 = hits()
+        self.expect("GET", "/api/v1/projects?limit=1", None, 200)
+        self.expect("GET", "/api/v1/projects?phase=Pending", None, 200)
+        assert hits() == h1
+
 
 def main():
     with postgres() as pg:
@@ -507,10 +547,11 @@ def main():
                 def psql(self, sql):
                     return pg.psql(sql, db=dbname)
             t = T(srv, PgDb())
+            t.db = db
             order = ["test_health_version", "test_404_405_head", "test_node_crud", "test_node_update", "test_heartbeat",
                      "test_node_delete", "test_project_create", "test_bad_bodies", "test_unknown_fields", "test_project_list",
                      "test_project_update", "test_failed_retry", "test_status_patch", "test_project_delete", "test_streams_do_not_hold_workers",
-                     "test_events", "test_list_after_controllers"]
+                     "test_events", "test_list_after_controllers", "test_list_cache"]
             failed = 0
             for name in order:
                 try:
