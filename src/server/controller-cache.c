@@ -25,6 +25,7 @@ controller_cache_new (void)
   c->placed = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) cache_placed_free);
   c->expiring = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   c->phase_of = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  c->pending = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) cara_project_free);
   return c;
 }
 
@@ -37,6 +38,7 @@ controller_cache_free (ControllerCache *c)
   g_hash_table_unref (c->placed);
   g_hash_table_unref (c->expiring);
   g_hash_table_unref (c->phase_of);
+  g_hash_table_unref (c->pending);
   g_free (c);
 }
 
@@ -47,6 +49,7 @@ controller_cache_clear (ControllerCache *c)
   g_hash_table_remove_all (c->placed);
   g_hash_table_remove_all (c->expiring);
   g_hash_table_remove_all (c->phase_of);
+  g_hash_table_remove_all (c->pending);
   memset (c->node_states, 0, sizeof c->node_states);
   memset (c->phases, 0, sizeof c->phases);
   c->n_marked = 0;
@@ -130,6 +133,10 @@ controller_cache_set_project (ControllerCache *c, const CaraProject *p)
     g_hash_table_add (c->expiring, g_strdup (name));
   else
     g_hash_table_remove (c->expiring, name);
+  if (p->status.phase == CARA_PROJECT_PHASE_PENDING)
+    g_hash_table_replace (c->pending, g_strdup (name), cara_project_copy (p));
+  else
+    g_hash_table_remove (c->pending, name);
 
   if (holds)
     {
@@ -166,6 +173,7 @@ controller_cache_remove_project (ControllerCache *c, const char *name)
 
   count_phase (c, name, -1);
   g_hash_table_remove (c->expiring, name);
+  g_hash_table_remove (c->pending, name);
   if (old == NULL)
     return FALSE;
   c->n_marked -= old->marked;

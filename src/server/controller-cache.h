@@ -3,8 +3,10 @@
 
 /* What the controller leader keeps in memory (an informer): every node, and for every project
  * placed on a node its requests, kept current from the events table and rebuilt from full lists
- * at leadership start and on each resync.  The scheduler reads nodes and usage from here, so a
- * scheduling pass costs one query (the Pending projects) and not a scan of the cluster; and the
+ * at leadership start and on each resync.  The scheduler reads the Pending projects, nodes and
+ * usage from here, so a scheduling pass reads nothing from the database (its writes are checked
+ * against the resourceVersions it saw, so a copy a little behind costs a retry, never a wrong
+ * placement); and the
  * manager routes each event by its content (only Pending projects wake the scheduler, only
  * Terminated ones termination, ...). */
 
@@ -25,6 +27,7 @@ typedef struct {
   GHashTable *nodes;    /* name -> CaraNode* */
   GHashTable *placed;   /* project name -> CachePlaced*: Scheduled/Running/Terminating with a node */
   GHashTable *expiring; /* project names that have spec.expireAt */
+  GHashTable *pending;  /* project name -> CaraProject* (a copy): the Pending ones, what the scheduler places */
   guint n_marked;       /* placed projects with a clock running */
   gint64 last_rv;       /* events up to this one are applied */
   /* What the metrics count (cara_nodes, cara_projects): every project's phase, and the counts

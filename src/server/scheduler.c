@@ -25,11 +25,27 @@
 /* An Unschedulable message is refreshed at most this often. */
 #define UNSCHEDULABLE_REFRESH_USEC (10 * G_USEC_PER_SEC)
 
-static const char *const pending_phases[] = { "Pending", NULL };
-
-/* Puts the decision into @p (in memory); FALSE when that changes nothing (an Unschedulable
- * condition that already says the same: no write, no event, no loop). */
+/* FALSE when the decision changes nothing: an Unschedulable condition that already says the same
+ * (no write, no event, no loop). */
 static gboolean
+decision_changes (const CaraProject *p, const char *node, const char *reason)
+{
+  if (node != NULL)
+    return TRUE;
+  CaraCondition *c = cara_conditions_find (p->status.conditions, "Scheduled");
+  if (c == NULL || g_strcmp0 (c->status, "False") != 0 || g_strcmp0 (c->reason, "Unschedulable") != 0)
+    return TRUE;
+  /* lastHeartbeatTime is when the condition was last restated; lastTransitionTime stays at the
+   * first time it became Unschedulable. */
+  gint64 age = g_get_real_time () - controller_time_usec (c->last_heartbeat_time ? c->last_heartbeat_time
+                                                                                : c->last_transition_time);
+  /* Same words, or said very recently: node counts change with every node event, and rewriting
+   * every Pending project each time would be a write storm. */
+  return g_strcmp0 (c->message, reason) != 0 && age >= UNSCHEDULABLE_REFRESH_USEC;
+}
+
+/* Puts the decision into @p (in memory). */
+static void
 apply_decision (CaraProject *p, const char *node, const char *reason)
 {
   CaraCondition *c;
@@ -41,24 +57,11 @@ apply_decision (CaraProject *p, const char *node, const char *reason)
       g_free (p->status.node_ref);
       p->status.node_ref = g_strdup (node);
       cara_conditions_upsert (p->status.conditions, cara_condition_new ("Scheduled", "True", "Scheduled", msg));
-      return TRUE;
-    }
-  c = cara_conditions_find (p->status.conditions, "Scheduled");
-  if (c != NULL && g_strcmp0 (c->status, "False") == 0 && g_strcmp0 (c->reason, "Unschedulable") == 0)
-    {
-      /* lastHeartbeatTime is when the condition was last restated; lastTransitionTime stays
-       * at the first time it became Unschedulable. */
-      gint64 age = g_get_real_time () - controller_time_usec (c->last_heartbeat_time ? c->last_heartbeat_time
-                                                                                    : c->last_transition_time);
-      /* Same words, or said very recently: node counts change with every node event, and
-       * rewriting every Pending project each time would be a write storm. */
-      if (g_strcmp0 (c->message, reason) == 0 || age < UNSCHEDULABLE_REFRESH_USEC)
-        return FALSE;
+      return;
     }
   c = cara_condition_new ("Scheduled", "False", "Unschedulable", reason);
   c->last_heartbeat_time = g_date_time_new_now_utc ();
   cara_conditions_upsert (p->status.conditions, c);
-  return TRUE;
 }
 
 static gint
@@ -81,8 +84,9 @@ node_name_cmp (gconstpointer a, gconstpointer b)
 static gboolean
 scheduler_reconcile (ControllerContext *ctx, const char *key, gint64 *ret_requeue_after, GError **error)
 {
-  StoreProjectFilter pending_filter = { .phases = pending_phases };
-  g_autoptr (GPtrArray) pending = NULL;
+  /* Borrowed from the cache: a project is copied only when a decision about it is to be written
+   * (and once written, the cache's own entry goes; the pass never looks back at it). */
+  g_autoptr (GPtrArray) pending = g_ptr_array_new ();
   g_autoptr (GPtrArray) nodes = g_ptr_array_new ();
   g_autoptr (GHashTable) index = g_hash_table_new (g_str_hash, g_str_equal);
   g_autofree SchedNode *sn = NULL;
@@ -91,8 +95,9 @@ scheduler_reconcile (ControllerContext *ctx, const char *key, gint64 *ret_requeu
   GHashTableIter it;
   gpointer k, v;
 
-  if (!store_list_projects (&pending_filter, &pending, NULL, error))
-    return FALSE;
+  g_hash_table_iter_init (&it, ctx->cache->pending);
+  while (g_hash_table_iter_next (&it, NULL, &v))
+    g_ptr_array_add (pending, v);
   if (pending->len == 0)
     return TRUE;
   g_ptr_array_sort (pending, created_cmp);
@@ -136,7 +141,7 @@ scheduler_reconcile (ControllerContext *ctx, const char *key, gint64 *ret_requeu
   for (start = 0; start < pending->len && start < PASS_LIMIT && !controller_stopping (ctx); start += WRITE_BATCH)
     {
       guint end = MIN (MIN (pending->len, PASS_LIMIT), start + WRITE_BATCH);
-      g_autoptr (GPtrArray) batch = g_ptr_array_new ();
+      g_autoptr (GPtrArray) batch = g_ptr_array_new_with_free_func ((GDestroyNotify) cara_project_free);
       g_autoptr (GPtrArray) expected = g_ptr_array_new_with_free_func (g_free);
       g_autoptr (GArray) picks = g_array_new (FALSE, FALSE, sizeof (gint));
       g_autoptr (GArray) reqs = g_array_new (FALSE, FALSE, sizeof (SchedRequest));
@@ -146,16 +151,20 @@ scheduler_reconcile (ControllerContext *ctx, const char *key, gint64 *ret_requeu
 
       for (guint i = start; i < end; i++)
         {
-          CaraProject *p = pending->pdata[i];
+          const CaraProject *seen = pending->pdata[i];
           g_autofree char *reason = NULL;
-          g_autofree char *rv = g_strdup (p->metadata.resource_version);
           SchedRequest req;
           gint pick;
 
-          sched_request_from_project (p, &req);
+          sched_request_from_project (seen, &req);
           pick = scheduler_decide (&req, sn, nodes->len, &reason);
-          if (!apply_decision (p, pick >= 0 ? sn[pick].name : NULL, reason))
+          if (!decision_changes (seen, pick >= 0 ? sn[pick].name : NULL, reason))
             continue;
+          /* A copy: the decision goes into it before it is written, and the write may be refused. */
+          CaraProject *p = cara_project_copy (seen);
+          g_autofree char *rv = g_strdup (p->metadata.resource_version);
+          apply_decision (p, pick >= 0 ? sn[pick].name : NULL, reason);
+          sched_request_from_project (p, &req);
           /* Counted at once so the next decision of this batch sees it; undone if not written. */
           if (pick >= 0)
             {
@@ -198,10 +207,10 @@ scheduler_reconcile (ControllerContext *ctx, const char *key, gint64 *ret_requeu
                 }
               continue;
             }
+          /* Counted now, not when our own event comes back: the next pass may start first. */
+          controller_cache_set_project (ctx->cache, p);
           if (pick >= 0)
             {
-              /* Counted now, not when our own event comes back: the next pass may start first. */
-              controller_cache_set_project (ctx->cache, p);
               n_scheduled++;
               cara_log_project (G_LOG_LEVEL_INFO, p->metadata.name, "Scheduled project %s to node %s",
                                 p->metadata.name, sn[pick].name);

@@ -43,6 +43,32 @@ test_placed (void)
   g_assert_false (controller_cache_remove_project (c, "a"));
 }
 
+/* The scheduler's Pending projects: copies, following each project's phase. */
+static void
+test_pending (void)
+{
+  g_autoptr (ControllerCache) c = controller_cache_new ();
+  g_autoptr (CaraProject) a = project ("a", CARA_PROJECT_PHASE_PENDING, NULL, "100m");
+  g_autoptr (CaraProject) b = project ("b", CARA_PROJECT_PHASE_PENDING, NULL, "100m");
+  g_autoptr (CaraProject) a_placed = project ("a", CARA_PROJECT_PHASE_SCHEDULED, "n1", "100m");
+
+  controller_cache_set_project (c, a);
+  controller_cache_set_project (c, b);
+  g_assert_cmpuint (g_hash_table_size (c->pending), ==, 2);
+  CaraProject *kept = g_hash_table_lookup (c->pending, "a");
+  g_assert_true (kept != a);
+  g_assert_cmpstr (kept->metadata.name, ==, "a");
+  g_assert_cmpuint (kept->spec.services->len, ==, 1);
+  controller_cache_set_project (c, a_placed);
+  g_assert_false (g_hash_table_contains (c->pending, "a"));
+  controller_cache_set_project (c, a); /* back to Pending (its node was lost) */
+  g_assert_true (g_hash_table_contains (c->pending, "a"));
+  controller_cache_remove_project (c, "a");
+  g_assert_false (g_hash_table_contains (c->pending, "a"));
+  controller_cache_clear (c);
+  g_assert_cmpuint (g_hash_table_size (c->pending), ==, 0);
+}
+
 static void
 test_marked_and_expiring (void)
 {
@@ -140,6 +166,7 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/controller-cache/placed", test_placed);
+  g_test_add_func ("/controller-cache/pending", test_pending);
   g_test_add_func ("/controller-cache/marked-and-expiring", test_marked_and_expiring);
   g_test_add_func ("/controller-cache/nodes", test_nodes);
   g_test_add_func ("/controller-cache/counts", test_counts);
