@@ -86,7 +86,7 @@ conv_map_resources (Conv *c, JsonObject *svc, const char *path, JsonObject *out)
           g_autofree char *pp = conv_join (dp, "replicas");
           gint64 r;
           if (conv_want_int (c, m, pp, &r) && r != 1)
-            ctl_compose_error (c->diag, pp, _("%" G_GINT64_FORMAT " replicas are not supported: a service runs one container"), r);
+            ctl_compose_error (c->diag, pp, _("%lld replicas are not supported: a service runs one container"), (long long) r);
         }
       if ((m = json_object_get_member (d, "mode")) != NULL)
         {

@@ -240,7 +240,7 @@ conv_map_service (Conv *c, const char *name, JsonObject *svc, const char *path)
     {
       gint64 n;
       if (conv_want_int (c, m, kp, &n) && n != 1)
-        ctl_compose_error (c->diag, kp, _("%" G_GINT64_FORMAT " replicas are not supported: a service runs one container"), n);
+        ctl_compose_error (c->diag, kp, _("%lld replicas are not supported: a service runs one container"), (long long) n);
     }
   if ((m = KEY ("networks")) != NULL && !JSON_NODE_HOLDS_NULL (m))
     {

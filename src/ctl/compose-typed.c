@@ -195,6 +195,6 @@ conv_add_seconds (Conv *c, JsonObject *from, const char *key, const char *path, 
       return;
     }
   if (rounded)
-    ctl_compose_warn (c->diag, kp, _("%s rounded up to %" G_GINT64_FORMAT "s (whole seconds here)"), s, secs);
+    ctl_compose_warn (c->diag, kp, _("%s rounded up to %llds (whole seconds here)"), s, (long long) secs);
   json_object_set_int_member (out, out_key, secs);
 }

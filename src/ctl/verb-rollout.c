@@ -123,14 +123,14 @@ rollout_status (Ctl *ctl, CtlArgs *args, const char *name, GError **error)
           && g_str_equal (ctl_str (ready, "status"), "True"))
         {
           if (!ctl->quiet)
-            printf (_("project/%s successfully rolled out (generation %" G_GINT64_FORMAT ")\n"), name, gen);
+            printf (_("project/%s successfully rolled out (generation %lld)\n"), name, (long long) gen);
           return 0;
         }
       if (g_get_monotonic_time () > deadline)
         {
           g_set_error (error, CARA_ERROR, CARA_ERROR_FAILED,
-                       _("project/%s: not rolled out in time (generation %" G_GINT64_FORMAT ", observed %" G_GINT64_FORMAT
-                         ", phase %s)"), name, gen, observed, *phase ? phase : "-");
+                       _("project/%s: not rolled out in time (generation %lld, observed %lld, phase %s)"), name,
+                       (long long) gen, (long long) observed, *phase ? phase : "-");
           return -1;
         }
       g_usleep (POLL_USEC);
@@ -182,10 +182,10 @@ rollout_undo (Ctl *ctl, CtlArgs *args, const char *name, GError **error)
     return -1;
   gint64 gen = ctl_int (ctl_obj (json_node_get_object (node), "metadata"), "generation");
   if (!ctl->quiet && rev)
-    printf (_("project/%s rolled back to revision %" G_GINT64_FORMAT " (generation %" G_GINT64_FORMAT ")\n"), name,
-            rev, gen);
+    printf (_("project/%s rolled back to revision %lld (generation %lld)\n"), name, (long long) rev,
+            (long long) gen);
   else if (!ctl->quiet)
-    printf (_("project/%s rolled back (generation %" G_GINT64_FORMAT ")\n"), name, gen);
+    printf (_("project/%s rolled back (generation %lld)\n"), name, (long long) gen);
   return 0;
 }
 

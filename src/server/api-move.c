@@ -23,7 +23,6 @@
 #define QUEUE_LIMIT (1024 * 1024)
 #define PROGRESS_USEC G_USEC_PER_SEC
 #define ANSWER_TIMEOUT_USEC (15 * G_USEC_PER_SEC)
-#define ERROR_BODY_LIMIT (64 * 1024)
 
 static gboolean
 query_true (CaraHttpRequest *req, const char *key)
@@ -196,15 +195,10 @@ relay_write (char *data, size_t size, size_t n, void *user_data)
   size_t len = size * n;
   if (!r->ok)
     {
-      if (r->err_body->len < ERROR_BODY_LIMIT)
-        g_byte_array_append (r->err_body, (const guint8 *) data, (guint) MIN (len, ERROR_BODY_LIMIT));
+      api_streams_keep_error_body (r->err_body, data, len);
       return len;
     }
-  g_mutex_lock (&r->lock);
-  while (r->stream == NULL && !g_atomic_int_get (&r->cancelled))
-    g_cond_wait (&r->cond, &r->lock);
-  g_mutex_unlock (&r->lock);
-  if (g_atomic_int_get (&r->cancelled))
+  if (!api_streams_wait_answered (&r->lock, &r->cond, &r->stream, &r->cancelled))
     return 0;
   /* Back-pressure: while the receiver lags, stop reading from the sender. */
   while (cara_http_stream_get_queued (r->stream) > QUEUE_LIMIT && cara_http_stream_is_open (r->stream)

@@ -307,6 +307,23 @@ leg_emit (LogLeg *l, const char *data, gsize len)
   return TRUE;
 }
 
+void
+api_streams_keep_error_body (GByteArray *err_body, const char *data, size_t len)
+{
+  if (err_body->len < ERROR_BODY_LIMIT)
+    g_byte_array_append (err_body, (const guint8 *) data, (guint) MIN (len, ERROR_BODY_LIMIT - err_body->len));
+}
+
+gboolean
+api_streams_wait_answered (GMutex *lock, GCond *cond, CaraHttpStream *const *stream, gint *cancelled)
+{
+  g_mutex_lock (lock);
+  while (*stream == NULL && !g_atomic_int_get (cancelled))
+    g_cond_wait (cond, lock);
+  g_mutex_unlock (lock);
+  return !g_atomic_int_get (cancelled);
+}
+
 static size_t
 leg_write (char *data, size_t size, size_t n, void *user_data)
 {
@@ -315,16 +332,11 @@ leg_write (char *data, size_t size, size_t n, void *user_data)
   size_t len = size * n;
   if (!l->ok)
     {
-      if (l->err_body->len < ERROR_BODY_LIMIT)
-        g_byte_array_append (l->err_body, (const guint8 *) data, (guint) MIN (len, ERROR_BODY_LIMIT));
+      api_streams_keep_error_body (l->err_body, data, len);
       return len;
     }
   /* Wait until the handler has answered 200 (or given up). */
-  g_mutex_lock (&r->lock);
-  while (r->stream == NULL && !g_atomic_int_get (&r->cancelled))
-    g_cond_wait (&r->cond, &r->lock);
-  g_mutex_unlock (&r->lock);
-  if (g_atomic_int_get (&r->cancelled))
+  if (!api_streams_wait_answered (&r->lock, &r->cond, &r->stream, &r->cancelled))
     return 0;
   return leg_emit (l, data, len) ? len : 0;
 }

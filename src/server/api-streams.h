@@ -25,6 +25,13 @@ void api_streams_relay_websocket (CaraHttpRequest *req, const char *key, const c
 /* For other relays to agents (metrics): "http(s)://ip:port" of @node's agent (NULL when it has no
  * address), and the CA file to verify it with (NULL: the system's). */
 char *api_streams_agent_url (const CaraNode *node);
+
+/* For the libcurl write callbacks of the relays: keeps at most the first 64 KiB of an agent's
+ * refusal (its problem+json, passed on to the client). */
+void api_streams_keep_error_body (GByteArray *err_body, const char *data, size_t len);
+/* Waits until the handler has answered the client (*@stream set) or the relay is cancelled;
+ * FALSE when cancelled. */
+gboolean api_streams_wait_answered (GMutex *lock, GCond *cond, CaraHttpStream *const *stream, gint *cancelled);
 /* What those settings say, for the other callers of agents (moves with data): "http" or "https",
  * and the CA file (NULL: the system's). */
 const char *api_streams_agent_scheme (void);

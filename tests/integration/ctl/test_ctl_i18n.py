@@ -32,6 +32,19 @@ def main():
                            capture_output=True, text=True)
     check(stats.returncode == 0 and "untranslated" not in stats.stderr and "fuzzy" not in stats.stderr,
           "zh_TW.po is complete", stats.stderr)
+    # ... and holds every message the sources have now (a template made afresh from POTFILES, so a
+    # new message nobody ran `ninja caravanserai-update-po` for is caught here).
+    with open(os.path.join(SOURCE, "po", "POTFILES")) as f:
+        files = [line.strip() for line in f if line.strip() and not line.startswith("#")]
+    with tempfile.TemporaryDirectory() as tmp:
+        pot = os.path.join(tmp, "fresh.pot")
+        x = subprocess.run(["xgettext", "--from-code=UTF-8", "--language=C", "--keyword=_", "--keyword=N_",
+                            "--keyword=ngettext:1,2", "-o", pot] + files, cwd=SOURCE, capture_output=True, text=True)
+        check(x.returncode == 0, "xgettext over po/POTFILES", x.stderr)
+        cmp = subprocess.run(["msgcmp", "--use-untranslated", os.path.join(SOURCE, "po", "zh_TW.po"), pot],
+                             capture_output=True, text=True)
+        check(cmp.returncode == 0, "zh_TW.po has every message of the sources (run ninja caravanserai-pot "
+              "caravanserai-update-po and translate)", cmp.stderr[-3000:])
     with Ctl("http://127.0.0.1:1") as ctl:
         # English by default
         r = ctl.expect(2, "frobnicate")
