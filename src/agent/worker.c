@@ -453,6 +453,12 @@ agent_worker_update (AgentWorker *w, CaraProject *p)
   Entry *e = entry_get_locked (w, p->metadata.name);
   /* Our own status report coming back: Docker already is as the project wants. */
   gboolean echo = status_echo (e->desired, p, e->reported);
+  /* Removed and reported Terminated already: a later change of the Terminating object (the
+   * server's conditions, its own Terminated) asks for nothing more (a Terminating project never
+   * runs again). */
+  if (e->torn_down && e->reported == CARA_PROJECT_PHASE_TERMINATED &&
+      (p->status.phase == CARA_PROJECT_PHASE_TERMINATING || p->status.phase == CARA_PROJECT_PHASE_TERMINATED))
+    echo = TRUE;
   cara_project_free (e->desired);
   e->desired = p;
   if (!echo)
