@@ -69,13 +69,20 @@ cara_byte_pipe_write (CaraBytePipe *p, const void *data, gsize len)
   return TRUE;
 }
 
+/* Either end's close wakes the other end, whichever way it waits. */
+static void
+close_end (CaraBytePipe *p, gboolean *closed)
+{
+  g_mutex_lock (&p->lock);
+  *closed = TRUE;
+  g_cond_broadcast (&p->cond);
+  g_mutex_unlock (&p->lock);
+}
+
 void
 cara_byte_pipe_close_write (CaraBytePipe *p)
 {
-  g_mutex_lock (&p->lock);
-  p->write_closed = TRUE;
-  g_cond_broadcast (&p->cond);
-  g_mutex_unlock (&p->lock);
+  close_end (p, &p->write_closed);
 }
 
 gsize
@@ -102,8 +109,5 @@ cara_byte_pipe_read (CaraBytePipe *p, void *buf, gsize max)
 void
 cara_byte_pipe_close_read (CaraBytePipe *p)
 {
-  g_mutex_lock (&p->lock);
-  p->read_closed = TRUE;
-  g_cond_broadcast (&p->cond);
-  g_mutex_unlock (&p->lock);
+  close_end (p, &p->read_closed);
 }
