@@ -142,7 +142,13 @@ def references(srv):
     # deleting a Secret in use: 409 naming the projects
     problem = check(srv, "DELETE", "/api/v1/secrets/db", 409)
     assert "p1, p2" in problem["detail"], problem
-    # a changed Secret gives its projects a new resourceVersion (their agents roll them)
+    # a changed Secret gives its projects a new resourceVersion (their agents roll them); the
+    # scheduler's Unschedulable condition is written first, so it cannot move the figure meanwhile
+    def unschedulable(name):
+        conds = check(srv, "GET", "/api/v1/projects/" + name, 200)["status"].get("conditions") or []
+        return any(c.get("type") == "Scheduled" and c.get("reason") == "Unschedulable" for c in conds)
+    for name in ("p1", "p2"):
+        wait_until(lambda: unschedulable(name), timeout=20, what=name + " Unschedulable")
     before = check(srv, "GET", "/api/v1/projects/p1", 200)["metadata"]["resourceVersion"]
     # the same values again: nothing written, nothing rolled
     srv_rv = check(srv, "GET", "/api/v1/secrets/db", 200)["metadata"]["resourceVersion"]
