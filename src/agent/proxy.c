@@ -15,6 +15,7 @@
 #include "cara-cleanup.h"
 #include "cara-error.h"
 #include "cara-log.h"
+#include "cara-tls.h"
 #include "proxy-tls.h"
 #include "proxy.h"
 
@@ -519,6 +520,32 @@ parse_listen_addr (const char *listen_addr, struct sockaddr_in *ret, GError **er
   return TRUE;
 }
 
+/* Both listeners (HTTP and HTTPS) with the same limits: connections in all and per client, and the
+ * short timeout until a request's headers are in; HTTPS with the one TLS policy (SPEC §9). */
+static struct MHD_Daemon *
+start_listener (Proxy *px, struct sockaddr_in *sa, gboolean tls)
+{
+  struct MHD_OptionItem tls_opts[] = {
+    { MHD_OPTION_HTTPS_CERT_CALLBACK, 0, (void *) proxy_tls_callback () },
+    { MHD_OPTION_HTTPS_PRIORITIES, 0, (void *) cara_tls_get_priority () },
+    { MHD_OPTION_END, 0, NULL },
+  };
+  /* A thread per connection: a proxied request blocks while the backend answers. */
+  return MHD_start_daemon (MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG
+                               | (tls ? MHD_USE_TLS : 0),
+                           0, NULL, NULL, access_handler, px,
+                           MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, /* first, to see the rest */
+                           MHD_OPTION_ARRAY, tls ? tls_opts : &tls_opts[2],
+                           MHD_OPTION_SOCK_ADDR, (struct sockaddr *) sa,
+                           MHD_OPTION_URI_LOG_CALLBACK, uri_log, NULL,
+                           MHD_OPTION_NOTIFY_COMPLETED, request_done, NULL,
+                           MHD_OPTION_CONNECTION_LIMIT, (unsigned int) MAX_CONNECTIONS,
+                           MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int) MAX_CONNECTIONS_PER_CLIENT,
+                           MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int) HEADER_TIMEOUT_S,
+                           MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned int) 1,
+                           MHD_OPTION_END);
+}
+
 Proxy *
 proxy_start (const char *listen_addr, GError **error)
 {
@@ -532,18 +559,7 @@ proxy_start (const char *listen_addr, GError **error)
   px->projects = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_ptr_array_unref);
   px->in_flight = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   px->tls_hosts = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  /* A thread per connection: a proxied request blocks while the backend answers. */
-  px->daemon = MHD_start_daemon (MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG,
-                                 0, NULL, NULL, access_handler, px,
-                                 MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, /* first, to see the rest */
-                                 MHD_OPTION_SOCK_ADDR, (struct sockaddr *) &sa,
-                                 MHD_OPTION_URI_LOG_CALLBACK, uri_log, NULL,
-                                 MHD_OPTION_NOTIFY_COMPLETED, request_done, NULL,
-                                 MHD_OPTION_CONNECTION_LIMIT, (unsigned int) MAX_CONNECTIONS,
-                                 MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int) MAX_CONNECTIONS_PER_CLIENT,
-                                 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int) HEADER_TIMEOUT_S,
-                                 MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned int) 1,
-                                 MHD_OPTION_END);
+  px->daemon = start_listener (px, &sa, FALSE);
   if (px->daemon == NULL)
     {
       g_set_error (error, CARA_ERROR, CARA_ERROR_FAILED, "cannot listen on %s", listen_addr);
@@ -582,18 +598,7 @@ proxy_start_tls (Proxy *px, const char *listen_addr, GError **error)
   px->tls = proxy_tls_new ();
   proxy_tls_set_active (px->tls);
   px->tls_port = ntohs (sa.sin_port);
-  px->tls_daemon = MHD_start_daemon (MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG
-                                         | MHD_USE_TLS,
-                                     0, NULL, NULL, access_handler, px,
-                                     MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-                                     MHD_OPTION_HTTPS_CERT_CALLBACK, proxy_tls_callback (),
-                                     MHD_OPTION_SOCK_ADDR, (struct sockaddr *) &sa,
-                                     MHD_OPTION_URI_LOG_CALLBACK, uri_log, NULL,
-                                     MHD_OPTION_NOTIFY_COMPLETED, request_done, NULL,
-                                     MHD_OPTION_CONNECTION_LIMIT, (unsigned int) 256,
-                                     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int) 120,
-                                     MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned int) 1,
-                                     MHD_OPTION_END);
+  px->tls_daemon = start_listener (px, &sa, TRUE);
   if (px->tls_daemon == NULL)
     {
       g_set_error (error, CARA_ERROR, CARA_ERROR_FAILED, "cannot serve HTTPS on %s", listen_addr);

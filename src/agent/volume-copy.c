@@ -486,13 +486,13 @@ volume_copy_handle_receive (CaraHttpRequest *req, gpointer user_data)
   gsize len = 0;
   const char *body = cara_http_request_get_body (req, &len);
   g_autoptr (GError) error = NULL;
-  g_autoptr (JsonParser) parser = json_parser_new ();
-  if (!json_parser_load_from_data (parser, body, (gssize) len, &error) || !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+  g_autoptr (JsonNode) root = cara_json_parse (body, (gssize) len, &error); /* depth-checked */
+  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
     {
       cara_http_respond_problem (req, 400, error ? error->message : "the body must be a JSON object");
       return;
     }
-  JsonObject *o = json_node_get_object (json_parser_get_root (parser));
+  JsonObject *o = json_node_get_object (root);
   JsonNode *pn = json_object_get_member (o, "project");
   JsonNode *vn = json_object_get_member (o, "volumes");
   g_autoptr (CaraProject) p = pn ? cara_project_from_json (pn, &error) : NULL;

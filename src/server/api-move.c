@@ -16,6 +16,7 @@
 #include "cara-error.h"
 #include "cara-json.h"
 #include "cara-log.h"
+#include "cara-tls.h"
 #include "migration.h"
 #include "server-auth.h"
 #include "store.h"
@@ -232,6 +233,7 @@ relay_thread (gpointer data)
       headers = curl_slist_append (headers, h);
     }
   curl_easy_setopt (curl, CURLOPT_URL, r->url);
+  cara_tls_setup_curl (curl); /* the one TLS policy, as the other relays */
   if (api_streams_agent_ca ())
     curl_easy_setopt (curl, CURLOPT_CAINFO, api_streams_agent_ca ());
   curl_easy_setopt (curl, CURLOPT_HTTPHEADER, headers);

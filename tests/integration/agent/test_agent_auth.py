@@ -7,6 +7,7 @@ import os
 import subprocess
 import tempfile
 
+import cara_fixtures as fx
 from cara_agent import AgentCluster, agent_bin
 
 
@@ -37,7 +38,16 @@ def main():
         a = c.agent("open")
         log = a.log()
         assert "Authorisation is off" in log and "TLS is off" in log, log
-    print("ok   an agent without auth or TLS on 0.0.0.0 warns at start")
+        print("ok   an agent without auth or TLS on 0.0.0.0 warns at start")
+        # every JSON the agent reads is depth-checked, the volume receiver's too (SPEC §9)
+        deep = b"[" * 100000 + b"]" * 100000
+        base = "http://127.0.0.1:%d" % a.port
+        status, _, body = fx.http("POST", base + "/api/v1/migrate/web/receive", deep,
+                                  headers={"Content-Type": "application/json"}, timeout=30)
+        assert status == 400 and b"64" in body, (status, body[:300])
+        status, _, _ = fx.http("GET", base + "/healthz")
+        assert status == 200, status
+    print("ok   deep JSON to the agent's volume receiver: 400 naming the limit, agent alive")
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ import shutil
 import socket
 import ssl
 import tempfile
+import time
 
 import cara_fixtures as fx
 from cara_agent import AgentCluster, project, service
@@ -95,6 +96,36 @@ def main():
                 conn.close()
         status, body = fx.wait_until(https_ok, timeout=20, what="HTTPS through the ingress")
         assert status == 200 and b"cara-test busybox" in body, (status, body)
+
+        # the one TLS policy (SPEC §9): TLS 1.1 refused on the ingress too, TLS 1.2 served
+        old = ssl.create_default_context(cafile=ca)
+        old.minimum_version, old.maximum_version = ssl.TLSVersion.TLSv1, ssl.TLSVersion.TLSv1_1
+        old.set_ciphers("DEFAULT:@SECLEVEL=0")
+        try:
+            conn = SNIConnection(tls_port, host, old)
+            get(conn)
+            raise AssertionError("the ingress accepted TLS 1.1")
+        except (ssl.SSLError, ConnectionError, OSError):
+            pass
+        v12 = ssl.create_default_context(cafile=ca)
+        v12.maximum_version = ssl.TLSVersion.TLSv1_2
+        conn = SNIConnection(tls_port, host, v12)
+        assert get(conn)[0] == 200 and conn.sock.version() == "TLSv1.2"
+        conn.close()
+
+        # headers that never finish: the connection is closed after the short header timeout (10 s)
+        slow = SNIConnection(tls_port, host, verified)
+        slow.connect()
+        slow.sock.sendall(b"GET / HTTP/1.1\r\nHost: " + host.encode() + b"\r\n")
+        slow.sock.settimeout(30)
+        t0 = time.monotonic()
+        try:
+            rest = slow.sock.recv(4096)
+        except (ssl.SSLError, ConnectionError, OSError):
+            rest = b""
+        waited = time.monotonic() - t0
+        slow.close()
+        assert rest == b"" and waited < 20, (rest, waited)
 
         # plain HTTP to a tls host: 308 to https, path and query kept; another host is served as before
         proxy = "http://127.0.0.1:%d" % a.proxy_port
