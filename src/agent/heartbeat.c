@@ -73,6 +73,9 @@ do_register (Heartbeat *hb, GError **error)
     }
   g_autoptr (CaraNode) node = cara_node_new (hb->cfg->node_name);
   node->spec.hostname = g_strdup (g_get_host_name ());
+  /* The address the relays will use: fixed at registration (a heartbeat cannot move it). */
+  node->status.network.ip = g_strdup (hb->cfg->advertise_ip);
+  node->status.network.agent_port = hb->cfg->agent_port;
   g_autoptr (JsonNode) body = cara_node_to_json (node);
   g_autoptr (GError) local = NULL;
   if (cara_http_client_json (http, "POST", "/api/v1/nodes", body, NULL, NULL, &local))
@@ -128,11 +131,15 @@ run (gpointer data)
       else
         {
           ok = do_heartbeat (hb, http, &error);
-          /* Deleted (404), or deleted and so our token unknown (401): register again. */
+          /* Deleted (404), or deleted and so our token unknown (401): register again.  409: the
+           * server has another address for us, which only a registration changes. */
           if (!ok && (g_error_matches (error, CARA_ERROR, CARA_ERROR_NOT_FOUND)
-                      || g_error_matches (error, CARA_ERROR, CARA_ERROR_UNAUTHORIZED)))
+                      || g_error_matches (error, CARA_ERROR, CARA_ERROR_UNAUTHORIZED)
+                      || g_error_matches (error, CARA_ERROR, CARA_ERROR_CONFLICT)))
             {
-              cara_log_node (G_LOG_LEVEL_WARNING, hb->cfg->node_name, "Server does not know this node; registering again");
+              cara_log_node (G_LOG_LEVEL_WARNING, hb->cfg->node_name, "%s; registering again",
+                             g_error_matches (error, CARA_ERROR, CARA_ERROR_CONFLICT) ? error->message
+                                                                                       : "Server does not know this node");
               registered = FALSE;
               continue;
             }

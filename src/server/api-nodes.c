@@ -88,6 +88,43 @@ respond_join_refused (CaraHttpRequest *req, const char *name, const GError *caus
   cara_http_respond_problem (req, 403, detail);
 }
 
+static gboolean
+address_differs (const CaraNode *cur, const CaraNode *body)
+{
+  const CaraNodeNetwork *want = &body->status.network;
+  return (want->ip && *want->ip && g_strcmp0 (want->ip, cur->status.network.ip) != 0)
+         || (want->agent_port != 0 && want->agent_port != cur->status.network.agent_port);
+}
+
+/* Registering again is how an agent changes its address (heartbeats cannot move it). */
+static gboolean
+mutate_registered_address (CaraNode *cur, gpointer user_data, GError **error)
+{
+  const CaraNode *body = user_data;
+  const CaraNodeNetwork *want = &body->status.network;
+  if (want->ip && *want->ip)
+    {
+      g_free (cur->status.network.ip);
+      cur->status.network.ip = g_strdup (want->ip);
+    }
+  if (want->agent_port != 0)
+    cur->status.network.agent_port = want->agent_port;
+  return TRUE;
+}
+
+/* The node registered again, its address updated when the registration carries another one. */
+static gboolean
+registered_node (const CaraNode *body, CaraNode **ret, GError **error)
+{
+  g_autoptr (CaraNode) cur = NULL;
+  if (!store_get_node (body->metadata.name, &cur, error))
+    return FALSE;
+  if (address_differs (cur, body))
+    return store_update_node (body->metadata.name, mutate_registered_address, (gpointer) body, ret, error);
+  *ret = g_steal_pointer (&cur);
+  return TRUE;
+}
+
 /* POST /api/v1/nodes: the reference API's create (409 when the node exists).  An agent registering
  * with its node token binds the token to the node on first registration; registering again with
  * the same token is idempotent (200 and the node), with another token 403. */
@@ -117,7 +154,8 @@ api_nodes_create (CaraHttpRequest *req, gpointer user_data)
   if (hash != NULL)
     {
       g_autoptr (CaraNode) cur = NULL;
-      if (store_bind_node_credential (n->metadata.name, &cred, !server_auth_request_is_join (req), &error) && store_get_node (n->metadata.name, &cur, &error))
+      if (store_bind_node_credential (n->metadata.name, &cred, !server_auth_request_is_join (req), &error)
+          && registered_node (n, &cur, &error))
         {
           server_auth_token_bound (hash);
           cara_log_node (G_LOG_LEVEL_INFO, n->metadata.name, "Node %s registered again by its agent", n->metadata.name);
@@ -246,7 +284,29 @@ typedef struct {
   CaraHeartbeat *hb;      /* NULL: timestamp-only */
   GError *decode_error;   /* reported after the existence check, as the reference does */
   CaraNodeState old_state;
+  gboolean address_pinned; /* a node token's heartbeat: the address stays the registered one */
 } HeartbeatCtx;
+
+/* The relays (logs, port-forward, exec, moves) connect to a node's network.ip and agentPort.  A
+ * node token's heartbeat may set them on a node that has none yet, never move them: the agent
+ * registers again to change its address (SPEC §9), so a stolen node token cannot point the relays
+ * at another host once the node is registered. */
+static gboolean
+check_address_unchanged (const CaraNode *n, const CaraHeartbeat *hb, GError **error)
+{
+  const CaraNodeNetwork *cur = &n->status.network, *want = &hb->network;
+  gboolean ip_moves = cur->ip && *cur->ip && want->ip && *want->ip && g_strcmp0 (cur->ip, want->ip) != 0;
+  gboolean port_moves = cur->agent_port != 0 && want->agent_port != 0 && cur->agent_port != want->agent_port;
+  if (!ip_moves && !port_moves)
+    return TRUE;
+  g_set_error (error, CARA_ERROR, CARA_ERROR_CONFLICT,
+               "status.network: node %s is registered at %s:%" G_GINT64_FORMAT " and a heartbeat cannot move it to "
+               "%s:%" G_GINT64_FORMAT "; the agent "
+               "registers again (POST /api/v1/nodes with its node token) to change its address",
+               n->metadata.name, cur->ip ? cur->ip : "", cur->agent_port, want->ip && *want->ip ? want->ip : cur->ip,
+               want->agent_port ? want->agent_port : cur->agent_port);
+  return FALSE;
+}
 
 static void
 set_str (char **dst, const char *src)
@@ -284,6 +344,8 @@ mutate_heartbeat (CaraNode *n, gpointer user_data, GError **error)
   /* Draining is an administrator's decision: heartbeats never overwrite it (SPEC §2). */
   if (hb->state != CARA_NODE_STATE_NONE && n->status.state != CARA_NODE_STATE_DRAINING)
     n->status.state = hb->state;
+  if (hb->has_network && ctx->address_pinned && !check_address_unchanged (n, hb, error))
+    return FALSE;
   if (hb->has_network)
     {
       CaraNodeNetwork *dst = &n->status.network, *src = &hb->network;
@@ -351,6 +413,7 @@ api_nodes_heartbeat (CaraHttpRequest *req, gpointer user_data)
         g_prefix_error (&ctx.decode_error, "invalid request body: ");
     }
   ctx.hb = hb;
+  ctx.address_pinned = server_auth_request_node (req) != NULL;
   if (!store_update_node (name, mutate_heartbeat, &ctx, &n, &error))
     {
       g_clear_error (&ctx.decode_error);

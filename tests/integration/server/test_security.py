@@ -107,12 +107,32 @@ def check_node_address(srv, tok):
         status, _, data = srv.request("POST", "/api/v1/nodes/ipnode/heartbeat", {"network": {"ip": ip, "agentPort": 9090}},
                                       bearer(node_token))
         assert status == 400 and b"network.ip" in data, (ip, status, data)
-    for ip in ["10.9.8.7", "fd00::7"]:
-        status, _, data = srv.request("POST", "/api/v1/nodes/ipnode/heartbeat", {"network": {"ip": ip}}, bearer(node_token))
-        assert status == 204, (ip, status, data)
+    status, _, data = srv.request("POST", "/api/v1/nodes/ipnode/heartbeat", {"network": {"ip": "fd00::7", "agentPort": 9091}},
+                                  bearer(node_token))
+    assert status == 204, (status, data)
     status, n = srv.json("GET", "/api/v1/nodes/ipnode", None, bearer(tok["admin"]))
     assert n["status"]["network"]["ip"] == "fd00::7", n
     print("ok   node address: only literal IPs stored (400 naming network.ip)")
+
+    # the relays go to the registered address: a heartbeat cannot move it (409, nothing changed) ...
+    for moved in [{"ip": "10.9.8.7", "agentPort": 9091}, {"ip": "fd00::7", "agentPort": 22}]:
+        status, _, data = srv.request("POST", "/api/v1/nodes/ipnode/heartbeat", {"network": moved}, bearer(node_token))
+        assert status == 409 and b"registers again" in data, (moved, status, data)
+    status, n = srv.json("GET", "/api/v1/nodes/ipnode", None, bearer(tok["admin"]))
+    assert n["status"]["network"]["ip"] == "fd00::7" and n["status"]["network"]["agentPort"] == 9091, n
+    # ... the same address again is a heartbeat as any other, and registering again moves it
+    status, _, data = srv.request("POST", "/api/v1/nodes/ipnode/heartbeat", {"network": {"ip": "fd00::7", "agentPort": 9091}},
+                                  bearer(node_token))
+    assert status == 204, (status, data)
+    again = {"metadata": {"name": "ipnode"}, "status": {"network": {"ip": "10.9.8.7", "agentPort": 9092}}}
+    status, _, data = srv.request("POST", "/api/v1/nodes", again, bearer(tok["join"], **{"Cara-Node-Token": node_token}))
+    assert status == 200, (status, data)
+    status, n = srv.json("GET", "/api/v1/nodes/ipnode", None, bearer(tok["admin"]))
+    assert n["status"]["network"]["ip"] == "10.9.8.7" and n["status"]["network"]["agentPort"] == 9092, n
+    status, _, data = srv.request("POST", "/api/v1/nodes/ipnode/heartbeat", {"network": {"ip": "10.9.8.7", "agentPort": 9092}},
+                                  bearer(node_token))
+    assert status == 204, (status, data)
+    print("ok   node address: a heartbeat cannot move it (409), registering again does")
 
 
 def check_short_tokens(url):
