@@ -8,8 +8,10 @@ to its own files; every text the scripts translate is in the zh_TW catalogue."""
 
 import http.client
 import json
+import glob
 import os
 import re
+import subprocess
 import xml.etree.ElementTree as ET
 
 from cara_server import CaraServer, postgres
@@ -114,6 +116,15 @@ def main():
         assert status == 200 and json.loads(body) == {"role": "admin"}, (status, body)
         total = sum(os.path.getsize(os.path.join(UI, f)) for f in files)
         assert total < 1024 * 1024, "the dashboard's files take %d bytes, over 1 MiB" % total
+        # what the UI adds to the binary: the compiled resource object, all of it (size(1): text + data)
+        obj = glob.glob(os.path.join(os.environ.get("CARA_BUILD_DIR", ""), "src", "server", "cara-server.p",
+                                     "*cara-ui-resources.c.o"))
+        if obj:
+            text, data = subprocess.run(["size", obj[0]], capture_output=True, text=True,
+                                        check=True).stdout.splitlines()[1].split()[:2]
+            added = int(text) + int(data)
+            assert added < 1024 * 1024, "the UI adds %d bytes to cara-server, over 1 MiB" % added
+            print("ok   the UI adds %d bytes to the cara-server binary" % added)
         # serving them costs the server little memory: they are the binary's own bytes
         for _ in range(50):
             get(srv, "/api/v1/version")
