@@ -6,9 +6,9 @@ X-Frame-Options DENY, nosniff, an ETag that gives 304, 404 for what is not there
 for the files while the API stays closed; the page has no inline script or style and refers only
 to its own files; every text the scripts translate is in the zh_TW catalogue."""
 
+import glob
 import http.client
 import json
-import glob
 import os
 import re
 import subprocess
