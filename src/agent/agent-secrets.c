@@ -5,7 +5,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/vfs.h>
 #include <unistd.h>
+#include <linux/magic.h>
 
 #include <gio/gio.h>
 #include <glib/gstdio.h>
@@ -189,6 +191,21 @@ write_file (const char *path, GBytes *value, guint mode, Owner owner, GError **e
   return TRUE;
 }
 
+/* Secret files belong in memory (SPEC §12: the RuntimeDirectory, a tmpfs under systemd): on a disk
+ * they outlive a reboot and reach the disk's blocks.  Said once, when the first file is written. */
+static void
+warn_unless_memory (const char *dir)
+{
+  static gsize checked = 0;
+  if (!g_once_init_enter (&checked))
+    return;
+  struct statfs st;
+  if (statfs (dir, &st) == 0 && st.f_type != TMPFS_MAGIC && st.f_type != RAMFS_MAGIC)
+    g_warning ("Secret files are written under %s, which is not a tmpfs: they reach the disk and outlive a "
+               "reboot; point RUNTIME_DIRECTORY (or [agent] runtime_dir) at a tmpfs such as /run/cara-agent", dir);
+  g_once_init_leave (&checked, 1);
+}
+
 static gboolean
 make_dir (const char *path, int mode, GError **error)
 {
@@ -329,6 +346,7 @@ agent_secrets_apply (const AgentConfig *cfg, const CaraProject *p, const CaraSer
       g_autofree char *dir = service_dir (cfg, p->metadata.name, svc->name);
       if (!make_dir (dir, 0700, error))
         return FALSE;
+      warn_unless_memory (dir);
       JsonArray *binds = member_array (cara_json_object_object (root, "HostConfig"), "Binds");
       for (guint j = 0; j < svc->secrets->len; j++)
         {

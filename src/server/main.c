@@ -205,7 +205,8 @@ main (int argc, char **argv)
       return 1;
     }
   /* Never fatal: without its key the server serves everything but Secret values. */
-  if (!secret_keys_setup (cfg->state_dir, &error))
+  gint64 n_sealed = 0;
+  if (!store_count_sealed_values (&n_sealed, &error) || !secret_keys_setup (cfg->state_dir, n_sealed, &error))
     {
       g_warning ("Secret values are unavailable: %s", error->message);
       g_clear_error (&error);

@@ -80,14 +80,24 @@ ring_refresh (void)
 }
 
 gboolean
-secret_keys_setup (const char *state_dir, GError **error)
+secret_keys_setup (const char *state_dir, gint64 n_sealed, GError **error)
 {
   G_GNUC_UNUSED g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&lock);
   const char *env = g_getenv ("CARA_SECRET_KEY_FILE");
 
   g_free (key_path);
   key_path = env != NULL && *env != '\0' ? g_strdup (env) : g_build_filename (state_dir, "secret.key", NULL);
-  ring_load (TRUE);
+  /* A new key only for a database without values: one made beside sealed values would open none
+   * of them and seal new ones apart from the rest, hiding a lost or misplaced key file. */
+  gboolean missing = !g_file_test (key_path, G_FILE_TEST_EXISTS);
+  ring_load (n_sealed == 0);
+  if (ring_error != NULL && missing && n_sealed > 0)
+    {
+      g_free (ring_error);
+      ring_error = g_strdup_printf ("the secret key file %s is missing and %" G_GINT64_FORMAT " stored values are "
+                                    "sealed with a key: put the key file back (a new key would open none of them)",
+                                    key_path, n_sealed);
+    }
   if (ring_error != NULL)
     {
       g_set_error (error, CARA_ERROR, CARA_ERROR_UNAVAILABLE, "%s", ring_error);

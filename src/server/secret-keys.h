@@ -15,8 +15,9 @@
 #include "cara-crypto.h"
 
 /* Chooses the key file (@state_dir/secret.key unless $CARA_SECRET_KEY_FILE) and loads it,
- * creating it when absent.  Returns FALSE (logged by the caller, not fatal) when it cannot. */
-gboolean secret_keys_setup (const char *state_dir, GError **error);
+ * creating it when absent and the database holds no sealed value (@n_sealed 0).  Returns FALSE
+ * (logged by the caller, not fatal) when it cannot. */
+gboolean secret_keys_setup (const char *state_dir, gint64 n_sealed, GError **error);
 const char *secret_keys_path (void);
 
 /* Seals @value for secret @name, key @key (both bound as associated data); *@ret_key_id: the

@@ -418,3 +418,16 @@ store_reseal_secrets (guint *ret_count, GError **error)
   *ret_count = (guint) PQntuples (r);
   return TRUE;
 }
+
+gboolean
+store_count_sealed_values (gint64 *ret_count, GError **error)
+{
+  g_autoptr (StoreTxn) t = store_txn_begin (NULL, error);
+  if (t == NULL)
+    return FALSE;
+  g_autoptr (PGresult) r = store_exec (store_txn_conn (t), "SELECT count(*) FROM secret_values", 0, NULL, error);
+  if (r == NULL)
+    return FALSE;
+  *ret_count = g_ascii_strtoll (PQgetvalue (r, 0, 0), NULL, 10);
+  return store_txn_commit (t, error);
+}

@@ -207,6 +207,8 @@ gboolean store_delete_secret (const char *name, GError **error);
 gboolean store_secret_users (const char *name, const char *node, char ***ret, GError **error);
 /* Opens every value and seals it again with the ring's current key, in one transaction. */
 gboolean store_reseal_secrets (guint *ret_count, GError **error);
+/* How many sealed values are stored (a missing key file is generated only when there are none). */
+gboolean store_count_sealed_values (gint64 *ret_count, GError **error);
 
 /* ---- cluster events (cara-event.h; store-cluster-events.c) ----
  * Human-readable events, in their own table `cluster_events`.  Each one also goes into the

@@ -63,6 +63,10 @@ def main():
         assert r.returncode != 0, r
         mounts = [m for m in inspect(ctr)["Mounts"] if m["Destination"].startswith(("/run/secrets", "/etc/app"))]
         assert len(mounts) == 3 and all(not m["RW"] and m["Source"].startswith(runtime) for m in mounts), mounts
+        # the files should be in memory: a runtime directory on a disk is warned about, once
+        on_tmpfs = fx.run(["stat", "-f", "-c", "%T", runtime]).stdout.strip() in ("tmpfs", "ramfs")
+        warned = a.log().count("which is not a tmpfs")
+        assert warned == (0 if on_tmpfs else 1), (on_tmpfs, warned)
         # never a value in labels, status, the agent's log
         for raw in (json.dumps(inspect(ctr)["Config"]["Labels"]), json.dumps(running), a.log()):
             assert PW1 not in raw, raw

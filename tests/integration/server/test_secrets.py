@@ -197,6 +197,9 @@ def main():
                 references(srv)
                 node_route(srv)
                 no_values(srv.log().encode())
+                # no event carries a value either (the Secret's changes and the projects using it)
+                events = check(srv, "GET", "/api/v1/events", 200)
+                assert events["items"], events
             # at rest: no value in a dump of the database
             no_values(pg_dump(url))
             ids = pg.psql("SELECT DISTINCT key_id FROM secret_values", db="secrets").split()
@@ -242,6 +245,20 @@ def main():
                 assert "is not a secret key" in problem["detail"], problem
                 check(srv, "GET", "/api/v1/nodes/n1/secrets/db", 503)
                 check(srv, "GET", "/api/v1/secrets", 200)
+            # a missing key file beside sealed values: no new key is made (it would open none of them);
+            # the server starts and using a value, or writing one, is a clear 503 naming the file
+            for env in ({"CARA_SECRET_KEY_FILE": os.path.join(data_dir, "elsewhere", "secret.key")}, {}):
+                gone = env.get("CARA_SECRET_KEY_FILE", key)
+                if not env:
+                    os.unlink(key)
+                with CaraServer(database_url=url, data_dir=data_dir, env=env) as srv:
+                    assert "Secret values are unavailable" in srv.log() and "is missing" in srv.log(), srv.log()
+                    assert not os.path.exists(gone), gone
+                    problem = check(srv, "GET", "/api/v1/nodes/n1/secrets/db", 503)
+                    assert "sealed with key id %s" % new_ids[0] in problem["detail"] and gone in problem["detail"], problem
+                    problem = check(srv, "POST", "/api/v1/secrets", 503, secret("y", a="b"))
+                    assert "is missing" in problem["detail"], problem
+                    check(srv, "GET", "/api/v1/secrets/db", 200)
             # CARA_SECRET_KEY_FILE: the key elsewhere (a readable one is warned about)
             os.chmod(key + ".right", 0o644)
             with CaraServer(database_url=url, data_dir=data_dir, env={"CARA_SECRET_KEY_FILE": key + ".right"}) as srv:
