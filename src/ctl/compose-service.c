@@ -101,7 +101,7 @@ map_restart (Conv *c, JsonNode *n, const char *path, JsonObject *out)
 static void
 label_pair (Conv *c, const char *key, const char *value, const char *path, gpointer data)
 {
-  if (g_str_has_prefix (key, "cara."))
+  if (g_ascii_strncasecmp (key, "cara.", 5) == 0 || g_ascii_strcasecmp (key, "cara") == 0)
     ctl_compose_error (c->diag, path, _("label keys starting with \"cara.\" are reserved"));
   else
     json_object_set_string_member (data, key, value != NULL ? value : "");

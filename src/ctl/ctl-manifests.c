@@ -206,12 +206,6 @@ secrets_first (gconstpointer a, gconstpointer b)
 }
 
 gboolean
-ctl_manifests_read (GPtrArray *files, GPtrArray **ret_docs, GPtrArray **ret_items, GError **error)
-{
-  return ctl_manifests_read_with_compose (files, NULL, ret_docs, ret_items, error);
-}
-
-gboolean
 ctl_manifests_read_with_compose (GPtrArray *files, CtlArgs *compose_args, GPtrArray **ret_docs, GPtrArray **ret_items,
                                  GError **error)
 {

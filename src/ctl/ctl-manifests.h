@@ -20,11 +20,10 @@ typedef struct {
 void ctl_item_free (CtlItem *it);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (CtlItem, ctl_item_free)
 
-/* Every document of every file of @files (char*), each checked; all problems are reported (the
- * earlier ones on stderr, the last in @error) and nothing is returned unless all are valid.
- * *ret_docs owns the documents that the items borrow. */
-gboolean ctl_manifests_read (GPtrArray *files, GPtrArray **ret_docs, GPtrArray **ret_items, GError **error);
-/* The same, with each Compose document converted first (the Compose options of @compose_args). */
+/* Every document of every file of @files (char*), each Compose document converted first (with the
+ * Compose options of @compose_args), each checked; all problems are reported (the earlier ones on
+ * stderr, the last in @error) and nothing is returned unless all are valid.  *ret_docs owns the
+ * documents that the items borrow. */
 gboolean ctl_manifests_read_with_compose (GPtrArray *files, CtlArgs *compose_args, GPtrArray **ret_docs,
                                           GPtrArray **ret_items, GError **error);
 

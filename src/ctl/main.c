@@ -38,7 +38,7 @@ const CtlOption ctl_global_options[] = {
   { NULL }
 };
 
-/* Options of Compose files (SPEC §10), for apply and convert. */
+/* Options of Compose files (SPEC §10), for apply, convert, diff and delete -f. */
 #define COMPOSE_OPTIONS \
   { "project-name", 'p', CTL_OPT_STRING, "NAME", N_("Project name of a Compose file (default: its name:, else its directory)") }, \
   { "env-file", 0, CTL_OPT_STRING, "FILE", N_("Variables for a Compose file instead of the .env beside it"), NULL, TRUE }, \
@@ -62,6 +62,7 @@ static const CtlOption convert_options[] = {
 
 static const CtlOption diff_options[] = {
   { "filename", 'f', CTL_OPT_STRINGS, "FILE", N_("Manifest file, directory or - for stdin (repeatable)"), NULL, TRUE },
+  COMPOSE_OPTIONS,
   { NULL }
 };
 
@@ -82,6 +83,7 @@ static const CtlOption delete_options[] = {
   { "force", 0, CTL_OPT_BOOL, NULL, N_("Remove at once, without waiting for the agent to tear down") },
   { "wait", 0, CTL_OPT_BOOL, NULL, N_("Wait until the resources are gone") },
   { "timeout", 0, CTL_OPT_STRING, "DURATION", N_("How long --wait waits (default 5m)") },
+  COMPOSE_OPTIONS,
   { NULL }
 };
 

@@ -34,13 +34,14 @@ target_new (const char *kind, const char *name)
 }
 
 static GPtrArray *
-targets_from_files (GPtrArray *files, GError **error)
+targets_from_files (CtlArgs *args, GPtrArray *files, GError **error)
 {
   g_autoptr (GPtrArray) targets = g_ptr_array_new_with_free_func ((GDestroyNotify) target_free);
   for (guint f = 0; f < files->len; f++)
     {
       g_autoptr (GPtrArray) docs = cara_manifest_read_path (files->pdata[f], error);
-      if (docs == NULL)
+      /* A Compose file names what apply made of it: the same conversion, the same names. */
+      if (docs == NULL || !ctl_compose_expand (args, docs, error))
         return NULL;
       for (guint i = 0; i < docs->len; i++)
         {
@@ -96,7 +97,7 @@ ctl_verb_delete (Ctl *ctl, CtlArgs *args, GError **error)
           g_set_error (error, CTL_USAGE_ERROR, 0, _("give either -f FILE or names, not both"));
           return -1;
         }
-      targets = targets_from_files (files, error);
+      targets = targets_from_files (args, files, error);
       if (targets == NULL)
         return -1;
     }

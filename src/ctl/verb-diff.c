@@ -82,7 +82,7 @@ ctl_verb_diff (Ctl *ctl, CtlArgs *args, GError **error)
       g_set_error (error, CTL_USAGE_ERROR, 0, _("diff needs -f FILE, a directory or - for stdin"));
       return -1;
     }
-  if (!ctl_manifests_read (files, &docs, &items, error))
+  if (!ctl_manifests_read_with_compose (files, args, &docs, &items, error))
     return -1;
   for (guint i = 0; i < items->len; i++)
     {

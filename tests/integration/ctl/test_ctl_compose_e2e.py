@@ -130,8 +130,17 @@ def main():
         check(fx.docker("exec", db2["Id"], "cat", "/data/first") == first, "db's first start is remembered")
         check(container("web")["Id"] == web["Id"], "web, unchanged, kept its container")
 
-        # ... and a delete and apply again
-        ctl.ok("delete", "project", name, "--wait", timeout=120)
+        # diff and delete take the Compose file as apply does (the same conversion, the same names)
+        r = ctl.ok("diff", "-f", compose)
+        check(r.out == "", "diff -f compose.yaml: nothing to apply", r)
+        ctl.file("shop/compose.yaml", COMPOSE.format(name=name, image=fx.BUSYBOX_IMAGE, port=port, revision=3))
+        r = ctl.expect(1, "diff", "-f", compose)
+        check(r.out.startswith("diff -u") or "+++" in r.out, "diff -f compose.yaml shows the change", r)
+        ctl.file("shop/compose.yaml", COMPOSE.format(name=name, image=fx.BUSYBOX_IMAGE, port=port, revision=2))
+
+        # ... and a delete (by the Compose file) and apply again
+        r = ctl.ok("delete", "-f", compose, "--wait", timeout=120)
+        check(r.out.startswith('project "%s" deleted' % name), "delete -f compose.yaml", r)
         check(containers(["cara.project=" + name]) == [], "delete removed every container")
         nets = fx.docker("network", "ls", "-q", "--filter", "label=cara.project=" + name)
         check(nets == "", "delete removed the network", nets)
