@@ -781,7 +781,7 @@ observe (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p, GHashTa
           const CaraService *ws = cara_project_find_service (p, k);
           g_autofree char *why = NULL;
           if (ws && reconcile_depends_check (dc, p, ws, current_ids, &why) == RECONCILE_DEPENDS_FAILED)
-            dependency_failed = g_strdup_printf ("service %s: %s (re-apply to retry)", ws->name, why);
+            dependency_failed = g_strdup_printf ("service %s: %s", ws->name, why);
         }
     }
 
@@ -934,9 +934,8 @@ reconcile_ensure (DockerClient *dc, const AgentConfig *cfg, const CaraProject *p
       g_free (r->reason);
       g_free (r->message);
       r->reason = g_strdup (fail.reason);
-      /* Left Failed until the spec changes or the project is applied again: say so. */
-      r->message = g_strdup_printf ("%s (re-apply to retry)", fail.message);
-      g_free (fail.message);
+      /* The worker says when it retries by itself (SPEC §13 back-off). */
+      r->message = g_steal_pointer (&fail.message);
       set_ready (r, FALSE, "Failed", r->message);
       return g_steal_pointer (&r);
     }

@@ -347,7 +347,7 @@ process (gpointer data, gpointer user_data)
               g_autoptr (GDateTime) at = g_date_time_new_from_unix_utc ((g_get_real_time () + delay) / G_USEC_PER_SEC);
               g_autofree char *at_s = g_date_time_format_iso8601 (at);
               g_autofree char *msg = r->message;
-              r->message = g_strdup_printf ("%s; retry %u in %s at %s", msg, new_failures, in, at_s);
+              r->message = g_strdup_printf ("%s; retry %u in %s at %s (or re-apply to retry now)", msg, new_failures, in, at_s);
               rollout_event (name, "Warning", "BackOff", "%s", r->message);
             }
           else if (apply)

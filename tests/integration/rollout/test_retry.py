@@ -36,6 +36,10 @@ def main():
         first = int(re.search(r"retry (\d+)", cond["message"]).group(1))
         fx.wait_until(lambda: int(re.search(r"retry (\d+)", phase_condition(c.project(name))["message"]).group(1)) > first,
                       timeout=20, what="another retry")
+        # each failed attempt is a BackOff Warning in the events API, with the retry's time (SPEC §11, §13)
+        s, events = c.api("GET", "/api/v1/events?project=%s&type=Warning" % name)
+        backoffs = [e for e in events["items"] if e["reason"] == "BackOff"]
+        assert s == 200 and len(backoffs) >= 2 and all("retry" in e["message"] for e in backoffs), (s, events)
         holder.close()
         t0 = time.monotonic()
         running = c.wait_phase(name, "Running", timeout=30)

@@ -73,6 +73,16 @@ def failures(seen):
     return [s for s in seen if s[0] != 200]
 
 
+def wait_events(c, name, wanted):
+    """Every (type, reason) of @wanted among the project's events in the events API (SPEC §11)."""
+    def have():
+        s, body = c.api("GET", "/api/v1/events?project=" + name)
+        assert s == 200, (s, body)
+        got = {(e["type"], e["reason"]) for e in body["items"]}
+        return got if wanted <= got else None
+    fx.wait_until(have, timeout=20, what="events %s of project %s" % (sorted(wanted), name))
+
+
 def main():
     with AgentCluster() as c, Ctl(c.url) as ctl:
         a = c.agent("ro", env={"STOP_TIMEOUT": "5s"})
@@ -102,6 +112,7 @@ def main():
         running = running_web(a.node, name)
         assert len(running) == 1 and running[0]["name"] == "%s-web" % name, running
         print("ok   v1 -> v2: %d requests, 0 failed, rolled out in %.2f s" % (len(seen), took), flush=True)
+        wait_events(c, name, {("Normal", "UpdateStarted"), ("Normal", "UpdateCompleted")})
 
         # v3 never gets healthy: rolled back, v2 serving all along
         client = Client(proxy, host)
@@ -122,6 +133,8 @@ def main():
         cond = [x for x in p["status"]["conditions"] if x["type"] == "UpdateFailed"]
         assert cond and cond[0]["status"] == "True" and "generation 3" in cond[0]["message"], p["status"]
         assert "RolledBack" in c.server.log(), "no RolledBack event in the server's log"
+        wait_events(c, name, {("Warning", "UpdateFailed"), ("Warning", "RolledBack")})
+        print("ok   events: UpdateStarted, UpdateCompleted, UpdateFailed, RolledBack in the events API", flush=True)
         s, revs = c.api("GET", "/api/v1/projects/%s/revisions" % name)
         assert s == 200 and len(revs["items"]) >= 3, revs
         running = running_web(a.node, name)
