@@ -24,8 +24,21 @@ export async function request(method, path, { body, signal, token } = {}) {
   const tk = token !== undefined ? token : auth.token;
   if (tk) headers.Authorization = 'Bearer ' + tk;
   if (body !== undefined) headers['Content-Type'] = 'application/json';
-  const resp = await fetch(path, { method, headers, signal, cache: 'no-store',
-                                   body: body !== undefined ? JSON.stringify(body) : undefined });
+  const init = { method, headers, signal, cache: 'no-store',
+                 body: body !== undefined ? JSON.stringify(body) : undefined };
+  // A GET that meets a network error (a kept-alive connection the server closed as it was reused,
+  // a server restarting) is tried again twice before the page shows the error; others are not
+  // repeated, as they may have been applied.
+  let resp;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      resp = await fetch(path, init);
+      break;
+    } catch (e) {
+      if (method !== 'GET' || attempt >= 2 || (signal && signal.aborted) || e.name === 'AbortError') throw e;
+      await new Promise((resolve) => setTimeout(resolve, 500 * (attempt + 1)));
+    }
+  }
   if (resp.status === 401 && token === undefined) auth.onUnauthorized();
   return resp;
 }
