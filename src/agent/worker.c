@@ -325,6 +325,14 @@ process (gpointer data, gpointer user_data)
               else if (snap.retry_at > 0 && g_get_monotonic_time () >= snap.retry_at)
                 apply = TRUE;
             }
+          else if (snap.failed_digest != NULL && new_failures > 0)
+            {
+              /* An update of a Failed project comes back Scheduled (the server re-places it), not
+                 Failed: another spec starts the backoff over here too. */
+              g_autofree char *digest = spec_digest (p);
+              if (g_strcmp0 (digest, snap.failed_digest) != 0)
+                new_failures = 0;
+            }
           gint64 recheck = 0;
           gint64 t0 = g_get_monotonic_time ();
           g_autoptr (CaraStatusReport) r = reconcile_ensure (dc, w->cfg, p, apply, &recheck);

@@ -46,6 +46,12 @@ def volumes_of(name, node):
     return [v for v in out.splitlines() if v]
 
 
+def events_of(c, name, reason):
+    s, body = c.api("GET", "/api/v1/events?project=" + name)
+    assert s == 200, (s, body)
+    return [e for e in body["items"] if e["reason"] == reason]
+
+
 def migration(c, name):
     p = c.project(name)
     return (p or {}).get("status", {}).get("migration") or {}
@@ -91,6 +97,11 @@ def main():
         assert len(volumes_of(name, b.node)) == 1
         r = ctl(c, "describe", "project", name)
         assert "Done, %s -> %s" % (a.node, b.node) in r.stdout, r.stdout
+        # the events API: MoveRequested, then Migrated at Done (migration.c)
+        assert events_of(c, name, "MoveRequested"), events_of(c, name, "MoveRequested")
+        moved = fx.wait_until(lambda: events_of(c, name, "Migrated"), timeout=10, what="a Migrated event")
+        assert (len(moved) == 1 and moved[0]["type"] == "Normal"
+                and "moved from node %s to node %s" % (a.node, b.node) in moved[0]["message"]), moved
         print("moved %d MB in %.1f s (%.0f MB/s end to end, with stop and start)" % (MOVE_MB, took, MOVE_MB / took),
               flush=True)
 
@@ -179,6 +190,8 @@ def main():
         r = sh(container_of(name, b.node)["id"], "ls /data", check=False)
         assert r.stdout.strip() == "", r.stdout
         assert "DataDiscarded" in c.server.log()
+        got = events_of(c, name, "DataDiscarded")
+        assert got and got[-1]["type"] == "Warning", got
     return 0
 
 

@@ -155,7 +155,16 @@ def references(srv):
     same = check(srv, "PUT", "/api/v1/secrets/db", 200, secret("db", password=PASSWORD, user="app"))
     assert same["metadata"]["resourceVersion"] == srv_rv, (srv_rv, same)
     assert check(srv, "GET", "/api/v1/projects/p1", 200)["metadata"]["resourceVersion"] == before
+
+    def secret_changed(name):
+        return [e for e in check(srv, "GET", "/api/v1/events?project=" + name, 200)["items"]
+                if e["reason"] == "SecretChanged"]
+    assert secret_changed("p1") == [], secret_changed("p1")
     check(srv, "PUT", "/api/v1/secrets/db", 200, secret("db", password=PASSWORD, user="app3"))
+    # ... and a SecretChanged event for each project that uses it (recorded before the answer)
+    for name in ("p1", "p2"):
+        got = secret_changed(name)
+        assert len(got) == 1 and got[0]["type"] == "Normal" and "Secret db changed" in got[0]["message"], got
     after = check(srv, "GET", "/api/v1/projects/p1", 200)
     assert int(after["metadata"]["resourceVersion"]) > int(before), (before, after)
     assert after["spec"] == made["spec"], after
