@@ -313,25 +313,20 @@ process (gpointer data, gpointer user_data)
       case CARA_PROJECT_PHASE_RUNNING:
       case CARA_PROJECT_PHASE_FAILED:
         {
-          /* A Failed project is left as it is until its spec changes (e.g. a fixed image). */
-          /* ... or until its retry is due (SPEC §13: a transient fault heals by itself). */
+          /* Any spec other than the one that failed starts the backoff over (SPEC §13), whether
+             it comes back Failed or, as an update does (the server places it again), Scheduled. */
+          gboolean failed = p->status.phase == CARA_PROJECT_PHASE_FAILED;
+          g_autofree char *digest = failed || snap.failed_digest != NULL ? spec_digest (p) : NULL;
+          gboolean other_spec = g_strcmp0 (digest, snap.failed_digest) != 0;
+          if (other_spec)
+            new_failures = 0;
+          /* A Failed project is left as it is until its spec changes (e.g. a fixed image) or its
+             retry is due (a transient fault heals by itself). */
           gboolean apply = TRUE;
-          if (p->status.phase == CARA_PROJECT_PHASE_FAILED)
+          if (failed)
             {
-              new_failed_digest = spec_digest (p);
-              apply = g_strcmp0 (new_failed_digest, snap.failed_digest) != 0;
-              if (apply)
-                new_failures = 0; /* another spec: the backoff starts over */
-              else if (snap.retry_at > 0 && g_get_monotonic_time () >= snap.retry_at)
-                apply = TRUE;
-            }
-          else if (snap.failed_digest != NULL && new_failures > 0)
-            {
-              /* An update of a Failed project comes back Scheduled (the server re-places it), not
-                 Failed: another spec starts the backoff over here too. */
-              g_autofree char *digest = spec_digest (p);
-              if (g_strcmp0 (digest, snap.failed_digest) != 0)
-                new_failures = 0;
+              apply = other_spec || (snap.retry_at > 0 && g_get_monotonic_time () >= snap.retry_at);
+              new_failed_digest = g_steal_pointer (&digest);
             }
           gint64 recheck = 0;
           gint64 t0 = g_get_monotonic_time ();
