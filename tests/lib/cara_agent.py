@@ -217,6 +217,19 @@ def now():
     return time.monotonic()
 
 
+def first_healthy_at(container):
+    """When Docker first found @container (its inspect) healthy, as a naive UTC datetime, from
+    Docker's event log: inspect's Health.Log keeps only the last 5 results, so under load its
+    earliest success is later than the first one."""
+    out = fx.docker("events", "--since", container["Created"], "--until", "%.3f" % time.time(),
+                    "--filter", "container=" + container["Id"], "--format", "{{json .}}")
+    for line in out.splitlines():
+        ev = json.loads(line)
+        if ev.get("Action") == "health_status: healthy":
+            return datetime.datetime.fromtimestamp(ev["timeNano"] / 1e9, datetime.timezone.utc).replace(tzinfo=None)
+    raise AssertionError("Docker has no healthy event of container %s" % container["Id"][:12])
+
+
 def docker_time(s):
     """A time from docker inspect (2026-12-03T13:01:56.123456789Z) as a naive UTC datetime."""
     s = s.rstrip("Z")

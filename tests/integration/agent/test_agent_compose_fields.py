@@ -13,7 +13,7 @@ import tempfile
 import time
 
 import cara_fixtures as fx
-from cara_agent import AgentCluster, containers, docker_time, inspect, project, service
+from cara_agent import AgentCluster, containers, docker_time, first_healthy_at, inspect, project, service
 
 
 
@@ -128,7 +128,7 @@ def test_order(c):
 
     d, i, w = (container_of(c, name, s) for s in ("db", "init", "web"))
     web_started = docker_time(w["State"]["StartedAt"])
-    healthy_at = min(docker_time(h["End"]) for h in d["State"]["Health"]["Log"] if h["ExitCode"] == 0)
+    healthy_at = first_healthy_at(d)
     init_done = docker_time(i["State"]["FinishedAt"])
     assert i["State"]["ExitCode"] == 0 and i["State"]["Status"] == "exited", i["State"]
     assert web_started >= healthy_at, (web_started, healthy_at)

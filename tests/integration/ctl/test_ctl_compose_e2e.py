@@ -61,7 +61,7 @@ volumes:
 
 def main():
     try:
-        from cara_agent import AgentCluster, containers, docker_time, inspect  # noqa: PLC0415
+        from cara_agent import AgentCluster, containers, docker_time, first_healthy_at, inspect  # noqa: PLC0415
     except ImportError:
         fx.skip("tests/lib/cara_agent.py is missing")
     if not os.path.exists(os.environ.get("CARA_AGENT_BIN", "")):
@@ -90,20 +90,17 @@ def main():
             found = containers(["cara.project=" + name, "cara.service=" + service, "cara.node=" + node])
             return inspect(found[0]["id"]) if found else None
 
-        def healthy_at(i):
-            return min(docker_time(h["End"]) for h in i["State"]["Health"]["Log"] if h["ExitCode"] == 0)
-
         r = ctl.ok("describe", "project", name)
         check("api (Healthy)" in r.out and "db (Healthy)" in r.out, "describe shows the dependsOn conditions", r)
         check("SIGTERM, SIGKILL after 1s" in r.out, "describe shows the stop grace period", r)
 
         db, api, web = container("db"), container("api"), container("web")
-        check(docker_time(api["State"]["StartedAt"]) >= healthy_at(db), "api started after db was healthy",
+        check(docker_time(api["State"]["StartedAt"]) >= first_healthy_at(db), "api started after db was healthy",
               db["State"], api["State"]["StartedAt"])
-        check(docker_time(web["State"]["StartedAt"]) >= healthy_at(api), "web started after api was healthy",
+        check(docker_time(web["State"]["StartedAt"]) >= first_healthy_at(api), "web started after api was healthy",
               api["State"], web["State"]["StartedAt"])
         print("start order: db healthy %s, api healthy %s, web started %s" % (
-            healthy_at(db).time(), healthy_at(api).time(), docker_time(web["State"]["StartedAt"]).time()))
+            first_healthy_at(db).time(), first_healthy_at(api).time(), docker_time(web["State"]["StartedAt"]).time()))
 
         # DNS by service name on the project network, and the env_file's value in api
         out = fx.docker("exec", web["Id"], "timeout", "10", "wget", "-q", "-O", "-", "http://api/")
@@ -135,7 +132,10 @@ def main():
         check(r.out == "", "diff -f compose.yaml: nothing to apply", r)
         ctl.file("shop/compose.yaml", COMPOSE.format(name=name, image=fx.BUSYBOX_IMAGE, port=port, revision=3))
         r = ctl.expect(1, "diff", "-f", compose)
-        check(r.out.startswith("diff -u") or "+++" in r.out, "diff -f compose.yaml shows the change", r)
+        changed = [line for line in r.out.splitlines() if line[:1] in "+-" and line[:3] not in ("+++", "---")]
+        check(any(line[0] == "-" and "\"2\"" in line for line in changed)
+              and any(line[0] == "+" and "\"3\"" in line for line in changed),
+              "diff -f compose.yaml shows REVISION going from 2 to 3", r)
         ctl.file("shop/compose.yaml", COMPOSE.format(name=name, image=fx.BUSYBOX_IMAGE, port=port, revision=2))
 
         # ... and a delete (by the Compose file) and apply again
