@@ -197,6 +197,11 @@ main (int argc, char **argv)
 
   Agent a = { .cfg = cfg, .server_ok = FALSE };
   a.loop = g_main_loop_new (NULL, FALSE);
+  /* The signals are ours before anything listens: a SIGTERM sent as soon as the agent answers is
+     a clean stop, not death by signal.  They are dispatched once the loop runs, a.http set by then. */
+  g_unix_signal_add (SIGTERM, on_signal, &a);
+  g_unix_signal_add (SIGINT, on_signal, &a);
+  g_unix_signal_add (SIGHUP, on_reload, &a);
 
   /* Docker must answer before we claim any work. */
   agent_metrics_init ();
@@ -221,6 +226,7 @@ main (int argc, char **argv)
       cara_log_node (G_LOG_LEVEL_CRITICAL, cfg->node_name, "Cannot serve the agent API: %s", error->message);
       return 1;
     }
+  a.http = http;
 
   g_autoptr (GError) proxy_error = NULL;
   agent_secrets_serve_tls (cfg);
@@ -244,10 +250,6 @@ main (int argc, char **argv)
   Events *events = events_start (cfg, a.worker);
   Heartbeat *hb = heartbeat_start (cfg, g_main_context_default (), on_heartbeat, &a);
 
-  g_unix_signal_add (SIGTERM, on_signal, &a);
-  g_unix_signal_add (SIGINT, on_signal, &a);
-  a.http = http;
-  g_unix_signal_add (SIGHUP, on_reload, &a);
   guint watchdog = cara_daemon_watchdog_start (NULL);
 
   AgentBusCallbacks cb = { .reconcile = bus_reconcile, .restart_service = bus_restart };

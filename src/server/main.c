@@ -264,22 +264,24 @@ main (int argc, char **argv)
   };
   controllers_register (http, &timeouts);
 
-  if (!cara_http_server_start (http, fd, cfg->host, cfg->port, &error))
-    {
-      g_critical ("%s", error->message);
-      return 1;
-    }
-
+  /* The signals are ours before the first client can see the server: a SIGTERM (or SIGHUP) sent
+     as soon as a request is answered is a clean stop (or a reload), not death by signal. */
   Server s = { 0 };
   s.cfg = cfg;
   s.http = http;
   s.auth = auth;
   s.loop = g_main_loop_new (NULL, FALSE);
-  s.listen_desc = fd >= 0 ? g_strdup_printf ("the socket from systemd (port %u)", cara_http_server_get_port (http))
-                          : g_strdup_printf ("%s:%u", cfg->host, cara_http_server_get_port (http));
   g_unix_signal_add (SIGTERM, on_quit, &s);
   g_unix_signal_add (SIGINT, on_quit, &s);
   g_unix_signal_add (SIGHUP, on_reload, &s);
+  if (!cara_http_server_start (http, fd, cfg->host, cfg->port, &error))
+    {
+      g_critical ("%s", error->message);
+      g_main_loop_unref (s.loop);
+      return 1;
+    }
+  s.listen_desc = fd >= 0 ? g_strdup_printf ("the socket from systemd (port %u)", cara_http_server_get_port (http))
+                          : g_strdup_printf ("%s:%u", cfg->host, cara_http_server_get_port (http));
   g_timeout_add_seconds (60, trim_events, NULL);
   cara_events_trim (); /* what a restart with a shorter EVENT_TTL/EVENT_LIMIT no longer keeps */
   cara_daemon_watchdog_start (NULL);
